@@ -1,0 +1,106 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/rpbus/rpbus/wire"
+)
+
+// Register operations of an hw.txn transaction.
+const (
+	OpRead  = "read"  // read N words at Addr
+	OpWrite = "write" // write Words at Addr
+	OpWait  = "wait"  // wait until word(Addr) & Mask == Value, for at most Timeout seconds
+)
+
+// Limits of one transaction, so one request cannot hold a module for long
+// or build a reply larger than a NATS message.
+const (
+	MaxOpWords     = 65535  // words one read or write may move (the monitor protocol's limit)
+	MaxTxnOps      = 16384  // operations per transaction
+	MaxTxnWords    = 131072 // words read plus written per transaction (512 KiB)
+	MaxWaitTimeout = 3600.0 // seconds one wait may last
+	DefaultWait    = 1.0    // seconds a wait lasts when Timeout is 0
+)
+
+// Addr is an absolute register address. JSON accepts a number or a string
+// such as "0x40100000", so shell users can write addresses in hex.
+type Addr uint32
+
+func (a *Addr) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := strconv.ParseUint(strings.TrimSpace(s), 0, 32)
+		if err != nil {
+			return fmt.Errorf("address %q: want a number or a hex string like \"0x40100000\"", s)
+		}
+		*a = Addr(v)
+		return nil
+	}
+	var v uint32
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("address %s: want a 32-bit unsigned number", b)
+	}
+	*a = Addr(v)
+	return nil
+}
+
+func (a Addr) String() string { return fmt.Sprintf("0x%08x", uint32(a)) }
+
+// Op is one register operation.
+type Op struct {
+	Op      string   `json:"op"`
+	Addr    Addr     `json:"addr"`
+	N       int      `json:"n,omitempty"`       // read: word count, 1..65535
+	Words   wire.U32 `json:"words,omitempty"`   // write: the words
+	Mask    uint32   `json:"mask,omitempty"`    // wait
+	Value   uint32   `json:"value,omitempty"`   // wait
+	Timeout float64  `json:"timeout,omitempty"` // wait: seconds, default 1
+}
+
+// Read, Write and Wait build operations.
+func Read(addr uint32, n int) Op { return Op{Op: OpRead, Addr: Addr(addr), N: n} }
+func Write(addr uint32, words ...uint32) Op {
+	return Op{Op: OpWrite, Addr: Addr(addr), Words: words}
+}
+func Wait(addr, mask, value uint32, timeoutSeconds float64) Op {
+	return Op{Op: OpWait, Addr: Addr(addr), Mask: mask, Value: value, Timeout: timeoutSeconds}
+}
+
+// Txn is the body of rp.<board>.hw.txn: operations run in order, atomically
+// with respect to other transactions on the same FPGA modules.
+type Txn struct {
+	Ops []Op `json:"ops"`
+}
+
+// OpResult is the result of one operation, at the same index as its op.
+type OpResult struct {
+	Words  wire.U32 `json:"words,omitempty"`  // read: the words
+	Waited float64  `json:"waited,omitempty"` // wait: seconds waited
+}
+
+// TxnReply answers hw.txn.
+type TxnReply struct {
+	Results []OpResult `json:"results"`
+	Modules []string   `json:"modules"` // the FPGA modules the transaction held
+	Elapsed float64    `json:"elapsed"` // seconds from taking the locks to the last op
+}
+
+// HWInfo answers rp.<board>.hw.info.
+type HWInfo struct {
+	Board       string   `json:"board"`
+	Backend     string   `json:"backend"`             // sim or monitor
+	Address     string   `json:"address,omitempty"`   // monitor: the board's host:port
+	Clock       float64  `json:"clock"`               // Hz
+	Bitstream   string   `json:"bitstream"`           // what the FPGA runs
+	Samples     int      `json:"scope_samples"`       // per scope channel
+	Decimations []int    `json:"decimations"`         // allowed scope decimations
+	Modules     []string `json:"modules"`             // FPGA modules a transaction can hold
+	Signals     []string `json:"signals"`             // what an input select can choose
+	Generators  []string `json:"generators"`          // asg0, asg1
+	Version     string   `json:"version"`             // rpbus version
+	Model       any      `json:"sim_model,omitempty"` // sim: the analog model's configuration
+}

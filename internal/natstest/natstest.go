@@ -1,0 +1,50 @@
+package natstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/natsserver"
+)
+
+// Server starts an embedded server on 127.0.0.1 with a random port and
+// stops it when the test ends.
+func Server(tb testing.TB) *server.Server {
+	tb.Helper()
+	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		tb.Fatalf("natstest: %v", err)
+	}
+	tb.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns
+}
+
+// Connect opens a connection to ns over TCP, closed when the test ends.
+func Connect(tb testing.TB, ns *server.Server, opts ...nats.Option) *nats.Conn {
+	tb.Helper()
+	nc, err := nats.Connect(ns.ClientURL(), opts...)
+	if err != nil {
+		tb.Fatalf("natstest: connect: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
+}
+
+// WaitFor polls cond every millisecond until it holds or timeout passes,
+// and fails the test then.
+func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("natstest: timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,80 @@
+package natsserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ErrConfigValidation is wrapped by every configuration error of Start.
+var ErrConfigValidation = errors.New("natsserver: invalid configuration")
+
+// Options configures the embedded server.
+type Options struct {
+	// Listen is host:port; port 0 picks a free one. Default 127.0.0.1:4222.
+	Listen string
+	// DataDir enables JetStream with its store there; "" leaves it off.
+	DataDir string
+	// ConfigFile, when set, is read as a nats-server configuration file
+	// and Listen applies on top of it only if given explicitly.
+	ConfigFile string
+	// Log turns on the server's own logging to stderr.
+	Log bool
+	// ReadyTimeout bounds the wait for the server to accept connections.
+	ReadyTimeout time.Duration
+}
+
+// Start runs a nats-server in this process and returns once it accepts
+// connections.
+func Start(o Options) (*server.Server, error) {
+	opts := &server.Options{}
+	if o.ConfigFile != "" {
+		fileOpts, err := server.ProcessConfigFile(o.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
+		}
+		opts = fileOpts
+	} else if o.Listen == "" {
+		o.Listen = "127.0.0.1:4222"
+	}
+	if o.Listen != "" {
+		host, portStr, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("%w: listen %q: %v", ErrConfigValidation, o.Listen, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("%w: listen %q: port must be 0..65535", ErrConfigValidation, o.Listen)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port = host, port
+	}
+	if o.DataDir != "" {
+		opts.JetStream = true
+		opts.StoreDir = o.DataDir
+	}
+	opts.NoSigs = true
+	opts.NoLog = !o.Log
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
+	}
+	if o.Log {
+		ns.ConfigureLogger()
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(o.ReadyTimeout) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("natsserver: not ready for connections after %v", o.ReadyTimeout)
+	}
+	return ns, nil
+}

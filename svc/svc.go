@@ -1,0 +1,277 @@
+package svc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// ErrConfigValidation is wrapped by every configuration error of New.
+var ErrConfigValidation = errors.New("svc: invalid configuration")
+
+// Handler answers one request: the returned value is encoded with the
+// request's codec; a returned error becomes the error reply. A handler must
+// return when ctx ends (on a hard stop).
+type Handler func(ctx context.Context, req *Request) (any, error)
+
+// Raw is a reply already encoded; svc sends it as it is.
+type Raw struct {
+	Data   []byte
+	Header nats.Header
+}
+
+// Request is one incoming request.
+type Request struct {
+	// Codec is the encoding the requester asked for.
+	Codec wire.Codec
+	// Subject is the subject it was sent to, rp.<board>.<module>.<verb>.
+	Subject string
+	// Received is when svc took it from the subscription.
+	Received time.Time
+
+	msg micro.Request
+}
+
+// Data returns the raw payload.
+func (r *Request) Data() []byte { return r.msg.Data() }
+
+// Headers returns the request headers.
+func (r *Request) Headers() micro.Headers { return r.msg.Headers() }
+
+// Decode reads the payload into v (empty payloads leave v as it is).
+func (r *Request) Decode(v any) error { return r.Codec.Unmarshal(r.msg.Data(), v) }
+
+// Board returns the board token of an rp.<board>.<module>.<verb> subject.
+func (r *Request) Board() string {
+	parts := strings.Split(r.Subject, ".")
+	if len(parts) >= 2 {
+		return parts[1]
+	}
+	return ""
+}
+
+// Config describes a service.
+type Config struct {
+	Name        string            // micro service name (letters, digits, - and _)
+	Version     string            // semantic version
+	Description string            // one line for `nats micro ls`
+	Metadata    map[string]string // service metadata (board, backend, ...)
+	// MaxInFlight bounds the requests handled at once; 0 means 256.
+	MaxInFlight int
+	// QueueGroup overrides micro's default queue group "q".
+	QueueGroup string
+}
+
+// Service is a running micro service whose endpoints are svc Handlers.
+type Service struct {
+	nc   *nats.Conn
+	ms   micro.Service
+	sem  chan struct{}
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu       sync.Mutex
+	stats    map[string]*endpointStats // by subject
+	inFlight int                       // requests taken and not yet answered
+	lastIn   time.Time                 // when the last request was taken
+}
+
+type endpointStats struct {
+	InFlight       int            `json:"in_flight"`
+	Requests       int            `json:"requests"`
+	Errors         map[string]int `json:"errors,omitempty"` // by wire code
+	ProcessingTime time.Duration  `json:"processing_time"`
+	LastError      string         `json:"last_error,omitempty"`
+}
+
+// New registers a micro service on nc. It does not dial: the caller owns
+// the connection.
+func New(nc *nats.Conn, cfg Config) (*Service, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil connection", ErrConfigValidation)
+	}
+	if cfg.MaxInFlight < 0 {
+		return nil, fmt.Errorf("%w: MaxInFlight %d < 0", ErrConfigValidation, cfg.MaxInFlight)
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 256
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		nc:    nc,
+		sem:   make(chan struct{}, cfg.MaxInFlight),
+		ctx:   ctx,
+		stop:  cancel,
+		stats: map[string]*endpointStats{},
+	}
+	ms, err := micro.AddService(nc, micro.Config{
+		Name:         cfg.Name,
+		Version:      cfg.Version,
+		Description:  cfg.Description,
+		Metadata:     cfg.Metadata,
+		QueueGroup:   cfg.QueueGroup,
+		StatsHandler: s.endpointStats,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
+	}
+	s.ms = ms
+	return s, nil
+}
+
+// Micro returns the underlying micro service (for Info and Stats).
+func (s *Service) Micro() micro.Service { return s.ms }
+
+// Conn returns the connection the service runs on.
+func (s *Service) Conn() *nats.Conn { return s.nc }
+
+// Context ends when the service is hard-stopped.
+func (s *Service) Context() context.Context { return s.ctx }
+
+// Add serves subject with h under the endpoint name (no dots allowed).
+// Metadata values describe the endpoint for `nats micro info`.
+func (s *Service) Add(name, subject string, h Handler, metadata map[string]string) error {
+	s.mu.Lock()
+	s.stats[subject] = &endpointStats{Errors: map[string]int{}}
+	s.mu.Unlock()
+	return s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
+		req := &Request{Codec: wire.CodecOf(nats.Header(mr.Headers())), Subject: mr.Subject(), Received: time.Now(), msg: mr}
+		s.sem <- struct{}{}
+		s.mu.Lock()
+		s.inFlight++
+		s.lastIn = req.Received
+		s.stats[subject].InFlight++
+		s.mu.Unlock()
+		go func() {
+			defer func() { <-s.sem }()
+			s.serve(subject, req, h)
+		}()
+	}),
+		micro.WithEndpointSubject(subject),
+		micro.WithEndpointMetadata(metadata),
+		micro.WithEndpointPendingLimits(1<<16, 256<<20),
+	)
+}
+
+func (s *Service) serve(subject string, req *Request, h Handler) {
+	v, err := s.call(req, h)
+	if err == nil {
+		err = s.respond(req, v)
+	}
+	if err != nil {
+		code, desc := wire.ErrorHeaders(err)
+		if rerr := req.msg.Error(code, desc, nil, micro.WithHeaders(micro.Headers(req.Codec.Header()))); rerr != nil {
+			err = rerr
+		}
+	}
+	elapsed := time.Since(req.Received)
+	s.account(subject, func(st *endpointStats) {
+		s.inFlight--
+		st.InFlight--
+		st.Requests++
+		st.ProcessingTime += elapsed
+		if err != nil {
+			code, _ := wire.ErrorHeaders(err)
+			st.Errors[code]++
+			st.LastError = err.Error()
+		}
+	})
+}
+
+// call runs h, turning a panic into an internal error so the requester
+// still gets its one reply.
+func (s *Service) call(req *Request, h Handler) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = rp.Errorf(rp.EInternal, "panic: %v\n%s", p, firstLines(debug.Stack(), 12))
+		}
+	}()
+	return h(s.ctx, req)
+}
+
+func (s *Service) respond(req *Request, v any) error {
+	if raw, ok := v.(Raw); ok {
+		return req.msg.Respond(raw.Data, micro.WithHeaders(micro.Headers(raw.Header)))
+	}
+	data, err := req.Codec.Marshal(v)
+	if err != nil {
+		return rp.Errorf(rp.EInternal, "encoding reply: %v", err)
+	}
+	if max := s.nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+		return rp.Invalidf("reply of %d bytes exceeds the server's max payload of %d bytes: ask for less data, or use msgpack", len(data), max)
+	}
+	return req.msg.Respond(data, micro.WithHeaders(micro.Headers(req.Codec.Header())))
+}
+
+func (s *Service) account(subject string, f func(*endpointStats)) {
+	s.mu.Lock()
+	if st := s.stats[subject]; st != nil {
+		f(st)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Service) endpointStats(e *micro.Endpoint) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats[e.Subject]
+	if st == nil {
+		return nil
+	}
+	cp := *st
+	cp.Errors = make(map[string]int, len(st.Errors))
+	for k, v := range st.Errors {
+		cp.Errors[k] = v
+	}
+	return cp
+}
+
+// Stop stops taking requests (micro drains the subscriptions), lets the
+// requests in flight finish until ctx ends, then cancels the rest (their
+// handlers see Context end and answer "cancelled") and waits for their
+// replies.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.ms.Stop()
+	// micro drains asynchronously: requests already delivered still reach
+	// the handler after Stop returns. Wait until none is in flight and none
+	// has arrived for a short quiet spell.
+	const quiet = 20 * time.Millisecond
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	deadline := ctx.Done()
+	for {
+		s.mu.Lock()
+		idle := s.inFlight == 0 && time.Since(s.lastIn) > quiet
+		s.mu.Unlock()
+		if idle {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			s.stop() // hard stop: handlers answer "cancelled"
+			deadline = nil
+		}
+	}
+	s.stop()
+	return err
+}
+
+func firstLines(b []byte, n int) string {
+	lines := strings.SplitN(string(b), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}

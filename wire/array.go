@@ -1,0 +1,248 @@
+package wire
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// F32 is a float32 array: dtype "<f4" in msgpack, numbers in JSON.
+type F32 []float32
+
+// F64 is a float64 array: dtype "<f8" in msgpack, numbers in JSON.
+type F64 []float64
+
+// U32 is a uint32 array (register words): dtype "<u4" in msgpack, numbers
+// in JSON.
+type U32 []uint32
+
+var (
+	_ msgpack.CustomEncoder = F32(nil)
+	_ msgpack.CustomDecoder = (*F32)(nil)
+	_ json.Marshaler        = F64(nil)
+)
+
+// nativeLE says whether the machine stores numbers little-endian, in which
+// case a slice's memory is already the wire's bytes.
+var nativeLE = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+func (a F32) EncodeMsgpack(enc *msgpack.Encoder) error {
+	return encodeBin(enc, "<f4", len(a), 4, func(dst []byte) {
+		for i, v := range a {
+			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+		}
+	}, sliceBytes(a, 4))
+}
+
+func (a F64) EncodeMsgpack(enc *msgpack.Encoder) error {
+	return encodeBin(enc, "<f8", len(a), 8, func(dst []byte) {
+		for i, v := range a {
+			binary.LittleEndian.PutUint64(dst[8*i:], math.Float64bits(v))
+		}
+	}, sliceBytes(a, 8))
+}
+
+func (a U32) EncodeMsgpack(enc *msgpack.Encoder) error {
+	return encodeBin(enc, "<u4", len(a), 4, func(dst []byte) {
+		for i, v := range a {
+			binary.LittleEndian.PutUint32(dst[4*i:], v)
+		}
+	}, sliceBytes(a, 4))
+}
+
+func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeArray(dec, "<f4", 4, func(n int) { *a = make(F32, n) },
+		func(b []byte) {
+			for i := range *a {
+				(*a)[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+		},
+		func(i int, v float64) { (*a)[i] = float32(v) })
+}
+
+func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeArray(dec, "<f8", 8, func(n int) { *a = make(F64, n) },
+		func(b []byte) {
+			for i := range *a {
+				(*a)[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+			}
+		},
+		func(i int, v float64) { (*a)[i] = v })
+}
+
+func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeArray(dec, "<u4", 4, func(n int) { *a = make(U32, n) },
+		func(b []byte) {
+			for i := range *a {
+				(*a)[i] = binary.LittleEndian.Uint32(b[4*i:])
+			}
+		},
+		func(i int, v float64) { (*a)[i] = uint32(v) })
+}
+
+// sliceBytes views a slice's memory as bytes when that equals its
+// little-endian encoding, and returns nil otherwise.
+func sliceBytes[T float32 | float64 | uint32](a []T, size int) []byte {
+	if !nativeLE || len(a) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), len(a)*size)
+}
+
+func encodeBin(enc *msgpack.Encoder, dtype string, n, size int, fill func([]byte), raw []byte) error {
+	if err := enc.EncodeMapLen(3); err != nil {
+		return err
+	}
+	if err := enc.EncodeString("dtype"); err != nil {
+		return err
+	}
+	if err := enc.EncodeString(dtype); err != nil {
+		return err
+	}
+	if err := enc.EncodeString("shape"); err != nil {
+		return err
+	}
+	if err := enc.EncodeArrayLen(1); err != nil {
+		return err
+	}
+	if err := enc.EncodeInt(int64(n)); err != nil {
+		return err
+	}
+	if err := enc.EncodeString("data"); err != nil {
+		return err
+	}
+	if raw == nil {
+		raw = make([]byte, n*size)
+		fill(raw)
+	}
+	return enc.EncodeBytes(raw)
+}
+
+// decodeArray reads either the bin map form or a plain msgpack array of
+// numbers (handy for hand-written requests).
+func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int), fromBytes func([]byte), set func(int, float64)) error {
+	code, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	if isArrayCode(code) {
+		n, err := dec.DecodeArrayLen()
+		if err != nil {
+			return err
+		}
+		alloc(max(n, 0))
+		for i := 0; i < n; i++ {
+			v, err := dec.DecodeFloat64()
+			if err != nil {
+				return err
+			}
+			set(i, v)
+		}
+		return nil
+	}
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	var gotType string
+	var data []byte
+	for i := 0; i < n; i++ {
+		key, err := dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "dtype":
+			if gotType, err = dec.DecodeString(); err != nil {
+				return err
+			}
+		case "data":
+			if data, err = dec.DecodeBytes(); err != nil {
+				return err
+			}
+		default:
+			if err := dec.Skip(); err != nil {
+				return err
+			}
+		}
+	}
+	if gotType != dtype {
+		return fmt.Errorf("array dtype %q, want %q", gotType, dtype)
+	}
+	if len(data)%size != 0 {
+		return fmt.Errorf("array of %d bytes is not a whole number of %s", len(data), dtype)
+	}
+	alloc(len(data) / size)
+	fromBytes(data)
+	return nil
+}
+
+func isArrayCode(c byte) bool {
+	return (c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd
+}
+
+// JSON: floats as numbers, NaN and infinities as null (JSON has no NaN).
+
+func (a F32) MarshalJSON() ([]byte, error) {
+	return appendFloats(len(a), func(i int) float64 { return float64(a[i]) }, 32), nil
+}
+
+func (a F64) MarshalJSON() ([]byte, error) {
+	return appendFloats(len(a), func(i int) float64 { return a[i] }, 64), nil
+}
+
+func appendFloats(n int, at func(int) float64, bits int) []byte {
+	b := make([]byte, 0, 2+n*10)
+	b = append(b, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := at(i)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b = append(b, "null"...)
+			continue
+		}
+		b = strconv.AppendFloat(b, v, 'g', -1, bits)
+	}
+	return append(b, ']')
+}
+
+func (a *F32) UnmarshalJSON(b []byte) error {
+	var v []*float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = make(F32, len(v))
+	for i, p := range v {
+		(*a)[i] = float32(nullNaN(p))
+	}
+	return nil
+}
+
+func (a *F64) UnmarshalJSON(b []byte) error {
+	var v []*float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = make(F64, len(v))
+	for i, p := range v {
+		(*a)[i] = nullNaN(p)
+	}
+	return nil
+}
+
+func nullNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}

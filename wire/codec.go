@@ -1,0 +1,120 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rpbus/rpbus/rp"
+)
+
+// Header names and content types of the contract.
+const (
+	ContentTypeHeader = "Content-Type"
+	MsgpackType       = "application/msgpack"
+	JSONType          = "application/json"
+)
+
+// Codec is one of the two encodings.
+type Codec int
+
+const (
+	JSON Codec = iota
+	Msgpack
+)
+
+// CodecOf returns the codec a message asks for: msgpack when its
+// Content-Type says so, JSON otherwise.
+func CodecOf(h nats.Header) Codec {
+	if h != nil && strings.HasPrefix(h.Get(ContentTypeHeader), MsgpackType) {
+		return Msgpack
+	}
+	return JSON
+}
+
+func (c Codec) String() string {
+	if c == Msgpack {
+		return MsgpackType
+	}
+	return JSONType
+}
+
+// Header returns the Content-Type header for c.
+func (c Codec) Header() nats.Header {
+	return nats.Header{ContentTypeHeader: []string{c.String()}}
+}
+
+// Marshal encodes v.
+func (c Codec) Marshal(v any) ([]byte, error) {
+	if c == Msgpack {
+		var buf bytes.Buffer
+		enc := msgpack.NewEncoder(&buf)
+		enc.SetCustomStructTag("json")
+		enc.UseCompactInts(true)
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return json.Marshal(v)
+}
+
+// Unmarshal decodes data into v, rejecting unknown fields so that a
+// misspelt setting is an error, not silently ignored. Empty data leaves v
+// as it is (every request field is optional on the wire). Errors are
+// *rp.Error with code EInvalid naming what was wrong.
+func (c Codec) Unmarshal(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	var err error
+	if c == Msgpack {
+		dec := msgpack.NewDecoder(bytes.NewReader(data))
+		dec.SetCustomStructTag("json")
+		dec.DisallowUnknownFields(true)
+		err = dec.Decode(v)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("trailing data after the JSON value")
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var re *rp.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	return rp.Invalidf("malformed %s request: %s", c.name(), describe(err))
+}
+
+func (c Codec) name() string {
+	if c == Msgpack {
+		return "msgpack"
+	}
+	return "JSON"
+}
+
+// describe turns decoder errors into messages that name the field.
+func describe(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q: expected %s, got %s", te.Field, te.Type, te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated input"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}

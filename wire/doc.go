@@ -1,0 +1,16 @@
+// Package wire is the rpbus wire contract shared by services and clients:
+// the two encodings, numeric arrays, and errors as micro's headers.
+//
+// Encoding: a request carrying the header "Content-Type: application/msgpack"
+// is read and answered in msgpack; anything else is read and answered as
+// JSON, so `nats req rp.sim.hw.info ''` works from a shell. Field names are
+// the json struct tags in both encodings.
+//
+// Arrays (F32, F64, U32): in JSON a plain number array (NaN travels as
+// null); in msgpack a map {"dtype": "<f4"|"<f8"|"<u4", "shape": [n],
+// "data": bin} of little-endian bytes, which numpy reads with
+// frombuffer(data, dtype).reshape(shape) without a per-element loop.
+//
+// Errors: micro's Nats-Service-Error (the message) and
+// Nats-Service-Error-Code (the number from rp.Status) headers.
+package wire

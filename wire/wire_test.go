@@ -1,0 +1,107 @@
+package wire
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/rpbus/rpbus/rp"
+)
+
+type sample struct {
+	Name  string `json:"name"`
+	Trace F32    `json:"trace"`
+	Freqs F64    `json:"freqs,omitempty"`
+	Words U32    `json:"words"`
+}
+
+func TestRoundTrip(t *testing.T) {
+	in := sample{Name: "x", Trace: F32{1, -0.5, 0.25}, Freqs: F64{1e6, 2e6}, Words: U32{0, 1, 0xffffffff}}
+	for _, c := range []Codec{JSON, Msgpack} {
+		b, err := c.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out sample
+		if err := c.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if out.Name != in.Name || len(out.Trace) != 3 || out.Trace[1] != -0.5 || out.Freqs[1] != 2e6 || out.Words[2] != 0xffffffff {
+			t.Errorf("%v: round trip gave %+v", c, out)
+		}
+	}
+}
+
+func TestNaNTravelsAsNull(t *testing.T) {
+	b, err := JSON.Marshal(F32{1, float32(math.NaN())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "[1,null]" {
+		t.Fatalf("got %s", b)
+	}
+	var a F32
+	if err := JSON.Unmarshal(b, &a); err != nil || !math.IsNaN(float64(a[1])) {
+		t.Fatalf("decode %v %v", a, err)
+	}
+}
+
+func TestMsgpackBinLayout(t *testing.T) {
+	b, err := Msgpack.Marshal(map[string]any{"ch1": F32{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := Msgpack.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	arr := m["ch1"]
+	if arr["dtype"] != "<f4" {
+		t.Errorf("dtype %v", arr["dtype"])
+	}
+	data, _ := arr["data"].([]byte)
+	if len(data) != 4 || data[3] != 0x3f || data[2] != 0x80 {
+		t.Errorf("data % x, want little-endian 1.0f", data)
+	}
+}
+
+func TestUnknownFieldIsInvalid(t *testing.T) {
+	for _, c := range []Codec{JSON, Msgpack} {
+		b, _ := c.Marshal(map[string]any{"nmae": "x"})
+		var s sample
+		err := c.Unmarshal(b, &s)
+		if rp.ErrorCode(err) != rp.EInvalid {
+			t.Errorf("%v: got %v, want invalid", c, err)
+		}
+	}
+	var s sample
+	if err := JSON.Unmarshal([]byte(`{"name": 3}`), &s); rp.ErrorCode(err) != rp.EInvalid {
+		t.Errorf("type error: %v", err)
+	}
+}
+
+func TestErrorHeadersRoundTrip(t *testing.T) {
+	code, desc := ErrorHeaders(rp.Invalidf("points: must be 1..100000"))
+	msg := &nats.Msg{Header: nats.Header{micro.ErrorCodeHeader: {code}, micro.ErrorHeader: {desc}}}
+	err := ErrorFromMsg(msg)
+	var e *rp.Error
+	if !errors.As(err, &e) || e.Code != rp.EInvalid || e.Message != "points: must be 1..100000" {
+		t.Fatalf("got %v", err)
+	}
+	if ErrorFromMsg(&nats.Msg{}) != nil {
+		t.Error("plain reply read as an error")
+	}
+}
+
+func BenchmarkTraceMsgpack(b *testing.B) {
+	tr := sample{Trace: make(F32, 16384), Freqs: make(F64, 16384)}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ := Msgpack.Marshal(tr)
+		var out sample
+		_ = Msgpack.Unmarshal(buf, &out)
+	}
+}
