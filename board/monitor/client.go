@@ -158,7 +158,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 func (c *Client) Addr() string { return c.addr }
 
 // Read fills dst from len(dst) consecutive words at addr, in requests of at
-// most MaxReadWords words.
+// most MaxReadWords words that stay inside one Window.
 func (c *Client) Read(addr uint32, dst []uint32) error {
 	if err := checkRange("read", addr, len(dst)); err != nil || len(dst) == 0 {
 		return err
@@ -169,7 +169,7 @@ func (c *Client) Read(addr uint32, dst []uint32) error {
 	}
 	defer c.release(cc)
 	for len(dst) > 0 {
-		k := min(len(dst), MaxReadWords)
+		k := chunkWords(addr, len(dst), MaxReadWords)
 		if err := c.exchange(cc, CmdRead, addr, dst[:k]); err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (c *Client) Read(addr uint32, dst []uint32) error {
 }
 
 // Write stores src at len(src) consecutive words at addr, in requests of at
-// most MaxWriteWords words. A write is never repeated: after a connection
+// most MaxWriteWords words that stay inside one Window. A write is never repeated: after a connection
 // failure the caller cannot know whether the board applied it.
 func (c *Client) Write(addr uint32, src []uint32) error {
 	if err := checkRange("write", addr, len(src)); err != nil || len(src) == 0 {
@@ -191,7 +191,7 @@ func (c *Client) Write(addr uint32, src []uint32) error {
 	}
 	defer c.release(cc)
 	for len(src) > 0 {
-		k := min(len(src), MaxWriteWords)
+		k := chunkWords(addr, len(src), MaxWriteWords)
 		if err := c.exchange(cc, CmdWrite, addr, src[:k]); err != nil {
 			return err
 		}

@@ -18,6 +18,12 @@ const (
 	// to 65533 words per request.
 	MaxReadWords  = 65535
 	MaxWriteWords = 65535 - 2
+
+	// Window is the size in bytes of the register window the original
+	// server maps per request: the aligned 128 KiB holding the start
+	// address (MAP_SIZE in monitor_server.c). A request running past it
+	// touches unmapped memory on the board, so the Client never sends one.
+	Window = 128 << 10
 )
 
 // Commands, byte 0 of a header.
@@ -75,6 +81,13 @@ func getWords(dst []uint32, b []byte) {
 	for i := range dst {
 		dst[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
+}
+
+// chunkWords returns how many of n words at addr the next request carries:
+// at most limit, and not past the end of addr's Window.
+func chunkWords(addr uint32, n, limit int) int {
+	left := max(1, (Window-int(addr%Window))/4) // an unaligned start still makes progress
+	return min(n, limit, left)
 }
 
 // grow returns b resliced to n bytes, reallocating only when it is too small.

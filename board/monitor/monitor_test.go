@@ -78,30 +78,60 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestChunking(t *testing.T) {
-	mem := newMem()
-	_, addr := startServer(t, mem)
-	c := dial(t, addr)
-	const n = 2*MaxWriteWords + 10
-	want := randomWords(7, n)
-	if err := c.Write(base, want); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]uint32, n)
-	if err := c.Read(base, got); err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("word %d: %#x, want %#x", i, got[i], want[i])
+func TestChunkWords(t *testing.T) {
+	for _, c := range []struct {
+		addr     uint32
+		n, limit int
+		want     int
+	}{
+		{base, 1, MaxReadWords, 1},
+		{base, 100000, MaxReadWords, Window / 4},
+		{base, 100000, 10, 10},
+		{base + Window - 8, 100, MaxWriteWords, 2},
+		{base + Window - 4, 100, MaxWriteWords, 1},
+		{base + Window - 2, 100, MaxWriteWords, 1}, // unaligned: still progresses
+		{base + Window, 100, MaxWriteWords, 100},
+		{0xFFFFFFFC, 1, MaxReadWords, 1},
+	} {
+		if got := chunkWords(c.addr, c.n, c.limit); got != c.want {
+			t.Errorf("chunkWords(%#x, %d, %d) = %d, want %d", c.addr, c.n, c.limit, got, c.want)
 		}
 	}
-	reads, writes := mem.calls()
-	if fmt.Sprint(writes) != fmt.Sprint([]int{MaxWriteWords, MaxWriteWords, 10}) {
-		t.Errorf("write calls %v", writes)
-	}
-	if fmt.Sprint(reads) != fmt.Sprint([]int{MaxReadWords, MaxReadWords, n - 2*MaxReadWords}) {
-		t.Errorf("read calls %v", reads)
+}
+
+// Requests stay inside one 128 KiB window: the original server maps only
+// the window holding the start address.
+func TestChunking(t *testing.T) {
+	const w = Window / 4
+	for _, c := range []struct {
+		addr uint32
+		n    int
+		want []int
+	}{
+		{base, 16384, []int{16384}},
+		{base, 70000, []int{w, w, 70000 - 2*w}},
+		{base + Window - 8, 2 + w + 5, []int{2, w, 5}},
+	} {
+		mem := newMem()
+		_, addr := startServer(t, mem)
+		c2 := dial(t, addr)
+		want := randomWords(uint64(c.n), c.n)
+		if err := c2.Write(c.addr, want); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]uint32, c.n)
+		if err := c2.Read(c.addr, got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%#x+%d: word %d: %#x, want %#x", c.addr, c.n, i, got[i], want[i])
+			}
+		}
+		reads, writes := mem.calls()
+		if fmt.Sprint(writes) != fmt.Sprint(c.want) || fmt.Sprint(reads) != fmt.Sprint(c.want) {
+			t.Errorf("%#x+%d: requests of %v words (writes) and %v (reads), want %v", c.addr, c.n, writes, reads, c.want)
+		}
 	}
 }
 

@@ -1,0 +1,79 @@
+// Package monitor speaks PyRPL's monitor_server protocol, both sides: Client
+// is an rp.FPGA reached over TCP (a board running PyRPL's monitor_server, or
+// this package's Server), and Server serves any rp.FPGA over the protocol.
+//
+// # Protocol
+//
+// A TCP stream (port 2222) of requests, each answered before the next is
+// read. A request starts with an 8-byte header:
+//
+//	byte 0     command: 'r' read, 'w' write, 'c' close
+//	byte 1     reserved, sent as 0 (the server ignores it and echoes it)
+//	bytes 2-3  n, the number of 32-bit words, uint16 little endian
+//	bytes 4-7  absolute byte address of the first word, uint32 little endian
+//
+// Read: the server sends the header back verbatim (the echo), then n words
+// (n*4 bytes, little endian), in one write.
+// Write: the client sends the header and n words; the server writes them to
+// the FPGA and then sends the echo.
+// n = 0: the request is ignored, nothing is sent back, whatever the command
+// except 'c'.
+// Any other command ends the connection: client and server are out of sync.
+// The protocol has no error frame, so a failure of the FPGA also ends the
+// connection without an answer.
+//
+// The client compares each echo with its request; a mismatch, missing bytes,
+// or bytes after an answer mean the stream is out of sync, and the
+// connection is dropped. Both sides set TCP_NODELAY: the requests are tiny,
+// and Nagle's algorithm with delayed ACKs would add about 15 ms to each.
+//
+// # Client
+//
+// Dial connects at once and reports an unreachable board. Afterwards every
+// error is an *rp.Error: rp.EInvalid for a range past the 32-bit address
+// space, rp.EUnavailable for everything on the wire (refused or lost
+// connection, WithTimeout passed, echo mismatch, client closed). After a
+// failure the connection is dropped and the next call redials; when a
+// redial fails, calls fail at once without dialling until a backoff passes
+// (WithBackoff, doubling per failed dial). A read that fails on a reused
+// connection before any answer byte (typically: the server restarted while
+// the client was idle) is repeated once on a new connection; a write is
+// never repeated, since the board may have applied it.
+//
+// Reads longer than MaxReadWords (65535) and writes longer than
+// MaxWriteWords (65533, the limit of PyRPL's own client) are split into
+// several requests; the timeout applies to each request. A Client is safe
+// for concurrent use: each connection carries one request at a time, and
+// WithPoolSize allows several connections (default 1). Buffers are kept per
+// connection, so a call allocates nothing once its largest size was seen.
+//
+// # Server
+//
+// Server keeps the original's answers byte for byte, with these differences
+// from monitor_server.c:
+//   - it serves any number of clients at once (WithMaxConns, default 64;
+//     connections beyond are closed at once); the original serves a single
+//     client, exits when it leaves, and a second client breaks the first
+//     (PyRPL issue 362);
+//   - a client leaving, an unknown command or an FPGA error ends that
+//     connection only, never the server;
+//   - 'c' closes the connection even with n = 0 (the original ignores n = 0
+//     first and ends only when PyRPL's client then closes the socket: the
+//     same outcome for PyRPL);
+//   - each request is one call to rp.FPGA.Read or Write with n <= 65535
+//     words, and any address is passed on: the FPGA decides what is valid
+//     (the original maps 128 KiB around the address on every request);
+//   - Shutdown ends connections between requests and lets requests in
+//     progress finish; Close ends them at once. Neither closes the FPGA.
+//
+// # A real board
+//
+// Start PyRPL's monitor_server on the board (PyRPL copies it there and runs
+// "./monitor_server 2222"), then point the hardware bridge at it:
+//
+//	rpbus hwbridge --backend monitor --board-addr HOST:2222
+//
+// which calls Dial(ctx, "HOST:2222"). Keep the pool size at 1 against
+// PyRPL's server, and do not run PyRPL against the same board at the same
+// time: the original server takes one client only.
+package monitor
