@@ -40,12 +40,17 @@
 // the client was idle) is repeated once on a new connection; a write is
 // never repeated, since the board may have applied it.
 //
-// Reads longer than MaxReadWords (65535) and writes longer than
-// MaxWriteWords (65533, the limit of PyRPL's own client) are split into
-// several requests; the timeout applies to each request. A Client is safe
-// for concurrent use: each connection carries one request at a time, and
-// WithPoolSize allows several connections (default 1). Buffers are kept per
-// connection, so a call allocates nothing once its largest size was seen.
+// Requests never run past the 128 KiB Window holding their start address:
+// the original server maps only that window per request (MAP_SIZE), and a
+// longer request reads or writes unmapped memory on the board. So long
+// transfers go in requests of at most 32768 words, below PyRPL's own limits
+// MaxReadWords (65535) and MaxWriteWords (65533); the scope's aligned 16384
+// word buffers need one request each. The timeout applies to each request.
+//
+// A Client is safe for concurrent use: each connection carries one request
+// at a time, and WithPoolSize allows several connections (default 1).
+// Buffers are kept per connection, so a call allocates nothing once its
+// largest size was seen.
 //
 // # Server
 //
@@ -68,12 +73,17 @@
 //
 // # A real board
 //
-// Start PyRPL's monitor_server on the board (PyRPL copies it there and runs
-// "./monitor_server 2222"), then point the hardware bridge at it:
+// PyRPL installs monitor_server in /opt/pyrpl on the board and starts it
+// over ssh as "./monitor_server 2222", after loading its own FPGA bitstream
+// (PyRPL's register map). With that running, point the hardware
+// bridge at it:
 //
 //	rpbus hwbridge --backend monitor --board-addr HOST:2222
 //
-// which calls Dial(ctx, "HOST:2222"). Keep the pool size at 1 against
-// PyRPL's server, and do not run PyRPL against the same board at the same
-// time: the original server takes one client only.
+// which calls Dial(ctx, "HOST:2222"). The original server takes one client
+// and exits when it leaves or on any error, so keep the pool size at 1, do
+// not run PyRPL against the same board at the same time, and restart the
+// server on the board after a lost connection: the Client redials, but
+// nothing on the board restarts the server for it. Running this package's
+// Server on the board over a /dev/mem rp.FPGA removes those limits.
 package monitor
