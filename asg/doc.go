@@ -51,6 +51,24 @@
 //
 // Rounding is half to even, as Python's round and numpy's round are.
 //
+// # Triggers and bursts
+//
+// Setup holds the channel in reset with its output zeroed, writes the
+// registers and the table, then releases it. Every write of the control
+// word with bit 0 of a half set is a software trigger for that channel, so
+// with trigger_source immediately the channel starts on the release. A
+// trigger starts a burst of cycles_per_burst table periods (0: play
+// forever). By our reading of red_pitaya_asg_ch.v the FPGA then plays
+// `bursts` more bursts (PyRPL's "number of bursts"; its 16-bit repetition
+// counter), each after delay_between_bursts; with a delay of 0 and bursts
+// > 0 the first burst does not end unless cycles_per_burst is 1.
+//
+// Hardware quirk, shared with PyRPL: because the software trigger is bit 0
+// of the trigger source, a Setup of one channel re-triggers the other
+// channel when the other's trigger_source is immediately. A running
+// continuous output is not disturbed; a finite burst in progress is
+// lengthened and a finished one plays again.
+//
 // # Tables
 //
 // With x_i = 2 pi i / 16384 and i = 0 .. 16383, the shapes (peak 1) are
