@@ -67,7 +67,7 @@
 //     same outcome for PyRPL);
 //   - each request is one call to rp.FPGA.Read or Write with n <= 65535
 //     words, and any address is passed on: the FPGA decides what is valid
-//     (the original maps 128 KiB around the address on every request);
+//     (the original maps only the aligned 128 KiB Window holding it);
 //   - Shutdown ends connections between requests and lets requests in
 //     progress finish; Close ends them at once. Neither closes the FPGA.
 //
