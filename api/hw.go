@@ -97,7 +97,7 @@ type HWInfo struct {
 	Clock       float64  `json:"clock"`               // Hz
 	Bitstream   string   `json:"bitstream"`           // what the FPGA runs
 	Samples     int      `json:"scope_samples"`       // per scope channel
-	Decimations []int    `json:"decimations"`         // allowed scope decimations
+	Decimations []uint32 `json:"decimations"`         // allowed scope decimations
 	Modules     []string `json:"modules"`             // FPGA modules a transaction can hold
 	Signals     []string `json:"signals"`             // what an input select can choose
 	Generators  []string `json:"generators"`          // asg0, asg1

@@ -1,0 +1,36 @@
+package api
+
+import "github.com/rpbus/rpbus/wire"
+
+// SpecanSettings is the body of rp.<board>.specan.single, with PyRPL's
+// names and units. Zero values take the defaults given.
+type SpecanSettings struct {
+	// Span (Hz) is the sample rate 125 MHz / decimation, rounded to the
+	// next allowed value up; Decimation sets it directly. Give at most
+	// one; neither means decimation 8 (span 15.625 MHz).
+	Span         float64 `json:"span,omitempty"`
+	Decimation   int     `json:"decimation,omitempty"`
+	Input1       string  `json:"input1,omitempty"`        // as for the scope (default in1)
+	Input2       string  `json:"input2,omitempty"`        // default in2
+	Window       string  `json:"window,omitempty"`        // blackman, flattop (default), boxcar, hamming, gaussian
+	TraceAverage int     `json:"trace_average,omitempty"` // traces power-averaged (default 1)
+	Unit         string  `json:"unit,omitempty"`          // Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)
+	Cross        bool    `json:"cross,omitempty"`         // compute the cross spectrum
+	Timeout      float64 `json:"timeout,omitempty"`       // s; default 5 s + 2 x the acquisitions' time
+}
+
+// Spectrum answers specan.single and is published on specan.done.
+type Spectrum struct {
+	ID          string         `json:"id"`
+	Board       string         `json:"board"`
+	Settings    SpecanSettings `json:"settings"`
+	Frequencies wire.F64       `json:"frequencies"` // Hz, 0 .. span/2
+	Ch1         wire.F64       `json:"ch1"`         // in Settings.Unit
+	Ch2         wire.F64       `json:"ch2"`
+	CrossRe     wire.F64       `json:"cross_re,omitempty"` // cross spectrum conj(F1)*F2, in the unit's power form
+	CrossIm     wire.F64       `json:"cross_im,omitempty"`
+	RBW         float64        `json:"rbw"`  // Hz: ENBW x sample rate
+	ENBW        float64        `json:"enbw"` // the window's equivalent noise bandwidth, in bins
+	Traces      int            `json:"traces"`
+	Timing
+}

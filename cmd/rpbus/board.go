@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/rpbus/rpbus/board/monitor"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/rp"
+)
+
+// boardFlags choose and configure the FPGA backend of a bridge.
+type boardFlags struct {
+	name      string
+	backend   string
+	boardAddr string
+	simConfig string
+	seed      int64
+	seedSet   bool
+}
+
+func (b *boardFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&b.name, "board", "sim", "board name: the second token of every subject, rp.<board>...")
+	fs.StringVar(&b.backend, "backend", "sim", "FPGA backend: sim (the simulated board) or monitor (a real board running PyRPL's monitor_server)")
+	fs.StringVar(&b.boardAddr, "board-addr", "", "monitor backend: the board's monitor_server, HOST:2222")
+	b.registerSim(fs)
+}
+
+func (b *boardFlags) registerSim(fs *flag.FlagSet) {
+	fs.StringVar(&b.simConfig, "sim-config", "", "simulated board: JSON file with the analog model (device under test, noise, seed); see docs/simulator.md")
+	fs.Func("seed", "simulated board: noise seed (overrides the config file)", func(s string) error {
+		_, err := fmt.Sscan(s, &b.seed)
+		b.seedSet = err == nil
+		return err
+	})
+}
+
+// simConfigFromFlags loads the sim's configuration.
+func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
+	cfg := sim.DefaultConfig()
+	if b.simConfig != "" {
+		var err error
+		if cfg, err = sim.LoadConfig(b.simConfig); err != nil {
+			return cfg, err
+		}
+	}
+	if b.seedSet {
+		cfg.Seed = b.seed
+	}
+	return cfg, nil
+}
+
+// open builds the backend: the FPGA, and what hw.info reports about it.
+func (b *boardFlags) open(ctx context.Context) (f rp.FPGA, model any, err error) {
+	switch b.backend {
+	case "sim":
+		cfg, err := b.simConfigFromFlags()
+		if err != nil {
+			return nil, nil, err
+		}
+		board, err := sim.New(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return board, cfg, nil
+	case "monitor":
+		if b.boardAddr == "" {
+			return nil, nil, usageError{"--backend monitor needs --board-addr HOST:2222"}
+		}
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		c, err := monitor.Dial(dctx, b.boardAddr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, nil, nil
+	}
+	return nil, nil, usageError{fmt.Sprintf("--backend %q: want sim or monitor", b.backend)}
+}

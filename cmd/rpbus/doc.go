@@ -1,0 +1,13 @@
+// Command rpbus runs the rpbus services and talks to them.
+//
+//	rpbus up                  embedded NATS + simulated board + every service, one process
+//	rpbus hwbridge            the hardware bridge for one board (sim or monitor backend)
+//	rpbus scope|na|specan     one instrument service; with a verb (single, ...) a client call
+//	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol
+//	rpbus bench hw            benchmark figures for the bridge
+//
+// Every flag has an environment fallback: --nats reads RPBUS_NATS, and so
+// on (upper case, dashes as underscores). RPBUS_NATS_URL is also accepted
+// for --nats. SIGINT and SIGTERM stop taking requests, answer those in
+// flight and exit.
+package main

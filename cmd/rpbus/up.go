@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/natsserver"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/services/hwbridge"
+)
+
+func init() {
+	register("up", "all in one: embedded NATS, the simulated board's bridge and every instrument service", func(stdout, stderr io.Writer) command {
+		return &upCmd{stdout: stdout}
+	})
+}
+
+// stopper is a running service.
+type stopper interface {
+	Stop(ctx context.Context) error
+}
+
+// instrument is an instrument service that `up` starts and the separate
+// subcommands run. Each instrument's file registers itself.
+type instrument struct {
+	name     string
+	start    func(nc *nats.Conn) (stopper, error)
+	examples func(board string) []string
+}
+
+var instruments []instrument
+
+type upCmd struct {
+	stdout     io.Writer
+	listen     string
+	data       string
+	natsConfig string
+	natsLog    bool
+	board      boardFlags
+
+	ns       *server.Server
+	nc       *nats.Conn
+	fpga     rp.FPGA
+	services []stopper
+	ready    chan struct{}
+}
+
+func (c *upCmd) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("rpbus up", flag.ContinueOnError)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:4222", "address the embedded NATS server listens on (port 0 picks a free one)")
+	fs.StringVar(&c.data, "data", filepath.Join(os.TempDir(), "rpbus-jetstream"), "JetStream store directory of the embedded server (empty: JetStream off)")
+	fs.StringVar(&c.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server (accounts, cluster, ...)")
+	fs.BoolVar(&c.natsLog, "nats-log", false, "log the embedded NATS server's events")
+	c.board.register(fs)
+	c.ready = make(chan struct{})
+	return parseWithEnv(fs, args, nil)
+}
+
+// URL is the embedded server's client URL once Run has started it.
+func (c *upCmd) URL() string { return c.ns.ClientURL() }
+
+func (c *upCmd) Run(ctx context.Context) error {
+	var err error
+	c.ns, err = natsserver.Start(natsserver.Options{Listen: c.listen, DataDir: c.data, ConfigFile: c.natsConfig, Log: c.natsLog})
+	if err != nil {
+		return err
+	}
+	// The services share one in-process connection: no TCP hop between
+	// the instruments and the bridge.
+	if c.nc, err = nats.Connect("", nats.InProcessServer(c.ns), nats.Name("rpbus-up")); err != nil {
+		return err
+	}
+	f, model, err := c.board.open(ctx)
+	if err != nil {
+		return err
+	}
+	c.fpga = f
+	bridge, err := hwbridge.Start(c.nc, hwbridge.Config{
+		Board: c.board.name, Backend: c.board.backend, Address: c.board.boardAddr, FPGA: f, Model: model,
+	})
+	if err != nil {
+		return err
+	}
+	c.services = append(c.services, bridge)
+	names := []string{"hwbridge (" + c.board.backend + ")"}
+	for _, in := range instruments {
+		s, err := in.start(c.nc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+		c.services = append(c.services, s)
+		names = append(names, in.name)
+	}
+	c.banner(names)
+	close(c.ready)
+	<-ctx.Done()
+	return nil
+}
+
+func (c *upCmd) banner(names []string) {
+	url := c.ns.ClientURL()
+	b := c.board.name
+	w := c.stdout
+	fmt.Fprintf(w, "rpbus up: NATS listening on %s\n", url)
+	if c.data != "" {
+		fmt.Fprintf(w, "  JetStream store: %s\n", c.data)
+	}
+	fmt.Fprintf(w, "  board %q, services: %s\n\n", b, strings.Join(names, ", "))
+	fmt.Fprintf(w, "Try (natscli):\n")
+	fmt.Fprintf(w, "  nats -s %s micro ls\n", url)
+	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.info ''\n", url, b)
+	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.txn '{\"ops\":[{\"op\":\"read\",\"addr\":\"0x40100000\",\"n\":2}]}'\n", url, b)
+	fmt.Fprintf(w, "  nats -s %s req rp.%s.asg0.setup '{\"waveform\":\"sin\",\"frequency\":1e6,\"amplitude\":0.5,\"output_direct\":\"out1\"}'\n", url, b)
+	for _, in := range instruments {
+		for _, ex := range in.examples(b) {
+			fmt.Fprintf(w, "  nats -s %s %s\n", url, ex)
+		}
+	}
+	fmt.Fprintln(w, "\nCtrl-C stops, after answering the requests in flight.")
+}
+
+func (c *upCmd) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	// Instruments first: they still need the bridge to finish their work.
+	for i := len(c.services) - 1; i >= 0; i-- {
+		_ = c.services[i].Stop(ctx)
+	}
+	if c.nc != nil {
+		_ = c.nc.Drain()
+	}
+	if c.fpga != nil {
+		_ = c.fpga.Close()
+	}
+	if c.ns != nil {
+		c.ns.Shutdown()
+		c.ns.WaitForShutdown()
+	}
+	return nil
+}

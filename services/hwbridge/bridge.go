@@ -1,0 +1,152 @@
+package hwbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+)
+
+// ErrConfigValidation is wrapped by every configuration error of Start.
+var ErrConfigValidation = errors.New("hwbridge: invalid configuration")
+
+// Version of the bridge, reported by hw.info and micro.
+const Version = "0.1.0"
+
+var boardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Config describes the board a bridge owns.
+type Config struct {
+	Board   string  // board name, the second subject token: rp.<board>...
+	Backend string  // "sim" or "monitor", reported by hw.info
+	Address string  // the board's host:port for the monitor backend
+	FPGA    rp.FPGA // the register space; the bridge does not close it
+	Model   any     // the simulated board's model, reported by hw.info
+}
+
+// Bridge serves one board.
+type Bridge struct {
+	cfg  Config
+	exec *executor
+	gens []*generator
+	svc  *svc.Service
+}
+
+// Start validates cfg and serves the board's subjects on nc.
+func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
+	if !boardName.MatchString(cfg.Board) {
+		return nil, fmt.Errorf("%w: board name %q must be 1..64 letters, digits, - or _", ErrConfigValidation, cfg.Board)
+	}
+	if cfg.FPGA == nil {
+		return nil, fmt.Errorf("%w: no FPGA backend", ErrConfigValidation)
+	}
+	b := &Bridge{cfg: cfg, exec: newExecutor(cfg.FPGA)}
+	gens, err := newGenerators(b.exec)
+	if err != nil {
+		return nil, fmt.Errorf("hwbridge: generators: %w", err)
+	}
+	b.gens = gens
+	s, err := svc.New(nc, svc.Config{
+		Name:        "hwbridge",
+		Version:     Version,
+		Description: "Red Pitaya hardware bridge: the only process that touches board " + cfg.Board,
+		Metadata:    map[string]string{"board": cfg.Board, "backend": cfg.Backend},
+		MaxInFlight: 1024,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.svc = s
+	eps := []struct {
+		name, module, verb string
+		h                  svc.Handler
+		meta               map[string]string
+	}{
+		{"txn", "hw", "txn", b.handleTxn, map[string]string{
+			"request": `{"ops":[{"op":"read","addr":"0x40100000","n":1},{"op":"write","addr":"0x40100000","words":[2]},{"op":"wait","addr":"0x40100000","mask":1,"value":0,"timeout":1}]}`,
+			"reply":   `{"results":[{"words":[...]},{},{"waited":0.0001}],"modules":["scope"],"elapsed":0.0002}`,
+			"limits":  fmt.Sprintf("1..%d ops; 1..%d words per read or write; %d words per transaction; wait timeout 0..%g s", api.MaxTxnOps, api.MaxOpWords, api.MaxTxnWords, api.MaxWaitTimeout),
+		}},
+		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}},
+	}
+	for _, g := range b.gens {
+		eps = append(eps, struct {
+			name, module, verb string
+			h                  svc.Handler
+			meta               map[string]string
+		}{g.name + "_setup", g.name, "setup", g.handleSetup, setupMetadata})
+	}
+	for _, ep := range eps {
+		if err := s.Add(ep.name, api.Subject(cfg.Board, ep.module, ep.verb), ep.h, ep.meta); err != nil {
+			_ = s.Stop(context.Background())
+			return nil, fmt.Errorf("hwbridge: endpoint %s: %w", ep.name, err)
+		}
+	}
+	return b, nil
+}
+
+// Exec runs a transaction in process, as hw.txn does.
+func (b *Bridge) Exec(ctx context.Context, t api.Txn) (api.TxnReply, error) {
+	return b.exec.execute(ctx, t)
+}
+
+// Stop stops serving: requests in flight are answered until ctx ends.
+func (b *Bridge) Stop(ctx context.Context) error { return b.svc.Stop(ctx) }
+
+func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
+	var t api.Txn
+	if err := req.Decode(&t); err != nil {
+		return nil, err
+	}
+	return b.exec.execute(ctx, t)
+}
+
+func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) {
+	return b.Info(), nil
+}
+
+// Info describes the board and the bridge.
+func (b *Bridge) Info() api.HWInfo {
+	gens := make([]string, len(b.gens))
+	for i, g := range b.gens {
+		gens[i] = g.name
+	}
+	return api.HWInfo{
+		Board:       b.cfg.Board,
+		Backend:     b.cfg.Backend,
+		Address:     b.cfg.Address,
+		Clock:       rp.Clock,
+		Bitstream:   "PyRPL",
+		Samples:     regmap.ScopeBufferLen,
+		Decimations: regmap.Decimations,
+		Modules:     modules(),
+		Signals:     signals(),
+		Generators:  gens,
+		Version:     Version,
+		Model:       b.cfg.Model,
+	}
+}
+
+
+// modules lists the FPGA modules a transaction can hold: the blocks and
+// the DSP slots.
+func modules() []string {
+	m := []string{"hk", "scope", "asg", "ams"}
+	return append(m, signals()...)
+}
+
+// signals lists the DSP slots, which are also what an input select chooses.
+func signals() []string {
+	s := make([]string, regmap.NumSlots)
+	for i := range s {
+		s[i] = regmap.SlotName(i)
+	}
+	return s
+}

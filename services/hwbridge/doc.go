@@ -1,0 +1,15 @@
+// Package hwbridge is the hardware bridge: the only process that touches a
+// board's FPGA registers. It serves, for one board named B:
+//
+//	rp.B.hw.txn      ordered register operations, atomic per FPGA module
+//	rp.B.hw.info     backend, clock, what the bitstream provides
+//	rp.B.asg0.setup  signal generator 0, PyRPL's settings and units
+//	rp.B.asg1.setup  signal generator 1
+//
+// A transaction names no lock: the bridge derives the FPGA modules from the
+// addresses (regmap.Module) and holds each module's mutex, taken in name
+// order so two transactions can never deadlock. Transactions on different
+// modules (the scope and iq0, say) run concurrently; two on the scope never
+// interleave. Validation happens before any lock is taken, so a bad request
+// costs nothing and the next good one runs as usual.
+package hwbridge

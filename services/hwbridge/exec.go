@@ -1,0 +1,191 @@
+package hwbridge
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+)
+
+// executor runs transactions on one FPGA with per-module locks.
+type executor struct {
+	fpga rp.FPGA
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func newExecutor(f rp.FPGA) *executor {
+	return &executor{fpga: f, locks: map[string]*sync.Mutex{}}
+}
+
+// plan validates t and returns the sorted modules it touches.
+func plan(t api.Txn) ([]string, error) {
+	if len(t.Ops) == 0 {
+		return nil, rp.Invalidf("ops: a transaction needs 1..%d operations, got none", api.MaxTxnOps)
+	}
+	if len(t.Ops) > api.MaxTxnOps {
+		return nil, rp.Invalidf("ops: %d operations, at most %d per transaction", len(t.Ops), api.MaxTxnOps)
+	}
+	var modules []string
+	words := 0
+	for i, op := range t.Ops {
+		n := 1
+		switch op.Op {
+		case api.OpRead:
+			n = op.N
+			if n < 1 || n > api.MaxOpWords {
+				return nil, rp.Invalidf("ops[%d].n: read count %d is outside 1..%d", i, n, api.MaxOpWords)
+			}
+			words += n
+		case api.OpWrite:
+			n = len(op.Words)
+			if n < 1 || n > api.MaxOpWords {
+				return nil, rp.Invalidf("ops[%d].words: %d words, a write takes 1..%d", i, n, api.MaxOpWords)
+			}
+			words += n
+		case api.OpWait:
+			if op.Timeout < 0 || op.Timeout > api.MaxWaitTimeout || math.IsNaN(op.Timeout) {
+				return nil, rp.Invalidf("ops[%d].timeout: %g s is outside 0..%g s", i, op.Timeout, api.MaxWaitTimeout)
+			}
+		default:
+			return nil, rp.Invalidf("ops[%d].op: unknown operation %q, want read, write or wait", i, op.Op)
+		}
+		if words > api.MaxTxnWords {
+			return nil, rp.Invalidf("ops: the transaction moves more than %d words; split it", api.MaxTxnWords)
+		}
+		if err := regmap.CheckRange(uint32(op.Addr), n); err != nil {
+			return nil, rp.Invalidf("ops[%d].addr: %s", i, rp.ErrorMessage(err))
+		}
+		m, err := regmap.Module(uint32(op.Addr))
+		if err != nil {
+			return nil, rp.Invalidf("ops[%d].addr: %s", i, rp.ErrorMessage(err))
+		}
+		if !slices.Contains(modules, m) {
+			modules = append(modules, m)
+		}
+	}
+	slices.Sort(modules)
+	return modules, nil
+}
+
+// lock takes the modules' mutexes in order and returns the release.
+func (e *executor) lock(modules []string) func() {
+	e.mu.Lock()
+	held := make([]*sync.Mutex, len(modules))
+	for i, m := range modules {
+		l := e.locks[m]
+		if l == nil {
+			l = new(sync.Mutex)
+			e.locks[m] = l
+		}
+		held[i] = l
+	}
+	e.mu.Unlock()
+	for _, l := range held {
+		l.Lock()
+	}
+	return func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i].Unlock()
+		}
+	}
+}
+
+// run executes a valid transaction.
+func (e *executor) run(ctx context.Context, t api.Txn, modules []string) (api.TxnReply, error) {
+	unlock := e.lock(modules)
+	defer unlock()
+	start := time.Now()
+	results := make([]api.OpResult, len(t.Ops))
+	for i, op := range t.Ops {
+		if err := ctx.Err(); err != nil {
+			return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction cancelled before ops[%d]", i)
+		}
+		addr := uint32(op.Addr)
+		switch op.Op {
+		case api.OpRead:
+			words := make([]uint32, op.N)
+			if err := e.fpga.Read(addr, words); err != nil {
+				return api.TxnReply{}, opError(i, op, err)
+			}
+			results[i].Words = words
+		case api.OpWrite:
+			if err := e.fpga.Write(addr, op.Words); err != nil {
+				return api.TxnReply{}, opError(i, op, err)
+			}
+		case api.OpWait:
+			timeout := op.Timeout
+			if timeout == 0 {
+				timeout = api.DefaultWait
+			}
+			t0 := time.Now()
+			ok, err := e.wait(ctx, addr, op.Mask, op.Value, time.Duration(timeout*float64(time.Second)))
+			if err != nil {
+				return api.TxnReply{}, opError(i, op, err)
+			}
+			if !ok {
+				return api.TxnReply{}, rp.Errorf(rp.ETimeout, "ops[%d]: word at %v & %#x did not become %#x within %g s", i, op.Addr, op.Mask, op.Value, timeout)
+			}
+			results[i].Waited = time.Since(t0).Seconds()
+		}
+	}
+	return api.TxnReply{Results: results, Modules: modules, Elapsed: time.Since(start).Seconds()}, nil
+}
+
+func opError(i int, op api.Op, err error) error {
+	code := rp.ErrorCode(err)
+	if code == rp.EInternal {
+		code = rp.EUnavailable // the backend failed: the board, not the request
+	}
+	return rp.Errorf(code, "ops[%d] (%s at %v): %s", i, op.Op, op.Addr, rp.ErrorMessage(err))
+}
+
+// wait blocks until word(addr)&mask == value. Backends that know when a
+// condition will hold (rp.Waiter) do it themselves; others are polled with
+// a backoff from 10 us to 1 ms, which keeps latency low for short waits
+// without spinning through long ones.
+func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
+	if w, ok := e.fpga.(rp.Waiter); ok {
+		ok, err := w.WaitFor(ctx, addr, mask, value, timeout)
+		if err != nil && ctx.Err() != nil {
+			return false, rp.Errorf(rp.ECancelled, "wait cancelled")
+		}
+		return ok, err
+	}
+	deadline := time.Now().Add(timeout)
+	backoff := 10 * time.Microsecond
+	var word [1]uint32
+	for {
+		if err := e.fpga.Read(addr, word[:]); err != nil {
+			return false, err
+		}
+		if word[0]&mask == value {
+			return true, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, rp.Errorf(rp.ECancelled, "wait cancelled")
+		case <-time.After(min(backoff, left)):
+		}
+		backoff = min(2*backoff, time.Millisecond)
+	}
+}
+
+// execute validates and runs t.
+func (e *executor) execute(ctx context.Context, t api.Txn) (api.TxnReply, error) {
+	modules, err := plan(t)
+	if err != nil {
+		return api.TxnReply{}, err
+	}
+	return e.run(ctx, t, modules)
+}
