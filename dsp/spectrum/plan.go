@@ -143,9 +143,8 @@ func (p *Plan) SampleRate() float64 { return p.fs }
 // BinWidth returns the bin spacing fs / FFTLength() in Hz.
 func (p *Plan) BinWidth() float64 { return p.fs / float64(p.nfft) }
 
-// ENBW returns the window's equivalent noise bandwidth in bins of the
-// unpadded transform: sum(w^2) / sum(w)^2 (about 1/Length times the
-// textbook ENBW in bins).
+// ENBW returns PyRPL's equivalent noise bandwidth sum(w^2) / sum(w)^2, a
+// fraction of the sample rate: the textbook ENBW in bins divided by Length.
 func (p *Plan) ENBW() float64 { return p.enbw }
 
 // RBW returns the resolution bandwidth ENBW * fs in Hz, the bandwidth the
