@@ -73,7 +73,22 @@ func Wait(addr, mask, value uint32, timeoutSeconds float64) Op {
 // Txn is the body of rp.<board>.hw.txn: operations run in order, atomically
 // with respect to other transactions on the same FPGA modules.
 type Txn struct {
-	Ops []Op `json:"ops"`
+	// ID, when set, lets rp.<board>.hw.cancel end the transaction while it
+	// waits for its modules or in a wait op (it then answers 499).
+	ID  string `json:"id,omitempty"`
+	Ops []Op   `json:"ops"`
+}
+
+// TxnCancel is the body of rp.<board>.hw.cancel.
+type TxnCancel struct {
+	ID string `json:"id"`
+}
+
+// TxnCancelReply answers hw.cancel: whether a transaction with that id was
+// queued or running.
+type TxnCancelReply struct {
+	ID        string `json:"id"`
+	Cancelled bool   `json:"cancelled"`
 }
 
 // OpResult is the result of one operation, at the same index as its op.

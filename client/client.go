@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rp"
@@ -125,6 +126,58 @@ func (h *HW) Txn(ctx context.Context, ops ...api.Op) (api.TxnReply, error) {
 	return reply, err
 }
 
+// cancelGrace is how long Do waits for the bridge to confirm a cancelled
+// transaction before giving up on it.
+const cancelGrace = 2 * time.Second
+
+// Do runs t so that ending ctx cancels it on the bridge, not only the
+// local wait: Do then sends hw.cancel and waits for the transaction's own
+// answer, so the FPGA modules are free again when Do returns. t.ID is
+// filled in when empty. ctx must carry a deadline or the call gets
+// DefaultTimeout.
+func (h *HW) Do(ctx context.Context, t api.Txn) (api.TxnReply, error) {
+	if t.ID == "" {
+		t.ID = nuid.Next()
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(DefaultTimeout)
+	}
+	// The request outlives ctx's cancellation by cancelGrace, so the
+	// bridge's 499 (or a late success) still arrives.
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(cancelGrace))
+	defer cancel()
+	type result struct {
+		r   api.TxnReply
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var reply api.TxnReply
+		err := h.b.c.Request(rctx, h.b.subject("hw", "txn"), t, &reply)
+		done <- result{reply, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+	}
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+	defer ccancel()
+	_ = h.b.c.Request(cctx, h.b.subject("hw", "cancel"), api.TxnCancel{ID: t.ID}, nil)
+	select {
+	case res := <-done:
+		if res.err == nil {
+			return res.r, nil // it finished before the cancel reached it
+		}
+	case <-cctx.Done():
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", t.ID)
+	}
+	return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction %s cancelled", t.ID)
+}
+
 // Read reads n words at addr.
 func (h *HW) Read(ctx context.Context, addr uint32, n int) ([]uint32, error) {
 	r, err := h.Txn(ctx, api.Read(addr, n))
@@ -152,3 +205,7 @@ func (g *Generator) Setup(ctx context.Context, s api.ASGSetup) (api.ASGSettings,
 	err := g.b.c.Request(ctx, g.b.subject(g.name, "setup"), s, &applied)
 	return applied, err
 }
+
+// Ptr returns a pointer to v, for the optional fields of setup requests:
+// api.ASGSetup{Amplitude: client.Ptr(0.5)}.
+func Ptr[T any](v T) *T { return &v }

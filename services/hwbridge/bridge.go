@@ -70,10 +70,11 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 		meta               map[string]string
 	}{
 		{"txn", "hw", "txn", b.handleTxn, map[string]string{
-			"request": `{"ops":[{"op":"read","addr":"0x40100000","n":1},{"op":"write","addr":"0x40100000","words":[2]},{"op":"wait","addr":"0x40100000","mask":1,"value":0,"timeout":1}]}`,
+			"request": `{"id":"optional, for hw.cancel","ops":[{"op":"read","addr":"0x40100000","n":1},{"op":"write","addr":"0x40100000","words":[2]},{"op":"wait","addr":"0x40100000","mask":1,"value":0,"timeout":1}]}`,
 			"reply":   `{"results":[{"words":[...]},{},{"waited":0.0001}],"modules":["scope"],"elapsed":0.0002}`,
 			"limits":  fmt.Sprintf("1..%d ops; 1..%d words per read or write; %d words per transaction; wait timeout 0..%g s", api.MaxTxnOps, api.MaxOpWords, api.MaxTxnWords, api.MaxWaitTimeout),
 		}},
+		{"cancel", "hw", "cancel", b.handleCancel, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","cancelled":true}`}},
 		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}},
 	}
 	for _, g := range b.gens {
@@ -108,6 +109,17 @@ func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 	return b.exec.execute(ctx, t)
 }
 
+func (b *Bridge) handleCancel(ctx context.Context, req *svc.Request) (any, error) {
+	var c api.TxnCancel
+	if err := req.Decode(&c); err != nil {
+		return nil, err
+	}
+	if c.ID == "" {
+		return nil, rp.Invalidf("id: the id of the transaction to cancel is required")
+	}
+	return api.TxnCancelReply{ID: c.ID, Cancelled: b.exec.cancel(c.ID)}, nil
+}
+
 func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) {
 	return b.Info(), nil
 }
@@ -133,7 +145,6 @@ func (b *Bridge) Info() api.HWInfo {
 		Model:       b.cfg.Model,
 	}
 }
-
 
 // modules lists the FPGA modules a transaction can hold: the blocks and
 // the DSP slots.

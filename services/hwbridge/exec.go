@@ -16,12 +16,13 @@ import (
 type executor struct {
 	fpga rp.FPGA
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	mu      sync.Mutex
+	locks   map[string]chan struct{}      // one-slot semaphores, so waiting for one can be cancelled
+	running map[string]context.CancelFunc // transactions with an id, queued or running
 }
 
 func newExecutor(f rp.FPGA) *executor {
-	return &executor{fpga: f, locks: map[string]*sync.Mutex{}}
+	return &executor{fpga: f, locks: map[string]chan struct{}{}, running: map[string]context.CancelFunc{}}
 }
 
 // plan validates t and returns the sorted modules it touches.
@@ -74,32 +75,74 @@ func plan(t api.Txn) ([]string, error) {
 	return modules, nil
 }
 
-// lock takes the modules' mutexes in order and returns the release.
-func (e *executor) lock(modules []string) func() {
+// lock takes the modules' locks in name order (so two transactions never
+// deadlock) and returns the release. It gives up when ctx ends.
+func (e *executor) lock(ctx context.Context, modules []string) (func(), error) {
 	e.mu.Lock()
-	held := make([]*sync.Mutex, len(modules))
+	sems := make([]chan struct{}, len(modules))
 	for i, m := range modules {
 		l := e.locks[m]
 		if l == nil {
-			l = new(sync.Mutex)
+			l = make(chan struct{}, 1)
 			e.locks[m] = l
 		}
-		held[i] = l
+		sems[i] = l
 	}
 	e.mu.Unlock()
-	for _, l := range held {
-		l.Lock()
-	}
-	return func() {
-		for i := len(held) - 1; i >= 0; i-- {
-			held[i].Unlock()
+	release := func(n int) {
+		for i := n - 1; i >= 0; i-- {
+			<-sems[i]
 		}
 	}
+	for i, l := range sems {
+		select {
+		case l <- struct{}{}:
+		case <-ctx.Done():
+			release(i)
+			return nil, rp.Errorf(rp.ECancelled, "cancelled while waiting for module %s", modules[i])
+		}
+	}
+	return func() { release(len(sems)) }, nil
+}
+
+// track registers a transaction's id so cancel can reach it.
+func (e *executor) track(ctx context.Context, id string) (context.Context, func(), error) {
+	if id == "" {
+		return ctx, func() {}, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.running[id]; dup {
+		cancel()
+		return nil, nil, rp.Invalidf("id: transaction %q is already running", id)
+	}
+	e.running[id] = cancel
+	return ctx, func() {
+		e.mu.Lock()
+		delete(e.running, id)
+		e.mu.Unlock()
+		cancel()
+	}, nil
+}
+
+// cancel ends the transaction with this id; it answers 499.
+func (e *executor) cancel(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.running[id]
+	if ok {
+		c()
+	}
+	return ok
 }
 
 // run executes a valid transaction.
 func (e *executor) run(ctx context.Context, t api.Txn, modules []string) (api.TxnReply, error) {
-	unlock := e.lock(modules)
+	unlock, err := e.lock(ctx, modules)
+	if err != nil {
+		return api.TxnReply{}, err
+	}
 	defer unlock()
 	start := time.Now()
 	results := make([]api.OpResult, len(t.Ops))
@@ -187,5 +230,10 @@ func (e *executor) execute(ctx context.Context, t api.Txn) (api.TxnReply, error)
 	if err != nil {
 		return api.TxnReply{}, err
 	}
+	ctx, done, err := e.track(ctx, t.ID)
+	if err != nil {
+		return api.TxnReply{}, err
+	}
+	defer done()
 	return e.run(ctx, t, modules)
 }

@@ -25,7 +25,10 @@ type generator struct {
 func newGenerators(e *executor) ([]*generator, error) {
 	var gens []*generator
 	for ch := 0; ch < 2; ch++ {
-		unlock := e.lock(asgModules(ch))
+		unlock, err := e.lock(context.Background(), asgModules(ch))
+		if err != nil {
+			return nil, err
+		}
 		g, err := asg.New(e.fpga, ch)
 		unlock()
 		if err != nil {
@@ -48,11 +51,10 @@ func (g *generator) handleSetup(ctx context.Context, req *svc.Request) (any, err
 	if err := req.Decode(&s); err != nil {
 		return nil, err
 	}
-	return g.setup(s)
-}
-
-func (g *generator) setup(s api.ASGSetup) (api.ASGSettings, error) {
-	unlock := g.exec.lock(g.g.Modules())
+	unlock, err := g.exec.lock(ctx, g.g.Modules())
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 	return g.g.Setup(s)
 }

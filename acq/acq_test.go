@@ -1,0 +1,92 @@
+package acq_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/acq"
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+)
+
+// instances starts n service instances of module "scope" in one queue
+// group, each with its own connection and tracker.
+func instances(t *testing.T, n int) ([]*acq.Tracker, *client.Client) {
+	ns := natstest.Server(t)
+	var ts []*acq.Tracker
+	for i := 0; i < n; i++ {
+		nc := natstest.Connect(t, ns)
+		s, err := svc.New(nc, svc.Config{Name: "scope", Version: "0.1.0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := acq.New(nc, "scope")
+		if err := tr.AddEndpoints(s); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Stop(context.Background()); tr.Close() })
+		ts = append(ts, tr)
+	}
+	c, _ := client.New(natstest.Connect(t, ns))
+	return ts, c
+}
+
+func TestCancelReachesTheOwningInstance(t *testing.T) {
+	ts, c := instances(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Enough rounds that the queue group delivers to both instances.
+	for i := 0; i < 10; i++ {
+		a := ts[i%2].Start(context.Background(), "sim")
+		var r api.CancelReply
+		if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r); err != nil || !r.Cancelled {
+			t.Fatalf("cancel %s: %+v %v", a.ID, r, err)
+		}
+		<-a.Context().Done()
+		if rp.ErrorCode(a.Err()) != rp.ECancelled {
+			t.Fatalf("Err = %v", a.Err())
+		}
+		a.End()
+		err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r)
+		if rp.ErrorCode(err) != rp.ENotFound {
+			t.Fatalf("second cancel of %s: %v, want not found", a.ID, err)
+		}
+	}
+	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "bogus"}, nil); rp.ErrorCode(err) != rp.EInvalid {
+		t.Fatalf("bogus id: %v", err)
+	}
+	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "scope-deadbeef-1"}, nil); rp.ErrorCode(err) != rp.ENotFound {
+		t.Fatalf("gone instance: %v", err)
+	}
+}
+
+func TestStopCancelsTheBoardOnEveryInstance(t *testing.T) {
+	ts, c := instances(t, 2)
+	stopped := 0
+	ts[1].OnStop(func(board string) bool { stopped++; return board == "x" })
+	a := ts[0].Start(context.Background(), "x")
+	b := ts[1].Start(context.Background(), "x")
+	other := ts[1].Start(context.Background(), "y")
+	defer a.End()
+	defer b.End()
+	defer other.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var r api.StopReply
+	if err := c.Request(ctx, "rp.x.scope.stop", nil, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Cancelled != 2 || !r.Continuous || stopped != 1 {
+		t.Fatalf("stop: %+v, hooks run %d", r, stopped)
+	}
+	if a.Context().Err() == nil || b.Context().Err() == nil {
+		t.Fatal("acquisitions on x still running")
+	}
+	if other.Context().Err() != nil {
+		t.Fatal("stop of board x cancelled an acquisition on y")
+	}
+}
