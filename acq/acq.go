@@ -59,21 +59,31 @@ type Acq struct {
 	t      *Tracker
 }
 
-// Start registers a new acquisition on board. Its context ends when
-// parent does, when it is cancelled or stopped, or when End is called.
-func (t *Tracker) Start(parent context.Context, board string) *Acq {
-	ctx, cancel := context.WithCancelCause(parent)
-	a := &Acq{
-		ID:     fmt.Sprintf("%s-%s-%d", t.module, t.instance, t.seq.Add(1)),
-		Board:  board,
-		ctx:    ctx,
-		cancel: cancel,
-		t:      t,
+// MaxIDLength bounds a client-chosen acquisition id.
+const MaxIDLength = 128
+
+// Start registers a new acquisition on board under id, or under a new id
+// when id is "". A client chooses the id itself when it wants to cancel
+// before the reply arrives; an id already running here is a 400. The
+// context ends when parent does, when the acquisition is cancelled or
+// stopped, or when End is called.
+func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) {
+	if len(id) > MaxIDLength {
+		return nil, rp.Invalidf("id: %d characters, at most %d", len(id), MaxIDLength)
 	}
+	if id == "" {
+		id = fmt.Sprintf("%s-%s-%d", t.module, t.instance, t.seq.Add(1))
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	a := &Acq{ID: id, Board: board, ctx: ctx, cancel: cancel, t: t}
 	t.mu.Lock()
-	t.running[a.ID] = a
-	t.mu.Unlock()
-	return a
+	defer t.mu.Unlock()
+	if _, dup := t.running[id]; dup {
+		cancel(nil)
+		return nil, rp.Invalidf("id: acquisition %q is already running", id)
+	}
+	t.running[id] = a
+	return a, nil
 }
 
 // Context is the acquisition's context.
@@ -122,10 +132,10 @@ func (t *Tracker) Publish(board, verb string, v any) error {
 }
 
 // AddEndpoints serves cancel and stop for every board on s, and the
-// internal subjects other instances forward to.
+// internal subject every instance answers them on.
 func (t *Tracker) AddEndpoints(s *svc.Service) error {
 	if err := s.Add("cancel", "rp.*."+t.module+".cancel", t.handleCancel, map[string]string{
-		"request": `{"id":"` + t.module + `-1a2b3c4d-7"}`, "reply": `{"id":"...","cancelled":true}`,
+		"request": `{"id":"<the acquisition's id>"}`, "reply": `{"id":"...","cancelled":true}`,
 	}); err != nil {
 		return err
 	}
@@ -134,19 +144,24 @@ func (t *Tracker) AddEndpoints(s *svc.Service) error {
 	}); err != nil {
 		return err
 	}
-	sub, err := t.nc.Subscribe(t.internal("cancel", t.instance), func(m *nats.Msg) {
-		var c api.Cancel
-		_ = wire.CodecOf(m.Header).Unmarshal(m.Data, &c)
-		r, err := t.cancelLocal(c.ID)
-		respond(m, r, err)
-	})
-	if err != nil {
-		return err
-	}
-	t.subs = append(t.subs, sub)
-	sub, err = t.nc.Subscribe(t.internal("stop", "*"), func(m *nats.Msg) {
-		board := m.Subject[strings.LastIndex(m.Subject, ".")+1:]
-		respond(m, t.stopLocal(board), nil)
+	sub, err := t.nc.Subscribe("_RPBUS."+t.module+".*.*", func(m *nats.Msg) {
+		parts := strings.Split(m.Subject, ".")
+		verb, board := parts[2], parts[3]
+		var r api.StopReply
+		switch verb {
+		case "cancel":
+			var c api.Cancel
+			if wire.Msgpack.Unmarshal(m.Data, &c) == nil && t.cancelLocal(board, c.ID) {
+				r.Cancelled = 1
+			}
+		case "stop":
+			r = t.stopLocal(board)
+		default:
+			return
+		}
+		if data, err := wire.Msgpack.Marshal(r); err == nil {
+			_ = m.Respond(data)
+		}
 	})
 	if err != nil {
 		return err
@@ -167,32 +182,15 @@ func (t *Tracker) Close() {
 	}
 }
 
-func (t *Tracker) internal(verb, token string) string {
-	return "_RPBUS." + t.module + "." + verb + "." + token
-}
-
-func respond(m *nats.Msg, v any, err error) {
-	if m.Reply == "" {
-		return
-	}
-	if err != nil {
-		code, desc := wire.ErrorHeaders(err)
-		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{"Nats-Service-Error-Code": {code}, "Nats-Service-Error": {desc}}})
-		return
-	}
-	data, _ := wire.Msgpack.Marshal(v)
-	_ = m.RespondMsg(&nats.Msg{Data: data, Header: wire.Msgpack.Header()})
-}
-
-func (t *Tracker) cancelLocal(id string) (api.CancelReply, error) {
+func (t *Tracker) cancelLocal(board, id string) bool {
 	t.mu.Lock()
 	a := t.running[id]
 	t.mu.Unlock()
-	if a == nil {
-		return api.CancelReply{}, rp.Errorf(rp.ENotFound, "id: no running %s acquisition %q", t.module, id)
+	if a == nil || a.Board != board {
+		return false
 	}
 	a.cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
-	return api.CancelReply{ID: id, Cancelled: true}, nil
+	return true
 }
 
 func (t *Tracker) handleCancel(ctx context.Context, req *svc.Request) (any, error) {
@@ -200,31 +198,17 @@ func (t *Tracker) handleCancel(ctx context.Context, req *svc.Request) (any, erro
 	if err := req.Decode(&c); err != nil {
 		return nil, err
 	}
-	parts := strings.Split(c.ID, "-")
-	if len(parts) != 3 || parts[0] != t.module {
-		return nil, rp.Invalidf("id: %q is not a %s acquisition id (%s-<instance>-<n>)", c.ID, t.module, t.module)
+	if c.ID == "" {
+		return nil, rp.Invalidf("id: the id of the acquisition to cancel is required")
 	}
-	if parts[1] == t.instance {
-		return t.cancelLocal(c.ID)
-	}
-	data, _ := wire.Msgpack.Marshal(c)
-	rctx, cancel := context.WithTimeout(ctx, gatherMax)
-	defer cancel()
-	m, err := t.nc.RequestMsgWithContext(rctx, &nats.Msg{Subject: t.internal("cancel", parts[1]), Data: data, Header: wire.Msgpack.Header()})
-	if errors.Is(err, nats.ErrNoResponders) {
-		return nil, rp.Errorf(rp.ENotFound, "id: no running %s acquisition %q (its service instance is gone)", t.module, c.ID)
-	}
+	r, err := t.gather(req.Board(), "cancel", c)
 	if err != nil {
-		return nil, rp.Errorf(rp.EUnavailable, "forwarding cancel of %s: %v", c.ID, err)
-	}
-	if err := wire.ErrorFromMsg(m); err != nil {
 		return nil, err
 	}
-	var reply api.CancelReply
-	if err := wire.Msgpack.Unmarshal(m.Data, &reply); err != nil {
-		return nil, rp.Errorf(rp.EInternal, "cancel reply: %v", err)
+	if r.Cancelled == 0 {
+		return nil, rp.Errorf(rp.ENotFound, "id: no running %s acquisition %q on board %s", t.module, c.ID, req.Board())
 	}
-	return reply, nil
+	return api.CancelReply{ID: c.ID, Cancelled: true}, nil
 }
 
 func (t *Tracker) stopLocal(board string) api.StopReply {
@@ -246,20 +230,28 @@ func (t *Tracker) stopLocal(board string) api.StopReply {
 	return r
 }
 
-// handleStop asks every instance, this one included, to stop the board
-// and sums their answers.
 func (t *Tracker) handleStop(ctx context.Context, req *svc.Request) (any, error) {
-	board := req.Board()
+	return t.gather(req.Board(), "stop", nil)
+}
+
+// gather asks every instance of the service, this one included, on
+// _RPBUS.<module>.<verb>.<board> and sums their answers. It waits until
+// no further answer came for gatherIdle.
+func (t *Tracker) gather(board, verb string, body any) (api.StopReply, error) {
+	var total api.StopReply
+	data, err := wire.Msgpack.Marshal(body)
+	if err != nil {
+		return total, rp.Errorf(rp.EInternal, "%s: %v", verb, err)
+	}
 	inbox := t.nc.NewRespInbox()
 	sub, err := t.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, rp.Errorf(rp.EUnavailable, "stop: %v", err)
+		return total, rp.Errorf(rp.EUnavailable, "%s: %v", verb, err)
 	}
 	defer sub.Unsubscribe()
-	if err := t.nc.PublishRequest(t.internal("stop", board), inbox, nil); err != nil {
-		return nil, rp.Errorf(rp.EUnavailable, "stop: %v", err)
+	if err := t.nc.PublishRequest("_RPBUS."+t.module+"."+verb+"."+board, inbox, data); err != nil {
+		return total, rp.Errorf(rp.EUnavailable, "%s: %v", verb, err)
 	}
-	var total api.StopReply
 	deadline := time.Now().Add(gatherMax)
 	for n := 0; ; n++ {
 		wait := gatherIdle

@@ -41,7 +41,10 @@ func TestCancelReachesTheOwningInstance(t *testing.T) {
 	defer cancel()
 	// Enough rounds that the queue group delivers to both instances.
 	for i := 0; i < 10; i++ {
-		a := ts[i%2].Start(context.Background(), "sim")
+		a, err := ts[i%2].Start(context.Background(), "sim", "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		var r api.CancelReply
 		if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r); err != nil || !r.Cancelled {
 			t.Fatalf("cancel %s: %+v %v", a.ID, r, err)
@@ -51,16 +54,28 @@ func TestCancelReachesTheOwningInstance(t *testing.T) {
 			t.Fatalf("Err = %v", a.Err())
 		}
 		a.End()
-		err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r)
+		err = c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r)
 		if rp.ErrorCode(err) != rp.ENotFound {
 			t.Fatalf("second cancel of %s: %v, want not found", a.ID, err)
 		}
 	}
-	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "bogus"}, nil); rp.ErrorCode(err) != rp.EInvalid {
-		t.Fatalf("bogus id: %v", err)
+	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{}, nil); rp.ErrorCode(err) != rp.EInvalid {
+		t.Fatalf("empty id: %v", err)
 	}
-	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "scope-deadbeef-1"}, nil); rp.ErrorCode(err) != rp.ENotFound {
-		t.Fatalf("gone instance: %v", err)
+	// A client-chosen id, cancelled before any reply could carry it.
+	a, err := ts[1].Start(context.Background(), "sim", "my-own-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.End()
+	if _, err := ts[1].Start(context.Background(), "sim", "my-own-id"); rp.ErrorCode(err) != rp.EInvalid {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if err := c.Request(ctx, "rp.other.scope.cancel", api.Cancel{ID: "my-own-id"}, nil); rp.ErrorCode(err) != rp.ENotFound {
+		t.Fatalf("cancel on the wrong board: %v", err)
+	}
+	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "my-own-id"}, nil); err != nil || a.Context().Err() == nil {
+		t.Fatalf("client-chosen id: %v", err)
 	}
 }
 
@@ -68,9 +83,9 @@ func TestStopCancelsTheBoardOnEveryInstance(t *testing.T) {
 	ts, c := instances(t, 2)
 	stopped := 0
 	ts[1].OnStop(func(board string) bool { stopped++; return board == "x" })
-	a := ts[0].Start(context.Background(), "x")
-	b := ts[1].Start(context.Background(), "x")
-	other := ts[1].Start(context.Background(), "y")
+	a, _ := ts[0].Start(context.Background(), "x", "")
+	b, _ := ts[1].Start(context.Background(), "x", "")
+	other, _ := ts[1].Start(context.Background(), "y", "")
 	defer a.End()
 	defer b.End()
 	defer other.End()

@@ -5,14 +5,13 @@
 // A request reaches one of them, but cancel and stop must act wherever the
 // acquisition runs:
 //
-//   - ids are <module>-<instance>-<n>, so the instance that owns one is
-//     known from the id alone;
-//   - rp.<board>.<module>.cancel (queue group) cancels locally, or forwards
-//     to the owner on _RPBUS.<module>.cancel.<instance> and relays its
-//     answer: one reply, 404 if the owner is gone;
-//   - rp.<board>.<module>.stop (queue group) asks every instance on
-//     _RPBUS.<module>.stop.<board> (no queue group) and answers with the
-//     sum of what they cancelled.
+//   - ids are <module>-<instance>-<n>, or chosen by the client (the "id"
+//     field of a request) so it can cancel before the reply arrives;
+//   - rp.<board>.<module>.cancel and .stop (queue group: one instance
+//     takes the request) ask every instance on
+//     _RPBUS.<module>.cancel.<board> or .stop.<board> (no queue group),
+//     gather their answers until none came for 50 ms, and reply once: the
+//     sum, or 404 when no instance had the id.
 //
 // A cancelled acquisition's context ends with an *rp.Error of code
 // cancelled as its cause; handlers return Acq.Err and the requester gets

@@ -5,6 +5,10 @@ import "github.com/rpbus/rpbus/wire"
 // NASettings is the body of rp.<board>.na.single, with PyRPL's names and
 // units. Zero values take the defaults given.
 type NASettings struct {
+	// ID optionally names the acquisition (unique while it runs), so the
+	// requester can cancel it before the reply arrives; empty: the
+	// service picks one.
+	ID              string  `json:"id,omitempty"`
 	StartFreq       float64 `json:"start_freq,omitempty"`        // Hz (default 1 kHz)
 	StopFreq        float64 `json:"stop_freq,omitempty"`         // Hz (default 10 MHz); equal to start_freq: zero span, x axis is time
 	Points          int     `json:"points,omitempty"`            // 1..100000 (default 1001)

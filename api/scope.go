@@ -6,6 +6,10 @@ import "github.com/rpbus/rpbus/wire"
 // scope.continuous, with PyRPL's names and units. Zero values take the
 // defaults given; the reply's Settings holds every value as applied.
 type ScopeSettings struct {
+	// ID optionally names the acquisition (unique while it runs), so the
+	// requester can cancel it before the reply arrives; empty: the
+	// service picks one.
+	ID     string `json:"id,omitempty"`
 	Input1 string `json:"input1,omitempty"` // in1 (default), in2, out1, out2, asg0, asg1, iq0, iq1, iq2, iq2_2, pid0, pid1, pid2
 	Input2 string `json:"input2,omitempty"` // as input1, default in2
 	// Duration (s) rounds up to the next allowed value 16384*8ns*2^k, as

@@ -5,6 +5,10 @@ import "github.com/rpbus/rpbus/wire"
 // SpecanSettings is the body of rp.<board>.specan.single, with PyRPL's
 // names and units. Zero values take the defaults given.
 type SpecanSettings struct {
+	// ID optionally names the acquisition (unique while it runs), so the
+	// requester can cancel it before the reply arrives; empty: the
+	// service picks one.
+	ID string `json:"id,omitempty"`
 	// Span (Hz) is the sample rate 125 MHz / decimation, rounded to the
 	// next allowed value up; Decimation sets it directly. Give at most
 	// one; neither means decimation 8 (span 15.625 MHz).
