@@ -1,0 +1,105 @@
+// Package sim is the simulated Red Pitaya: the default rpbus backend. It
+// implements rp.FPGA and rp.Waiter at register level with the PyRPL
+// bitstream's map (package regmap), in real time: board time is the time
+// since New in 125 MHz cycles (8 ns), and every result appears only when
+// the hardware would have it.
+//
+// # Signal model
+//
+// out1/out2 = sum of the modules routed to them by output_direct (asg0,
+// asg1, iq0..2, pid0..2), saturated to 14 bits (+-1 V). The device under
+// test (Config): out1 -> in1 through H1(f) = g (j f f0/Q) / (f0^2 - f^2 +
+// j f f0/Q), out2 -> in2 through H2(f) = g / (1 + j f/fc), each after a
+// delay of AnalogLatencyCycles cycles plus Config.CableDelay. in1/in2 add
+// white Gaussian noise of Config.NoiseDensity over 62.5 MHz (std
+// NoiseDensity*sqrt(62.5 MHz), truncated at 6 sigma) and are quantised to
+// 14 bits (round). hk digital_loop makes in = out exactly.
+//
+// The DUT response is computed in steady state: every periodic source is a
+// harmonic series (a generator table is decomposed once per change with
+// gonum's FFT, at most 512 largest harmonics kept; an IQ module is one
+// tone), each harmonic multiplied by the response at its frequency.
+// Approximations: burst starts and ends, frequency steps and clipping of
+// the out sum produce no transients in the DUT (out itself is exact);
+// the ASG's zero-order hold and the DAC's sinc are ignored; the random
+// ASG mode reaches the DUT only as its mean.
+//
+// Noise is a pure function of (Seed, input, cycle): a counter-based hash
+// (splitmix64) feeds Box-Muller, so samples do not depend on access order.
+// A boxcar-averaged scope sample takes the mean of the deterministic part
+// analytically (per harmonic: the Dirichlet kernel) and a noise draw of std
+// sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window start, dec); it is
+// floored as the Verilog's shift does. Without averaging a sample is the
+// last cycle of its window.
+//
+// # Scope (red_pitaya_scope.v)
+//
+// Arm (control bit0) starts writing: sample j of the run covers cycles
+// [tArm + j*dec, tArm + (j+1)*dec) and is written at its end at address
+// (write pointer at arm + j) mod 16384. Control reads bit0 while writing,
+// bit2 while the trigger delay runs, bit3 the keep (rolling) flag. A
+// trigger is accepted only with enough pretrigger samples (written >
+// 16384 - delay, or delay >= 16384); then `delay` more samples are written
+// and writing stops (unless keep), the trigger source returns to 0. The
+// trigger pointer is the address of the last sample written before the
+// trigger. Trigger latencies: software ScopeSWLatencyCycles after the
+// source write; edges ScopeEdgeLatencyCycles after the crossing sample is
+// written (Schmitt trigger on decimated samples as the Verilog: positive
+// edge sets at >= threshold, re-arms below threshold - hysteresis; the
+// Schmitt state starts from the first sample after arming); asg0/asg1
+// ScopeASGLatencyCycles after the generator starts or wraps a period
+// (debounce history before the scope's source write is ignored); dsp: the
+// trig module's edge on its input, every cycle. Nothing is connected to
+// the ext trigger pin: ext edges never fire. An edge threshold beyond the
+// signal's bound plus 6 sigma of noise is proven unreachable and not
+// searched until the configuration changes. Samples are materialised
+// lazily (only the last 16384 of a run), before every write so that the
+// past keeps the old configuration.
+//
+// # Generators (red_pitaya_asg_ch.v)
+//
+// Pointer (30 bit, 16-bit fraction) starts at the start offset on a
+// trigger (software: control write with source 1 and bit0 of the half;
+// source 5: always), advances by step per cycle (f = step * 125 MHz /
+// 2^30), wraps at counter_wrap+1 (or restarts at the offset without the
+// wrap bit); output = table[ptr>>16] * amplitude >> 13 + offset, saturated;
+// zero flag (PyRPL on=false) gives 0. Bursts: cycles_per_burst table
+// periods, then delay*125+1 cycles, 1+bursts times (a zero delay with
+// repetitions never ends, as in the Verilog); afterwards the output holds
+// the last pointer's value. Changing step or size while playing keeps the
+// phase continuous (continuous mode) or restarts the burst.
+//
+// # IQ modules and the network analyzer (red_pitaya_iq_block.v)
+//
+// Output = amplitude (g2 >> 4, 14 bit) * sin(LO phase
+// IQOutputLatencyCycles earlier); quadrature feedback (g1, g4) and the
+// quadrature output signal are not modelled (quadrature/pfd outputs read
+// 0). Writing the frequency register keeps the LO phase continuous and
+// starts a point: busy (bit31 of the four sum words) until na_sleepcycles
+// + na_averages + 1 cycles later; the sums over the accumulation cycles of
+// input * 65535 sin/cos(LO + phase) / 2^6 (input in units of 2^-13 V) are
+// computed in closed form (geometric series per harmonic), each product
+// term weighted by the quadrature low-pass's steady-state response (its
+// transient after a frequency step is neglected), with the input filter's
+// exact discrete response (regmap.FilterSpec.StageResponse), plus Gaussian
+// noise of the accumulated variance. With PyRPL's readout
+// (regmap.NAValue: sum/averages * 2^-24 * 4 / amplitude /
+// NATransferFunction with NADelayCycles = 3 and extraDelay =
+// CableDelay) the result is H(f) * NAGain (65535/65536), the only
+// difference being PyRPL's analog model of the input high-pass versus the
+// exact discrete filter (negligible above a few times its corner).
+//
+// # PID, trig, others
+//
+// PID registers are stored; the output is the simple model
+// clamp(integrator register, min, max). The trig module fires on its
+// input's edges with threshold and hysteresis (filter not modelled). IIR
+// and iq2_2 read 0.
+//
+// # Waiting
+//
+// WaitFor predicts when the scope's control word or an NA point's sum
+// words will change, sleeps until shortly before, and yields for the last
+// stretch; the stretch is 100 us plus the learned worst recent timer
+// oversleep of the OS (up to 3 ms). Otherwise it polls every 250 us.
+package sim

@@ -1,0 +1,5 @@
+package sim
+
+import "errors"
+
+func errorsIs(err error) bool { return errors.Is(err, ErrConfigValidation) }

@@ -1,0 +1,346 @@
+package sim
+
+import (
+	"math"
+
+	"github.com/rpbus/rpbus/regmap"
+)
+
+const bufLen = regmap.ScopeBufferLen
+
+// scopeState follows red_pitaya_scope.v. Decimated sample j of a run
+// (armed at tArm) averages or takes the last of cycles
+// [tArm + j*dec, tArm + (j+1)*dec) and is written at cycle tArm + (j+1)*dec.
+type scopeState struct {
+	src, thresh, hyst, dly, dec, deb uint32
+	avg, keep                        bool
+
+	armed       bool
+	tArm        int64
+	wpBase      uint32 // address of sample 0
+	wpNext      uint32 // next address after the last run
+	produced    int64  // samples materialised into buf
+	trig        bool   // trigger accepted
+	trigSample  int64  // last sample written before the trigger
+	endSample   int64  // last sample of the acquisition (-1: open)
+	tTrig       int64
+	swAt, tSrc  int64
+	wpTrig      uint32
+	tsTrig      int64
+	finished    bool // delay completed in keep mode
+	schmitt     bool // Schmitt state of the searched channel
+	schmittInit bool
+	neverVer    uint64
+	never       bool
+
+	buf [2][bufLen]int16
+}
+
+func (s *scopeState) decim() int64 { return max(1, int64(s.dec)) }
+
+// nWritten is the number of samples written by cycle c (dv cycle <= c).
+func (s *scopeState) nWritten(c int64) int64 {
+	if !s.armed || c < s.tArm {
+		return 0
+	}
+	n := (c - s.tArm) / s.decim()
+	if s.trig && s.endSample >= 0 {
+		n = min(n, s.endSample+1)
+	}
+	return n
+}
+
+func (s *scopeState) addr(j int64) uint32 {
+	return uint32((int64(s.wpBase) + j) & (bufLen - 1))
+}
+
+func (s *scopeState) edgeSource() bool {
+	return s.src >= regmap.TrigCh1Pos && s.src <= regmap.TrigCh2Neg
+}
+
+// pretrigOK: more than 16384 - delay samples written before the trigger
+// (or a delay of at least a full buffer).
+func (s *scopeState) pretrigOK(nWritten int64) bool {
+	return s.dly >= bufLen || nWritten > int64(bufLen)-int64(s.dly)
+}
+
+// okFrom is the first cycle at which a trigger is accepted.
+func (s *scopeState) okFrom() int64 {
+	if s.dly >= bufLen {
+		return s.tArm
+	}
+	return s.tArm + (int64(bufLen)-int64(s.dly)+1)*s.decim() + 1
+}
+
+// accept takes the trigger at cycle t.
+func (s *scopeState) accept(t int64) bool {
+	nw := s.nWritten(t - 1)
+	if !s.pretrigOK(nw) {
+		return false
+	}
+	s.trig, s.tTrig, s.tsTrig = true, t, t
+	s.trigSample = nw - 1
+	s.endSample = s.trigSample + int64(s.dly)
+	s.wpTrig = s.addr(s.trigSample)
+	return true
+}
+
+// doneAt is the cycle from which the acquisition reads as finished.
+func (s *scopeState) doneAt() int64 {
+	return s.tArm + (s.endSample+1)*s.decim() + 1
+}
+
+// scopeInput returns the DSP signal number recorded by channel ch.
+func (b *Board) scopeInput(ch int) int { return int(b.dsp.inputSel[regmap.SlotScope1+ch]) }
+
+// scopeAdvance brings the scope state machine to cycle now: finds the
+// trigger, materialises written samples (only the last 16384 are kept),
+// and ends the acquisition.
+func (b *Board) scopeAdvance(now int64) {
+	s := &b.scope
+	for s.armed {
+		if !s.trig && s.src != regmap.TrigOff {
+			if b.scopeFindTrigger(now) {
+				continue
+			}
+		}
+		target := s.nWritten(now)
+		if s.trig && s.endSample >= 0 {
+			target = min(target, s.endSample+1)
+		}
+		if !s.trig && s.edgeSource() && !b.scopeNever() {
+			break // the edge search materialises as it goes
+		}
+		b.scopeProduce(max(s.produced, target-bufLen), target)
+		if s.trig && s.endSample >= 0 && now >= s.doneAt() {
+			s.src = regmap.TrigOff
+			if s.keep {
+				s.endSample, s.finished = -1, true
+				continue
+			}
+			s.armed = false
+			s.wpNext = s.addr(s.endSample + 1)
+		}
+		break
+	}
+}
+
+// scopeFindTrigger looks for the trigger up to now; true if it was accepted.
+func (b *Board) scopeFindTrigger(now int64) bool {
+	s := &b.scope
+	switch s.src {
+	case regmap.TrigImmediately:
+		if s.swAt >= 0 && s.swAt <= now {
+			t := s.swAt
+			s.swAt = -1
+			return s.accept(t)
+		}
+	case regmap.TrigCh1Pos, regmap.TrigCh1Neg, regmap.TrigCh2Pos, regmap.TrigCh2Neg:
+		if b.scopeNever() {
+			return false
+		}
+		return b.scopeEdgeSearch(s.nWritten(now - ScopeEdgeLatencyCycles))
+	case regmap.TrigASG0, regmap.TrigASG1:
+		if t := b.scopeASGTrigger(); t >= 0 && t <= now {
+			return s.accept(t)
+		}
+	case regmap.TrigDSP:
+		from := max(s.tSrc, s.okFrom()-ScopeEdgeLatencyCycles)
+		if e := b.trigEvent(from, now-ScopeEdgeLatencyCycles); e >= 0 {
+			return s.accept(e + ScopeEdgeLatencyCycles)
+		}
+	}
+	return false
+}
+
+// scopeASGTrigger predicts the trigger from a generator, -1 if none comes.
+func (b *Board) scopeASGTrigger() int64 {
+	s := &b.scope
+	a := &b.asg[s.src-regmap.TrigASG0]
+	from := max(s.tSrc, s.okFrom()) - ScopeASGLatencyCycles
+	e := a.firstEvent(from)
+	if e < 0 {
+		return -1
+	}
+	return e + ScopeASGLatencyCycles
+}
+
+// predictDone returns the cycle the acquisition will read as finished, or
+// -1 if that is not known yet.
+func (b *Board) scopePredictDone() int64 {
+	s := &b.scope
+	if !s.armed {
+		return 0
+	}
+	if s.trig {
+		if s.endSample < 0 {
+			return -1
+		}
+		return s.doneAt()
+	}
+	var t int64 = -1
+	switch s.src {
+	case regmap.TrigImmediately:
+		t = s.swAt
+	case regmap.TrigASG0, regmap.TrigASG1:
+		t = b.scopeASGTrigger()
+	}
+	if t < 0 {
+		return -1
+	}
+	nw := (t - 1 - s.tArm) / s.decim()
+	if t-1 < s.tArm || !s.pretrigOK(max(0, nw)) {
+		return -1
+	}
+	return s.tArm + (max(0, nw)+int64(s.dly))*s.decim() + 1
+}
+
+// scopeNever reports whether the edge trigger is out of reach of the
+// signal plus noiseClip sigmas of noise (recomputed after config changes).
+func (b *Board) scopeNever() bool {
+	s := &b.scope
+	if s.neverVer == b.ver+1 {
+		return s.never
+	}
+	ch := 0
+	if s.src == regmap.TrigCh2Pos || s.src == regmap.TrigCh2Neg {
+		ch = 1
+	}
+	sig := b.scopeInput(ch)
+	bound := b.model(sig).bound()*regmap.VoltsNorm + 2
+	if b.noisy(sig) {
+		bound += noiseClip*b.cfg.SampleNoiseStd(s.dec, s.avg)*regmap.VoltsNorm + 1
+	}
+	th := float64(regmap.ToSigned(s.thresh, 14))
+	pos := s.src == regmap.TrigCh1Pos || s.src == regmap.TrigCh2Pos
+	s.never = (pos && th > bound) || (!pos && th < -bound)
+	s.neverVer = b.ver + 1
+	return s.never
+}
+
+// scopeEdgeSearch produces samples up to sample `to` running the Verilog's
+// Schmitt trigger on the selected channel; true once a trigger is accepted.
+func (b *Board) scopeEdgeSearch(to int64) bool {
+	s := &b.scope
+	ch := 0
+	if s.src == regmap.TrigCh2Pos || s.src == regmap.TrigCh2Neg {
+		ch = 1
+	}
+	pos := s.src == regmap.TrigCh1Pos || s.src == regmap.TrigCh2Pos
+	th := regmap.ToSigned(s.thresh, 14)
+	// thresh -/+ hyst wraps in 14 bits as in the Verilog
+	thm := regmap.ToSigned(uint32(th-regmap.ToSigned(s.hyst, 14)), 14)
+	thp := regmap.ToSigned(uint32(th+regmap.ToSigned(s.hyst, 14)), 14)
+	for s.produced < to {
+		j0 := s.produced
+		j1 := min(to, j0+4096)
+		b.scopeProduce(j0, j1)
+		for j := j0; j < j1; j++ {
+			v := int64(s.buf[ch][s.addr(j)])
+			prev := s.schmitt
+			if !s.schmittInit {
+				s.schmittInit = true
+				s.schmitt = (pos && v >= th) || (!pos && v <= th)
+				continue
+			}
+			if pos {
+				if v >= th {
+					s.schmitt = true
+				} else if v < thm {
+					s.schmitt = false
+				}
+			} else {
+				if v <= th {
+					s.schmitt = true
+				} else if v > thp {
+					s.schmitt = false
+				}
+			}
+			if s.schmitt && !prev {
+				t := s.tArm + (j+1)*s.decim() + ScopeEdgeLatencyCycles
+				if t >= s.tSrc && s.accept(t) {
+					b.scopeProduce(s.produced, min(s.nWritten(t), s.endSample+1))
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// scopeProduce materialises samples [j0, j1) into the buffers.
+func (b *Board) scopeProduce(j0, j1 int64) {
+	s := &b.scope
+	if j1 <= j0 {
+		return
+	}
+	j0 = max(j0, j1-bufLen)
+	dec := s.decim()
+	tmp := b.tmp16[:0]
+	for j := j0; j < j1; j += 4096 {
+		n := min(j1-j, 4096)
+		for ch := 0; ch < 2; ch++ {
+			tmp = b.sampleBlock(b.scopeInput(ch), s.tArm+j*dec, dec, s.avg && dec > 1, int(n), tmp[:0])
+			for i, v := range tmp {
+				s.buf[ch][s.addr(j+int64(i))] = int16(v)
+			}
+		}
+	}
+	b.tmp16 = tmp
+	s.produced = j1
+}
+
+// sampleBlock returns n decimated samples of signal sig whose windows
+// start at cs + j*dec: the last value of each window, or with avg the
+// window mean (floor, as the Verilog's shift).
+func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64) []int64 {
+	if cap(b.tmpF) < n {
+		b.tmpF = make([]float64, n)
+	}
+	f := b.tmpF[:n]
+	clear(f)
+	noisy := b.noisy(sig)
+	if avg {
+		b.model(sig).block(cs, dec, dec, f)
+		sd := 0.0
+		if noisy {
+			sd = b.cfg.SampleNoiseStd(uint32(dec), true) * regmap.VoltsNorm
+		}
+		st := uint64(streamIn1Avg)
+		if sig == regmap.SlotIn2 {
+			st = streamIn2Avg
+		}
+		lg := int64(math.Log2(float64(dec)))
+		for j, v := range f {
+			x := v * regmap.VoltsNorm
+			if sd > 0 {
+				x += sd * gaussAt(b.cfg.Seed, st, (cs+int64(j)*dec)<<5|lg)
+			}
+			dst = append(dst, sat14(int64(math.Floor(x))))
+		}
+		return dst
+	}
+	last := cs + dec - 1
+	if noisy {
+		b.model(sig).block(last, dec, 0, f)
+		sd := b.cfg.NoiseStd() * regmap.VoltsNorm
+		st := uint64(streamIn1)
+		if sig == regmap.SlotIn2 {
+			st = streamIn2
+		}
+		for j, v := range f {
+			x := v*regmap.VoltsNorm + sd*gaussAt(b.cfg.Seed, st, last+int64(j)*dec)
+			dst = append(dst, sat14(int64(math.Round(x))))
+		}
+		return dst
+	}
+	for j := 0; j < n; j++ {
+		dst = append(dst, b.exactAt(sig, last+int64(j)*dec))
+	}
+	return dst
+}
+
+// noisy reports whether sig carries analog input noise.
+func (b *Board) noisy(sig int) bool {
+	return (sig == regmap.SlotIn1 || sig == regmap.SlotIn2) && b.hk.digitalLoop&1 == 0
+}

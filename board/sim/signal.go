@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"math"
+	"math/bits"
+	"math/cmplx"
+
+	"github.com/rpbus/rpbus/regmap"
+)
+
+// acc is a phase accumulator: its value at cycle c is (a0 + (c-c0)*step) mod m.
+type acc struct {
+	c0       int64
+	a0, step uint64
+	m        uint64
+}
+
+func (a acc) at(c int64) uint64 {
+	if a.m == 0 {
+		return 0
+	}
+	d := (c - a.c0) % int64(a.m)
+	if d < 0 {
+		d += int64(a.m)
+	}
+	hi, lo := bits.Mul64(uint64(d), a.step%a.m)
+	_, r := bits.Div64(hi%a.m, lo, a.m)
+	return (a.a0%a.m + r) % a.m
+}
+
+func (a acc) turns(c int64) float64 { return float64(a.at(c)) / float64(a.m) }
+func (a acc) rate() float64 {
+	if a.m == 0 {
+		return 0
+	}
+	return float64(a.step%a.m) / float64(a.m)
+}
+
+// wrapsUpTo returns floor((a0 + (c-c0)*step) / m) for c >= c0.
+func (a acc) wrapsUpTo(c int64) uint64 {
+	hi, lo := bits.Mul64(uint64(c-a.c0), a.step)
+	lo, carry := bits.Add64(lo, a.a0, 0)
+	hi += carry
+	if hi >= a.m {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, a.m)
+	return q
+}
+
+// nextWrap returns the first cycle c >= t (t >= c0) at which the pointer
+// is about to wrap (pointer(c) + step >= m, the Verilog's trig_done).
+func (a acc) nextWrap(t int64) int64 {
+	if a.step == 0 || a.m == 0 {
+		return -1
+	}
+	w := a.wrapsUpTo(t + 1)
+	if w != a.wrapsUpTo(t) {
+		return t
+	}
+	// smallest c with a0 + (c+1-c0)*step >= (w+1)*m
+	hi, lo := bits.Mul64(w+1, a.m)
+	lo, borrow := bits.Sub64(lo, a.a0, 0)
+	hi -= borrow
+	lo, c1 := bits.Add64(lo, a.step-1, 0)
+	hi += c1
+	if hi >= a.step {
+		return -1
+	}
+	q, _ := bits.Div64(hi, lo, a.step)
+	return a.c0 + int64(q) - 1
+}
+
+// harmonic is one term Re(coef * exp(j 2 pi k turns(c))) [V].
+type harmonic struct {
+	k    int
+	coef complex128
+}
+
+// source is a periodic signal driven by one accumulator, optionally gated
+// (bursts): while not playing it holds the value frozen.
+type source struct {
+	acc    acc
+	harm   []harmonic
+	gate   func(c int64) bool // nil: always playing
+	frozen float64
+}
+
+// model is the steady-state harmonic description of a signal [V].
+type model struct {
+	dc   float64
+	srcs []source
+}
+
+// freq returns the frequency [Hz] of harmonic h of s.
+func (s *source) freq(h harmonic) float64 { return float64(h.k) * s.acc.rate() * regmap.Clock }
+
+// transform returns m with every harmonic multiplied by resp(f) (and the
+// DC and frozen values by resp(0)).
+func (m model) transform(resp func(f float64) complex128) model {
+	h0 := real(resp(0))
+	out := model{dc: m.dc * h0, srcs: make([]source, len(m.srcs))}
+	for i, s := range m.srcs {
+		ns := s
+		ns.frozen = s.frozen * h0
+		ns.harm = make([]harmonic, len(s.harm))
+		for j, h := range s.harm {
+			ns.harm[j] = harmonic{h.k, h.coef * resp(s.freq(h))}
+		}
+		out.srcs[i] = ns
+	}
+	return out
+}
+
+func (m *model) add(o model) {
+	m.dc += o.dc
+	m.srcs = append(m.srcs, o.srcs...)
+}
+
+// bound is an upper bound of |value| at any time [V].
+func (m model) bound() float64 {
+	b := math.Abs(m.dc)
+	for _, s := range m.srcs {
+		var a float64
+		for _, h := range s.harm {
+			a += cmplx.Abs(h.coef)
+		}
+		b += max(a, math.Abs(s.frozen))
+	}
+	return b
+}
+
+// at evaluates the model at cycle c.
+func (m model) at(c int64) float64 {
+	v := m.dc
+	for _, s := range m.srcs {
+		if s.gate != nil && !s.gate(c) {
+			v += s.frozen
+			continue
+		}
+		t := s.acc.turns(c)
+		for _, h := range s.harm {
+			v += real(h.coef * expj(2*math.Pi*float64(h.k)*t))
+		}
+	}
+	return v
+}
+
+// block adds to dst[j] the model's value at cycle cs + j*dt, or, with
+// avg > 1, its mean over cycles [cs + j*dt, cs + j*dt + avg).
+func (m model) block(cs, dt int64, avg int64, dst []float64) {
+	for j := range dst {
+		dst[j] += m.dc
+	}
+	for _, s := range m.srcs {
+		t0 := s.acc.turns(cs)
+		r := s.acc.rate()
+		step := math.Mod(r*float64(dt), 1)
+		var played []bool
+		if s.gate != nil {
+			played = make([]bool, len(dst))
+			for j := range dst {
+				played[j] = s.gate(cs + int64(j)*dt + avg/2)
+				if !played[j] {
+					dst[j] += s.frozen
+				}
+			}
+		}
+		for _, h := range s.harm {
+			k := float64(h.k)
+			base := h.coef
+			if avg > 1 {
+				base *= boxcar(2*math.Pi*math.Mod(k*r, 1), avg)
+			}
+			ph0, dph := math.Mod(k*t0, 1), math.Mod(k*step, 1)
+			p := base * expj(2*math.Pi*ph0)
+			rot := expj(2 * math.Pi * dph)
+			for j := range dst {
+				if played == nil || played[j] {
+					dst[j] += real(p)
+				}
+				if j&1023 == 1023 { // recompute exactly against rounding drift
+					p = base * expj(2*math.Pi*math.Mod(ph0+dph*float64(j+1), 1))
+				} else {
+					p *= rot
+				}
+			}
+		}
+	}
+}
+
+// boxcar is (1/n) sum_{m<n} exp(j w m).
+func boxcar(w float64, n int64) complex128 {
+	s := math.Sin(w / 2)
+	if math.Abs(s) < 1e-15 {
+		return 1
+	}
+	return expj(w*float64(n-1)/2) * complex(math.Sin(w*float64(n)/2)/(float64(n)*s), 0)
+}
+
+// geom is sum_{m<n} exp(j 2 pi nu m).
+func geom(nu float64, n int64) complex128 {
+	nu -= math.Round(nu)
+	s := math.Sin(math.Pi * nu)
+	if math.Abs(s) < 1e-13 {
+		return complex(float64(n), 0)
+	}
+	return expj(math.Pi*nu*float64(n-1)) * complex(math.Sin(math.Pi*nu*float64(n))/s, 0)
+}
+
+func expj(x float64) complex128 {
+	s, c := math.Sincos(x)
+	return complex(c, s)
+}
+
+func sat14(x int64) int64 { return max(-8192, min(8191, x)) }
+
+func toInt14(v float64) int64 { return sat14(int64(math.Round(v * regmap.VoltsNorm))) }
+
+func cabs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }
