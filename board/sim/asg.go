@@ -12,6 +12,9 @@ import (
 // ones); a sine needs 1, a square wave's edges are rounded by the cap.
 const maxHarmonics = 512
 
+// harmonicFloor drops table harmonics below 1/16 LSB [V].
+const harmonicFloor = LSB / 16
+
 // asgState is one generator channel (red_pitaya_asg_ch.v).
 type asgState struct {
 	ch                    int
@@ -151,18 +154,18 @@ func (b *Board) asgHarmonics(a *asgState) []harmonic {
 	}
 	coef := b.fftCoefficients(seq)
 	hs := make([]harmonic, 0, len(coef))
-	var peak float64
 	for k, c := range coef {
 		c /= complex(float64(n), 0)
 		if k > 0 && !(n%2 == 0 && k == n/2) {
 			c *= 2
 		}
-		peak = max(peak, cmplx.Abs(c))
 		hs = append(hs, harmonic{k, c})
 	}
 	keep := hs[:0]
 	for _, h := range hs {
-		if cmplx.Abs(h.coef) > 1e-9*peak+1e-12 {
+		// table rounding spreads about 0.005 LSB over every bin: keep what
+		// is above 1/16 LSB
+		if cmplx.Abs(h.coef) > harmonicFloor {
 			keep = append(keep, h)
 		}
 	}

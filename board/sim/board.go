@@ -863,3 +863,17 @@ func (b *Board) trigEvent(from, to int64) int64 {
 	t.searched = to + 1
 	return -1
 }
+
+// Noiseless returns the noiseless model value [V] of DSP signal sig
+// (regmap.SlotIn1, SlotOut1, SlotASG0, ...) at board cycle c under the
+// current register settings: the exact digital value for generated
+// signals, the steady-state DUT response (without noise and quantisation)
+// for in1/in2.
+func (b *Board) Noiseless(sig int, c int64) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.noisy(sig) {
+		return b.model(sig).at(c)
+	}
+	return float64(b.exactAt(sig, c)) / regmap.VoltsNorm
+}
