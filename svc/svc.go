@@ -145,7 +145,7 @@ func (s *Service) Add(name, subject string, h Handler, metadata map[string]strin
 	s.mu.Lock()
 	s.stats[subject] = &endpointStats{Errors: map[string]int{}}
 	s.mu.Unlock()
-	return s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
+	err := s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
 		req := &Request{Codec: wire.CodecOf(nats.Header(mr.Headers())), Subject: mr.Subject(), Received: time.Now(), msg: mr}
 		s.sem <- struct{}{}
 		s.mu.Lock()
@@ -162,6 +162,12 @@ func (s *Service) Add(name, subject string, h Handler, metadata map[string]strin
 		micro.WithEndpointMetadata(metadata),
 		micro.WithEndpointPendingLimits(1<<16, 256<<20),
 	)
+	if err != nil {
+		return err
+	}
+	// Make sure the server has the subscription before Add returns, so a
+	// request sent right after Start finds a responder.
+	return s.nc.Flush()
 }
 
 func (s *Service) serve(subject string, req *Request, h Handler) {

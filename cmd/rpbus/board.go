@@ -17,7 +17,7 @@ type boardFlags struct {
 	backend   string
 	boardAddr string
 	simConfig string
-	seed      int64
+	seed      uint64
 	seedSet   bool
 }
 

@@ -29,6 +29,11 @@ var natsAliases = map[string][]string{"nats": {"RPBUS_NATS_URL"}}
 // connect dials NATS and keeps reconnecting for ever: a service outlives
 // a server restart or a cluster node going away.
 func (n *natsFlags) connect(name string) (*nats.Conn, error) {
+	return n.connectTo(n.url, name)
+}
+
+// connectTo dials url with the credentials of n.
+func (n *natsFlags) connectTo(url, name string) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -42,5 +47,5 @@ func (n *natsFlags) connect(name string) (*nats.Conn, error) {
 	if n.user != "" {
 		opts = append(opts, nats.UserInfo(n.user, n.pass))
 	}
-	return nats.Connect(n.url, opts...)
+	return nats.Connect(url, opts...)
 }

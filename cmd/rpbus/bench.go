@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/monitor"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/natsserver"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/services/hwbridge"
+)
+
+func init() {
+	register("bench", "print benchmark figures: bench hw (the bridge), bench scope (scope.single latency)", func(stdout, stderr io.Writer) command {
+		return &benchCmd{stdout: stdout}
+	})
+}
+
+type benchCmd struct {
+	stdout io.Writer
+	what   string
+	count  int
+	asJSON bool
+	nats   natsFlags
+	board  string
+
+	cleanup []func()
+}
+
+func (c *benchCmd) ParseFlags(args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError{"usage: rpbus bench hw|scope [flags]"}
+	}
+	c.what = args[0]
+	fs := flag.NewFlagSet("rpbus bench "+c.what, flag.ContinueOnError)
+	fs.IntVar(&c.count, "count", 2000, "requests per figure")
+	fs.BoolVar(&c.asJSON, "json", false, "print the figures as one JSON object")
+	fs.StringVar(&c.board, "board", "sim", "board to measure (bench scope with --nats)")
+	c.nats.register(fs)
+	c.nats.url = "" // bench starts its own server unless --nats is given
+	if err := parseWithEnv(fs, args[1:], nil); err != nil {
+		return err
+	}
+	if c.count < 10 {
+		return usageError{"--count must be at least 10"}
+	}
+	return nil
+}
+
+func (c *benchCmd) Run(ctx context.Context) error {
+	switch c.what {
+	case "hw":
+		return c.benchHW(ctx)
+	case "scope":
+		return c.benchScope(ctx)
+	}
+	return usageError{fmt.Sprintf("rpbus bench %s: want hw or scope", c.what)}
+}
+
+func (c *benchCmd) Close() error {
+	for i := len(c.cleanup) - 1; i >= 0; i-- {
+		c.cleanup[i]()
+	}
+	return nil
+}
+
+// figures holds latency percentiles in microseconds.
+type figures struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_us"`
+	P90   float64 `json:"p90_us"`
+	P99   float64 `json:"p99_us"`
+}
+
+// measure times f count times after a short warm-up.
+func measure(ctx context.Context, count int, f func(context.Context) error) (figures, error) {
+	for i := 0; i < min(50, count/10); i++ {
+		if err := f(ctx); err != nil {
+			return figures{}, err
+		}
+	}
+	d := make([]float64, count)
+	for i := range d {
+		t0 := time.Now()
+		if err := f(ctx); err != nil {
+			return figures{}, err
+		}
+		d[i] = float64(time.Since(t0).Nanoseconds()) / 1e3
+		if ctx.Err() != nil {
+			return figures{}, ctx.Err()
+		}
+	}
+	sort.Float64s(d)
+	q := func(p float64) float64 { return d[int(p*float64(len(d)-1))] }
+	return figures{Count: count, P50: q(0.5), P90: q(0.9), P99: q(0.99)}, nil
+}
+
+// embedded starts a server on a random loopback port and returns a TCP
+// connection to it.
+func (c *benchCmd) embedded() (*nats.Conn, string, error) {
+	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		return nil, "", err
+	}
+	c.cleanup = append(c.cleanup, func() { ns.Shutdown(); ns.WaitForShutdown() })
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return nil, "", err
+	}
+	c.cleanup = append(c.cleanup, nc.Close)
+	return nc, ns.ClientURL(), nil
+}
+
+func (c *benchCmd) bridge(nc *nats.Conn, board, backend string, f interface {
+	Read(uint32, []uint32) error
+	Write(uint32, []uint32) error
+	Close() error
+}) error {
+	br, err := hwbridge.Start(nc, hwbridge.Config{Board: board, Backend: backend, FPGA: f})
+	if err != nil {
+		return err
+	}
+	c.cleanup = append(c.cleanup, func() { br.Stop(context.Background()); f.Close() })
+	return nil
+}
+
+func (c *benchCmd) benchHW(ctx context.Context) error {
+	nc, url, err := c.embedded()
+	if err != nil {
+		return err
+	}
+	board, err := sim.New(sim.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	if err := c.bridge(nc, "sim", "sim", board); err != nil {
+		return err
+	}
+	// The same simulated board behind the monitor protocol on loopback, as
+	// `rpbus simboard` serves it, driven by a second bridge.
+	other, err := sim.New(sim.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	srv, err := monitor.NewServer(other)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(ln)
+	c.cleanup = append(c.cleanup, func() { srv.Close(); other.Close() })
+	mc, err := monitor.Dial(ctx, ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	if err := c.bridge(nc, "simmon", "monitor", mc); err != nil {
+		return err
+	}
+
+	cnc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	c.cleanup = append(c.cleanup, cnc.Close)
+	cl, _ := client.New(cnc)
+	read := func(b *client.Board, n int) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := b.HW.Read(ctx, regmap.ScopeBase+regmap.ScopeCh1Data, n)
+			return err
+		}
+	}
+	results := map[string]figures{}
+	order := []struct{ name, target string }{
+		{"read1_sim", "p50 <= 60 us"},
+		{"read16384_sim", "p50 <= 300 us"},
+		{"read16384_monitor", "p50 <= 600 us"},
+	}
+	for i, f := range []func(context.Context) error{read(cl.Board("sim"), 1), read(cl.Board("sim"), 16384), read(cl.Board("simmon"), 16384)} {
+		r, err := measure(ctx, c.count, f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", order[i].name, err)
+		}
+		results[order[i].name] = r
+	}
+	rss, err := idleRSS(ctx)
+	if err != nil {
+		return fmt.Errorf("idle RSS of rpbus up: %w", err)
+	}
+	if c.asJSON {
+		out := map[string]any{"idle_rss_mb": rss}
+		for k, v := range results {
+			out[k] = v
+		}
+		return json.NewEncoder(c.stdout).Encode(out)
+	}
+	fmt.Fprintf(c.stdout, "hw.txn over TCP loopback, Go client, %d requests each\n", c.count)
+	fmt.Fprintf(c.stdout, "%-20s %9s %9s %9s   %s\n", "figure", "p50 us", "p90 us", "p99 us", "target")
+	for _, o := range order {
+		r := results[o.name]
+		fmt.Fprintf(c.stdout, "%-20s %9.1f %9.1f %9.1f   %s\n", o.name, r.P50, r.P90, r.P99, o.target)
+	}
+	fmt.Fprintf(c.stdout, "%-20s %9.1f MB %27s\n", "idle RSS rpbus up", rss, "<= 60 MB")
+	return nil
+}
+
+// idleRSS starts `rpbus up` as a child process, lets it settle and reads
+// its resident memory.
+func idleRSS(ctx context.Context) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "rpbus-bench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.CommandContext(ctx, exe, "up", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "js"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	// Wait for the banner's last line, then let it idle.
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Ctrl-C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, out)
+	time.Sleep(2 * time.Second)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			fields := strings.Fields(line)
+			kb, err := strconv.ParseFloat(fields[1], 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc status")
+}
+
+// benchScope measures scope.single at decimation 1, trigger immediately,
+// both channels, end to end with the Go client: against --nats when given,
+// else against an embedded `up` in this process.
+func (c *benchCmd) benchScope(ctx context.Context) error {
+	url := c.nats.url
+	if url == "" {
+		up := &upCmd{stdout: io.Discard}
+		if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", ""}); err != nil {
+			return err
+		}
+		uctx, cancel := context.WithCancel(ctx)
+		errc := make(chan error, 1)
+		go func() { errc <- up.Run(uctx) }()
+		select {
+		case <-up.ready:
+		case err := <-errc:
+			cancel()
+			return err
+		}
+		c.cleanup = append(c.cleanup, func() { cancel(); <-errc; up.Close() })
+		url = up.URL()
+	}
+	nc, err := c.nats.connectTo(url, "rpbus-bench")
+	if err != nil {
+		return err
+	}
+	c.cleanup = append(c.cleanup, nc.Close)
+	cl, _ := client.New(nc)
+	subject := api.Subject(c.board, "scope", "single")
+	settings := api.ScopeSettings{Decimation: 1, TriggerSource: "immediately"}
+	var trace api.ScopeTrace
+	r, err := measure(ctx, c.count, func(ctx context.Context) error {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return cl.Request(rctx, subject, settings, &trace)
+	})
+	if err != nil {
+		return err
+	}
+	acq := regmap.Duration(1) * 1e6
+	if c.asJSON {
+		return json.NewEncoder(c.stdout).Encode(map[string]any{
+			"count": r.Count, "p50_us": r.P50, "p90_us": r.P90, "p99_us": r.P99,
+			"acquisition_us": acq, "p50_minus_acquisition_us": r.P50 - acq,
+		})
+	}
+	fmt.Fprintf(c.stdout, "scope.single, decimation 1, both channels, Go client, %d requests\n", r.Count)
+	fmt.Fprintf(c.stdout, "p50 %.1f us  p90 %.1f us  p99 %.1f us  (acquisition %.1f us; p50 minus acquisition %.1f us, target <= 600)\n",
+		r.P50, r.P90, r.P99, acq, r.P50-acq)
+	return nil
+}
