@@ -43,13 +43,16 @@ func (c Component) String() string {
 // Plan. It holds its own FFT plan and scratch, so Add does not allocate.
 // An Analyzer is not safe for concurrent use; use one per acquisition.
 type Analyzer struct {
-	p      *Plan
+	p     *Plan
+	z     []complex128 // FFTLength: pairFFT's work (power-of-two lengths)
+	sum   [4][]float64 // Ch1, Ch2, CrossRe, CrossIm: weighted sums
+	n     int          // traces in the average, at most limit if limit > 0
+	limit int
+
+	// Other lengths: two gonum real FFTs.
 	fft    *fourier.FFT
 	buf    []float64    // FFTLength: windowed samples, zero tail
 	f1, f2 []complex128 // Bins
-	sum    [4][]float64 // Ch1, Ch2, CrossRe, CrossIm: weighted sums
-	n      int          // traces in the average, at most limit if limit > 0
-	limit  int
 }
 
 // NewAnalyzer returns an empty Analyzer for p, reusing one given back by
@@ -61,12 +64,14 @@ func (p *Plan) NewAnalyzer() *Analyzer {
 		return a
 	}
 	bins := len(p.freqs)
-	a := &Analyzer{
-		p:   p,
-		fft: fourier.NewFFT(p.nfft),
-		buf: make([]float64, p.nfft),
-		f1:  make([]complex128, bins),
-		f2:  make([]complex128, bins),
+	a := &Analyzer{p: p}
+	if p.pair != nil {
+		a.z = make([]complex128, p.nfft)
+	} else {
+		a.fft = fourier.NewFFT(p.nfft)
+		a.buf = make([]float64, p.nfft)
+		a.f1 = make([]complex128, bins)
+		a.f2 = make([]complex128, bins)
 	}
 	for i := range a.sum {
 		a.sum[i] = make([]float64, bins)
@@ -123,7 +128,8 @@ func (a *Analyzer) SetLimit(n int) {
 }
 
 // Add windows one trace of both channels (volts, Len() samples each),
-// transforms them and adds |F1|^2, |F2|^2 and conj(F1) F2 to the average.
+// transforms them (one complex FFT of ch1 + i ch2 when FFTLength() is a
+// power of two, two real FFTs otherwise) and adds |F1|^2, |F2|^2 and conj(F1) F2 to the average.
 // It does not allocate. A NaN or infinite sample leaves the average as it
 // was and returns an *rp.Error with code invalid naming the channel and
 // index (the scope never produces one, so it means corrupt input). It
@@ -141,6 +147,24 @@ func addTrace[T float32 | float64](a *Analyzer, ch1, ch2 []T) error {
 	if len(ch1) != a.p.s.Length || len(ch2) != a.p.s.Length {
 		panic(fmt.Sprintf("spectrum: trace lengths %d and %d, plan wants %d", len(ch1), len(ch2), a.p.s.Length))
 	}
+	if a.p.pair != nil {
+		if ch, i := loadPair(a.p.pair, a.z, a.p.win, ch1, ch2); ch != 0 {
+			x := float64(ch1[i])
+			if ch == 2 {
+				x = float64(ch2[i])
+			}
+			return nonFinite(ch, i, x)
+		}
+		a.p.pair.transform(a.z)
+		a.accumulatePair()
+		return nil
+	}
+	return addTwoReal(a, ch1, ch2)
+}
+
+// addTwoReal is Add with two gonum real FFTs, for lengths pairFFT does not
+// take.
+func addTwoReal[T float32 | float64](a *Analyzer, ch1, ch2 []T) error {
 	if err := windowInto(a.buf, a.p.win, ch1, 1); err != nil {
 		return err
 	}
@@ -160,23 +184,52 @@ func windowInto[T float32 | float64](dst, w []float64, x []T, ch int) error {
 	for i, v := range x {
 		f := float64(v)
 		if f-f != 0 { // NaN or ±Inf
-			return rp.Invalidf("spectrum: ch%d[%d] is %v; traces must be finite", ch, i, f)
+			return nonFinite(ch, i, f)
 		}
 		dst[i] = f * w[i]
 	}
 	return nil
 }
 
-// accumulate adds the current f1, f2 into the sums; once the limit is
-// reached the old sums are first scaled by (n-1)/n, so the mean moves
-// exponentially.
-func (a *Analyzer) accumulate() {
-	g := 1.0
+func nonFinite(ch, i int, x float64) error {
+	return rp.Invalidf("spectrum: ch%d[%d] is %v; traces must be finite", ch, i, x)
+}
+
+// weight counts a new trace and returns the factor for the old sums: 1,
+// or (n-1)/n once the limit is reached, so the mean moves exponentially.
+func (a *Analyzer) weight() float64 {
 	if a.limit > 0 && a.n >= a.limit {
-		g = float64(a.limit-1) / float64(a.limit)
-	} else {
-		a.n++
+		return float64(a.limit-1) / float64(a.limit)
 	}
+	a.n++
+	return 1
+}
+
+// accumulatePair separates F1 and F2 from Z = FFT(v x1 + i v x2) and adds
+// them into the sums:
+//
+//	F1[k] = (Z[k] + conj(Z[M-k]))/2,  F2[k] = (Z[k] - conj(Z[M-k]))/(2i).
+func (a *Analyzer) accumulatePair() {
+	g := a.weight()
+	z := a.z
+	mask := len(z) - 1 // a power of two: (M-k) mod M
+	s11 := a.sum[0]
+	s22, re, im := a.sum[1][:len(s11)], a.sum[2][:len(s11)], a.sum[3][:len(s11)]
+	for k := range s11 {
+		p, q := z[k], z[(len(z)-k)&mask]
+		// F1 = (p + conj q)/2, F2 = (p - conj q)/(2i)
+		x1, y1 := (real(p)+real(q))/2, (imag(p)-imag(q))/2
+		x2, y2 := (imag(p)+imag(q))/2, (real(q)-real(p))/2
+		s11[k] = s11[k]*g + x1*x1 + y1*y1
+		s22[k] = s22[k]*g + x2*x2 + y2*y2
+		re[k] = re[k]*g + x1*x2 + y1*y2
+		im[k] = im[k]*g + x1*y2 - y1*x2
+	}
+}
+
+// accumulate adds the current f1, f2 (two real FFTs) into the sums.
+func (a *Analyzer) accumulate() {
+	g := a.weight()
 	f1, f2 := a.f1, a.f2[:len(a.f1)]
 	s11, s22 := a.sum[0][:len(f1)], a.sum[1][:len(f1)]
 	re, im := a.sum[2][:len(f1)], a.sum[3][:len(f1)]

@@ -75,6 +75,7 @@ type Plan struct {
 	win   []float64 // normalised: sum = 2
 	corr  []float64 // 1/|H|^2 per bin
 	freqs []float64
+	pair  *pairFFT // nil unless nfft is a power of two
 
 	pool sync.Pool // of *Analyzer, see NewAnalyzer and Release
 }
@@ -88,6 +89,7 @@ func NewPlan(s Settings) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{s: s, nfft: s.Length * s.Padding, fs: rp.Clock / float64(s.Decimation)}
+	p.pair = newPairFFT(p.nfft)
 
 	p.win = s.Window.values(make([]float64, s.Length))
 	var sum, sum2 float64
