@@ -1,0 +1,54 @@
+// Event streams: a NATS subscription as an async iterator of decoded
+// messages. The subscription exists from construction on, so events
+// published after the call returns are never missed; it ends on break,
+// on close(), on the AbortSignal, or when the connection closes.
+
+import { decode } from "./codec.js";
+import { RpbusError } from "./errors.js";
+
+export class EventStream {
+  /**
+   * @param {import("@nats-io/nats-core").NatsConnection} nc
+   * @param {string} subject
+   * @param {{signal?: AbortSignal, id?: string, max?: number}} [options]
+   *   id keeps only events of that acquisition; max ends the stream after
+   *   that many events.
+   */
+  constructor(nc, subject, options = {}) {
+    this.subject = subject;
+    this._id = options.id;
+    this._max = options.max;
+    this._sub = nc.subscribe(subject);
+    this._signal = options.signal;
+    this._onAbort = () => this.close();
+    if (this._signal) {
+      if (this._signal.aborted) this.close();
+      else this._signal.addEventListener("abort", this._onAbort, { once: true });
+    }
+  }
+
+  /** Ends the stream; a pending iteration finishes. */
+  close() {
+    this._signal?.removeEventListener("abort", this._onAbort);
+    if (!this._sub.isClosed()) this._sub.unsubscribe();
+  }
+
+  async *[Symbol.asyncIterator]() {
+    let n = 0;
+    try {
+      for await (const m of this._sub) {
+        let v;
+        try {
+          v = decode(m.data);
+        } catch (err) {
+          throw new RpbusError(500, `${m.subject}: undecodable event: ${err.message}`, { cause: err, subject: m.subject });
+        }
+        if (this._id !== undefined && v?.id !== this._id) continue;
+        yield v;
+        if (this._max !== undefined && ++n >= this._max) return;
+      }
+    } finally {
+      this.close();
+    }
+  }
+}

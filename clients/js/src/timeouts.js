@@ -1,0 +1,76 @@
+// Client-side timeouts derived from what a request asks the hardware to do,
+// so a long acquisition is not cut short by the NATS client's 1 s default
+// and the service's own 408 (which names the cause) arrives before ours.
+// All values in seconds.
+
+/** FPGA clock period: 125 MHz. */
+export const CYCLE = 8e-9;
+/** Samples per scope channel. */
+export const SCOPE_SAMPLES = 16384;
+/** Largest scope decimation. */
+export const MAX_DECIMATION = 65536;
+/** Added to every derived timeout: queueing, NATS hops, decoding. */
+export const MARGIN = 2;
+/** Timeout of requests whose duration cannot be derived (as the Go client). */
+export const DEFAULT_TIMEOUT = 5;
+
+const num = (v, dflt) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : dflt);
+
+/** Smallest power of two >= x, clamped to 1..65536. */
+function pow2AtLeast(x) {
+  let d = 1;
+  while (d < x && d < MAX_DECIMATION) d *= 2;
+  return d;
+}
+
+/**
+ * Scope trace time T = 16384 x 8 ns x decimation, decimation from
+ * `decimation`, or `duration` rounded up to 16384 x 8 ns x 2^k (default 1).
+ */
+export function scopeTraceTime(s = {}) {
+  const dec = num(s.decimation, 0) || pow2AtLeast(num(s.duration, 0) / (SCOPE_SAMPLES * CYCLE));
+  return SCOPE_SAMPLES * CYCLE * dec;
+}
+
+/**
+ * scope.single: per trace the pre-trigger fill and the trace (2T) plus
+ * |trigger_delay|, times trace_average, plus the service's own timeout
+ * (settings.timeout, default 1 s + 2 x acquisition), plus MARGIN.
+ */
+export function scopeTimeout(s = {}) {
+  const acq = (2 * scopeTraceTime(s) + Math.abs(s.trigger_delay || 0)) * num(s.trace_average, 1);
+  return acq + num(s.timeout, 1 + 2 * acq) + MARGIN;
+}
+
+/**
+ * na.single: the sweep's time H = (points + 2) x (0.5 + average_per_point)
+ * / rbw x trace_average (PyRPL settles 0.5/rbw per point and three times
+ * that on the first), plus the service's timeout (settings.timeout,
+ * default 2H + 5 s), plus MARGIN.
+ */
+export function naTimeout(s = {}) {
+  const points = num(s.points, 1001);
+  const rbw = num(s.rbw, 1000);
+  const avg = num(s.average_per_point, 1);
+  const h = ((points + 2) * (0.5 + avg)) / rbw * num(s.trace_average, 1);
+  return h + num(s.timeout, 2 * h + 5) + MARGIN;
+}
+
+/**
+ * specan.single: A = decimation x 16384 x 8 ns x trace_average (decimation
+ * from `decimation`, or 125 MHz / `span` rounded up to a power of two,
+ * default 8), plus the service's timeout (settings.timeout, default
+ * 5 s + 2A), plus MARGIN.
+ */
+export function specanTimeout(s = {}) {
+  const dec = num(s.decimation, 0) || (num(s.span, 0) ? pow2AtLeast(1 / CYCLE / s.span) : 8);
+  const a = dec * SCOPE_SAMPLES * CYCLE * num(s.trace_average, 1);
+  return a + num(s.timeout, 5 + 2 * a) + MARGIN;
+}
+
+/** hw.txn: the sum of its wait ops' timeouts (default 1 s each) plus 5 s. */
+export function txnTimeout(ops = []) {
+  let t = DEFAULT_TIMEOUT;
+  for (const op of ops) if (op && op.op === "wait") t += num(op.timeout, 1);
+  return t;
+}
