@@ -34,7 +34,11 @@ type Spectrum struct {
 	CrossRe     wire.F64       `json:"cross_re,omitempty"` // cross spectrum conj(F1)*F2, in the unit's power form
 	CrossIm     wire.F64       `json:"cross_im,omitempty"`
 	RBW         float64        `json:"rbw"`  // Hz: ENBW x sample rate
-	ENBW        float64        `json:"enbw"` // the window's equivalent noise bandwidth, in bins
+	ENBW        float64        `json:"enbw"` // the window's equivalent noise bandwidth sum(w^2)/sum(w)^2, a fraction of the sample rate (ENBW in bins / 16384)
 	Traces      int            `json:"traces"`
+	// CrossUnit is the unit of CrossRe and CrossIm when cross is on: the
+	// power form of Settings.Unit (Vpk^2, Vrms^2 or Vrms^2/Hz), signed, so
+	// that arg(cross) = phase(ch2) - phase(ch1).
+	CrossUnit string `json:"cross_unit,omitempty"`
 	Timing
 }
