@@ -1,0 +1,516 @@
+"""The client: one NATS connection, boards, requests, cancellation, events.
+
+Every call passes nats-py a timeout derived from the request (nats-py's
+own default of 0.5 s is shorter than most acquisitions); calls that cannot
+derive one wait :data:`DEFAULT_TIMEOUT` seconds. Acquisitions carry an id
+chosen here, so that cancelling the awaiting asyncio task, or giving up at
+the client's timeout, sends ``rp.<board>.<module>.cancel`` with that id and
+the service stops working for a caller that has gone. At most
+``max_in_flight`` requests (default 64) wait for replies at once: many
+concurrent large replies on one connection overflow its pending limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from . import _wire
+from .errors import (
+    InvalidError,
+    NotFoundError,
+    RequestTimeoutError,
+    RpbusError,
+    UnavailableError,
+)
+from .types import ASGSettings, CancelReply, HWInfo, StopReply, TxnCancelReply, TxnReply, from_wire
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MARGIN",
+    "Client",
+    "Board",
+    "HW",
+    "Generator",
+    "EventStream",
+    "connect",
+    "read",
+    "write",
+    "wait",
+]
+
+log = logging.getLogger("rpbus")
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds a call waits when its duration cannot be derived from the request."""
+
+MARGIN = 2.0
+"""Seconds a call waits beyond the service's own timeout, so that the
+service's 408 (which says what did not come) arrives before the client gives
+up."""
+
+CANCEL_TIMEOUT = 2.0
+"""Seconds a cancel request sent on the caller's behalf may take."""
+
+_BOARD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+T = TypeVar("T")
+
+
+async def connect(
+    servers: str | list[str] = "nats://127.0.0.1:4222",
+    *,
+    max_in_flight: int = 64,
+    **options: Any,
+) -> Client:
+    """Connects to NATS and returns a :class:`Client` that owns the
+    connection (``close`` closes it). ``options`` go to ``nats.connect``."""
+    try:
+        nc = await nats.connect(servers, **options)
+    except (OSError, nats.errors.Error) as e:
+        raise UnavailableError(503, f"cannot connect to {servers}: {e}") from e
+    return Client(nc, max_in_flight=max_in_flight, owns_connection=True)
+
+
+class Client:
+    """Talks to rpbus services over one nats-py connection.
+
+    Use ``await rpbus.connect(url)``, or ``Client(nc)`` on a connection the
+    caller owns. ``async with client:`` closes it at the end.
+    """
+
+    def __init__(self, nc: NATS, *, max_in_flight: int = 64, owns_connection: bool = False) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight: at least 1")
+        self._nc = nc
+        self._owns = owns_connection
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def nc(self) -> NATS:
+        """The nats-py connection."""
+        return self._nc
+
+    def board(self, name: str) -> Board:
+        """A handle on the board called ``name`` (``sim`` for ``rpbus up``)."""
+        if not _BOARD_NAME.match(name):
+            raise InvalidError(400, f"board name {name!r}: letters, digits, '-' and '_' only")
+        return Board(self, name)
+
+    async def request(
+        self,
+        subject: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Any:
+        """Sends ``body`` (msgpack) to ``subject`` and returns the decoded
+        reply; service errors raise the :class:`RpbusError` of their code."""
+        async with self._slots:
+            msg = await self._roundtrip(subject, body, timeout)
+        return self._decode(msg, subject)
+
+    async def _roundtrip(self, subject: str, body: Mapping[str, Any] | None, timeout: float) -> Msg:
+        try:
+            return await self._nc.request(subject, _wire.pack(body or {}), timeout=timeout, headers=_wire.REQUEST_HEADERS)
+        except nats.errors.NoRespondersError:
+            raise NotFoundError(
+                404, "no service answers: unknown board or module, or the service is not running", subject
+            ) from None
+        except nats.errors.TimeoutError:
+            raise RequestTimeoutError(408, f"no reply within {timeout:g} s", subject) from None
+        except nats.errors.BadSubjectError as e:
+            raise InvalidError(400, f"bad subject: {e}", subject) from None
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.ConnectionDrainingError,
+            nats.errors.StaleConnectionError,
+            nats.errors.OutboundBufferLimitError,
+            OSError,
+        ) as e:
+            raise UnavailableError(503, f"NATS connection: {e or type(e).__name__}", subject) from None
+
+    @staticmethod
+    def _decode(msg: Msg, subject: str) -> Any:
+        err = _wire.check_error(msg.headers, subject)
+        if err is not None:
+            raise err
+        return _wire.unpack(msg.data, subject)
+
+    async def call_cancellable(
+        self,
+        subject: str,
+        body: Mapping[str, Any],
+        *,
+        timeout: float,
+        cancel_subject: str,
+        id: str,
+    ) -> Any:
+        """Like :meth:`request`, but when the awaiting task is cancelled or
+        the client's timeout passes, also asks ``cancel_subject`` to cancel
+        ``id`` so the service stops the work (its own 499 is then ignored:
+        nobody waits for it)."""
+        try:
+            async with self._slots:
+                msg = await self._roundtrip(subject, body, timeout)
+        except asyncio.CancelledError:
+            self._send_cancel(cancel_subject, id)
+            raise
+        except RequestTimeoutError:
+            self._send_cancel(cancel_subject, id)
+            raise
+        return self._decode(msg, subject)
+
+    def _send_cancel(self, subject: str, id: str) -> None:
+        if self._nc.is_closed:
+            return
+        # A task of its own: the cancelled caller must not wait for it, and
+        # the set keeps it referenced until it ends.
+        t = asyncio.get_running_loop().create_task(self._cancel_quietly(subject, id))
+        self._background.add(t)
+        t.add_done_callback(self._background.discard)
+
+    async def _cancel_quietly(self, subject: str, id: str) -> None:
+        try:
+            # Not behind the in-flight slots: a cancel must not queue behind
+            # the requests it is meant to end.
+            msg = await self._roundtrip(subject, {"id": id}, CANCEL_TIMEOUT)
+            self._decode(msg, subject)
+        except RpbusError as e:
+            # 404: the acquisition had already ended (or never started).
+            log.debug("cancel %s on %s: %s", id, subject, e)
+
+    async def wait_cancels(self, timeout: float = CANCEL_TIMEOUT + 1) -> None:
+        """Waits until the cancel requests sent on cancelled calls' behalf
+        have been answered (at most ``timeout`` seconds)."""
+        pending = set(self._background)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def close(self) -> None:
+        """Lets pending cancel requests finish, then closes the connection
+        if this client opened it."""
+        await self.wait_cancels()
+        if self._owns and not self._nc.is_closed:
+            await self._nc.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def subscribe(
+        self,
+        subject: str,
+        decode: Callable[[Any], T],
+        *,
+        keep: Callable[[T], bool] | None = None,
+        count: int | None = None,
+        max_pending: int = 1024,
+    ) -> EventStream[T]:
+        """An :class:`EventStream` of the msgpack events on ``subject``."""
+        return EventStream(self, subject, decode, keep=keep, count=count, max_pending=max_pending)
+
+
+def new_id(module: str) -> str:
+    """A client-chosen acquisition id, unique with overwhelming probability."""
+    return f"py-{module}-{secrets.token_hex(8)}"
+
+
+class EventStream(Generic[T]):
+    """Events published on one subject, as an async iterator.
+
+    ``async with board.scope.done() as events:`` subscribes (and waits until
+    the server has the subscription, so nothing published afterwards is
+    missed) and unsubscribes at the end; ``async for ev in events`` yields
+    decoded events. Used without ``async with``, the stream subscribes at
+    the first iteration and unsubscribes when ``count`` events came or on
+    :meth:`close`.
+
+    Events are queued as they arrive; when more than ``max_pending`` wait
+    unread the newest are dropped and counted in :attr:`dropped` (continuous
+    traces carry sequence numbers, so gaps show there too).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        subject: str,
+        decode: Callable[[Any], T],
+        *,
+        keep: Callable[[T], bool] | None = None,
+        count: int | None = None,
+        max_pending: int = 1024,
+    ) -> None:
+        if count is not None and count < 1:
+            raise ValueError("count: at least 1, or None for no limit")
+        self.subject = subject
+        self.dropped = 0
+        self._client = client
+        self._decode = decode
+        self._keep = keep
+        self._left = count
+        self._queue: asyncio.Queue[Msg | None] = asyncio.Queue(maxsize=max_pending)
+        self._sub: Any = None
+        self._closed = False
+
+    async def open(self) -> EventStream[T]:
+        """Subscribes, and returns once the server knows of it."""
+        if self._closed:
+            raise RuntimeError(f"event stream on {self.subject} is closed")
+        if self._sub is None:
+            nc = self._client.nc
+            try:
+                self._sub = await nc.subscribe(self.subject, cb=self._on_msg)
+                await nc.flush(timeout=DEFAULT_TIMEOUT)
+            except (nats.errors.Error, OSError) as e:
+                raise UnavailableError(503, f"subscribing: {e or type(e).__name__}", self.subject) from None
+        return self
+
+    async def _on_msg(self, msg: Msg) -> None:
+        try:
+            self._queue.put_nowait(msg)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def close(self) -> None:
+        """Unsubscribes; an iteration waiting for an event ends."""
+        if self._closed:
+            return
+        self._closed = True
+        sub, self._sub = self._sub, None
+        if sub is not None and not self._client.nc.is_closed:
+            try:
+                await sub.unsubscribe()
+            except nats.errors.Error:
+                pass
+        # Wake a reader; drop the oldest event if the queue is full.
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def __aenter__(self) -> EventStream[T]:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __aiter__(self) -> EventStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._closed or self._left == 0:
+            await self.close()
+            raise StopAsyncIteration
+        await self.open()
+        while True:
+            msg = await self._queue.get()
+            if msg is None:
+                raise StopAsyncIteration
+            err = _wire.check_error(msg.headers, self.subject)
+            if err is not None:
+                raise err
+            ev = self._decode(_wire.unpack(msg.data, self.subject))
+            if self._keep is not None and not self._keep(ev):
+                continue
+            if self._left is not None:
+                self._left -= 1
+                if self._left == 0:
+                    await self.close()
+            return ev
+
+    async def next(self, timeout: float | None = None) -> T:
+        """The next event; :class:`RequestTimeoutError` after ``timeout`` s."""
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(408, f"no event within {timeout:g} s", self.subject) from None
+
+
+# --- the board and its hardware bridge --------------------------------------
+
+
+def read(addr: int, n: int = 1) -> dict[str, Any]:
+    """A read op of an hw.txn: ``n`` words (1..65535) at ``addr``."""
+    return {"op": "read", "addr": addr, "n": n}
+
+
+def write(addr: int, *words: int) -> dict[str, Any]:
+    """A write op of an hw.txn: ``words`` at ``addr``."""
+    return {"op": "write", "addr": addr, "words": _wire.wire_array(list(words), "<u4")}
+
+
+def wait(addr: int, mask: int, value: int, timeout: float = 1.0) -> dict[str, Any]:
+    """A wait op of an hw.txn: until ``word & mask == value``, at most
+    ``timeout`` seconds (then 408)."""
+    return {"op": "wait", "addr": addr, "mask": mask, "value": value, "timeout": timeout}
+
+
+class Board:
+    """One board's services: :attr:`hw`, :attr:`asg0`, :attr:`asg1`,
+    :attr:`scope`, :attr:`na`, :attr:`specan`."""
+
+    def __init__(self, client: Client, name: str) -> None:
+        from .na import NetworkAnalyzer
+        from .scope import Scope
+        from .specan import SpectrumAnalyzer
+
+        self.client = client
+        self.name = name
+        self.hw = HW(self)
+        self.asg0 = Generator(self, "asg0")
+        self.asg1 = Generator(self, "asg1")
+        self.scope = Scope(self)
+        self.na = NetworkAnalyzer(self)
+        self.specan = SpectrumAnalyzer(self)
+
+    def subject(self, module: str, verb: str) -> str:
+        """rp.<board>.<module>.<verb>"""
+        return f"rp.{self.name}.{module}.{verb}"
+
+    async def info(self, *, timeout: float = DEFAULT_TIMEOUT) -> HWInfo:
+        """What the hardware bridge says the board is."""
+        return from_wire(HWInfo, await self.client.request(self.subject("hw", "info"), timeout=timeout))
+
+    def __repr__(self) -> str:
+        return f"<rpbus.Board {self.name!r}>"
+
+
+class HW:
+    """Raw register access through the bridge (rp.<board>.hw.txn)."""
+
+    def __init__(self, board: Board) -> None:
+        self._b = board
+
+    async def txn(self, *ops: Mapping[str, Any], id: str | None = None, timeout: float | None = None) -> TxnReply:
+        """Runs ``ops`` (built with :func:`read`, :func:`write`, :func:`wait`)
+        as one transaction. Cancelling the awaiting task cancels it on the
+        bridge (hw.cancel). The default timeout is the sum of the wait ops'
+        timeouts plus :data:`DEFAULT_TIMEOUT`."""
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT + sum(
+                float(op.get("timeout") or 1.0) for op in ops if op.get("op") == "wait"
+            )
+        tid = id or new_id("hw")
+        reply = await self._b.client.call_cancellable(
+            self._b.subject("hw", "txn"),
+            {"id": tid, "ops": list(ops)},
+            timeout=timeout,
+            cancel_subject=self._b.subject("hw", "cancel"),
+            id=tid,
+        )
+        return from_wire(TxnReply, reply)
+
+    async def read(self, addr: int, n: int = 1, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        """``n`` words at ``addr`` as a uint32 numpy array."""
+        r = await self.txn(read(addr, n), timeout=timeout)
+        return r.results[0].words
+
+    async def write(self, addr: int, *words: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Writes ``words`` at ``addr``."""
+        await self.txn(write(addr, *words), timeout=timeout)
+
+    async def cancel(self, id: str, *, timeout: float = DEFAULT_TIMEOUT) -> TxnCancelReply:
+        """Cancels the transaction ``id`` (it then answers 499)."""
+        r = await self._b.client.request(self._b.subject("hw", "cancel"), {"id": id}, timeout=timeout)
+        return from_wire(TxnCancelReply, r)
+
+
+
+class Generator:
+    """One of the two signal generators (asg0, asg1)."""
+
+    def __init__(self, board: Board, name: str) -> None:
+        self._b = board
+        self.name = name
+
+    async def setup(
+        self,
+        *,
+        waveform: str | None = None,
+        frequency: float | None = None,
+        amplitude: float | None = None,
+        offset: float | None = None,
+        start_phase: float | None = None,
+        output_direct: str | None = None,
+        trigger_source: str | None = None,
+        cycles_per_burst: int | None = None,
+        bursts: int | None = None,
+        delay_between_bursts: float | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> ASGSettings:
+        """Changes the given settings (PyRPL's names and units: Hz, V,
+        degrees, s); the others keep their value. Returns the whole state as
+        applied, rounded to the hardware's steps."""
+        body = _given(
+            waveform=waveform,
+            frequency=frequency,
+            amplitude=amplitude,
+            offset=offset,
+            start_phase=start_phase,
+            output_direct=output_direct,
+            trigger_source=trigger_source,
+            cycles_per_burst=cycles_per_burst,
+            bursts=bursts,
+            delay_between_bursts=delay_between_bursts,
+        )
+        r = await self._b.client.request(self._b.subject(self.name, "setup"), body, timeout=timeout)
+        return from_wire(ASGSettings, r)
+
+
+def _given(**kw: Any) -> dict[str, Any]:
+    """The arguments that were given (not None)."""
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+class Instrument:
+    """What the instrument services share: acquisitions with ids and
+    derived timeouts, cancel, stop, and the done and progress events."""
+
+    module = ""
+
+    def __init__(self, board: Board) -> None:
+        self._b = board
+
+    @property
+    def board(self) -> Board:
+        return self._b
+
+    async def _acquire(self, verb: str, body: dict[str, Any], timeout: float) -> Any:
+        body["id"] = body.get("id") or new_id(self.module)
+        return await self._b.client.call_cancellable(
+            self._b.subject(self.module, verb),
+            body,
+            timeout=timeout,
+            cancel_subject=self._b.subject(self.module, "cancel"),
+            id=body["id"],
+        )
+
+    async def cancel(self, id: str, *, timeout: float = DEFAULT_TIMEOUT) -> CancelReply:
+        """Cancels acquisition ``id`` wherever it runs (404 if none has it);
+        its request then answers 499."""
+        r = await self._b.client.request(self._b.subject(self.module, "cancel"), {"id": id}, timeout=timeout)
+        return from_wire(CancelReply, r)
+
+    async def stop(self, *, timeout: float = DEFAULT_TIMEOUT) -> StopReply:
+        """Ends continuous mode and cancels this board's queued and running
+        acquisitions of this instrument."""
+        r = await self._b.client.request(self._b.subject(self.module, "stop"), timeout=timeout)
+        return from_wire(StopReply, r)
+
+    def _events(self, verb: str, decode: Callable[[Any], T], id: str | None, count: int | None) -> EventStream[T]:
+        keep = None
+        if id is not None:
+            keep = lambda ev: getattr(ev, "id", None) == id  # noqa: E731
+        return self._b.client.subscribe(self._b.subject(self.module, verb), decode, keep=keep, count=count)
