@@ -229,9 +229,13 @@ export interface Spectrum extends Timing {
   ch2: Float64Array;
   cross_re?: Float64Array;
   cross_im?: Float64Array;
+  /** Hz: enbw x sample rate. */
   rbw: number;
+  /** The window's equivalent noise bandwidth sum(w^2)/sum(w)^2, a fraction of the sample rate. */
   enbw: number;
   traces: number;
+  /** With cross: the unit of cross_re/cross_im (Vpk^2, Vrms^2 or Vrms^2/Hz). */
+  cross_unit?: string;
 }
 export class Specan extends Instrument<Spectrum> {
   single(settings?: SpecanSettings, options?: RequestOptions): Promise<Spectrum>;

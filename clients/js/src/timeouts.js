@@ -23,6 +23,13 @@ function pow2AtLeast(x) {
   return d;
 }
 
+/** Largest power of two <= x, clamped to 1..65536. */
+function pow2AtMost(x) {
+  let d = 1;
+  while (2 * d <= x && d < MAX_DECIMATION) d *= 2;
+  return d;
+}
+
 /**
  * Scope trace time T = 16384 x 8 ns x decimation, decimation from
  * `decimation`, or `duration` rounded up to 16384 x 8 ns x 2^k (default 1).
@@ -58,12 +65,12 @@ export function naTimeout(s = {}) {
 
 /**
  * specan.single: A = decimation x 16384 x 8 ns x trace_average (decimation
- * from `decimation`, or 125 MHz / `span` rounded up to a power of two,
- * default 8), plus the service's timeout (settings.timeout, default
+ * from `decimation`, or as the service: the largest power of two with
+ * 125 MHz / decimation >= span; default 8), plus the service's timeout (settings.timeout, default
  * 5 s + 2A), plus MARGIN.
  */
 export function specanTimeout(s = {}) {
-  const dec = num(s.decimation, 0) || (num(s.span, 0) ? pow2AtLeast(1 / CYCLE / s.span) : 8);
+  const dec = num(s.decimation, 0) || (num(s.span, 0) ? pow2AtMost(1 / CYCLE / s.span) : 8);
   const a = dec * SCOPE_SAMPLES * CYCLE * num(s.trace_average, 1);
   return a + num(s.timeout, 5 + 2 * a) + MARGIN;
 }
