@@ -36,6 +36,14 @@ function abortError(signal) {
   return new RpbusError(499, "cancelled by the caller's AbortSignal", { cause: signal.reason });
 }
 
+function encodeRequest(subject, body) {
+  try {
+    return encode(body);
+  } catch (err) {
+    throw new RpbusError(400, `encoding the request for ${subject}: ${err.message}`, { cause: err, subject });
+  }
+}
+
 /** A promise resolved after s seconds that does not keep the process alive. */
 function sleep(s) {
   return new Promise((resolve) => setTimeout(resolve, s * 1000).unref?.());
@@ -111,10 +119,10 @@ export class Rpbus {
     const timeoutS = options.timeout ?? DEFAULT_TIMEOUT;
     if (!(timeoutS > 0)) throw new RpbusError(400, `timeout: ${timeoutS}: want seconds > 0`, { subject });
     if (signal?.aborted) throw abortError(signal);
+    const data = encodeRequest(subject, body);
     const wait = this._limiter.acquire(signal);
     if (wait) await wait;
     try {
-      const data = encode(body);
       const h = natsHeaders();
       h.set("Content-Type", "application/msgpack");
       const timeoutMs = Math.max(1, Math.ceil(timeoutS * 1000));
@@ -191,7 +199,7 @@ export class Rpbus {
     const timeoutMs = Math.ceil(timeoutS * 1000);
     let msg;
     try {
-      msg = await this.nc.request(subject, encode(body), { timeout: timeoutMs, headers: h });
+      msg = await this.nc.request(subject, encodeRequest(subject, body), { timeout: timeoutMs, headers: h });
     } catch (err) {
       throw fromNatsError(err, subject, timeoutMs);
     }

@@ -2,9 +2,12 @@
 // messages. The subscription exists from construction on, so events
 // published after the call returns are never missed; it ends on break,
 // on close(), on the AbortSignal, or when the connection closes.
+// An event that carries error headers (a done event of a failed
+// acquisition, with what is known of it) is yielded with an `error`
+// property holding the RpbusError, so one failure does not end the stream.
 
 import { decode } from "./codec.js";
-import { RpbusError } from "./errors.js";
+import { RpbusError, errorFromReply } from "./errors.js";
 
 export class EventStream {
   /**
@@ -42,6 +45,11 @@ export class EventStream {
           v = decode(m.data);
         } catch (err) {
           throw new RpbusError(500, `${m.subject}: undecodable event: ${err.message}`, { cause: err, subject: m.subject });
+        }
+        const err = errorFromReply(m, m.subject);
+        if (err) {
+          if (v === null || typeof v !== "object") v = {};
+          v.error = err;
         }
         if (this._id !== undefined && v?.id !== this._id) continue;
         yield v;

@@ -35,10 +35,13 @@ export interface EventOptions {
   max?: number;
 }
 
-export class EventStream<T> implements AsyncIterable<T> {
+/** An event; `error` is set when it carried error headers (a failed acquisition's done event). */
+export type Event<T> = T & { error?: RpbusError };
+
+export class EventStream<T> implements AsyncIterable<Event<T>> {
   readonly subject: string;
   close(): void;
-  [Symbol.asyncIterator](): AsyncIterator<T>;
+  [Symbol.asyncIterator](): AsyncIterator<Event<T>>;
 }
 
 export interface ConnectOptions extends Partial<NodeConnectionOptions> {
