@@ -1,0 +1,152 @@
+package client
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// Scope is a board's oscilloscope (the scope service).
+type Scope struct{ b *Board }
+
+// Scope returns the board's oscilloscope.
+func (b *Board) Scope() *Scope { return &Scope{b: b} }
+
+// scopeMargin is what a request may take beyond the acquisition and the
+// service's timeout: queueing behind a few traces, round trips, encoding.
+const scopeMargin = 2 * time.Second
+
+// ScopeRequestTimeout is how long Single waits for s when ctx has no
+// earlier deadline: acquisition time x trace_average + the service's
+// timeout (default 1 s + 2 x acquisition time x trace_average) + 2 s.
+// The acquisition time is max(16384, delay register) x decimation x 8 ns.
+func ScopeRequestTimeout(s api.ScopeSettings) time.Duration {
+	dec := uint32(1)
+	switch {
+	case s.Decimation > 0 && s.Decimation <= 1<<16:
+		dec = uint32(s.Decimation)
+	case s.Duration > 0:
+		dec = regmap.DecimationFor(s.Duration)
+	}
+	dt := regmap.SamplingTime(dec)
+	samples := float64(regmap.ScopeBufferLen)
+	if s.TriggerSource != "" && s.TriggerSource != "immediately" {
+		samples = max(samples, s.TriggerDelay/dt+regmap.ScopeBufferLen/2)
+	}
+	acq := samples * dt * float64(max(s.TraceAverage, 1))
+	service := s.Timeout
+	if service <= 0 {
+		service = 1 + 2*acq
+	}
+	return time.Duration((acq+service)*float64(time.Second)) + scopeMargin
+}
+
+// Single acquires one trace and returns it when it is done. Unless ctx
+// ends sooner, it waits ScopeRequestTimeout(s). It names the acquisition
+// (s.ID, a new unique id when empty) so that when ctx ends first it can
+// send scope.cancel: the service then stops waiting for the trigger and
+// frees the board at once.
+func (sc *Scope) Single(ctx context.Context, s api.ScopeSettings) (api.ScopeTrace, error) {
+	if s.ID == "" {
+		s.ID = nuid.Next()
+	}
+	rctx, cancel := context.WithTimeout(ctx, ScopeRequestTimeout(s))
+	defer cancel()
+	var tr api.ScopeTrace
+	err := sc.b.c.Request(rctx, sc.b.subject("scope", "single"), s, &tr)
+	if err != nil && rctx.Err() != nil {
+		// Our wait ended, not the service's: tell it.
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = sc.Cancel(cctx, s.ID)
+		ccancel()
+	}
+	return tr, err
+}
+
+// Continuous starts continuous mode on the board: traces follow on
+// rp.<board>.scope.trace (see Traces) until Stop.
+func (sc *Scope) Continuous(ctx context.Context, s api.ScopeSettings) (api.ContinuousReply, error) {
+	var r api.ContinuousReply
+	err := sc.b.c.Request(ctx, sc.b.subject("scope", "continuous"), s, &r)
+	return r, err
+}
+
+// Cancel cancels the acquisition id; its requester gets rp.ECancelled. An
+// id that is not running gives rp.ENotFound.
+func (sc *Scope) Cancel(ctx context.Context, id string) error {
+	return sc.b.c.Request(ctx, sc.b.subject("scope", "cancel"), api.Cancel{ID: id}, nil)
+}
+
+// Stop ends continuous mode and cancels the board's queued and running
+// acquisitions.
+func (sc *Scope) Stop(ctx context.Context) (api.StopReply, error) {
+	var r api.StopReply
+	err := sc.b.c.Request(ctx, sc.b.subject("scope", "stop"), nil, &r)
+	return r, err
+}
+
+// Traces subscribes to the continuous traces of the board. The channel
+// closes when ctx ends. Seq numbers tell a consumer when it missed a
+// trace; a consumer that falls behind by more than the buffer holds up
+// the subscription, and NATS then drops messages (a gap in Seq).
+func (sc *Scope) Traces(ctx context.Context) (<-chan api.ScopeTrace, error) {
+	return subscribeTraces(ctx, sc.b.c.nc, sc.b.subject("scope", "trace"))
+}
+
+// Done subscribes to the board's finished single acquisitions
+// (rp.<board>.scope.done). The channel closes when ctx ends.
+func (sc *Scope) Done(ctx context.Context) (<-chan api.ScopeTrace, error) {
+	return subscribeTraces(ctx, sc.b.c.nc, sc.b.subject("scope", "done"))
+}
+
+// traceBuffer is how many decoded traces a subscription channel holds.
+const traceBuffer = 64
+
+func subscribeTraces(ctx context.Context, nc *nats.Conn, subject string) (<-chan api.ScopeTrace, error) {
+	ch := make(chan api.ScopeTrace, traceBuffer)
+	done := make(chan struct{})
+	var mu sync.Mutex // held by the callback while it may send on ch
+	closed := false
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var tr api.ScopeTrace
+		if wire.CodecOf(m.Header).Unmarshal(m.Data, &tr) != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		select {
+		case ch <- tr:
+		case <-done:
+		}
+	})
+	if err != nil {
+		return nil, requestError(subject, err)
+	}
+	// Traces are 128 KiB: allow a second or so of them to queue.
+	_ = sub.SetPendingLimits(1<<16, 512<<20)
+	if err := nc.Flush(); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", subject, err)
+	}
+	go func() {
+		<-ctx.Done()
+		close(done)
+		_ = sub.Unsubscribe()
+		mu.Lock()
+		closed = true
+		close(ch)
+		mu.Unlock()
+	}()
+	return ch, nil
+}

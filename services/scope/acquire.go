@@ -1,0 +1,219 @@
+package scope
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+)
+
+func reg(off uint32) uint32 { return regmap.ScopeBase + off }
+
+// Indices of the results of an acquisition transaction (acqOps).
+const (
+	opWait = 10 + iota
+	opTrigPtr
+	opTrigTime
+	opCh1
+	opCh2
+)
+
+// acqOps is one acquisition as one transaction, in PyRPL's order
+// (scope._start_trace_acquisition): input selects, reset, settings, arm,
+// trigger source (for "immediately" writing it is the software trigger),
+// then wait until neither armed nor the delay runs, and read the trigger
+// pointer, the trigger timestamp and both buffers.
+func (p *plan) acqOps(timeout float64) []api.Op {
+	return []api.Op{
+		api.Write(regmap.Slot(regmap.SlotScope1)+regmap.DSPInputSelect, p.in1),
+		api.Write(regmap.Slot(regmap.SlotScope2)+regmap.DSPInputSelect, p.in2),
+		api.Write(reg(regmap.ScopeControl), regmap.ScopeReset),
+		api.Write(reg(regmap.ScopeDecimation), p.dec),
+		api.Write(reg(regmap.ScopeAverage), b2u(p.avg)),
+		api.Write(reg(regmap.ScopeThreshold), p.threshold),
+		api.Write(reg(regmap.ScopeHysteresis), p.hysteresis),
+		api.Write(reg(regmap.ScopeDelay), p.delay),
+		api.Write(reg(regmap.ScopeControl), regmap.ScopeArm),
+		api.Write(reg(regmap.ScopeTriggerSource), p.trig),
+		api.Wait(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, timeout),
+		api.Read(reg(regmap.ScopeTriggerPointer), 1),
+		api.Read(reg(regmap.ScopeTrigTimeLow), 2),
+		api.Read(reg(regmap.ScopeCh1Data), N),
+		api.Read(reg(regmap.ScopeCh2Data), N),
+	}
+}
+
+// resetOps disarms the scope after a trigger that never came or a cancel.
+func resetOps() []api.Op {
+	return []api.Op{
+		api.Write(reg(regmap.ScopeControl), regmap.ScopeReset),
+		api.Write(reg(regmap.ScopeTriggerSource), regmap.TrigOff),
+	}
+}
+
+// Indices of the results of a rolling read (rollOps).
+const (
+	rollControl = iota
+	rollWritten
+	rollWP0
+	rollCh1
+	rollCh2
+	rollWP1
+	rollTime
+)
+
+// rollStartOps arms the scope for rolling mode: no trigger, writing for
+// ever around the buffer (PyRPL's _start_acquisition_rolling_mode).
+func (p *plan) rollStartOps() []api.Op {
+	return []api.Op{
+		api.Write(regmap.Slot(regmap.SlotScope1)+regmap.DSPInputSelect, p.in1),
+		api.Write(regmap.Slot(regmap.SlotScope2)+regmap.DSPInputSelect, p.in2),
+		api.Write(reg(regmap.ScopeControl), regmap.ScopeReset),
+		api.Write(reg(regmap.ScopeDecimation), p.dec),
+		api.Write(reg(regmap.ScopeAverage), b2u(p.avg)),
+		api.Write(reg(regmap.ScopeDelay), N),
+		api.Write(reg(regmap.ScopeTriggerSource), regmap.TrigOff),
+		api.Write(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeKeepWriting),
+	}
+}
+
+// rollOps reads the rolling buffer: the write pointer before and after the
+// buffers tell which samples changed while they were read.
+func rollOps() []api.Op {
+	return []api.Op{
+		api.Read(reg(regmap.ScopeControl), 1),
+		api.Read(reg(regmap.ScopeSamplesWritten), 1),
+		api.Read(reg(regmap.ScopeWritePointer), 1),
+		api.Read(reg(regmap.ScopeCh1Data), N),
+		api.Read(reg(regmap.ScopeCh2Data), N),
+		api.Read(reg(regmap.ScopeWritePointer), 1),
+		api.Read(reg(regmap.ScopeTimeLow), 2),
+	}
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// raw is the outcome of one job on the hardware: the sum of the traces in
+// ADC units, oldest sample first, in a pooled buffer.
+type raw struct {
+	sum      [2][N]int32
+	traces   int     // traces summed
+	valid    int     // rolling: the last `valid` samples hold data, the rest is NaN
+	trigTime float64 // s
+	started  time.Time
+	ended    time.Time
+}
+
+var rawPool = sync.Pool{New: func() any { return new(raw) }}
+
+func getRaw() *raw {
+	r := rawPool.Get().(*raw)
+	r.traces, r.valid = 0, N
+	return r
+}
+
+func putRaw(r *raw) {
+	if r != nil {
+		clear(r.sum[0][:])
+		clear(r.sum[1][:])
+		rawPool.Put(r)
+	}
+}
+
+// adc decodes a 14-bit two's complement buffer word.
+func adc(w uint32) int32 { return int32(w<<18) >> 18 }
+
+// addTrace adds one transaction's buffers to r, rolled so the oldest
+// sample comes first: PyRPL rolls by -(trigger pointer + delay + 1).
+func (r *raw) addTrace(tr api.TxnReply, delay uint32) {
+	start := (tr.Results[opTrigPtr].Words[0] + delay + 1) & (N - 1)
+	for ch, op := range [2]int{opCh1, opCh2} {
+		w := tr.Results[op].Words
+		dst := &r.sum[ch]
+		k := int(start)
+		for i := range dst {
+			dst[i] += adc(w[k])
+			k = (k + 1) & (N - 1)
+		}
+	}
+	tt := tr.Results[opTrigTime].Words
+	r.trigTime = float64(uint64(tt[1])<<32|uint64(tt[0])) / regmap.Clock
+	r.traces++
+}
+
+// acquire runs the plan's traces on board, one transaction each, named id
+// (a suffix for the traces after the first) so hw.cancel reaches them.
+func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, error) {
+	r := getRaw()
+	r.started = time.Now()
+	left := p.timeout // each trace's wait for its trigger and data
+	for i := 0; i < p.n; i++ {
+		txnID := id
+		if i > 0 {
+			txnID = id + "." + strconv.Itoa(i)
+		}
+		// The transaction may outlive the wait by the reads and two round
+		// trips; the bridge's own 408 is what normally ends it.
+		tctx, cancel := context.WithTimeout(ctx, time.Duration((left+txnGrace)*float64(time.Second)))
+		tr, err := b.HW.Do(tctx, api.Txn{ID: txnID, Ops: p.acqOps(left)})
+		cancel()
+		if err != nil {
+			putRaw(r)
+			if rp.ErrorCode(err) == rp.ETimeout && ctx.Err() == nil {
+				return nil, timeoutError(p, i)
+			}
+			return nil, err
+		}
+		if len(tr.Results) != opCh2+1 {
+			putRaw(r)
+			return nil, rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
+		}
+		r.addTrace(tr, p.delay)
+	}
+	r.ended = time.Now()
+	return r, nil
+}
+
+// txnGrace is what a transaction may take beyond its wait: reading 2 x
+// 16384 words and the round trips.
+const txnGrace = 2.0
+
+func timeoutError(p *plan, done int) error {
+	msg := fmt.Sprintf("no trigger from %s within the timeout of %g s", p.set.TriggerSource, p.timeout)
+	if p.set.TriggerSource == "immediately" {
+		msg = fmt.Sprintf("the trace did not complete within the timeout of %g s", p.timeout)
+	}
+	if p.n > 1 {
+		msg += fmt.Sprintf(" (%d of %d traces acquired)", done, p.n)
+	}
+	return rp.Errorf(rp.ETimeout, "scope: %s; the scope is disarmed", msg)
+}
+
+// volts converts r into float32 volts: the mean of the summed traces,
+// NaN where rolling mode has no data yet.
+func (r *raw) volts(ch1, ch2 []float32) {
+	scale := float32(1 / (float64(regmap.VoltsNorm) * float64(max(r.traces, 1))))
+	nan := float32(math.NaN())
+	for ch, dst := range [2][]float32{ch1, ch2} {
+		src := &r.sum[ch]
+		cut := N - r.valid
+		for i := 0; i < cut; i++ {
+			dst[i] = nan
+		}
+		for i := cut; i < N; i++ {
+			dst[i] = float32(src[i]) * scale
+		}
+	}
+}

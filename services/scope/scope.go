@@ -1,0 +1,409 @@
+package scope
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rpbus/rpbus/acq"
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// ErrConfigValidation is wrapped by every configuration error of Start.
+var ErrConfigValidation = errors.New("scope: invalid configuration")
+
+// Config configures the scope service.
+type Config struct {
+	Name    string // micro service name; default "scope"
+	Version string // default "0.1.0"
+	// RollingInterval is how often continuous mode reads the buffer in
+	// rolling mode (durations above 0.1 s); default 50 ms.
+	RollingInterval time.Duration
+	// MaxInFlight bounds the requests handled at once (svc); 0 means 256.
+	MaxInFlight int
+}
+
+// idleExit is how long a board's worker lives without work.
+const idleExit = 30 * time.Second
+
+// Service is a running scope service serving every board.
+type Service struct {
+	nc       *nats.Conn
+	c        *client.Client
+	svc      *svc.Service
+	tr       *acq.Tracker
+	cfg      Config
+	instance string
+	sub      *nats.Subscription
+
+	ctx    context.Context // ends at Stop: workers exit
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	boards map[string]*board
+	closed bool
+}
+
+// board is one board's FIFO of acquisitions in this instance.
+type board struct {
+	name  string
+	cb    *client.Board
+	wake  chan struct{} // cap 1: work arrived
+	queue []*job        // guarded by Service.mu
+	busy  bool          // a single is on the hardware; guarded by Service.mu
+	cont  *continuous   // guarded by Service.mu
+}
+
+// job is one scope.single request waiting for, or on, the hardware.
+type job struct {
+	a    *acq.Acq
+	p    *plan
+	done chan result // cap 1: the worker never blocks on it
+}
+
+type result struct {
+	r   *raw
+	err error
+}
+
+// Start serves rp.*.scope.single, .continuous, .cancel and .stop on nc.
+// It never touches registers: acquisitions are transactions on the
+// board's hardware bridge (rp.<board>.hw.txn).
+func Start(nc *nats.Conn, cfg Config) (*Service, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil connection", ErrConfigValidation)
+	}
+	if cfg.RollingInterval < 0 {
+		return nil, fmt.Errorf("%w: RollingInterval %v < 0", ErrConfigValidation, cfg.RollingInterval)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "scope"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "0.1.0"
+	}
+	if cfg.RollingInterval == 0 {
+		cfg.RollingInterval = 50 * time.Millisecond
+	}
+	c, err := client.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
+		boards: map[string]*board{}, tr: acq.New(nc, "scope")}
+	s.tr.OnStop(s.stopContinuous)
+	// A continuous request taken by another instance replaces ours.
+	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
+		if string(m.Data) != s.instance {
+			s.stopContinuous(m.Subject[len(replaceSubject)+1:])
+		}
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.svc, err = svc.New(nc, svc.Config{
+		Name: cfg.Name, Version: cfg.Version, MaxInFlight: cfg.MaxInFlight,
+		Description: "oscilloscope of every board: awaitable acquisitions, continuous traces, done events",
+		Metadata:    map[string]string{"module": "scope", "boards": "all (rp.*.scope.*)"},
+	})
+	if err != nil {
+		_ = s.sub.Unsubscribe()
+		cancel()
+		return nil, err
+	}
+	if err := s.addEndpoints(); err != nil {
+		_ = s.svc.Stop(context.Background())
+		_ = s.sub.Unsubscribe()
+		cancel()
+		return nil, err
+	}
+	return s, nil
+}
+
+// replaceSubject.<board> announces a continuous run; other instances end
+// theirs on that board.
+const replaceSubject = "_RPBUS.scope.continuous"
+
+func (s *Service) addEndpoints() error {
+	fields := "input1/input2 " + joinNames(Inputs) + "; duration s (0, 8.59] rounded up to 16384 x 8 ns x 2^k, or decimation 1..65536 (powers of two); " +
+		"trigger_source " + joinNames(TriggerSources) + "; threshold V -1..1; hysteresis V 0..1; trigger_delay s; average bool; trace_average 1..1024; timeout s 0..3600"
+	if err := s.svc.Add("single", "rp.*.scope.single", s.handleSingle, map[string]string{
+		"request": `{"duration":0.001,"input1":"in1","input2":"in2","trigger_source":"immediately"}`,
+		"reply":   `{"id":"...","settings":{...},"t0":0,"dt":8e-9,"ch1":[16384 V],"ch2":[16384 V],"trigger_time":1.5,"requested":...,"started":...,"ended":...}`,
+		"fields":  fields,
+		"events":  "rp.<board>.scope.done (msgpack ScopeTrace)",
+	}); err != nil {
+		return err
+	}
+	if err := s.svc.Add("continuous", "rp.*.scope.continuous", s.handleContinuous, map[string]string{
+		"request": `{"duration":0.001}`,
+		"reply":   `{"id":"...","subject":"rp.<board>.scope.trace","settings":{...}}`,
+		"fields":  fields,
+		"events":  "rp.<board>.scope.trace (msgpack ScopeTrace with seq 1, 2, ...)",
+	}); err != nil {
+		return err
+	}
+	return s.tr.AddEndpoints(s.svc)
+}
+
+func joinNames(names []string) string {
+	var b bytes.Buffer
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(n)
+	}
+	return b.String()
+}
+
+// Stop stops taking requests, answers those in flight until ctx ends
+// (then cancels them, 499), ends continuous mode and the workers.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.svc.Stop(ctx)
+	_ = s.sub.Unsubscribe()
+	s.tr.Close()
+	s.mu.Lock()
+	s.closed = true
+	for _, b := range s.boards {
+		if b.cont != nil {
+			b.cont.cancel()
+			b.cont = nil
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return err
+}
+
+// Queued returns how many single acquisitions of board this instance
+// holds: waiting in its queue or on the hardware.
+func (s *Service) Queued(board string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.boards[board]
+	if b == nil {
+		return 0
+	}
+	n := len(b.queue)
+	if b.busy {
+		n++
+	}
+	return n
+}
+
+// enqueue appends j to its board's FIFO, starting the board's worker when
+// none runs.
+func (s *Service) enqueue(name string, j *job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.boardLocked(name)
+	if err != nil {
+		return err
+	}
+	b.queue = append(b.queue, j)
+	b.signal()
+	return nil
+}
+
+func (s *Service) boardLocked(name string) (*board, error) {
+	if s.closed {
+		return nil, rp.Errorf(rp.EUnavailable, "scope: the service is stopping")
+	}
+	b := s.boards[name]
+	if b == nil {
+		b = &board{name: name, cb: s.c.Board(name), wake: make(chan struct{}, 1)}
+		s.boards[name] = b
+		s.wg.Add(1)
+		go s.worker(b)
+	}
+	return b, nil
+}
+
+func (b *board) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// worker runs one board's transactions one after the other: queued
+// singles first, in arrival order, and continuous traces between them.
+// It hands each result to the request's goroutine and starts the next
+// transaction at once, so converting and sending trace k overlaps
+// acquiring trace k+1.
+func (s *Service) worker(b *board) {
+	defer s.wg.Done()
+	idle := time.NewTimer(idleExit)
+	defer idle.Stop()
+	for {
+		s.mu.Lock()
+		var j *job
+		if len(b.queue) > 0 {
+			j = b.queue[0]
+			b.queue[0] = nil
+			b.queue = b.queue[1:]
+		}
+		b.busy = j != nil
+		c := b.cont
+		s.mu.Unlock()
+		switch {
+		case j != nil:
+			s.runJob(b, j)
+			s.mu.Lock()
+			b.busy = false
+			s.mu.Unlock()
+			continue
+		case c != nil:
+			s.stepContinuous(b, c)
+			continue
+		}
+		idle.Reset(idleExit)
+		select {
+		case <-b.wake:
+		case <-s.ctx.Done():
+			s.mu.Lock()
+			q := b.queue
+			b.queue = nil
+			s.mu.Unlock()
+			for _, j := range q {
+				j.done <- result{err: rp.Errorf(rp.ECancelled, "scope: acquisition %s cancelled: the service is stopping", j.a.ID)}
+			}
+			return
+		case <-idle.C:
+			s.mu.Lock()
+			if len(b.queue) == 0 && b.cont == nil {
+				delete(s.boards, b.name)
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Service) runJob(b *board, j *job) {
+	ctx := j.a.Context()
+	if ctx.Err() != nil {
+		j.done <- result{err: j.a.Err()}
+		return
+	}
+	r, err := acquire(ctx, b.cb, j.p, j.a.ID)
+	if err != nil && ctx.Err() != nil {
+		err = j.a.Err()
+	}
+	j.done <- result{r: r, err: err}
+	if code := rp.ErrorCode(err); code == rp.ETimeout || code == rp.ECancelled {
+		s.disarm(b)
+	}
+}
+
+// disarm resets the scope after a trigger that never came or a cancel, so
+// it is idle and ready. Between two transactions it cannot disturb another
+// instance's acquisition: each holds the scope for its whole sequence.
+func (s *Service) disarm(b *board) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = b.cb.HW.Txn(ctx, resetOps()...)
+}
+
+func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
+	var set api.ScopeSettings
+	if err := req.Decode(&set); err != nil {
+		return nil, err
+	}
+	p, err := newPlan(set)
+	if err != nil {
+		return nil, err
+	}
+	name := req.Board()
+	a, err := s.tr.Start(ctx, name, set.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer a.End()
+	p.set.ID = a.ID
+	j := &job{a: a, p: p, done: make(chan result, 1)}
+	if err := s.enqueue(name, j); err != nil {
+		return nil, err
+	}
+	var res result
+	select {
+	case res = <-j.done:
+	case <-a.Context().Done():
+		return nil, a.Err()
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	defer putRaw(res.r)
+	bufs := getFloats()
+	defer putFloats(bufs)
+	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
+	mp, err := encodeMsgpack(&tr)
+	if err != nil {
+		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
+	}
+	// The done event carries the same bytes as a msgpack reply.
+	_ = s.nc.PublishMsg(&nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp, Header: wire.Msgpack.Header()})
+	if req.Codec == wire.Msgpack {
+		return svc.Raw{Data: mp, Header: wire.Msgpack.Header()}, nil
+	}
+	js, err := wire.JSON.Marshal(&tr)
+	if err != nil {
+		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
+	}
+	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
+}
+
+// floats are the two channels' volts, pooled: they live only until the
+// trace is encoded.
+type floats struct{ ch1, ch2 [N]float32 }
+
+var floatPool = sync.Pool{New: func() any { return new(floats) }}
+
+func getFloats() *floats  { return floatPool.Get().(*floats) }
+func putFloats(f *floats) { floatPool.Put(f) }
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func makeTrace(board, id string, p *plan, r *raw, f *floats, requested time.Time) api.ScopeTrace {
+	r.volts(f.ch1[:], f.ch2[:])
+	return api.ScopeTrace{
+		ID: id, Board: board, Settings: p.set,
+		T0: p.t0(), Dt: p.dt(),
+		Ch1: f.ch1[:], Ch2: f.ch2[:],
+		TriggerTime: r.trigTime,
+		Timing:      api.Timing{Requested: unix(requested), Started: unix(r.started), Ended: unix(r.ended)},
+	}
+}
+
+// encodeMsgpack encodes v as wire.Msgpack does, into a buffer sized for a
+// whole trace so it is allocated once.
+func encodeMsgpack(v any) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, 2*4*N+2048))
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	enc.Reset(buf)
+	enc.SetCustomStructTag("json")
+	enc.UseCompactInts(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
