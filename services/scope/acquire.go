@@ -3,8 +3,8 @@ package scope
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 

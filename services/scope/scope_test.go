@@ -255,7 +255,7 @@ func TestBoxcarAndTraceAverageLowerTheNoise(t *testing.T) {
 	// in1 and in2: white noise only. Every sample is quantised (LSB^2/12),
 	// the averaged ones after the boxcar too.
 	q := lsb * lsb / 12
-	const relTol = 0.06 // the std of 16384 samples is known to 1/sqrt(2*16384) = 0.6 %; quantisation and the floor of the boxcar shift
+	const relTol = 0.06                 // the std of 16384 samples is known to 1/sqrt(2*16384) = 0.6 %; quantisation and the floor of the boxcar shift
 	for _, dec := range []int{16, 64} { // beyond, the averaged noise drops below 1 LSB and the quantisation is no longer white
 		raw := e.single(t, api.ScopeSettings{Decimation: dec, Average: client.Ptr(false)})
 		avg := e.single(t, api.ScopeSettings{Decimation: dec})
