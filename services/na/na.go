@@ -1,0 +1,272 @@
+package na
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/acq"
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// ErrConfigValidation is wrapped by every configuration error of Start.
+var ErrConfigValidation = errors.New("na: invalid configuration")
+
+// Version of the service, reported by micro.
+const Version = "0.1.0"
+
+// Defaults of Config.
+const (
+	DefaultChunkTime        = 25 * time.Millisecond
+	DefaultProgressInterval = 50 * time.Millisecond
+)
+
+// Config configures the service.
+type Config struct {
+	// ChunkTime is the hardware time one bridge transaction carries
+	// (default 25 ms); progress events follow chunks. 1 ms .. 1 s.
+	ChunkTime time.Duration
+	// ProgressInterval is the period of progress events during a sweep
+	// (default 50 ms, at most 100 ms).
+	ProgressInterval time.Duration
+	// Logger gets failures the requester cannot see (a release that
+	// failed); nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Service is a running network analyzer serving every board.
+type Service struct {
+	cfg  Config
+	nc   *nats.Conn
+	c    *client.Client
+	svc  *svc.Service
+	acq  *acq.Tracker
+	pool *pool
+	sub  *nats.Subscription
+	log  *slog.Logger
+}
+
+// Start serves rp.*.na.single, .cancel and .stop on nc (queue group "q":
+// several instances share the load). The caller owns nc.
+func Start(nc *nats.Conn, cfg Config) (*Service, error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil connection", ErrConfigValidation)
+	}
+	if cfg.ChunkTime == 0 {
+		cfg.ChunkTime = DefaultChunkTime
+	}
+	if cfg.ChunkTime < time.Millisecond || cfg.ChunkTime > time.Second {
+		return nil, fmt.Errorf("%w: ChunkTime %v is outside 1ms..1s", ErrConfigValidation, cfg.ChunkTime)
+	}
+	if cfg.ProgressInterval == 0 {
+		cfg.ProgressInterval = DefaultProgressInterval
+	}
+	if cfg.ProgressInterval < time.Millisecond || cfg.ProgressInterval > 100*time.Millisecond {
+		return nil, fmt.Errorf("%w: ProgressInterval %v is outside 1ms..100ms", ErrConfigValidation, cfg.ProgressInterval)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c, err := client.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, nc: nc, c: c, log: cfg.Logger, acq: acq.New(nc, "na")}
+	s.pool = &pool{nc: nc, c: c, boards: map[string]*boardPool{}}
+	if err := s.pickTag(); err != nil {
+		return nil, err
+	}
+	s.svc, err = svc.New(nc, svc.Config{
+		Name:        "na",
+		Version:     Version,
+		Description: "Red Pitaya network analyzer: swept transfer functions with the IQ modules, every board",
+		Metadata:    map[string]string{"module": "na", "instance": fmt.Sprintf("%05x", s.pool.tag)},
+	})
+	if err != nil {
+		_ = s.sub.Unsubscribe()
+		return nil, err
+	}
+	if err := s.svc.Add("single", "rp.*.na.single", s.handleSingle, singleMetadata); err == nil {
+		err = s.acq.AddEndpoints(s.svc)
+	}
+	if err != nil {
+		_ = s.Stop(context.Background())
+		return nil, fmt.Errorf("na: endpoints: %w", err)
+	}
+	return s, nil
+}
+
+var singleMetadata = map[string]string{
+	"request": `{"start_freq":1e5,"stop_freq":5e6,"points":1001,"rbw":1000,"average_per_point":1,"amplitude":0.1,"input":"in1","output_direct":"out1","acbandwidth":0,"logscale":true,"auto_bandwidth":false,"q_factor_min":10,"trace_average":1,"timeout":0,"no_wait":false,"id":"optional"}`,
+	"reply":   `{"id":"...","board":"sim","iq":"iq0","settings":{...},"frequencies":[...],"re":[...],"im":[...],"hardware_time":1.5,"requested":0,"started":0,"ended":0}`,
+	"limits": fmt.Sprintf("start_freq, stop_freq %.4g..%g Hz; points 1..%d; rbw %.4g..%.4g Hz; amplitude 0..1 V; input %v; output_direct off, out1, out2, both; acbandwidth 0..%.4g Hz; trace_average 1..%d",
+		freqStep, 62.5e6, MaxPoints, rbwOptions[0], rbwOptions[len(rbwOptions)-1], Inputs, acOptions[len(acOptions)-1], MaxTraceAverage),
+	"events": "rp.<board>.na.progress (api.Progress, every 50 ms), rp.<board>.na.done (api.NATrace; error headers when the sweep failed)",
+}
+
+// pickTag chooses the instance's marker tag: random, nonzero, and not
+// answered by another live instance; then answers on its alive subject.
+func (s *Service) pickTag() error {
+	for try := 0; try < 8; try++ {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		tag := binary.LittleEndian.Uint32(b[:]) & tagMask
+		if tag == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := s.nc.RequestWithContext(ctx, aliveSubject(tag), nil)
+		cancel()
+		if err == nil {
+			continue // taken
+		}
+		sub, err := s.nc.Subscribe(aliveSubject(tag), func(m *nats.Msg) { _ = m.Respond(nil) })
+		if err != nil {
+			return fmt.Errorf("na: alive subscription: %w", err)
+		}
+		s.pool.tag, s.sub = tag, sub
+		return nil
+	}
+	return errors.New("na: no free instance tag")
+}
+
+// Stop stops taking requests, lets sweeps in flight finish until ctx
+// ends, then cancels them (their modules are released).
+func (s *Service) Stop(ctx context.Context) error {
+	var err error
+	if s.svc != nil {
+		err = s.svc.Stop(ctx)
+	}
+	s.acq.Close()
+	if s.sub != nil {
+		_ = s.sub.Unsubscribe()
+	}
+	return err
+}
+
+func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
+	var set api.NASettings
+	if err := req.Decode(&set); err != nil {
+		return nil, err
+	}
+	p, err := resolve(set, s.nc.MaxPayload(), req.Codec == wire.JSON)
+	if err != nil {
+		return nil, err
+	}
+	board := req.Board()
+	tctx, cancel := context.WithTimeout(ctx, time.Duration(p.s.Timeout*float64(time.Second)))
+	defer cancel()
+	a, err := s.acq.Start(tctx, board, set.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer a.End()
+	p.s.ID = a.ID
+	tr, err := s.sweep(a, p, req.Received)
+	if err != nil {
+		if a.Context().Err() != nil {
+			err = a.Err()
+		}
+		s.publishFailure(board, tr, err)
+		return nil, err
+	}
+	if err := s.acq.Publish(board, "done", tr); err != nil {
+		s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", err)
+	}
+	return tr, nil
+}
+
+// publishFailure sends done with the error headers of an error reply and
+// what is known of the sweep.
+func (s *Service) publishFailure(board string, tr api.NATrace, err error) {
+	data, merr := wire.Msgpack.Marshal(tr)
+	if merr != nil {
+		return
+	}
+	h := wire.Msgpack.Header()
+	code, desc := wire.ErrorHeaders(err)
+	h.Set("Nats-Service-Error-Code", code)
+	h.Set("Nats-Service-Error", desc)
+	_ = s.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, "na", "done"), Data: data, Header: h})
+}
+
+// sweep borrows a module, sets it up, runs the chunks and releases it.
+func (s *Service) sweep(a *acq.Acq, p *plan, received time.Time) (api.NATrace, error) {
+	ctx := a.Context()
+	tr := api.NATrace{ID: a.ID, Board: a.Board, Settings: p.s, HardwareTime: p.hwTime}
+	tr.Requested = unix(received)
+	cl, err := s.pool.acquire(ctx, a.Board, p.s.NoWait)
+	if err != nil {
+		return tr, err
+	}
+	tr.IQ = fmt.Sprintf("iq%d", cl.k)
+	defer func() {
+		if err := s.pool.release(a.Board, cl); err != nil {
+			s.log.Warn("na: releasing the IQ module", "board", a.Board, "iq", tr.IQ, "err", err)
+		}
+	}()
+	hw := s.c.Board(a.Board).HW
+	tr.Started = unix(time.Now())
+	r, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(cl.k))})
+	if err != nil {
+		return tr, err
+	}
+	// The module's "on" is its bit in the DSP sync word, shared by all
+	// modules; the NA reads it but leaves it alone.
+	if on := r.Results[len(r.Results)-1].Words[0]; on&(1<<(regmap.SlotIQ0+cl.k)) == 0 {
+		return tr, rp.Errorf(rp.EUnavailable, "%s is switched off (DSP sync word %#x has bit %d clear)", tr.IQ, on, regmap.SlotIQ0+cl.k)
+	}
+	pr := &progress{p: api.Progress{ID: a.ID, Total: len(p.points) * p.s.TraceAverage}}
+	stop := s.publishProgress(a.Board, pr)
+	vals, times, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pr)
+	stop()
+	tr.Ended = unix(time.Now())
+	if err != nil {
+		return tr, err
+	}
+	tr.Frequencies = make(wire.F64, len(p.points))
+	tr.Re = make(wire.F64, len(vals))
+	tr.Im = make(wire.F64, len(vals))
+	for i, v := range vals {
+		tr.Frequencies[i] = p.points[i].freq
+		tr.Re[i], tr.Im[i] = real(v), imag(v)
+	}
+	if times != nil {
+		tr.Time = times
+	}
+	return tr, nil
+}
+
+// publishProgress publishes pr every ProgressInterval until the returned
+// stop is called.
+func (s *Service) publishProgress(board string, pr *progress) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.cfg.ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = s.acq.Publish(board, "progress", pr.get())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

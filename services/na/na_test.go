@@ -1,0 +1,461 @@
+package na_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/cmplx"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/services/na"
+)
+
+// Tolerances of the issue: magnitude and phase of well-measured points.
+const (
+	magTol   = 0.02 // relative
+	phaseTol = 2.0  // degrees
+	// snrSigmas: a point counts as "well above the noise" when magTol is
+	// at least this many noise standard deviations of |H|.
+	snrSigmas = 5
+	// fitF0Tol and fitQTol bound the fitted resonance against the
+	// configuration (relative); the fit averages hundreds of points.
+	fitF0Tol = 0.002
+	fitQTol  = 0.02
+	// minFreqPerRBW: below a few rbw the 2f product of the demodulator
+	// passes the quadrature filters and the averaging (PyRPL's NA has the
+	// same limit); points there are not compared.
+	minFreqPerRBW = 3
+)
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkAgainst compares a trace with truth wherever the noise allows and
+// returns how many points it checked.
+func checkAgainst(t *testing.T, tr api.NATrace, noise float64, truth func(f float64) complex128) int {
+	t.Helper()
+	checked := 0
+	for i, f := range tr.Frequencies {
+		want := truth(f) * complex(sim.NAGain, 0)
+		if snrSigmas*noise > magTol*cmplx.Abs(want) || f < minFreqPerRBW*tr.Settings.RBW {
+			continue
+		}
+		got := h(tr, i)
+		if rel := math.Abs(cmplx.Abs(got)/cmplx.Abs(want) - 1); rel > magTol {
+			t.Errorf("%.6g Hz: |H| = %.5g, want %.5g (%.2f%% off)", f, cmplx.Abs(got), cmplx.Abs(want), 100*rel)
+		}
+		if d := phaseDiff(got, want); math.Abs(d) > phaseTol {
+			t.Errorf("%.6g Hz: phase off by %.2f degrees", f, d)
+		}
+		checked++
+	}
+	return checked
+}
+
+func TestResonanceMatchesTheSimulatedDUT(t *testing.T) {
+	e := newEnv(t)
+	s := api.NASettings{StartFreq: 200e3, StopFreq: 5e6, Points: 501, RBW: 2e3, Amplitude: 0.2, Input: "in1", OutputDirect: "out1"}
+	tr, err := e.board.NA().Single(ctxT(t, 30*time.Second), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Frequencies) != 501 || len(tr.Re) != 501 || tr.IQ == "" || tr.Settings.RBW == 0 {
+		t.Fatalf("trace: %d points, iq %q, settings %+v", len(tr.Frequencies), tr.IQ, tr.Settings)
+	}
+	avg := uint32(math.Round(regmap.Clock / tr.Settings.RBW))
+	noise := e.cfg.NANoiseStd(avg, tr.Settings.Amplitude, 1)
+	n := checkAgainst(t, tr, noise, e.cfg.H1)
+	if n < 400 {
+		t.Errorf("only %d of 501 points are above the noise", n)
+	}
+	f0, q, _ := fitResonance(tr, 0.05)
+	if math.Abs(f0/e.cfg.DUT1.F0-1) > fitF0Tol || math.Abs(q/e.cfg.DUT1.Q-1) > fitQTol {
+		t.Errorf("fit: f0 %.6g Hz, Q %.4g; configured f0 %g Hz, Q %g", f0, q, e.cfg.DUT1.F0, e.cfg.DUT1.Q)
+	}
+	t.Logf("fit: f0 %.6g Hz, Q %.4g; %d points checked; sweep %.3f s, hardware %.3f s",
+		f0, q, n, tr.Ended-tr.Started, tr.HardwareTime)
+}
+
+func TestLowPassOnIn2(t *testing.T) {
+	e := newEnv(t)
+	s := api.NASettings{StartFreq: 20e3, StopFreq: 10e6, Points: 201, RBW: 5e3, Input: "in2", OutputDirect: "out2"}
+	tr, err := e.board.NA().Single(ctxT(t, 30*time.Second), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := e.cfg.NANoiseStd(uint32(math.Round(regmap.Clock/tr.Settings.RBW)), tr.Settings.Amplitude, 1)
+	if n := checkAgainst(t, tr, noise, e.cfg.H2); n < 150 {
+		t.Errorf("only %d of 201 points are above the noise", n)
+	}
+}
+
+func TestOutputOffMeasuresOnlyNoise(t *testing.T) {
+	e := newEnv(t)
+	s := api.NASettings{StartFreq: 500e3, StopFreq: 2e6, Points: 400, RBW: 10e3, Amplitude: 0.5, OutputDirect: "off"}
+	tr, err := e.board.NA().Single(ctxT(t, 30*time.Second), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigma := e.cfg.NANoiseStd(uint32(math.Round(regmap.Clock/tr.Settings.RBW)), tr.Settings.Amplitude, 1)
+	var ss float64
+	for i := range tr.Re {
+		ss += tr.Re[i]*tr.Re[i] + tr.Im[i]*tr.Im[i]
+	}
+	rms := math.Sqrt(ss / float64(2*len(tr.Re)))
+	// 800 Gaussian values: the rms is within 15% of sigma (over 4 standard
+	// errors); the resonance would be 1 / sigma times larger.
+	if math.Abs(rms/sigma-1) > 0.15 {
+		t.Fatalf("rms of re, im %.3g, want the noise %.3g", rms, sigma)
+	}
+}
+
+func TestZeroSpanAndTraceAverage(t *testing.T) {
+	e := newEnv(t)
+	s := api.NASettings{StartFreq: 1e6, StopFreq: 1e6, Points: 50, RBW: 10e3, TraceAverage: 2}
+	tr, err := e.board.NA().Single(ctxT(t, 30*time.Second), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Time) != 50 || tr.Time[0] != 0 {
+		t.Fatalf("time axis: %v", tr.Time)
+	}
+	per := 1.5 / tr.Settings.RBW
+	for i := 1; i < len(tr.Time); i++ {
+		// each step is one point's hardware time and the bridge's reaction
+		if d := tr.Time[i] - tr.Time[i-1]; d < per*0.99 || d > per+2e-3 {
+			t.Errorf("time step %d: %.6f s, a point takes %.6f s", i, d, per)
+		}
+	}
+	want := e.cfg.H1(tr.Settings.StartFreq) * complex(sim.NAGain, 0)
+	for i := range tr.Re {
+		if tr.Frequencies[i] != tr.Settings.StartFreq {
+			t.Fatalf("frequency %d: %g", i, tr.Frequencies[i])
+		}
+		if got := h(tr, i); cmplx.Abs(got/want-1) > magTol {
+			t.Errorf("point %d: %v, want %v", i, got, want)
+		}
+	}
+	// two traces of 50 points, the first of each three points long
+	if wantHW := 2 * (50 + 2) * per; math.Abs(tr.HardwareTime/wantHW-1) > 1e-3 {
+		t.Errorf("hardware time %g s, want %g s", tr.HardwareTime, wantHW)
+	}
+}
+
+func TestAutoBandwidthNarrowsLowFrequencies(t *testing.T) {
+	e := newEnv(t)
+	s := api.NASettings{StartFreq: 10e3, StopFreq: 3e6, Points: 101, RBW: 20e3, AutoBandwidth: true, QFactorMin: 5}
+	tr, err := e.board.NA().Single(ctxT(t, 30*time.Second), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 kHz / 5: the first points use about 2 kHz, so the sweep takes
+	// longer than at a fixed 20 kHz.
+	fixed := 103 * 1.5 / tr.Settings.RBW
+	if tr.HardwareTime < 1.5*fixed {
+		t.Errorf("hardware time %g s: auto_bandwidth did not narrow the rbw (fixed rbw: %g s)", tr.HardwareTime, fixed)
+	}
+	noise := e.cfg.NANoiseStd(uint32(math.Round(regmap.Clock/tr.Settings.RBW)), tr.Settings.Amplitude, 1)
+	if n := checkAgainst(t, tr, noise, e.cfg.H1); n < 35 {
+		t.Errorf("only %d points checked", n)
+	}
+}
+
+func TestBadSettingsAnswer400NamingTheField(t *testing.T) {
+	e := newEnv(t)
+	no := false
+	cases := []struct {
+		s     api.NASettings
+		field string
+	}{
+		{api.NASettings{StartFreq: -1}, "start_freq"},
+		{api.NASettings{StopFreq: -5, Logscale: &no}, "stop_freq"},
+		{api.NASettings{StopFreq: 70e6}, "stop_freq"},
+		{api.NASettings{Points: 100001}, "points"},
+		{api.NASettings{Points: -1}, "points"},
+		{api.NASettings{RBW: 0.5}, "rbw"},
+		{api.NASettings{RBW: 20e6}, "rbw"},
+		{api.NASettings{Amplitude: 1.5}, "amplitude"},
+		{api.NASettings{Amplitude: -0.1}, "amplitude"},
+		{api.NASettings{Input: "adc9"}, "input"},
+		{api.NASettings{OutputDirect: "out3"}, "output_direct"},
+		{api.NASettings{ACBandwidth: -3}, "acbandwidth"},
+		{api.NASettings{ACBandwidth: 1e9}, "acbandwidth"},
+		{api.NASettings{AveragePerPoint: -2}, "average_per_point"},
+		{api.NASettings{RBW: 1.2, AveragePerPoint: 100}, "average_per_point"},
+		{api.NASettings{TraceAverage: -1}, "trace_average"},
+		{api.NASettings{QFactorMin: -1}, "q_factor_min"},
+		{api.NASettings{Timeout: -1}, "timeout"},
+		{api.NASettings{StartFreq: math.NaN()}, "start_freq"},
+		{api.NASettings{Points: 50000}, "points"}, // larger than the 1 MiB max payload
+	}
+	ctx := ctxT(t, 30*time.Second)
+	for _, c := range cases {
+		err := e.c.Request(ctx, "rp.sim.na.single", c.s, nil)
+		if rp.ErrorCode(err) != rp.EInvalid || !strings.HasPrefix(rp.ErrorMessage(err), c.field+":") {
+			t.Errorf("%+v: %v, want 400 naming %s", c.s, err, c.field)
+		}
+	}
+	// Unknown fields, in JSON as from a shell.
+	m, err := e.c.Conn().RequestWithContext(ctx, "rp.sim.na.single", []byte(`{"start_frequency":1}`))
+	if err != nil || m.Header.Get("Nats-Service-Error-Code") != "400" {
+		t.Fatalf("misspelt field: %v %v", err, m)
+	}
+}
+
+// markersFree checks that every IQ module is silent and unclaimed.
+func markersFree(t *testing.T, e *env) {
+	t.Helper()
+	ctx := ctxT(t, 10*time.Second)
+	for k := 0; k < na.NumIQ; k++ {
+		base := regmap.Slot(regmap.SlotIQ0 + k)
+		amp, err := e.board.HW.Read(ctx, base+regmap.IQAmplitude, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		marker, err := e.board.HW.Read(ctx, base+na.MarkerAddrOffset, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if amp[0] != 0 || marker[0]&na.MarkerHeld != 0 {
+			t.Errorf("iq%d after the sweeps: amplitude register %#x, marker %#x", k, amp[0], marker[0])
+		}
+	}
+}
+
+// holdAll starts three long sweeps and waits until each reports progress.
+func holdAll(t *testing.T, e *env, ctx context.Context, s api.NASettings) (ids []string, errs chan error) {
+	t.Helper()
+	prog, err := e.board.NA().Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = make(chan error, na.NumIQ)
+	for k := 0; k < na.NumIQ; k++ {
+		s := s
+		s.ID = "hold-" + string(rune('a'+k))
+		ids = append(ids, s.ID)
+		go func() {
+			_, err := e.board.NA().Single(ctx, s)
+			errs <- err
+		}()
+	}
+	seen := map[string]bool{}
+	for len(seen) < na.NumIQ {
+		select {
+		case p := <-prog:
+			seen[p.ID] = true
+		case <-ctx.Done():
+			t.Fatalf("progress from %v only", seen)
+		}
+	}
+	return ids, errs
+}
+
+func TestModulesAreReleasedAfterCancelTimeoutAndErrors(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t, 60*time.Second)
+	long := api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 2000, RBW: 1e3} // 3 s
+	ids, errs := holdAll(t, e, ctx, long)
+
+	// All three held: no_wait answers 409.
+	quick := api.NASettings{StartFreq: 1e6, StopFreq: 2e6, Points: 11, RBW: 10e3}
+	nw := quick
+	nw.NoWait = true
+	if _, err := e.board.NA().Single(ctx, nw); rp.ErrorCode(err) != rp.EBusy {
+		t.Fatalf("no_wait with every module held: %v, want 409", err)
+	}
+	// A waiting request gets the first module freed.
+	waited := make(chan error, 1)
+	go func() {
+		_, err := e.board.NA().Single(ctx, quick)
+		waited <- err
+	}()
+	// cancel one by id, stop ends the others
+	if _, err := e.board.NA().Cancel(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; rp.ErrorCode(err) != rp.ECancelled {
+		t.Fatalf("cancelled sweep: %v", err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("the sweep waiting in line: %v", err)
+	}
+	if _, err := e.board.NA().Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; rp.ErrorCode(err) != rp.ECancelled {
+			t.Fatalf("stopped sweep: %v", err)
+		}
+	}
+	markersFree(t, e)
+
+	// A timeout: the sweep needs 3 s, it may take 0.2.
+	to := long
+	to.Timeout = 0.2
+	if _, err := e.board.NA().Single(ctx, to); rp.ErrorCode(err) != rp.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	// The client's context ending cancels on the service.
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err := e.board.NA().Single(cctx, long)
+	cancel()
+	if code := rp.ErrorCode(err); code != rp.ETimeout {
+		t.Fatalf("client deadline: %v", err)
+	}
+	markersFree(t, e)
+	// and three no_wait sweeps still find a module each
+	var wg sync.WaitGroup
+	got := make(chan string, 3)
+	for k := 0; k < 3; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr, err := e.board.NA().Single(ctx, nw)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- tr.IQ
+		}()
+	}
+	wg.Wait()
+	close(got)
+	for iq := range got {
+		if iq == "" {
+			t.Error("a sweep got no module")
+		}
+	}
+	markersFree(t, e)
+}
+
+func TestInstancesNeverShareAModule(t *testing.T) {
+	e := newEnv(t)
+	e.startNA(t) // a second instance in the same queue group
+	ctx := ctxT(t, 60*time.Second)
+	done, err := e.board.NA().Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 300, RBW: 5e3}
+	var wg sync.WaitGroup
+	for k := 0; k < 6; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.board.NA().Single(ctx, s); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// No two sweeps overlapped on one module.
+	type span struct{ a, b float64 }
+	byIQ := map[string][]span{}
+	for i := 0; i < 6; i++ {
+		d := <-done
+		if d.Err != nil {
+			t.Fatal(d.Err)
+		}
+		for _, o := range byIQ[d.Trace.IQ] {
+			if d.Trace.Started < o.b && o.a < d.Trace.Ended {
+				t.Errorf("%s: two sweeps overlap: %v and %v", d.Trace.IQ, o, span{d.Trace.Started, d.Trace.Ended})
+			}
+		}
+		byIQ[d.Trace.IQ] = append(byIQ[d.Trace.IQ], span{d.Trace.Started, d.Trace.Ended})
+	}
+	markersFree(t, e)
+
+	// A marker left by an instance that is gone is taken over.
+	for k := 0; k < na.NumIQ; k++ {
+		if err := e.board.HW.Write(ctx, regmap.Slot(regmap.SlotIQ0+k)+na.MarkerAddrOffset, na.MarkerHeld|0x1234); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.board.NA().Single(ctx, api.NASettings{Points: 5, NoWait: true}); err != nil {
+		t.Fatalf("stale markers: %v", err)
+	}
+}
+
+func TestProgressAndDoneEvents(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t, 30*time.Second)
+	prog, err := e.board.NA().Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.board.NA().Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := api.NASettings{ID: "watched", StartFreq: 1e5, StopFreq: 2e6, Points: 300, RBW: 1e3}
+	tr, err := e.board.NA().Single(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := <-done
+	if d.Err != nil || d.Trace.ID != "watched" || len(d.Trace.Re) != 300 || d.Trace.Re[7] != tr.Re[7] {
+		t.Fatalf("done: %v %+v", d.Err, d.Trace.Settings)
+	}
+	var events []api.Progress
+	natstest.WaitFor(t, 5*time.Second, "progress events", func() bool {
+		for {
+			select {
+			case p := <-prog:
+				events = append(events, p)
+			default:
+				return len(events) >= 3
+			}
+		}
+	})
+	last := 0
+	for _, p := range events {
+		if p.ID != "watched" || p.Total != 300 || p.Done < last || p.Done > 300 {
+			t.Fatalf("progress %+v after %d", p, last)
+		}
+		last = p.Done
+		if p.Done > 0 && (p.Frequency < 1e5 || p.Frequency > 2e6) {
+			t.Fatalf("progress point %+v", p)
+		}
+	}
+	// A failed sweep's done event carries the error.
+	s.ID, s.Timeout = "late", 0.05
+	if _, err := e.board.NA().Single(ctx, s); rp.ErrorCode(err) != rp.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	d = <-done
+	if rp.ErrorCode(d.Err) != rp.ETimeout || d.Trace.ID != "late" {
+		t.Fatalf("failed done: %v %q", d.Err, d.Trace.ID)
+	}
+}
+
+func TestUnknownBoardIs404(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.c.Board("nowhere").NA().Single(ctxT(t, 10*time.Second), api.NASettings{Points: 3})
+	if rp.ErrorCode(err) != rp.ENotFound {
+		t.Fatalf("unknown board: %v", err)
+	}
+}
+
+func TestStartValidatesItsConfig(t *testing.T) {
+	e := newEnv(t)
+	nc := natstest.Connect(t, e.ns)
+	for _, cfg := range []na.Config{{ChunkTime: time.Microsecond}, {ProgressInterval: time.Second}} {
+		if _, err := na.Start(nc, cfg); !errors.Is(err, na.ErrConfigValidation) {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+	if _, err := na.Start(nil, na.Config{}); !errors.Is(err, na.ErrConfigValidation) {
+		t.Errorf("nil connection: %v", err)
+	}
+}
