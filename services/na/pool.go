@@ -52,7 +52,7 @@ type claim struct {
 // boardPool is one board's IQ modules as this instance sees them.
 type boardPool struct {
 	held    [NumIQ]bool
-	queue   []*int          // waiting requests, first in line first
+	queue   []*int        // waiting requests, first in line first
 	changed chan struct{} // closed and replaced whenever held or queue change
 }
 

@@ -47,7 +47,7 @@ var freqStep = regmap.RegToFreq(1, regmap.IQPhaseBits)
 func filterOptions(spec regmap.FilterSpec) []float64 {
 	var out []float64
 	for sh := 0; sh < spec.MaxShift()-2; sh++ {
-		out = append(out, spec.DecodeFilter(uint32(sh)|regmap.FilterOn)[0])
+		out = append(out, spec.DecodeFilter(uint32(sh) | regmap.FilterOn)[0])
 	}
 	return out
 }
