@@ -62,7 +62,9 @@ type Board struct {
 	modelsVer uint64
 	ffts      map[int]*fourier.FFT
 	tmpF      []float64
-	tmp16     []int64
+	tmp16     []int16
+	tmpTrig   []int64
+	played    []bool
 
 	nowFn func() int64 // board time
 	slack atomic.Int64 // learned timer oversleep [ns], see noteOversleep
@@ -828,7 +830,8 @@ func (b *Board) trigEvent(from, to int64) int64 {
 		return -1
 	}
 	from = max(from, t.searched)
-	var buf []int64
+	buf := b.tmpTrig
+	defer func() { b.tmpTrig = buf }()
 	for c := from; c <= to; c += 4096 {
 		n := int(min(4096, to-c+1))
 		buf = b.sampleBlock(sig, c, 1, false, n, buf[:0])

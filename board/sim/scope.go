@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"slices"
 
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -276,68 +277,82 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 	}
 	j0 = max(j0, j1-bufLen)
 	dec := s.decim()
-	tmp := b.tmp16[:0]
-	for j := j0; j < j1; j += 4096 {
-		n := min(j1-j, 4096)
+	for j := j0; j < j1; {
+		// one contiguous stretch of the ring, at most genBlock samples
+		a := int64(s.addr(j))
+		n := min(j1-j, genBlock, bufLen-a)
 		for ch := 0; ch < 2; ch++ {
-			tmp = b.sampleBlock(b.scopeInput(ch), s.tArm+j*dec, dec, s.avg && dec > 1, int(n), tmp[:0])
-			for i, v := range tmp {
-				s.buf[ch][s.addr(j+int64(i))] = int16(v)
-			}
+			b.sample16(b.scopeInput(ch), s.tArm+j*dec, dec, s.avg && dec > 1, s.buf[ch][a:a+n])
 		}
+		j += n
 	}
-	b.tmp16 = tmp
 	s.produced = j1
 }
 
-// sampleBlock returns n decimated samples of signal sig whose windows
-// start at cs + j*dec: the last value of each window, or with avg the
-// window mean (floor, as the Verilog's shift).
+// genBlock is the generation block [samples]: its float scratch (8 KiB)
+// stays in L1.
+const genBlock = 1024
+
+// sampleBlock appends to dst n decimated samples of signal sig whose
+// windows start at cs + j*dec (see sample16).
 func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64) []int64 {
+	if cap(b.tmp16) < n {
+		b.tmp16 = make([]int16, n)
+	}
+	t := b.tmp16[:n]
+	for j := 0; j < n; j += genBlock {
+		k := min(n, j+genBlock)
+		b.sample16(sig, cs+int64(j)*dec, dec, avg, t[j:k])
+	}
+	dst = slices.Grow(dst, n)
+	for _, v := range t {
+		dst = append(dst, int64(v))
+	}
+	return dst
+}
+
+// sample16 fills dst with decimated samples of signal sig whose windows
+// start at cs + j*dec: the last value of each window, or with avg the
+// window mean (floor, as the Verilog's shift). Noisy inputs take the
+// harmonic model plus the keyed noise, then quantise in one pass.
+func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16) {
+	n := len(dst)
+	noisy := b.noisy(sig)
+	if !noisy && !avg {
+		last := cs + dec - 1
+		for j := range dst {
+			dst[j] = int16(b.exactAt(sig, last+int64(j)*dec))
+		}
+		return
+	}
 	if cap(b.tmpF) < n {
 		b.tmpF = make([]float64, n)
 	}
 	f := b.tmpF[:n]
 	clear(f)
-	noisy := b.noisy(sig)
+	in2 := uint64(0)
+	if sig == regmap.SlotIn2 {
+		in2 = 1
+	}
 	if avg {
-		b.model(sig).block(cs, dec, dec, f)
-		sd := 0.0
+		b.model(sig).block(cs, dec, dec, f, &b.played)
 		if noisy {
-			sd = b.cfg.SampleNoiseStd(uint32(dec), true) * regmap.VoltsNorm
+			// one draw per window, keyed by (window start, log2 dec)
+			lg := int64(math.Log2(float64(dec)))
+			sd := b.cfg.SampleNoiseStd(uint32(dec), true)
+			addNoise(f, b.cfg.Seed, streamIn1Avg+in2, cs<<5|lg, dec<<5, sd)
 		}
-		st := uint64(streamIn1Avg)
-		if sig == regmap.SlotIn2 {
-			st = streamIn2Avg
-		}
-		lg := int64(math.Log2(float64(dec)))
 		for j, v := range f {
-			x := v * regmap.VoltsNorm
-			if sd > 0 {
-				x += sd * gaussAt(b.cfg.Seed, st, (cs+int64(j)*dec)<<5|lg)
-			}
-			dst = append(dst, sat14(int64(math.Floor(x))))
+			dst[j] = int16(sat14(int64(math.Floor(v * regmap.VoltsNorm))))
 		}
-		return dst
+		return
 	}
 	last := cs + dec - 1
-	if noisy {
-		b.model(sig).block(last, dec, 0, f)
-		sd := b.cfg.NoiseStd() * regmap.VoltsNorm
-		st := uint64(streamIn1)
-		if sig == regmap.SlotIn2 {
-			st = streamIn2
-		}
-		for j, v := range f {
-			x := v*regmap.VoltsNorm + sd*gaussAt(b.cfg.Seed, st, last+int64(j)*dec)
-			dst = append(dst, sat14(int64(math.Round(x))))
-		}
-		return dst
+	b.model(sig).block(last, dec, 0, f, &b.played)
+	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
+	for j, v := range f {
+		dst[j] = int16(sat14(int64(round(v * regmap.VoltsNorm))))
 	}
-	for j := 0; j < n; j++ {
-		dst = append(dst, b.exactAt(sig, last+int64(j)*dec))
-	}
-	return dst
 }
 
 // noisy reports whether sig carries analog input noise.

@@ -147,43 +147,89 @@ func (m model) at(c int64) float64 {
 }
 
 // block adds to dst[j] the model's value at cycle cs + j*dt, or, with
-// avg > 1, its mean over cycles [cs + j*dt, cs + j*dt + avg).
-func (m model) block(cs, dt int64, avg int64, dst []float64) {
-	for j := range dst {
-		dst[j] += m.dc
+// avg > 1, its mean over cycles [cs + j*dt, cs + j*dt + avg). played is
+// scratch for gated sources, reused between calls.
+func (m model) block(cs, dt int64, avg int64, dst []float64, played *[]bool) {
+	if m.dc != 0 {
+		for j := range dst {
+			dst[j] += m.dc
+		}
 	}
 	for _, s := range m.srcs {
 		t0 := s.acc.turns(cs)
 		r := s.acc.rate()
 		step := math.Mod(r*float64(dt), 1)
-		var played []bool
+		var on []bool
 		if s.gate != nil {
-			played = make([]bool, len(dst))
+			if cap(*played) < len(dst) {
+				*played = make([]bool, len(dst))
+			}
+			on = (*played)[:len(dst)]
 			for j := range dst {
-				played[j] = s.gate(cs + int64(j)*dt + avg/2)
-				if !played[j] {
+				on[j] = s.gate(cs + int64(j)*dt + avg/2)
+				if !on[j] {
 					dst[j] += s.frozen
 				}
 			}
 		}
 		for _, h := range s.harm {
+			if h.coef == 0 {
+				continue
+			}
 			k := float64(h.k)
 			base := h.coef
 			if avg > 1 {
 				base *= boxcar(2*math.Pi*math.Mod(k*r, 1), avg)
 			}
 			ph0, dph := math.Mod(k*t0, 1), math.Mod(k*step, 1)
+			if on == nil {
+				addTone(dst, base, ph0, dph)
+				continue
+			}
 			p := base * expj(2*math.Pi*ph0)
 			rot := expj(2 * math.Pi * dph)
 			for j := range dst {
-				if played == nil || played[j] {
+				if on[j] {
 					dst[j] += real(p)
 				}
-				if j&1023 == 1023 { // recompute exactly against rounding drift
+				if j&(anchorEvery-1) == anchorEvery-1 {
 					p = base * expj(2*math.Pi*math.Mod(ph0+dph*float64(j+1), 1))
 				} else {
 					p *= rot
 				}
+			}
+		}
+	}
+}
+
+// anchorEvery: phasor recurrences restart from an exact sincos this often
+// (samples), which bounds the rounding drift to about 1e-13 relative.
+const anchorEvery = 1024
+
+// addTone adds Re(base exp(j 2 pi (ph0 + j dph))) to dst[j]. Four
+// interleaved phasors, each rotated by 4 dph, break the multiply's
+// dependency chain; they are re-anchored every anchorEvery samples.
+func addTone(dst []float64, base complex128, ph0, dph float64) {
+	rot4 := expj(2 * math.Pi * math.Mod(4*dph, 1))
+	at := func(j int) complex128 { return base * expj(2*math.Pi*math.Mod(ph0+dph*float64(j), 1)) }
+	for j0 := 0; j0 < len(dst); j0 += anchorEvery {
+		d := dst[j0:min(len(dst), j0+anchorEvery)]
+		p0, p1, p2, p3 := at(j0), at(j0+1), at(j0+2), at(j0+3)
+		j := 0
+		for ; j+3 < len(d); j += 4 {
+			d[j] += real(p0)
+			d[j+1] += real(p1)
+			d[j+2] += real(p2)
+			d[j+3] += real(p3)
+			p0 *= rot4
+			p1 *= rot4
+			p2 *= rot4
+			p3 *= rot4
+		}
+		for _, p := range [...]complex128{p0, p1, p2} {
+			if j < len(d) {
+				d[j] += real(p)
+				j++
 			}
 		}
 	}
@@ -216,5 +262,17 @@ func expj(x float64) complex128 {
 func sat14(x int64) int64 { return max(-8192, min(8191, x)) }
 
 func toInt14(v float64) int64 { return sat14(int64(math.Round(v * regmap.VoltsNorm))) }
+
+// round rounds half away from zero like math.Round (which is not an
+// intrinsic on amd64) for |x| < 2^51: the magic constant rounds to
+// nearest even, ties are then moved away from zero.
+func round(x float64) float64 {
+	const magic = 1 << 52 * 1.5
+	r := (x + magic) - magic
+	if math.Abs(x-r) == 0.5 {
+		r = x + math.Copysign(0.5, x)
+	}
+	return r
+}
 
 func cabs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }
