@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/cmplx"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/services/na"
+)
+
+func init() {
+	register("na", "the network analyzer service for every board; `na single` asks it for one sweep", func(stdout, stderr io.Writer) command {
+		return &naCmd{stdout: stdout}
+	})
+	instruments = append(instruments, instrument{
+		name: "na",
+		start: func(nc *nats.Conn) (stopper, error) {
+			return na.Start(nc, na.Config{})
+		},
+		examples: func(board string) []string {
+			return []string{
+				fmt.Sprintf(`req rp.%s.na.single '{"start_freq":1e5,"stop_freq":1e7,"points":201,"rbw":1000,"amplitude":0.1,"input":"in1","output_direct":"out1"}'`, board),
+				fmt.Sprintf(`req rp.%s.na.single '{"start_freq":1e6,"stop_freq":1e6,"points":100,"rbw":10000}'   (zero span)`, board),
+				fmt.Sprintf(`sub rp.%s.na.progress`, board),
+			}
+		},
+	})
+}
+
+// naCmd runs the service, or with the verb "single" asks it for one sweep
+// and prints it.
+type naCmd struct {
+	stdout    io.Writer
+	nats      natsFlags
+	chunkTime time.Duration
+
+	single   bool
+	board    string
+	set      api.NASettings
+	linear   bool
+	asJSON   bool
+	progress bool
+
+	nc  *nats.Conn
+	svc *na.Service
+}
+
+func (c *naCmd) ParseFlags(args []string) error {
+	if len(args) > 0 && args[0] == "single" {
+		c.single = true
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("rpbus na [single]", flag.ContinueOnError)
+	c.nats.register(fs)
+	if !c.single {
+		fs.DurationVar(&c.chunkTime, "chunk-time", na.DefaultChunkTime, "hardware time one bridge transaction carries (1ms..1s)")
+		if err := parseWithEnv(fs, args, natsAliases); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageError{fmt.Sprintf("rpbus na: unknown verb %q (want none, or single)", fs.Arg(0))}
+		}
+		return nil
+	}
+	fs.StringVar(&c.board, "board", "sim", "board name")
+	fs.Float64Var(&c.set.StartFreq, "start-freq", 0, "Hz (default 1e3)")
+	fs.Float64Var(&c.set.StopFreq, "stop-freq", 0, "Hz (default 10e6); equal to -start-freq: zero span")
+	fs.IntVar(&c.set.Points, "points", 0, "1..100000 (default 1001)")
+	fs.Float64Var(&c.set.RBW, "rbw", 0, "Hz (default 1000)")
+	fs.IntVar(&c.set.AveragePerPoint, "average-per-point", 0, "default 1")
+	fs.Float64Var(&c.set.Amplitude, "amplitude", 0, "V, 0..1 (default 0.1)")
+	fs.StringVar(&c.set.Input, "input", "", "in1 (default), in2, out1, out2, asg0, asg1, iq0..iq2, iq2_2, pid0..pid2")
+	fs.StringVar(&c.set.OutputDirect, "output-direct", "", "off, out1 (default), out2, both")
+	fs.Float64Var(&c.set.ACBandwidth, "acbandwidth", 0, "Hz, input high-pass (default 0: off)")
+	fs.BoolVar(&c.linear, "linear", false, "linear frequency steps (default logarithmic)")
+	fs.BoolVar(&c.set.AutoBandwidth, "auto-bandwidth", false, "narrow the rbw at low frequencies (f / q-factor-min)")
+	fs.Float64Var(&c.set.QFactorMin, "q-factor-min", 0, "with -auto-bandwidth (default 10)")
+	fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "sweeps averaged (default 1)")
+	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the hardware time)")
+	fs.BoolVar(&c.set.NoWait, "no-wait", false, "answer 409 instead of waiting for a free IQ module")
+	fs.BoolVar(&c.progress, "progress", false, "print progress events")
+	fs.BoolVar(&c.asJSON, "json", false, "print the whole reply as JSON instead of a table")
+	if err := parseWithEnv(fs, args, natsAliases); err != nil {
+		return err
+	}
+	if c.linear {
+		f := false
+		c.set.Logscale = &f
+	}
+	return nil
+}
+
+func (c *naCmd) Run(ctx context.Context) error {
+	var err error
+	name := "rpbus-na"
+	if c.single {
+		name += "-client"
+	}
+	if c.nc, err = c.nats.connect(name); err != nil {
+		return err
+	}
+	if c.single {
+		return c.runSingle(ctx)
+	}
+	if c.svc, err = na.Start(c.nc, na.Config{ChunkTime: c.chunkTime}); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "na: serving rp.*.na.single on NATS %s\n", c.nats.url)
+	<-ctx.Done()
+	return nil
+}
+
+func (c *naCmd) runSingle(ctx context.Context) error {
+	cl, err := client.New(c.nc)
+	if err != nil {
+		return err
+	}
+	n := cl.Board(c.board).NA()
+	if c.progress {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch, err := n.Progress(pctx)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for p := range ch {
+				fmt.Fprintf(c.stdout, "progress %s: %d/%d points, %.6g Hz\n", p.ID, p.Done, p.Total, p.Frequency)
+			}
+		}()
+	}
+	tr, err := n.Single(ctx, c.set)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		return json.NewEncoder(c.stdout).Encode(tr)
+	}
+	s := tr.Settings
+	fmt.Fprintf(c.stdout, "sweep %s on %s: %d points %g..%g Hz, rbw %g Hz, amplitude %g V, %s -> %s\n",
+		tr.ID, tr.IQ, len(tr.Frequencies), s.StartFreq, s.StopFreq, s.RBW, s.Amplitude, s.OutputDirect, s.Input)
+	fmt.Fprintf(c.stdout, "%14s %12s %9s\n", "f [Hz]", "|H| [V/V]", "phase [deg]")
+	step := max(1, len(tr.Frequencies)/20)
+	for i := 0; i < len(tr.Frequencies); i += step {
+		h := complex(tr.Re[i], tr.Im[i])
+		fmt.Fprintf(c.stdout, "%14.6g %12.5g %9.2f\n", tr.Frequencies[i], cmplx.Abs(h), cmplx.Phase(h)*180/math.Pi)
+	}
+	fmt.Fprintf(c.stdout, "sweep %.3f s, hardware %.3f s\n", tr.Ended-tr.Started, tr.HardwareTime)
+	return nil
+}
+
+func (c *naCmd) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if c.svc != nil {
+		_ = c.svc.Stop(ctx)
+	}
+	if c.nc != nil {
+		_ = c.nc.Drain()
+	}
+	return nil
+}
