@@ -14,8 +14,10 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/rp"
 	"github.com/rpbus/rpbus/services/na"
+	"github.com/rpbus/rpbus/services/scope"
 )
 
 // Tolerances of the issue: magnitude and phase of well-measured points.
@@ -457,5 +459,84 @@ func TestStartValidatesItsConfig(t *testing.T) {
 	}
 	if _, err := na.Start(nil, na.Config{}); !errors.Is(err, na.ErrConfigValidation) {
 		t.Errorf("nil connection: %v", err)
+	}
+}
+
+// scopeTone fits a cos + b sin + c at frequency f to a trace and returns
+// the tone's amplitude.
+func scopeTone(tr api.ScopeTrace, f float64) float64 {
+	var mean float64
+	for _, y := range tr.Ch1 {
+		mean += float64(y) / float64(len(tr.Ch1))
+	}
+	var sc, ss, scs, syc, sys float64
+	for i, y := range tr.Ch1 {
+		ph := 2 * math.Pi * f * (tr.T0 + float64(i)*tr.Dt)
+		c, s := math.Cos(ph), math.Sin(ph)
+		sc += c * c
+		ss += s * s
+		scs += c * s
+		syc += (float64(y) - mean) * c
+		sys += (float64(y) - mean) * s
+	}
+	det := sc*ss - scs*scs
+	a := (syc*ss - sys*scs) / det
+	b := (sys*sc - syc*scs) / det
+	return math.Hypot(a, b)
+}
+
+func TestSweepAndScopeAtTheSameTime(t *testing.T) {
+	e := newEnv(t)
+	sc, err := scope.Start(natstest.Connect(t, e.ns), scope.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Stop(context.Background()) })
+	ctx := ctxT(t, 60*time.Second)
+	// asg1 -> out2 -> low-pass -> in2, watched by the scope; the NA drives
+	// out1 -> resonance -> in1.
+	g, err := e.board.ASG1.Setup(ctx, api.ASGSetup{Waveform: client.Ptr("sin"), Frequency: client.Ptr(50e3),
+		Amplitude: client.Ptr(0.4), OutputDirect: client.Ptr("out2"), TriggerSource: client.Ptr("immediately")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	naDone := make(chan error, 1)
+	var tr api.NATrace
+	go func() {
+		var err error
+		tr, err = e.board.NA().Single(ctx, api.NASettings{StartFreq: 500e3, StopFreq: 2e6, Points: 301, RBW: 2e3})
+		naDone <- err
+	}()
+	wantScope := cmplx.Abs(e.cfg.H2(g.Frequency)) * g.Amplitude
+	scopes := 0
+	for running := true; running; {
+		select {
+		case err := <-naDone:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		st, err := e.board.Scope().Single(ctx, api.ScopeSettings{Input1: "in2", Decimation: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := scopeTone(st, g.Frequency); math.Abs(got/wantScope-1) > magTol {
+			t.Errorf("scope during the sweep: tone %.5g V, want %.5g V", got, wantScope)
+		}
+		scopes++
+		if scopes > 1000 {
+			t.Fatal("the sweep does not end")
+		}
+	}
+	if scopes < 3 {
+		t.Errorf("only %d scope traces during the sweep", scopes)
+	} else {
+		t.Logf("%d scope traces during the sweep", scopes)
+	}
+	noise := e.cfg.NANoiseStd(uint32(math.Round(regmap.Clock/tr.Settings.RBW)), tr.Settings.Amplitude, 1)
+	if n := checkAgainst(t, tr, noise, e.cfg.H1); n < 250 {
+		t.Errorf("only %d of 301 points checked", n)
 	}
 }

@@ -1,0 +1,121 @@
+package client_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/services/hwbridge"
+	"github.com/rpbus/rpbus/services/na"
+)
+
+// naBoard serves a simulated board and the NA over an embedded server and
+// returns a client's handle on it.
+func naBoard(t *testing.T) *client.Board {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	cfg.Seed = 3
+	b, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ns := natstest.Server(t)
+	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Stop(context.Background()) })
+	s, err := na.Start(natstest.Connect(t, ns), na.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	c, err := client.New(natstest.Connect(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Board("sim")
+}
+
+// hwTimeTol: the client's estimate does not round rbw to the filter's
+// steps (1214 Hz for 1000 Hz asked), so it may be this much longer.
+const hwTimeTol = 0.25
+
+func TestNAHardwareTimeEstimate(t *testing.T) {
+	board := naBoard(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range []api.NASettings{
+		{StartFreq: 1e5, StopFreq: 1e6, Points: 101, RBW: 1e3},
+		{StartFreq: 1e4, StopFreq: 1e6, Points: 51, RBW: 5e3, AutoBandwidth: true, TraceAverage: 2},
+	} {
+		tr, err := board.NA().Single(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := client.NAHardwareTime(s)
+		if est < tr.HardwareTime*(1-hwTimeTol) || est > tr.HardwareTime*(1+hwTimeTol) {
+			t.Errorf("%+v: estimate %g s, service %g s", s, est, tr.HardwareTime)
+		}
+	}
+}
+
+func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
+	board := naBoard(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prog, err := board.NA().Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := board.NA().Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := api.NASettings{ID: "long", StartFreq: 1e5, StopFreq: 1e6, Points: 5000, RBW: 1e3} // 7.5 s
+	sctx, scancel := context.WithCancel(ctx)
+	res := make(chan error, 1)
+	go func() {
+		_, err := board.NA().Single(sctx, long)
+		res <- err
+	}()
+	// cancel once the sweep runs
+	for p := range prog {
+		if p.ID == "long" {
+			break
+		}
+	}
+	scancel()
+	if err := <-res; rp.ErrorCode(err) != rp.ECancelled {
+		t.Fatalf("Single after its context was cancelled: %v", err)
+	}
+	if d := <-done; d.Trace.ID != "long" || rp.ErrorCode(d.Err) != rp.ECancelled {
+		t.Fatalf("done event: %q %v", d.Trace.ID, d.Err)
+	}
+	// The service released the module: every IQ module is free at once.
+	for k := 0; k < na.NumIQ; k++ {
+		w, err := board.HW.Read(ctx, regmap.Slot(regmap.SlotIQ0+k)+na.MarkerAddrOffset, 1)
+		if err != nil || w[0]&na.MarkerHeld != 0 {
+			t.Fatalf("iq%d marker %v %v", k, w, err)
+		}
+	}
+	if _, err := board.NA().Cancel(ctx, "long"); rp.ErrorCode(err) != rp.ENotFound {
+		t.Fatalf("cancel of a finished sweep: %v", err)
+	}
+	r, err := board.NA().Stop(ctx)
+	if err != nil || r.Cancelled != 0 {
+		t.Fatalf("stop with nothing running: %+v %v", r, err)
+	}
+	tr, err := board.NA().Single(ctx, api.NASettings{StartFreq: 1e6, StopFreq: 1e6, Points: 3, RBW: 1e4, NoWait: true})
+	if err != nil || len(tr.Re) != 3 || math.IsNaN(tr.Re[0]) {
+		t.Fatalf("next sweep: %v", err)
+	}
+}
