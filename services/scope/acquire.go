@@ -108,8 +108,13 @@ func b2u(b bool) uint32 {
 // raw is the outcome of one job on the hardware: the sum of the traces in
 // ADC units, oldest sample first, in a pooled buffer.
 type raw struct {
-	sum      [2][N]int32
-	traces   int     // traces summed
+	sum    [2][N]int32
+	traces int // traces summed
+	// A single trace is not summed: its buffers stay as the bridge sent
+	// them and volts rolls them while converting, in the request's
+	// goroutine rather than the worker's.
+	words    [2][]uint32
+	start    uint32  // index of the oldest sample in words
 	valid    int     // rolling: the last `valid` samples hold data, the rest is NaN
 	trigTime float64 // s
 	started  time.Time
@@ -121,13 +126,17 @@ var rawPool = sync.Pool{New: func() any { return new(raw) }}
 func getRaw() *raw {
 	r := rawPool.Get().(*raw)
 	r.traces, r.valid = 0, N
+	r.words = [2][]uint32{}
 	return r
 }
 
 func putRaw(r *raw) {
 	if r != nil {
-		clear(r.sum[0][:])
-		clear(r.sum[1][:])
+		if r.words[0] == nil {
+			clear(r.sum[0][:])
+			clear(r.sum[1][:])
+		}
+		r.words = [2][]uint32{}
 		rawPool.Put(r)
 	}
 }
@@ -137,8 +146,19 @@ func adc(w uint32) int32 { return int32(w<<18) >> 18 }
 
 // addTrace adds one transaction's buffers to r, rolled so the oldest
 // sample comes first: PyRPL rolls by -(trigger pointer + delay + 1).
-func (r *raw) addTrace(tr api.TxnReply, delay uint32) {
+func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 	start := (tr.Results[opTrigPtr].Words[0] + delay + 1) & (N - 1)
+	tt := tr.Results[opTrigTime].Words
+	r.trigTime = float64(uint64(tt[1])<<32|uint64(tt[0])) / regmap.Clock
+	if only {
+		r.words = [2][]uint32{tr.Results[opCh1].Words, tr.Results[opCh2].Words}
+		r.start = start
+		r.traces = 1
+		return
+	}
+	if r.words[0] != nil {
+		panic("scope: addTrace after a single unsummed trace")
+	}
 	for ch, op := range [2]int{opCh1, opCh2} {
 		w := tr.Results[op].Words
 		dst := &r.sum[ch]
@@ -148,8 +168,6 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32) {
 			k = (k + 1) & (N - 1)
 		}
 	}
-	tt := tr.Results[opTrigTime].Words
-	r.trigTime = float64(uint64(tt[1])<<32|uint64(tt[0])) / regmap.Clock
 	r.traces++
 }
 
@@ -180,7 +198,7 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 			putRaw(r)
 			return nil, rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 		}
-		r.addTrace(tr, p.delay)
+		r.addTrace(tr, p.delay, p.n == 1)
 	}
 	r.ended = time.Now()
 	return r, nil
@@ -206,6 +224,17 @@ func timeoutError(p *plan, done int) error {
 func (r *raw) volts(ch1, ch2 []float32) {
 	scale := float32(1 / (float64(regmap.VoltsNorm) * float64(max(r.traces, 1))))
 	nan := float32(math.NaN())
+	if r.words[0] != nil {
+		for ch, dst := range [2][]float32{ch1, ch2} {
+			w := r.words[ch][:N]
+			k := int(r.start)
+			for i := range dst[:N] {
+				dst[i] = float32(adc(w[k])) * scale
+				k = (k + 1) & (N - 1)
+			}
+		}
+		return
+	}
 	for ch, dst := range [2][]float32{ch1, ch2} {
 		src := &r.sum[ch]
 		cut := N - r.valid

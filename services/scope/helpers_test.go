@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
@@ -30,9 +31,35 @@ type env struct {
 	c      *client.Client
 	board  *client.Board
 	scopes []*scope.Service
+	conn   func(*server.Server) *nats.Conn
 }
 
 func newEnv(tb testing.TB, instances int) *env {
+	tb.Helper()
+	return newEnvConn(tb, instances, nil)
+}
+
+// newUpEnv is laid out as `rpbus up`: bridge and scope service share one
+// in-process connection; the client comes over TCP.
+func newUpEnv(tb testing.TB) *env {
+	tb.Helper()
+	var shared *nats.Conn
+	return newEnvConn(tb, 1, func(ns *server.Server) *nats.Conn {
+		if shared == nil {
+			nc, err := nats.Connect("", nats.InProcessServer(ns))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(nc.Close)
+			shared = nc
+		}
+		return shared
+	})
+}
+
+// newEnvConn starts the parts; conn, when not nil, gives the bridge's and
+// the services' connections.
+func newEnvConn(tb testing.TB, instances int, conn func(*server.Server) *nats.Conn) *env {
 	tb.Helper()
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
@@ -42,12 +69,15 @@ func newEnv(tb testing.TB, instances int) *env {
 	}
 	tb.Cleanup(func() { sb.Close() })
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
+	if conn == nil {
+		conn = func(ns *server.Server) *nats.Conn { return natstest.Connect(tb, ns) }
+	}
+	br, err := hwbridge.Start(conn(ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { br.Stop(context.Background()) })
-	e := &env{ns: ns, sim: sb, cfg: cfg}
+	e := &env{ns: ns, sim: sb, cfg: cfg, conn: conn}
 	for i := 0; i < instances; i++ {
 		e.addScope(tb)
 	}
@@ -58,7 +88,7 @@ func newEnv(tb testing.TB, instances int) *env {
 
 func (e *env) addScope(tb testing.TB) *scope.Service {
 	tb.Helper()
-	s, err := scope.Start(natstest.Connect(tb, e.ns), scope.Config{})
+	s, err := scope.Start(e.conn(e.ns), scope.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -133,4 +163,10 @@ func (e *env) matchTruth(tr api.ScopeTrace, ch []float32, sig int) (worst float6
 		}
 	}
 	return worst, lag
+}
+
+// newClient is a client on a connection of its own.
+func (e *env) newClient(tb testing.TB) *client.Client {
+	c, _ := client.New(natstest.Connect(tb, e.ns))
+	return c
 }

@@ -51,6 +51,8 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	events chan *nats.Msg // done events, published in order by one goroutine
+
 	mu     sync.Mutex
 	boards map[string]*board
 	closed bool
@@ -103,7 +105,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
-		boards: map[string]*board{}, tr: acq.New(nc, "scope")}
+		boards: map[string]*board{}, tr: acq.New(nc, "scope"), events: make(chan *nats.Msg, 64)}
 	s.tr.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
@@ -131,6 +133,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 		cancel()
 		return nil, err
 	}
+	go s.publishEvents()
 	return s, nil
 }
 
@@ -188,7 +191,14 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	close(s.events)
 	return err
+}
+
+func (s *Service) publishEvents() {
+	for m := range s.events {
+		_ = s.nc.PublishMsg(m)
+	}
 }
 
 // Queued returns how many single acquisitions of board this instance
@@ -359,8 +369,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err != nil {
 		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
 	}
-	// The done event carries the same bytes as a msgpack reply.
-	_ = s.nc.PublishMsg(&nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp, Header: wire.Msgpack.Header()})
+	// The done event carries the same bytes as a msgpack reply; it goes
+	// out after the reply, from the events goroutine.
+	s.events <- &nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp, Header: wire.Msgpack.Header()}
 	if req.Codec == wire.Msgpack {
 		return svc.Raw{Data: mp, Header: wire.Msgpack.Header()}, nil
 	}
