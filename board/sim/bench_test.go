@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -68,5 +71,38 @@ func TestNoiselessMatchesTrace(t *testing.T) {
 		if want := b.Noiseless(regmap.SlotASG0, c); r.ch[1][i] != want {
 			t.Fatalf("sample %d: %g, model %g", i, r.ch[1][i], want)
 		}
+	}
+}
+
+// BenchmarkWaitFor waits for NA points of a given length and reports how
+// late WaitFor returns after the point is done (p50/p99 in us) and the
+// process CPU time per wait: spinning is limited to the final margin.
+func BenchmarkWaitFor(b *testing.B) {
+	for _, d := range []time.Duration{200 * time.Microsecond, 1500 * time.Microsecond, 20 * time.Millisecond} {
+		b.Run(d.String(), func(b *testing.B) {
+			bd := newBoard(b)
+			iq := regmap.Slot(regmap.SlotIQ0)
+			wr(b, bd, iq+regmap.IQNAAverages, uint32(d.Nanoseconds()/8))
+			var late []float64
+			cpu0 := cpuTime()
+			k := uint32(0)
+			for b.Loop() {
+				k++
+				wr(b, bd, iq+regmap.IQFrequency, 1000+k)
+				bd.mu.Lock()
+				end := bd.start.Add(time.Duration(bd.iq[0].doneAt() * 8))
+				bd.mu.Unlock()
+				ok, err := bd.WaitFor(context.Background(), iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, time.Second)
+				l := time.Since(end)
+				if !ok || err != nil || l < 0 {
+					b.Fatalf("wait %v %v late %v", ok, err, l)
+				}
+				late = append(late, float64(l.Nanoseconds())/1e3)
+			}
+			sort.Float64s(late)
+			b.ReportMetric(late[len(late)/2], "p50-late-us")
+			b.ReportMetric(late[len(late)*99/100], "p99-late-us")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(late)), "cpu-us/op")
+		})
 	}
 }

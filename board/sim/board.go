@@ -128,10 +128,37 @@ func (b *Board) Read(addr uint32, dst []uint32) error {
 	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
 		b.scopeAdvance(now)
 	}
-	for i := range dst {
-		dst[i] = b.read(addr+4*uint32(i), now)
+	for i := 0; i < len(dst); {
+		a := addr + 4*uint32(i)
+		if n := b.readData(a, dst[i:]); n > 0 {
+			i += n
+			continue
+		}
+		dst[i] = b.read(a, now)
+		i++
 	}
 	return nil
+}
+
+// readData copies scope buffer words starting at a into dst, without the
+// per-word register decode, and returns how many it copied (0 if a is not
+// in a data buffer).
+func (b *Board) readData(a uint32, dst []uint32) int {
+	off := a - regmap.ScopeBase
+	if a < regmap.ScopeBase || off < regmap.ScopeCh1Data || off >= regmap.ScopeCh2Data+bufLen*4 {
+		return 0
+	}
+	ch := 0
+	if off >= regmap.ScopeCh2Data {
+		ch = 1
+	}
+	i := int(off&0xFFFF) / 4
+	src := b.scope.buf[ch][i:]
+	n := min(len(dst), len(src))
+	for k, v := range src[:n] {
+		dst[k] = uint32(v) & 0x3FFF
+	}
+	return n
 }
 
 // Write stores src at addr, addr+4, ...

@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"sync"
+
+	"github.com/rpbus/rpbus/regmap"
 )
 
 // noiseClip truncates every Gaussian draw at this many sigmas, so that a
@@ -131,6 +133,43 @@ func addNoise(dst []float64, seed, stream uint64, n0, dn int64, sd float64) {
 	}
 	if j < len(dst) {
 		dst[j] += sd * norm32(q, uint32(mix(s+(n>>1)*counterMul)))
+	}
+}
+
+// quantNoisy sets dst[j] = sat14(round((f[j] + sd*gaussAt(seed, stream,
+// n0+j)) * 2^13)): the dec-1 input path with noise and quantisation fused
+// into one pass, one hash per pair of samples, the counter advanced by
+// addition. Values equal the unfused addNoise, round and sat14.
+func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd float64) {
+	q := normQ()
+	s := streamKey(seed, stream)
+	n := uint64(n0)
+	j := 0
+	put := func(j int, g float64) { dst[j] = int16(sat14(int64(round((f[j] + sd*g) * regmap.VoltsNorm)))) }
+	if n&1 == 1 && len(dst) > 0 { // odd start: the high half of the previous pair
+		put(0, norm32(q, uint32(mix(s+(n>>1)*counterMul)>>32)))
+		j, n = 1, n+1
+	}
+	f, dst = f[:len(dst)], dst[:len(dst)]
+	ctr := s + (n>>1)*counterMul
+	for ; j+1 < len(dst); j += 2 {
+		h := mix(ctr)
+		ctr += counterMul
+		w0, w1 := uint32(h), uint32(h>>32)
+		i0, i1 := w0>>(32-normBits), w1>>(32-normBits)
+		var g0, g1 float64
+		if max(i0-1, i1-1) < 1<<normBits-2 { // not a tail cell: all but 1 pair in 16000
+			g0, g1 = normCell(q, i0, w0), normCell(q, i1, w1)
+		} else {
+			g0, g1 = norm32(q, w0), norm32(q, w1)
+		}
+		x0 := round((f[j] + sd*g0) * regmap.VoltsNorm)
+		x1 := round((f[j+1] + sd*g1) * regmap.VoltsNorm)
+		dst[j] = int16(sat14(int64(x0)))
+		dst[j+1] = int16(sat14(int64(x1)))
+	}
+	if j < len(dst) {
+		put(j, norm32(q, uint32(mix(ctr))))
 	}
 }
 

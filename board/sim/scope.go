@@ -349,6 +349,10 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16) {
 	}
 	last := cs + dec - 1
 	b.model(sig).block(last, dec, 0, f, &b.played)
+	if dec == 1 {
+		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd())
+		return
+	}
 	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
 	for j, v := range f {
 		dst[j] = int16(sat14(int64(round(v * regmap.VoltsNorm))))

@@ -11,33 +11,45 @@ import (
 
 const (
 	// spinWindow: the last stretch before a predicted instant is spent
-	// yielding instead of sleeping, for microsecond precision.
+	// yielding instead of sleeping, for microsecond precision; the learned
+	// timer oversleep is added to it.
 	spinWindow = 100 * time.Microsecond
+	// spinPoll: while spinning the register is re-read this often, which
+	// also materialises scope samples as they are written, so the work
+	// overlaps the acquisition instead of following it.
+	spinPoll = 10 * time.Microsecond
 	// pollPeriod is the gentle polling period when the instant is unknown.
 	pollPeriod = 250 * time.Microsecond
+	// staleAfter: a prediction this far in the past without the expected
+	// change is treated as unknown (polled gently, not spun on).
+	staleAfter = 50 * time.Microsecond
 	// maxSleep bounds one sleep so that writes by others are noticed.
 	maxSleep = 20 * time.Millisecond
 	// maxSlack caps the learned timer oversleep added to spinWindow.
-	maxSlack = 3 * time.Millisecond
+	maxSlack = 4 * time.Millisecond
 )
 
 // WaitFor returns true as soon as Read(addr)&mask == value, false when
 // timeout passes first, and ctx.Err() when ctx ends first. For the scope
-// control word and the NA sum words it sleeps until just before the
-// predicted instant and yields for the last spinWindow; otherwise it polls
-// every pollPeriod.
+// control word and the NA sum words it sleeps until the predicted instant
+// minus a margin (spinWindow plus the learned timer oversleep), then
+// yields and re-reads every spinPoll until the instant; otherwise it polls
+// every pollPeriod. A wait that is already late (the value is there, or
+// the deadline has passed) returns at once.
 func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
 	if err := regmap.CheckRange(addr, 1); err != nil {
 		return false, err
 	}
 	deadline := time.Now().Add(timeout)
-	var w [1]uint32
-	for {
-		if err := b.Read(addr, w[:]); err != nil {
-			return false, err
+	var timer *time.Timer // one per wait, reset for every sleep
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-		if w[0]&mask == value {
-			return true, nil
+	}()
+	for {
+		if ok, err := b.test(addr, mask, value); ok || err != nil {
+			return ok, err
 		}
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -46,41 +58,68 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 		if !now.Before(deadline) {
 			return false, nil
 		}
-		next := now.Add(pollPeriod)
+		next, known := now.Add(pollPeriod), false
 		if t := b.predict(addr); t >= 0 {
-			next = b.start.Add(time.Duration(t * 8))
+			if p := b.start.Add(time.Duration(t * 8)); p.After(now.Add(-staleAfter)) {
+				next, known = p, true
+			}
 		}
-		if next.After(deadline) {
+		if deadline.Before(next) {
 			next = deadline
 		}
-		spin := spinWindow + time.Duration(b.slack.Load())
-		if d := time.Until(next); d > spin {
-			sleep := min(d-spin, maxSleep)
-			if d < pollPeriod+spinWindow && b.predict(addr) < 0 {
-				sleep = d
+		margin := spinWindow + time.Duration(b.slack.Load())
+		if d := next.Sub(now); !known || d > margin {
+			sleep := d
+			if known {
+				sleep = min(d-margin, maxSleep)
 			}
-			timer := time.NewTimer(sleep)
-			t0 := time.Now()
+			if timer == nil {
+				timer = time.NewTimer(sleep)
+			} else {
+				timer.Reset(sleep)
+			}
 			select {
 			case <-ctx.Done():
-				timer.Stop()
 				return false, ctx.Err()
 			case <-timer.C:
 			}
-			b.noteOversleep(time.Since(t0) - sleep)
+			b.noteOversleep(time.Since(now) - sleep)
 			continue
 		}
-		for time.Now().Before(next) {
-			if ctx.Err() != nil {
-				return false, ctx.Err()
+		// spin until the instant, re-reading now and then
+		poll := now
+		if !now.Before(next) { // due but not there yet: yield once
+			runtime.Gosched()
+		}
+		for now.Before(next) {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			if now.Sub(poll) >= spinPoll {
+				if ok, err := b.test(addr, mask, value); ok || err != nil {
+					return ok, err
+				}
+				poll = now
 			}
 			runtime.Gosched()
+			now = time.Now()
 		}
 	}
 }
 
-// noteOversleep tracks how late the OS wakes sleepers: the spin window
-// grows to the worst recent oversleep and decays slowly.
+// test reads the word at addr and compares it.
+func (b *Board) test(addr, mask, value uint32) (bool, error) {
+	var w [1]uint32
+	if err := b.Read(addr, w[:]); err != nil {
+		return false, err
+	}
+	return w[0]&mask == value, nil
+}
+
+// noteOversleep tracks how late the OS wakes sleepers (about 1 ms for
+// short sleeps here: the runtime's poller sleeps in whole milliseconds):
+// the margin grows to 5/4 of the worst recent oversleep and decays by
+// 1/16 per sleep.
 func (b *Board) noteOversleep(over time.Duration) {
 	over = min(max(over, 0)*5/4, maxSlack)
 	old := time.Duration(b.slack.Load())
