@@ -61,6 +61,10 @@ up."""
 CANCEL_TIMEOUT = 2.0
 """Seconds a cancel request sent on the caller's behalf may take."""
 
+CANCEL_ATTEMPTS = 8
+"""Cancel requests sent at most for one abandoned call (10 ms apart,
+doubling up to 0.5 s), while the service does not know its id yet."""
+
 _BOARD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 T = TypeVar("T")
@@ -158,49 +162,79 @@ class Client:
     ) -> Any:
         """Like :meth:`request`, but when the awaiting task is cancelled or
         the client's timeout passes, also asks ``cancel_subject`` to cancel
-        ``id`` so the service stops the work (its own 499 is then ignored:
-        nobody waits for it)."""
-        try:
-            async with self._slots:
-                msg = await self._roundtrip(subject, body, timeout)
-        except asyncio.CancelledError:
-            self._send_cancel(cancel_subject, id)
-            raise
-        except RequestTimeoutError:
-            self._send_cancel(cancel_subject, id)
-            raise
+        ``id`` so the service stops the work. Its own 499 is then awaited
+        in the background and dropped: nobody waits for it."""
+        async with self._slots:
+            # The request runs as a task of its own so that it outlives a
+            # cancelled caller: the cancel below retries until the service
+            # knows the id or the request has answered.
+            inner = asyncio.ensure_future(self._roundtrip(subject, body, timeout))
+            try:
+                msg = await asyncio.shield(inner)
+            except asyncio.CancelledError:
+                self._spawn(self._cancel_until_answered(cancel_subject, id, inner))
+                raise
+            except RequestTimeoutError:
+                self._spawn(self._cancel_until_answered(cancel_subject, id, None))
+                raise
         return self._decode(msg, subject)
 
-    def _send_cancel(self, subject: str, id: str) -> None:
+    def _spawn(self, coro: Any) -> None:
         if self._nc.is_closed:
+            coro.close()
             return
-        # A task of its own: the cancelled caller must not wait for it, and
-        # the set keeps it referenced until it ends.
-        t = asyncio.get_running_loop().create_task(self._cancel_quietly(subject, id))
+        # The set keeps the task referenced until it ends; the cancelled
+        # caller does not wait for it.
+        t = asyncio.get_running_loop().create_task(coro)
         self._background.add(t)
         t.add_done_callback(self._background.discard)
 
-    async def _cancel_quietly(self, subject: str, id: str) -> None:
-        try:
-            # Not behind the in-flight slots: a cancel must not queue behind
-            # the requests it is meant to end.
-            msg = await self._roundtrip(subject, {"id": id}, CANCEL_TIMEOUT)
-            self._decode(msg, subject)
-        except RpbusError as e:
-            # 404: the acquisition had already ended (or never started).
-            log.debug("cancel %s on %s: %s", id, subject, e)
+    async def _cancel_until_answered(self, subject: str, id: str, inner: asyncio.Future[Msg] | None) -> None:
+        # A cancel can overtake its request inside the service (the request
+        # is not registered yet): "not found" while the request is still
+        # unanswered means try again shortly, a bounded number of times.
+        delay = 0.01
+        for _ in range(CANCEL_ATTEMPTS):
+            try:
+                # Not behind the in-flight slots: a cancel must not queue
+                # behind the requests it is meant to end.
+                msg = await self._roundtrip(subject, {"id": id}, CANCEL_TIMEOUT)
+                reply = self._decode(msg, subject)
+                found = bool(reply.get("cancelled")) if isinstance(reply, dict) else True
+            except NotFoundError:
+                found = False
+            except RpbusError as e:
+                log.debug("cancel %s on %s: %s", id, subject, e)
+                break
+            log.debug("cancel %s on %s: cancelled=%s", id, subject, found)
+            if found or inner is None or inner.done():
+                break
+            await asyncio.wait({inner}, timeout=delay)
+            if inner.done():
+                break
+            delay = min(2 * delay, 0.5)
+        if inner is not None:
+            # Collect the abandoned request's answer (499, or a result that
+            # won the race) so that nothing is left unretrieved.
+            try:
+                await inner
+            except (Exception, asyncio.CancelledError):
+                pass
 
     async def wait_cancels(self, timeout: float = CANCEL_TIMEOUT + 1) -> None:
-        """Waits until the cancel requests sent on cancelled calls' behalf
-        have been answered (at most ``timeout`` seconds)."""
+        """Waits until the cancels sent on cancelled calls' behalf have been
+        answered and the abandoned requests have had their replies (at most
+        ``timeout`` seconds)."""
         pending = set(self._background)
         if pending:
             await asyncio.wait(pending, timeout=timeout)
 
     async def close(self) -> None:
-        """Lets pending cancel requests finish, then closes the connection
-        if this client opened it."""
+        """Lets pending cancel requests finish (a few seconds at most), then
+        closes the connection if this client opened it."""
         await self.wait_cancels()
+        for t in list(self._background):
+            t.cancel()
         if self._owns and not self._nc.is_closed:
             await self._nc.close()
 
@@ -240,7 +274,9 @@ class EventStream(Generic[T]):
 
     Events are queued as they arrive; when more than ``max_pending`` wait
     unread the newest are dropped and counted in :attr:`dropped` (continuous
-    traces carry sequence numbers, so gaps show there too).
+    traces carry sequence numbers, so gaps show there too). A done event of
+    an acquisition that failed comes with the error in its ``error``
+    attribute; iteration never raises a service's error.
     """
 
     def __init__(
@@ -264,6 +300,7 @@ class EventStream(Generic[T]):
         self._queue: asyncio.Queue[Msg | None] = asyncio.Queue(maxsize=max_pending)
         self._sub: Any = None
         self._closed = False
+        self._ending = False
 
     async def open(self) -> EventStream[T]:
         """Subscribes, and returns once the server knows of it."""
@@ -300,6 +337,26 @@ class EventStream(Generic[T]):
             self._queue.get_nowait()
         self._queue.put_nowait(None)
 
+    def until(self, aw: asyncio.Future[Any]) -> EventStream[T]:
+        """Ends the iteration once ``aw`` (a future or task, typically the
+        acquisition these events are about) is done and the events queued
+        before that have been read: periodic progress events need not
+        include a last one. Returns the stream::
+
+            sweep = asyncio.ensure_future(board.na.single(...))
+            async for p in progress.until(sweep):
+                ...
+        """
+        aw.add_done_callback(lambda _: self._end_soon())
+        return self
+
+    def _end_soon(self) -> None:
+        self._ending = True
+        try:
+            self._queue.put_nowait(None)
+        except asyncio.QueueFull:
+            pass  # the reader has events to read; it checks _ending when they run out
+
     async def __aenter__(self) -> EventStream[T]:
         return await self.open()
 
@@ -315,13 +372,18 @@ class EventStream(Generic[T]):
             raise StopAsyncIteration
         await self.open()
         while True:
+            if self._ending and self._queue.empty():
+                await self.close()
+                raise StopAsyncIteration
             msg = await self._queue.get()
             if msg is None:
+                await self.close()
                 raise StopAsyncIteration
-            err = _wire.check_error(msg.headers, self.subject)
-            if err is not None:
-                raise err
             ev = self._decode(_wire.unpack(msg.data, self.subject))
+            err = _wire.check_error(msg.headers, self.subject)
+            if err is not None and hasattr(ev, "error"):
+                # A done event of a failed acquisition: the event, with why.
+                ev.error = err
             if self._keep is not None and not self._keep(ev):
                 continue
             if self._left is not None:

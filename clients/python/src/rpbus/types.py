@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _wire
+from .errors import RpbusError
 
 __all__ = [
     "HWInfo",
@@ -69,6 +70,8 @@ def _plan(cls: type) -> tuple[tuple[str, str, Any], ...]:
     plan = []
     for f in dataclasses.fields(cls):
         md = f.metadata
+        if "local" in md:
+            continue
         if "array" in md:
             plan.append((f.name, "array", md["array"]))
         elif "nested" in md:
@@ -164,11 +167,16 @@ class ASGSettings:
 
 @dataclass
 class Timing:
-    """When an acquisition ran, in Unix seconds (the service host's clock)."""
+    """When an acquisition ran, in Unix seconds (the service host's clock).
+
+    ``error`` is not on the wire: a done event of an acquisition that
+    failed carries the error headers of its reply, and the event stream
+    puts them here (None for replies and successful acquisitions)."""
 
     requested: float = 0.0  # request received
     started: float = 0.0  # hardware work began
     ended: float = 0.0  # hardware work ended
+    error: RpbusError | None = field(default=None, compare=False, metadata={"local": True})
 
 
 @dataclass
@@ -326,5 +334,12 @@ class Spectrum(Timing):
     cross_re: F64 = _arr("<f8")
     cross_im: F64 = _arr("<f8")
     rbw: float = 0.0  # Hz: ENBW x sample rate
-    enbw: float = 0.0  # bins
+    enbw: float = 0.0  # sum(w^2)/sum(w)^2: a fraction of the sample rate
     traces: int = 0
+    cross_unit: str = ""  # unit of cross_re/cross_im: the power form of settings.unit
+
+    @property
+    def cross(self) -> npt.NDArray[np.complex128]:
+        """The cross spectrum conj(F1) F2 as complex numbers (a new array;
+        empty unless ``settings.cross``)."""
+        return self.cross_re + 1j * self.cross_im
