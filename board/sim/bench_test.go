@@ -34,6 +34,33 @@ func BenchmarkAcquisition(b *testing.B) {
 	}
 }
 
+// BenchmarkAcquisitionRaw is BenchmarkAcquisition without the test
+// helper's conversion to volts and its 384 KiB of fresh slices: arm,
+// trigger, WaitFor, read both buffers into reused words. It is the
+// simulator's own share of a trace.
+func BenchmarkAcquisitionRaw(b *testing.B) {
+	bd := newBoard(b)
+	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
+	s := regmap.ScopeBase
+	raw := make([]uint32, bufLen)
+	for b.Loop() {
+		wr(b, bd, s+regmap.ScopeControl, regmap.ScopeReset)
+		wr(b, bd, s+regmap.ScopeDecimation, 1)
+		wr(b, bd, s+regmap.ScopeDelay, bufLen)
+		wr(b, bd, s+regmap.ScopeControl, regmap.ScopeArm)
+		wr(b, bd, s+regmap.ScopeTriggerSource, regmap.TrigImmediately)
+		ok, err := bd.WaitFor(context.Background(), s+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, time.Second)
+		if !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		for _, ch := range []uint32{regmap.ScopeCh1Data, regmap.ScopeCh2Data} {
+			if err := bd.Read(s+ch, raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // BenchmarkGenerate is the sample generation alone: 16384 in1 samples
 // through the DUT with noise.
 func BenchmarkGenerate(b *testing.B) {

@@ -25,7 +25,14 @@
 // ASG mode reaches the DUT only as its mean.
 //
 // Noise is a pure function of (Seed, input, cycle): a counter-based hash
-// (splitmix64) feeds Box-Muller, so samples do not depend on access order.
+// (splitmix64 finaliser of a per-stream key plus the counter) gives 64
+// bits per pair of cycles, 32 bits per draw; a draw inverts the normal CDF
+// with a 2^16-cell quantile table (top 16 bits pick the cell, the low 16
+// place the draw linearly inside it; the two outer cells use the exact
+// inverse), truncated at 6 sigma. Its CDF is within 1e-6 of the normal
+// one. Samples do not depend on access order. The deterministic part of a
+// block is evaluated with per-harmonic recurrences re-anchored on exact
+// values every 1024 samples.
 // A boxcar-averaged scope sample takes the mean of the deterministic part
 // analytically (per harmonic: the Dirichlet kernel) and a noise draw of std
 // sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window start, dec); it is
@@ -100,6 +107,11 @@
 //
 // WaitFor predicts when the scope's control word or an NA point's sum
 // words will change, sleeps until shortly before, and yields for the last
-// stretch; the stretch is 100 us plus the learned worst recent timer
-// oversleep of the OS (up to 3 ms). Otherwise it polls every 250 us.
+// stretch, re-reading the register every 10 us (which materialises scope
+// samples while the acquisition runs, so little is left at the end); the
+// stretch is 100 us plus 5/4 of the learned worst recent timer oversleep
+// (up to 4 ms; short sleeps here wake about 1 ms late). Otherwise, or when
+// a prediction is stale, it polls every 250 us. On a loaded machine the
+// OS can still deschedule the spinning thread: BenchmarkWaitFor reports
+// the p50/p99 lateness.
 package sim
