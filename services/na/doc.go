@@ -40,8 +40,10 @@
 // wants a wider one.
 //
 // Zero span (start_freq == stop_freq): every point at start_freq; the
-// reply's time axis is the sum of the bridge's measured wait per point
-// since the first point ended (points run back to back on the module).
+// reply's time axis is the time since the first point ended: each step is
+// the point's hardware time, or the bridge's measured wait for the point
+// when that is longer (the bridge noticed the end late, so the next point
+// started late).
 //
 // # Speed: the per-point loop next to the hardware
 //

@@ -227,11 +227,12 @@ func (p *plan) decode(r result, sum []complex128, times []float64) complex128 {
 			i++
 			continue
 		}
-		// A wait's duration is the time from the point's start to its end
-		// (plus the bridge's reaction); consecutive points run back to
-		// back, so summing waits after the first gives time since it ended.
+		// Zero span: point i ends one point after point i-1 plus the
+		// bridge's lateness in noticing the end, which is what its wait
+		// measures beyond the point's time (a wait shorter than the point
+		// only started late).
 		if times != nil && r.c.trace == 0 && i > 0 && res.Waited > 0 {
-			times[i] = times[i-1] + res.Waited
+			times[i] = times[i-1] + max(res.Waited, float64(p.points[i].cycles())/regmap.Clock)
 		}
 	}
 	return v
