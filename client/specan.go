@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -104,27 +105,58 @@ func (sa *Specan) Stop(ctx context.Context) (api.StopReply, error) {
 	return r, err
 }
 
-// Progress calls f with each progress event of the board's spectra (at
-// least every 100 ms while one runs) until the subscription is
-// unsubscribed. Events that do not decode are skipped.
-func (sa *Specan) Progress(f func(api.Progress)) (*nats.Subscription, error) {
-	return specanSubscribe(sa.b, "specan", "progress", f)
+// Progress delivers the board's specan.progress events (at least every
+// 100 ms while a spectrum runs) until ctx ends; the channel is then closed.
+func (sa *Specan) Progress(ctx context.Context) (<-chan api.Progress, error) {
+	return specanEvents[api.Progress](ctx, sa.b, "progress")
 }
 
-// Done calls f with each finished spectrum of the board.
-func (sa *Specan) Done(f func(api.Spectrum)) (*nats.Subscription, error) {
-	return specanSubscribe(sa.b, "specan", "done", f)
+// Done delivers the board's finished spectra (specan.done) until ctx ends;
+// the channel is then closed. Failed spectra publish no done event.
+func (sa *Specan) Done(ctx context.Context) (<-chan api.Spectrum, error) {
+	return specanEvents[api.Spectrum](ctx, sa.b, "done")
 }
 
-func specanSubscribe[T any](b *Board, module, verb string, f func(T)) (*nats.Subscription, error) {
-	sub, err := b.c.nc.Subscribe(b.subject(module, verb), func(m *nats.Msg) {
+// specanEventBuffer is how many decoded events a channel holds before the
+// subscription waits for the reader.
+const specanEventBuffer = 64
+
+func specanEvents[T any](ctx context.Context, b *Board, verb string) (<-chan T, error) {
+	subject := b.subject("specan", verb)
+	ch := make(chan T, specanEventBuffer)
+	done := make(chan struct{})
+	var mu sync.Mutex // held by the callback while it may send on ch
+	closed := false
+	sub, err := b.c.nc.Subscribe(subject, func(m *nats.Msg) {
 		var v T
-		if wire.CodecOf(m.Header).Unmarshal(m.Data, &v) == nil {
-			f(v)
+		if wire.CodecOf(m.Header).Unmarshal(m.Data, &v) != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		select {
+		case ch <- v:
+		case <-done:
 		}
 	})
 	if err != nil {
-		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", b.subject(module, verb), err)
+		return nil, requestError(subject, err)
 	}
-	return sub, nil
+	if err := b.c.nc.Flush(); err != nil { // subscribed before the caller starts a spectrum
+		_ = sub.Unsubscribe()
+		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", subject, err)
+	}
+	go func() {
+		<-ctx.Done()
+		close(done)
+		_ = sub.Unsubscribe()
+		mu.Lock()
+		closed = true
+		close(ch)
+		mu.Unlock()
+	}()
+	return ch, nil
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/services/specan"
+)
+
+func init() {
+	register("specan", "the spectrum analyzer service for every board; `specan single` asks it for one spectrum", func(stdout, stderr io.Writer) command {
+		return &specanCmd{stdout: stdout}
+	})
+	instruments = append(instruments, instrument{
+		name: "specan",
+		start: func(nc *nats.Conn) (stopper, error) {
+			return specan.Start(nc, specan.Config{})
+		},
+		examples: func(board string) []string {
+			return []string{
+				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":64,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'`, board),
+			}
+		},
+	})
+}
+
+// specanCmd runs the service, or with the verb "single" asks it for one
+// spectrum and prints it.
+type specanCmd struct {
+	stdout   io.Writer
+	nats     natsFlags
+	inFlight int
+
+	single bool
+	board  string
+	set    api.SpecanSettings
+	asJSON bool
+
+	nc  *nats.Conn
+	svc *specan.Service
+}
+
+func (c *specanCmd) ParseFlags(args []string) error {
+	if len(args) > 0 && args[0] == "single" {
+		c.single = true
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("rpbus specan [single]", flag.ContinueOnError)
+	c.nats.register(fs)
+	if !c.single {
+		fs.IntVar(&c.inFlight, "in-flight", specan.DefaultInFlight, fmt.Sprintf("scope requests each spectrum keeps in flight (1..%d)", specan.MaxInFlight))
+		if err := parseWithEnv(fs, args, natsAliases); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageError{fmt.Sprintf("rpbus specan: unknown verb %q (want none, or single)", fs.Arg(0))}
+		}
+		return nil
+	}
+	fs.StringVar(&c.board, "board", "sim", "board name")
+	fs.Float64Var(&c.set.Span, "span", 0, "span = sample rate in Hz (rounded up to 125e6/2^k); or -decimation")
+	fs.IntVar(&c.set.Decimation, "decimation", 0, "scope decimation 1..65536 (default 8)")
+	fs.StringVar(&c.set.Input1, "input1", "", "channel 1 input (default in1)")
+	fs.StringVar(&c.set.Input2, "input2", "", "channel 2 input (default in2)")
+	fs.StringVar(&c.set.Window, "window", "", "blackman, flattop (default), boxcar, hamming, gaussian")
+	fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces power-averaged (default 1)")
+	fs.StringVar(&c.set.Unit, "unit", "", "Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)")
+	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
+	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
+	fs.BoolVar(&c.asJSON, "json", false, "print the whole reply as JSON instead of a summary")
+	return parseWithEnv(fs, args, natsAliases)
+}
+
+func (c *specanCmd) Run(ctx context.Context) error {
+	var err error
+	name := "rpbus-specan"
+	if c.single {
+		name += "-client"
+	}
+	if c.nc, err = c.nats.connect(name); err != nil {
+		return err
+	}
+	if c.single {
+		return c.runSingle(ctx)
+	}
+	if c.svc, err = specan.Start(c.nc, specan.Config{InFlight: c.inFlight}); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "specan: serving rp.*.specan.single on NATS %s\n", c.nats.url)
+	<-ctx.Done()
+	return nil
+}
+
+func (c *specanCmd) runSingle(ctx context.Context) error {
+	cl, err := client.New(c.nc)
+	if err != nil {
+		return err
+	}
+	sp, err := cl.Board(c.board).Specan().Single(ctx, c.set)
+	if err != nil {
+		return err
+	}
+	if c.asJSON {
+		enc := json.NewEncoder(c.stdout)
+		return enc.Encode(sp)
+	}
+	peak := 1 // skip DC
+	for k := 2; k < len(sp.Ch1); k++ {
+		if sp.Ch1[k] > sp.Ch1[peak] {
+			peak = k
+		}
+	}
+	s := sp.Settings
+	fmt.Fprintf(c.stdout, "spectrum %s: %d traces, span %g Hz (decimation %d), %s window, rbw %.4g Hz, %d bins\n",
+		sp.ID, sp.Traces, s.Span, s.Decimation, s.Window, sp.RBW, len(sp.Frequencies))
+	if len(sp.Ch1) > 1 {
+		fmt.Fprintf(c.stdout, "ch1 (%s) peak above DC: %.6g at %.6g Hz\n", s.Input1, sp.Ch1[peak], sp.Frequencies[peak])
+	}
+	fmt.Fprintf(c.stdout, "unit %s; acquisition %.3f s\n", s.Unit, sp.Ended-sp.Started)
+	return nil
+}
+
+func (c *specanCmd) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if c.svc != nil {
+		_ = c.svc.Stop(ctx)
+	}
+	if c.nc != nil {
+		_ = c.nc.Drain()
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package specan_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/services/specan"
+)
+
+// benchSpectrum asks for spectra of 100 averages at decimation dec and
+// reports the time per spectrum over 100 x the trace time ("x_acq": 1 is
+// a scope that never idles) and the time beyond it per trace.
+func benchSpectrum(b *testing.B, dec int, cfg specan.Config) {
+	e := newEnv(b, cfg)
+	const traces = 100
+	s := api.SpecanSettings{Decimation: dec, TraceAverage: traces, Cross: true}
+	e.spectrum(b, s) // warm: plans, connections
+	acq := time.Duration(traces * specan.TraceTime(dec) * float64(time.Second))
+	start := time.Now()
+	for b.Loop() {
+		if _, err := e.board.Specan().Single(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	per := time.Since(start) / time.Duration(b.N)
+	b.ReportMetric(float64(per)/float64(acq), "x_acq")
+	b.ReportMetric(float64(per-acq)/traces/1e3, "us_over/trace")
+}
+
+// BenchmarkSpectrum100Dec8: 1.049 ms traces; target x_acq <= 1.2.
+func BenchmarkSpectrum100Dec8(b *testing.B) { benchSpectrum(b, 8, specan.Config{}) }
+
+// BenchmarkSpectrum100Dec64: 8.39 ms traces; target x_acq <= 1.05.
+func BenchmarkSpectrum100Dec64(b *testing.B) { benchSpectrum(b, 64, specan.Config{}) }
+
+// BenchmarkSpectrum100Dec8InFlight1 is Dec8 with one scope request at a
+// time: what the overlap buys.
+func BenchmarkSpectrum100Dec8InFlight1(b *testing.B) {
+	benchSpectrum(b, 8, specan.Config{InFlight: 1})
+}
+
+// benchScope is the ceiling benchSpectrum's figures are held against: the
+// same 100 traces through scope.single alone, with as many requests in
+// flight as the service keeps and no transform. The scope reads each
+// trace out of the board before it can arm the next, so its x_acq is
+// above 1 by the readout (hw.txn of 2 x 16384 words) and the round trips.
+func benchScope(b *testing.B, dec int) {
+	e := newEnv(b, specan.Config{})
+	const traces = 100
+	s := api.ScopeSettings{Decimation: dec}
+	acq := time.Duration(traces * specan.TraceTime(dec) * float64(time.Second))
+	start := time.Now()
+	for b.Loop() {
+		next := make(chan struct{}, traces)
+		for range traces {
+			next <- struct{}{}
+		}
+		close(next)
+		var wg sync.WaitGroup
+		for range specan.DefaultInFlight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range next {
+					if _, err := e.board.Scope().Single(context.Background(), s); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	per := time.Since(start) / time.Duration(b.N)
+	b.ReportMetric(float64(per)/float64(acq), "x_acq")
+	b.ReportMetric(float64(per-acq)/traces/1e3, "us_over/trace")
+}
+
+func BenchmarkScopeOnly100Dec8(b *testing.B)  { benchScope(b, 8) }
+func BenchmarkScopeOnly100Dec64(b *testing.B) { benchScope(b, 64) }

@@ -1,0 +1,131 @@
+package specan_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/services/hwbridge"
+	"github.com/rpbus/rpbus/services/scope"
+	"github.com/rpbus/rpbus/services/specan"
+)
+
+// seed fixes the simulated board's noise.
+const seed = 11
+
+// env is a simulated board behind the real bridge, the real scope service
+// and the spectrum analyzer, each on its own TCP connection to an embedded
+// server, and a Go client on another.
+type env struct {
+	ns    *server.Server
+	cfg   sim.Config
+	svc   *specan.Service
+	c     *client.Client
+	board *client.Board
+}
+
+func newEnv(tb testing.TB, cfg specan.Config) *env {
+	tb.Helper()
+	sc := sim.DefaultConfig()
+	sc.Seed = seed
+	sb, err := sim.New(sc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sb.Close() })
+	ns := natstest.Server(tb)
+	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { br.Stop(context.Background()) })
+	so, err := scope.Start(natstest.Connect(tb, ns), scope.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { so.Stop(context.Background()) })
+	sa, err := specan.Start(natstest.Connect(tb, ns), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sa.Stop(context.Background()) })
+	e := &env{ns: ns, cfg: sc, svc: sa}
+	e.c, err = client.New(natstest.Connect(tb, ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.board = e.c.Board("sim")
+	return e
+}
+
+// sine plays a sine of amplitude a (V) at about f (Hz) from asg0 on out1
+// and returns the frequency and amplitude as the hardware applied them.
+func (e *env) sine(tb testing.TB, f, a float64) (float64, float64) {
+	tb.Helper()
+	got, err := e.board.ASG0.Setup(ctxT(tb, 5*time.Second), api.ASGSetup{
+		Waveform: client.Ptr("sin"), Frequency: client.Ptr(f), Amplitude: client.Ptr(a),
+		OutputDirect: client.Ptr("out1"), TriggerSource: client.Ptr("immediately"),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got.Frequency, got.Amplitude
+}
+
+func (e *env) spectrum(tb testing.TB, s api.SpecanSettings) api.Spectrum {
+	tb.Helper()
+	sp, err := e.board.Specan().Single(context.Background(), s)
+	if err != nil {
+		tb.Fatalf("%+v: %v", s, err)
+	}
+	if sp.Traces != s.TraceAverage && !(s.TraceAverage == 0 && sp.Traces == 1) {
+		tb.Fatalf("%d traces averaged, asked for %d", sp.Traces, s.TraceAverage)
+	}
+	return sp
+}
+
+func ctxT(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// wantCode fails unless err is an *rp.Error of code whose message holds
+// every part.
+func wantCode(tb testing.TB, err error, code string, parts ...string) {
+	tb.Helper()
+	var re *rp.Error
+	if !errors.As(err, &re) || re.Code != code {
+		tb.Fatalf("error %v, want code %s", err, code)
+	}
+	for _, p := range parts {
+		if !strings.Contains(re.Message, p) {
+			tb.Errorf("message %q does not name %q", re.Message, p)
+		}
+	}
+}
+
+// peak returns the largest value of x above DC and its index.
+func peak(x []float64) (float64, int) {
+	k := 1
+	for i := 2; i < len(x); i++ {
+		if x[i] > x[k] {
+			k = i
+		}
+	}
+	return x[k], k
+}
+
+func dB(x float64) float64 { return 10 * math.Log10(x) }
+
+func cabs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }

@@ -1,0 +1,116 @@
+package specan
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/rpbus/rpbus/acq"
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/dsp/spectrum"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+)
+
+type result struct {
+	tr  api.ScopeTrace
+	err error
+}
+
+// run acquires r.traces scope traces with cfg.InFlight requests in flight
+// and adds each to an as it arrives. Ending a's context (cancel, stop,
+// shutdown) or the timeout ends the scope requests in flight too; run
+// returns only after they have.
+func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer) (api.Spectrum, error) {
+	sp := api.Spectrum{ID: a.ID, Board: board}
+	ctx, cancel := context.WithTimeout(a.Context(), r.timeout)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	scopeSet := api.ScopeSettings{
+		Input1:        r.applied.Input1,
+		Input2:        r.applied.Input2,
+		Decimation:    r.dec,
+		TriggerSource: "immediately",
+		Average:       client.Ptr(true), // the boxcar the |H|^2 correction assumes
+		TraceAverage:  1,
+	}
+	scope := s.c.Board(board).Scope()
+	// Buffered for every request in flight, so a sender never blocks
+	// after run has returned.
+	results := make(chan result, s.cfg.InFlight)
+	launch := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr, err := scope.Single(ctx, scopeSet)
+			results <- result{tr, err}
+		}()
+	}
+	total := r.traces
+	launched := min(s.cfg.InFlight, total)
+	for range launched {
+		launch()
+	}
+	tick := time.NewTicker(ProgressInterval)
+	defer tick.Stop()
+	for done := 0; done < total; {
+		select {
+		case res := <-results:
+			if res.err != nil {
+				return sp, s.failure(ctx, a, r, done, res.err)
+			}
+			if err := addTrace(an, r, res.tr); err != nil {
+				return sp, errDetail(a.ID, done, total, err)
+			}
+			if done == 0 || res.tr.Started < sp.Started {
+				sp.Started = res.tr.Started
+			}
+			sp.Ended = max(sp.Ended, res.tr.Ended)
+			done++
+			if launched < total {
+				launch()
+				launched++
+			}
+			if done == total {
+				_ = s.tr.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
+			}
+		case <-tick.C:
+			_ = s.tr.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
+		case <-ctx.Done():
+			return sp, s.failure(ctx, a, r, done, ctx.Err())
+		}
+	}
+	return sp, nil
+}
+
+// addTrace checks a scope trace against what was asked and adds it.
+func addTrace(an *spectrum.Analyzer, r request, tr api.ScopeTrace) error {
+	n := regmap.ScopeBufferLen
+	switch {
+	case len(tr.Ch1) != n || len(tr.Ch2) != n:
+		return rp.Errorf(rp.EInternal, "the scope sent %d and %d samples, want %d per channel", len(tr.Ch1), len(tr.Ch2), n)
+	case tr.Settings.Decimation != r.dec:
+		return rp.Errorf(rp.EInternal, "the scope applied decimation %d, want %d", tr.Settings.Decimation, r.dec)
+	}
+	if err := an.AddFloat32(tr.Ch1, tr.Ch2); err != nil {
+		return rp.Errorf(rp.EInternal, "%s", rp.ErrorMessage(err))
+	}
+	return nil
+}
+
+// failure says why a spectrum ended early: cancelled or stopped (499), the
+// timeout (408), or the scope's error with its code.
+func (s *Service) failure(ctx context.Context, a *acq.Acq, r request, done int, err error) error {
+	if aerr := a.Err(); aerr != nil {
+		return aerr
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return rp.Errorf(rp.ETimeout, "spectrum %s: %d of %d traces in the timeout of %g s", a.ID, done, r.traces, r.timeout.Seconds())
+	}
+	return errDetail(a.ID, done, r.traces, err)
+}

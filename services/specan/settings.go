@@ -1,0 +1,183 @@
+package specan
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/dsp/spectrum"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+)
+
+// Defaults and limits of api.SpecanSettings.
+const (
+	DefaultDecimation = 8
+	DefaultWindow     = spectrum.FlatTop
+	DefaultUnit       = spectrum.Vpk2
+	// MaxTraceAverage bounds trace_average: 10^6 traces at decimation 1
+	// are 131 s of acquisition.
+	MaxTraceAverage = 1_000_000
+	// MaxTimeout bounds timeout, in seconds (one day).
+	MaxTimeout = 86400
+	// baseTimeout is the default timeout's fixed part, added to twice the
+	// acquisition time.
+	baseTimeout = 5 * time.Second
+)
+
+// Inputs are the signals a scope channel can record, as the scope names
+// them.
+var Inputs = []string{"in1", "in2", "out1", "out2", "asg0", "asg1", "iq0", "iq1", "iq2", "iq2_2", "pid0", "pid1", "pid2"}
+
+// request is a validated specan.single request.
+type request struct {
+	applied api.SpecanSettings // as echoed in the reply
+	dec     int
+	window  spectrum.Window
+	unit    spectrum.Unit
+	traces  int
+	timeout time.Duration
+}
+
+// TraceTime returns the duration of one scope trace at decimation dec, in
+// seconds: 16384 * dec / 125 MHz.
+func TraceTime(dec int) float64 { return regmap.ScopeBufferLen * float64(dec) / rp.Clock }
+
+// DecimationForSpan returns the decimation whose sample rate 125 MHz/dec
+// is the smallest allowed one at least span (the largest decimation, if
+// span is below every sample rate), or an invalid error naming the field.
+func DecimationForSpan(span float64) (int, error) {
+	if !(span > 0) || span > rp.Clock || math.IsInf(span, 0) {
+		return 0, rp.Invalidf("span: %v Hz; allowed: 0 < span <= 125e6 (rounded up to 125e6/2^k, k = 0..16)", span)
+	}
+	for i := len(regmap.Decimations) - 1; i >= 0; i-- {
+		d := regmap.Decimations[i]
+		if rp.Clock/float64(d) >= span*(1-1e-12) { // a span read back from a reply maps to itself
+			return int(d), nil
+		}
+	}
+	return 1, nil
+}
+
+// DefaultTimeout is the timeout of a spectrum of n traces at decimation
+// dec when the request gives none: 5 s plus twice the acquisition time.
+func DefaultTimeout(dec, n int) time.Duration {
+	return baseTimeout + time.Duration(2*float64(n)*TraceTime(dec)*float64(time.Second))
+}
+
+// parse validates s and fills in the defaults. Every error is a 400 that
+// names the field and the allowed values.
+func parse(s api.SpecanSettings) (request, error) {
+	var r request
+	switch {
+	case s.Span != 0 && s.Decimation != 0:
+		return r, rp.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
+	case s.Span != 0:
+		d, err := DecimationForSpan(s.Span)
+		if err != nil {
+			return r, err
+		}
+		r.dec = d
+	case s.Decimation != 0:
+		if s.Decimation < 0 || !regmap.ValidDecimation(uint32(s.Decimation)) {
+			return r, rp.Invalidf("decimation: %d; allowed: 1, 2, 4, ... 65536 (powers of two)", s.Decimation)
+		}
+		r.dec = s.Decimation
+	default:
+		r.dec = DefaultDecimation
+	}
+	var err error
+	if s.Input1, err = input("input1", s.Input1, "in1"); err != nil {
+		return r, err
+	}
+	if s.Input2, err = input("input2", s.Input2, "in2"); err != nil {
+		return r, err
+	}
+	r.window = DefaultWindow
+	if s.Window != "" {
+		if r.window, err = spectrum.ParseWindow(s.Window); err != nil {
+			return r, rp.Invalidf("window: %q; allowed: %s", s.Window, joinWindows())
+		}
+	}
+	r.unit = DefaultUnit
+	if s.Unit != "" {
+		if r.unit, err = spectrum.ParseUnit(s.Unit); err != nil {
+			return r, rp.Invalidf("unit: %q; allowed: %s", s.Unit, joinUnits())
+		}
+	}
+	r.traces = s.TraceAverage
+	switch {
+	case r.traces == 0:
+		r.traces = 1
+	case r.traces < 0 || r.traces > MaxTraceAverage:
+		return r, rp.Invalidf("trace_average: %d; allowed: 1..%d (0 means 1)", s.TraceAverage, MaxTraceAverage)
+	}
+	switch {
+	case s.Timeout == 0:
+		r.timeout = DefaultTimeout(r.dec, r.traces)
+	case !(s.Timeout > 0) || s.Timeout > MaxTimeout:
+		return r, rp.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition time)", s.Timeout, MaxTimeout)
+	default:
+		r.timeout = time.Duration(s.Timeout * float64(time.Second))
+	}
+	s.Span = rp.Clock / float64(r.dec)
+	s.Decimation = r.dec
+	s.Window = string(r.window)
+	s.Unit = string(r.unit)
+	s.TraceAverage = r.traces
+	s.Timeout = r.timeout.Seconds()
+	r.applied = s
+	return r, nil
+}
+
+func input(field, v, def string) (string, error) {
+	if v == "" {
+		return def, nil
+	}
+	for _, in := range Inputs {
+		if strings.EqualFold(v, in) {
+			return in, nil
+		}
+	}
+	return "", rp.Invalidf("%s: %q; allowed: %s", field, v, strings.Join(Inputs, ", "))
+}
+
+func joinWindows() string {
+	var names []string
+	for _, w := range spectrum.Windows() {
+		names = append(names, string(w))
+	}
+	return strings.Join(names, ", ")
+}
+
+func joinUnits() string {
+	var names []string
+	for _, u := range spectrum.Units() {
+		names = append(names, string(u))
+	}
+	return strings.Join(names, ", ")
+}
+
+// crossUnit is the unit of cross_re and cross_im for display unit u: its
+// power form, so that the signs (the phase) survive.
+func crossUnit(u spectrum.Unit) spectrum.Unit {
+	switch u {
+	case spectrum.Vpk2, spectrum.DBVpk2, spectrum.Vpk:
+		return spectrum.Vpk2
+	case spectrum.Vrms2, spectrum.DBVrms2, spectrum.Vrms:
+		return spectrum.Vrms2
+	}
+	return spectrum.Vrms2PerHz
+}
+
+// crossScale is what a Vpk^2 value is multiplied by to read in crossUnit(u).
+func crossScale(u spectrum.Unit, rbw float64) float64 {
+	switch crossUnit(u) {
+	case spectrum.Vpk2:
+		return 1
+	case spectrum.Vrms2:
+		return 0.5
+	}
+	return 0.5 / rbw
+}

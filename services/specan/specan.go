@@ -1,0 +1,185 @@
+package specan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/acq"
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/dsp/spectrum"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+)
+
+// Version of the service, reported by micro.
+const Version = "0.1.0"
+
+// Module is the instrument's subject token: rp.<board>.specan.<verb>.
+const Module = "specan"
+
+// ErrConfigValidation is wrapped by every configuration error of Start.
+var ErrConfigValidation = errors.New("specan: invalid configuration")
+
+// Limits of Config.
+const (
+	DefaultInFlight = 3
+	MaxInFlight     = 16
+	DefaultSpectra  = 32
+	// ProgressInterval is how often a running spectrum publishes progress.
+	ProgressInterval = 100 * time.Millisecond
+)
+
+// Config configures the service. Zero values take the defaults.
+type Config struct {
+	// InFlight is how many scope requests one spectrum keeps in flight
+	// (1..MaxInFlight, default 3). The scope queues them per board, so 2
+	// already keep it busy; more only absorb jitter. Each in flight is a
+	// 128 KiB reply that may be pending on the connection at once.
+	InFlight int
+	// MaxSpectra bounds the spectra computed at once by this instance
+	// (default 32); further requests wait in the subscription.
+	MaxSpectra int
+	// Plans caches the DSP plans; nil means spectrum.DefaultCache.
+	Plans *spectrum.Cache
+}
+
+// Service is a running spectrum analyzer serving every board.
+type Service struct {
+	cfg Config
+	c   *client.Client
+	svc *svc.Service
+	tr  *acq.Tracker
+}
+
+// Start serves rp.*.specan.single, .cancel and .stop on nc. It gets its
+// traces from rp.<board>.scope.single on the same connection.
+func Start(nc *nats.Conn, cfg Config) (*Service, error) {
+	if cfg.InFlight == 0 {
+		cfg.InFlight = DefaultInFlight
+	}
+	if cfg.InFlight < 1 || cfg.InFlight > MaxInFlight {
+		return nil, fmt.Errorf("%w: InFlight %d, want 1..%d", ErrConfigValidation, cfg.InFlight, MaxInFlight)
+	}
+	if cfg.MaxSpectra == 0 {
+		cfg.MaxSpectra = DefaultSpectra
+	}
+	if cfg.MaxSpectra < 1 {
+		return nil, fmt.Errorf("%w: MaxSpectra %d, want at least 1", ErrConfigValidation, cfg.MaxSpectra)
+	}
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil connection", ErrConfigValidation)
+	}
+	if cfg.Plans == nil {
+		cfg.Plans = spectrum.DefaultCache
+	}
+	c, err := client.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
+	}
+	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module)}
+	s.svc, err = svc.New(nc, svc.Config{
+		Name:        "specan",
+		Version:     Version,
+		Description: "Red Pitaya spectrum analyzer: averaged spectra from scope traces, every board",
+		Metadata:    map[string]string{"boards": "*", "in_flight": strconv.Itoa(cfg.InFlight)},
+		MaxInFlight: cfg.MaxSpectra + 64, // room for cancel and stop while spectra run
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.svc.Add("single", "rp.*."+Module+".single", s.handleSingle, singleMetadata); err != nil {
+		_ = s.svc.Stop(context.Background())
+		return nil, fmt.Errorf("specan: endpoint single: %w", err)
+	}
+	if err := s.tr.AddEndpoints(s.svc); err != nil {
+		_ = s.svc.Stop(context.Background())
+		s.tr.Close()
+		return nil, fmt.Errorf("specan: cancel and stop endpoints: %w", err)
+	}
+	return s, nil
+}
+
+var singleMetadata = map[string]string{
+	"request": `{"decimation":8,"input1":"in1","input2":"in2","window":"flattop","trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}`,
+	"reply":   `{"id":"...","settings":{...},"frequencies":[...],"ch1":[...],"ch2":[...],"cross_re":[...],"cross_im":[...],"cross_unit":"Vrms^2/Hz","rbw":...,"enbw":...,"traces":10,"requested":...,"started":...,"ended":...}`,
+	"limits": fmt.Sprintf("span 0..125e6 Hz (rounded up to 125e6/2^k) or decimation 1..65536 (powers of two); window %s; unit %s; trace_average 1..%d; timeout 0..%d s",
+		joinWindows(), joinUnits(), MaxTraceAverage, MaxTimeout),
+	"events": "rp.<board>.specan.progress {id, done, total}; rp.<board>.specan.done (the reply)",
+}
+
+// Stop stops taking requests, lets the spectra in flight finish until ctx
+// ends, then cancels the rest (they answer 499).
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.svc.Stop(ctx)
+	s.tr.Close()
+	return err
+}
+
+func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
+	var in api.SpecanSettings
+	if err := req.Decode(&in); err != nil {
+		return nil, err
+	}
+	r, err := parse(in)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: r.window, Decimation: r.dec})
+	if err != nil {
+		return nil, rp.Errorf(rp.EInternal, "plan: %s", rp.ErrorMessage(err))
+	}
+	board := req.Board()
+	a, err := s.tr.Start(ctx, board, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer a.End()
+	r.applied.ID = a.ID
+	an := plan.NewAnalyzer()
+	defer an.Release()
+
+	sp, err := s.run(a, board, r, an)
+	if err != nil {
+		return nil, err
+	}
+	sp.Requested = unix(req.Received)
+	s.fill(&sp, r, an)
+	_ = s.tr.Publish(board, "done", sp)
+	return sp, nil
+}
+
+// fill writes the averaged spectra, converted, into sp.
+func (s *Service) fill(sp *api.Spectrum, r request, an *spectrum.Analyzer) {
+	p := an.Plan()
+	sp.Settings = r.applied
+	sp.Frequencies = p.Frequencies(nil)
+	sp.Ch1 = p.Convert(nil, an.Mean(nil, spectrum.Ch1), r.unit)
+	sp.Ch2 = p.Convert(nil, an.Mean(nil, spectrum.Ch2), r.unit)
+	sp.RBW, sp.ENBW = p.RBW(), p.ENBW()
+	sp.Traces = an.Count()
+	if r.applied.Cross {
+		g := crossScale(r.unit, sp.RBW)
+		sp.CrossRe = an.Mean(nil, spectrum.CrossRe)
+		sp.CrossIm = an.Mean(nil, spectrum.CrossIm)
+		for k := range sp.CrossRe {
+			sp.CrossRe[k] *= g
+			sp.CrossIm[k] *= g
+		}
+		sp.CrossUnit = string(crossUnit(r.unit))
+	}
+}
+
+func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// errDetail wraps a scope error so the requester sees where it came from,
+// keeping its code.
+func errDetail(id string, done, total int, err error) error {
+	return rp.Errorf(rp.ErrorCode(err), "spectrum %s: scope trace %d of %d: %s", id, done+1, total, rp.ErrorMessage(err))
+}
