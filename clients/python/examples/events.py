@@ -17,13 +17,15 @@ async def main(url: str) -> None:
         board = rp.board("sim")
 
         # Progress of a sweep while it runs, then its done event.
-        async with board.na.progress() as progress, board.na.done(count=1) as done:
-            sweep = asyncio.ensure_future(board.na.single(start_freq=500e3, stop_freq=2e6, points=51, rbw=5e3))
-            async for p in progress:
-                if p.done % 10 == 0:
-                    print(f"na {p.id}: {p.done}/{p.total} points, {p.frequency / 1e6:.3f} MHz")
-                if p.done == p.total:
-                    break
+        sweep_id = "example-sweep"  # our own id: other clients' sweeps publish here too
+        async with board.na.progress(id=sweep_id) as progress, board.na.done(id=sweep_id, count=1) as done:
+            sweep = asyncio.ensure_future(
+                board.na.single(start_freq=500e3, stop_freq=2e6, points=201, rbw=2e3, id=sweep_id)
+            )
+            # Progress comes periodically; until() ends the loop once the
+            # sweep has answered.
+            async for p in progress.until(sweep):
+                print(f"na {p.id}: {p.done}/{p.total} points, {p.frequency / 1e6:.3f} MHz")
             result = await sweep
             ev = await done.next(timeout=10)
             print(f"na done event for {ev.id} (the reply's id: {result.id})")
