@@ -1,0 +1,160 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/services/hwbridge"
+	"github.com/rpbus/rpbus/services/scope"
+	"github.com/rpbus/rpbus/services/specan"
+)
+
+func TestSpecanTimeout(t *testing.T) {
+	trace := func(dec int) float64 { return 16384 * float64(dec) / rp.Clock }
+	for _, tt := range []struct {
+		s    api.SpecanSettings
+		want float64 // s
+	}{
+		{api.SpecanSettings{}, 5 + 2*trace(8)},                                       // default decimation 8
+		{api.SpecanSettings{Decimation: 1024, TraceAverage: 10}, 5 + 20*trace(1024)}, // 2 x 10 traces
+		{api.SpecanSettings{Span: 1e6, TraceAverage: 3}, 5 + 6*trace(64)},            // 1 MHz: 125 MHz/64
+		{api.SpecanSettings{Span: 1, TraceAverage: 1}, 5 + 2*trace(65536)},           // below every span
+		{api.SpecanSettings{Timeout: 0.5, TraceAverage: 1000}, 0.5},
+	} {
+		got := client.SpecanTimeout(tt.s).Seconds()
+		if math.Abs(got-tt.want) > 1e-6 {
+			t.Errorf("%+v: %g s, want %g s", tt.s, got, tt.want)
+		}
+		// The client waits exactly as long as the service may take.
+		if tt.s.Timeout == 0 {
+			dec := max(tt.s.Decimation, 8)
+			if tt.s.Span > 0 {
+				dec, _ = specan.DecimationForSpan(tt.s.Span)
+			}
+			if svc := specan.DefaultTimeout(dec, max(tt.s.TraceAverage, 1)).Seconds(); math.Abs(got-svc) > 1e-6 {
+				t.Errorf("%+v: client %g s, service %g s", tt.s, got, svc)
+			}
+		}
+	}
+}
+
+// specanBoard serves a simulated board, the scope and the spectrum
+// analyzer, and returns the client's handle on the board.
+func specanBoard(t *testing.T) *client.Board {
+	sb, err := sim.New(sim.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	ns := natstest.Server(t)
+	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Stop(context.Background()) })
+	so, err := scope.Start(natstest.Connect(t, ns), scope.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { so.Stop(context.Background()) })
+	sa, err := specan.Start(natstest.Connect(t, ns), specan.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sa.Stop(context.Background()) })
+	c, _ := client.New(natstest.Connect(t, ns))
+	return c.Board("sim")
+}
+
+func TestSpecanSingleCancelsWhenItsContextEnds(t *testing.T) {
+	b := specanBoard(t)
+	sa := b.Specan()
+	pctx, pcancel := context.WithCancel(context.Background())
+	defer pcancel()
+	prog, err := sa.Progress(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		// 3 traces of 8.6 s each
+		_, err := sa.Single(ctx, api.SpecanSettings{ID: "mine", Decimation: 65536, TraceAverage: 3})
+		errc <- err
+	}()
+	natstest.WaitFor(t, 5*time.Second, "the spectrum to run", func() bool {
+		select {
+		case p := <-prog:
+			return p.ID == "mine"
+		default:
+			return false
+		}
+	})
+	cancel()
+	err = <-errc
+	if rp.ErrorCode(err) != rp.ECancelled {
+		t.Fatalf("Single after its context ended: %v, want cancelled", err)
+	}
+	// The service has let it go: cancelling it again finds nothing.
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	if _, err := sa.Cancel(cctx, "mine"); rp.ErrorCode(err) != rp.ENotFound {
+		t.Errorf("cancel after Single returned: %v, want not_found", err)
+	}
+}
+
+func TestSpecanSubscriptionsCloseWithTheirContext(t *testing.T) {
+	b := specanBoard(t)
+	sa := b.Specan()
+	ctx, cancel := context.WithCancel(context.Background())
+	prog, err := sa.Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := sa.Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := sa.Single(context.Background(), api.SpecanSettings{TraceAverage: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got api.Spectrum
+	natstest.WaitFor(t, 2*time.Second, "the done event", func() bool {
+		select {
+		case got = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if got.ID != sp.ID || got.Traces != 2 {
+		t.Errorf("done event %s with %d traces, want %s with 2", got.ID, got.Traces, sp.ID)
+	}
+	cancel()
+	for _, ch := range []func() bool{
+		func() bool { _, ok := <-prog; return !ok },
+		func() bool { _, ok := <-done; return !ok },
+	} {
+		natstest.WaitFor(t, 2*time.Second, "the channel to close", ch)
+	}
+}
+
+func TestSpecanNoService(t *testing.T) {
+	ns := natstest.Server(t)
+	c, _ := client.New(natstest.Connect(t, ns))
+	_, err := c.Board("sim").Specan().Single(context.Background(), api.SpecanSettings{})
+	var re *rp.Error
+	if !errors.As(err, &re) || re.Code != rp.ENotFound {
+		t.Errorf("no service: %v, want not_found", err)
+	}
+}
