@@ -115,7 +115,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 		p.dec = uint32(s.Decimation)
 	case s.Duration != 0:
 		if !finite(s.Duration) || s.Duration < 0 || s.Duration > MaxDuration*(1+1e-12) {
-			return nil, rp.Invalidf("duration: %g s is outside (0, %.9g] s (16384 x 8 ns x decimation 1..65536)", s.Duration, MaxDuration)
+			return nil, rp.Invalidf("duration: %g s is outside (0, %.10g] s (16384 x 8 ns x decimation 1..65536)", s.Duration, MaxDuration)
 		}
 		p.dec = regmap.DecimationFor(s.Duration)
 	default:
