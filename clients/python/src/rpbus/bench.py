@@ -118,33 +118,46 @@ async def run(url: str, count: int, rounds: int, board_name: str, binary: Path |
 
 
 def _report(res: dict[str, Any]) -> str:
-    lines = [f"scope.single, decimation 1, both channels, {res['count']} requests per client and round, {res['url']}"]
+    lines = [
+        f"scope.single, decimation 1, both channels; {res['count']} requests per client and round; {res['url']}"
+    ]
     for i, r in enumerate(res["rounds"], 1):
         py = r["python"]
-        lines.append(
-            f"round {i}: python p50 {py['p50_us']:.1f} us  p90 {py['p90_us']:.1f} us  p99 {py['p99_us']:.1f} us"
-            f"  (decode {py['decode_us']:.1f} us per {py['samples']} {py['dtype']} samples, zero-copy {py['zero_copy']})"
-        )
+        line = f"round {i:2d}: python p50 {py['p50_us']:7.1f} p90 {py['p90_us']:7.1f} us"
         if "go" in r:
             go = r["go"]
-            lines.append(f"         go     p50 {go['p50_us']:.1f} us  p90 {go['p90_us']:.1f} us  p99 {go['p99_us']:.1f} us")
-            lines.append(
-                f"         python - go: p50 {r['p50_overhead_us']:+.1f} us  p90 {r['p90_overhead_us']:+.1f} us"
-            )
+            line += f" | go p50 {go['p50_us']:7.1f} p90 {go['p90_us']:7.1f} us"
+            line += f" | python - go p50 {r['p50_overhead_us']:+7.1f} p90 {r['p90_overhead_us']:+7.1f} us"
         else:
-            lines.append(f"         go figure unavailable: {r.get('go_error', 'no rpbus binary')}")
+            line += f" | go figure unavailable: {r.get('go_error', 'not asked')}"
+        lines.append(line)
+    py = [r["python"] for r in res["rounds"]]
+    med = statistics.median
+    lines.append(
+        f"median of rounds: python p50 {med(p['p50_us'] for p in py):.1f} us, p90 {med(p['p90_us'] for p in py):.1f} us"
+    )
+    go = [r["go"] for r in res["rounds"] if "go" in r]
+    if go:
+        lines.append(
+            f"                  go     p50 {med(g['p50_us'] for g in go):.1f} us, p90 {med(g['p90_us'] for g in go):.1f} us"
+        )
+    last = py[-1]
+    lines.append(
+        f"decoding one reply ({last['samples']} {last['dtype']} samples, msgpack + frombuffer, zero-copy "
+        f"{last['zero_copy']}): {med(p['decode_us'] for p in py):.1f} us"
+    )
     if "p50_overhead_us" in res:
         o = res["p50_overhead_us"]
         verdict = "ok" if o <= 1000 else "OVER"
-        lines.append(f"p50 overhead of Python beyond Go (median of rounds): {o:.1f} us (target <= 1000 us: {verdict})")
+        lines.append(f"p50 overhead of Python beyond Go (median of rounds): {o:+.1f} us (target <= 1000 us: {verdict})")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m rpbus.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--nats", default="", help="NATS URL of a running rpbus (default: start rpbus up)")
-    ap.add_argument("--count", type=int, default=2000, help="requests per client and round (default 2000)")
-    ap.add_argument("--rounds", type=int, default=2, help="rounds of Go then Python (default 2)")
+    ap.add_argument("--count", type=int, default=500, help="requests per client and round (default 500)")
+    ap.add_argument("--rounds", type=int, default=10, help="rounds of Go then Python (default 10)")
     ap.add_argument("--board", default="sim")
     ap.add_argument("--rpbus", default="", help="rpbus binary for the Go figure (default: the repository's build)")
     ap.add_argument("--no-go", action="store_true", help="measure the Python client only")
