@@ -3,6 +3,7 @@ package na_test
 import (
 	"context"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,13 +18,25 @@ func benchSweep(b *testing.B, rbw float64, progress bool) {
 	e := newEnv(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// With progress: the longest gap between two events of one sweep.
+	var mu sync.Mutex
+	var maxGap time.Duration
 	if progress {
 		ch, err := e.board.NA().Progress(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		go func() {
-			for range ch {
+			var last time.Time
+			var id string
+			for p := range ch {
+				now := time.Now()
+				if p.ID == id {
+					mu.Lock()
+					maxGap = max(maxGap, now.Sub(last))
+					mu.Unlock()
+				}
+				last, id = now, p.ID
 			}
 		}()
 	}
@@ -51,6 +64,11 @@ func benchSweep(b *testing.B, rbw float64, progress bool) {
 	b.ReportMetric(wall/hw, "sweep/hw")
 	b.ReportMetric(ratios[len(ratios)/2], "p50_sweep/hw")
 	b.ReportMetric(hw/float64(b.N)*1e3, "hw_ms")
+	if progress {
+		mu.Lock()
+		b.ReportMetric(maxGap.Seconds()*1e3, "max_progress_gap_ms")
+		mu.Unlock()
+	}
 }
 
 func BenchmarkSweep1001RBW10k(b *testing.B)         { benchSweep(b, 10e3, false) }
