@@ -10,9 +10,9 @@ import asyncio
 
 import numpy as np
 import pytest
+from _support import needs
 
 import rpbus
-from _support import needs
 
 POINTS = 128  # NA points; the scope trace is averaged down to as many
 N = 16384

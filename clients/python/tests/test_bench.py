@@ -3,10 +3,10 @@ targets live in the bench, not in tests)."""
 
 from __future__ import annotations
 
+from _support import needs
+
 from rpbus import bench
 from rpbus.local import ensure_binary
-
-from _support import needs
 
 
 @needs("scope")

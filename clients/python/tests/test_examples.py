@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _support import needs
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -9,9 +9,9 @@ import logging
 
 import numpy as np
 import pytest
+from _support import needs
 
 import rpbus
-from _support import needs
 
 pytestmark = needs("na")
 

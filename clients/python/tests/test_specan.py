@@ -6,9 +6,9 @@ import asyncio
 
 import numpy as np
 import pytest
+from _support import needs
 
 import rpbus
-from _support import needs
 
 pytestmark = needs("specan")
 

@@ -310,7 +310,7 @@ class EventStream(Generic[T]):
             nc = self._client.nc
             try:
                 self._sub = await nc.subscribe(self.subject, cb=self._on_msg)
-                await nc.flush(timeout=DEFAULT_TIMEOUT)
+                await nc.flush(timeout=int(DEFAULT_TIMEOUT))
             except (nats.errors.Error, OSError) as e:
                 raise UnavailableError(503, f"subscribing: {e or type(e).__name__}", self.subject) from None
         return self
@@ -574,5 +574,8 @@ class Instrument:
     def _events(self, verb: str, decode: Callable[[Any], T], id: str | None, count: int | None) -> EventStream[T]:
         keep = None
         if id is not None:
-            keep = lambda ev: getattr(ev, "id", None) == id  # noqa: E731
+
+            def keep(ev: T) -> bool:
+                return getattr(ev, "id", None) == id
+
         return self._b.client.subscribe(self._b.subject(self.module, verb), decode, keep=keep, count=count)

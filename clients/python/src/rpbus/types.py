@@ -87,7 +87,8 @@ def from_wire(cls: type[T], d: Mapping[str, Any] | None) -> T:
     """Builds dataclass ``cls`` from a decoded reply, ignoring unknown keys."""
     kw: dict[str, Any] = {}
     if d:
-        for name, kind, arg in _plan(cls):
+        plan: tuple[tuple[str, str, Any], ...] = _plan(cls)  # type: ignore[arg-type]
+        for name, kind, arg in plan:
             if name not in d:
                 continue
             v = d[name]
