@@ -64,11 +64,25 @@ func (sc *Scope) Single(ctx context.Context, s api.ScopeSettings) (api.ScopeTrac
 	err := sc.b.c.Request(rctx, sc.b.subject("scope", "single"), s, &tr)
 	if err != nil && rctx.Err() != nil {
 		// Our wait ended, not the service's: tell it.
-		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		_ = sc.Cancel(cctx, s.ID)
-		ccancel()
+		sc.abandon(context.WithoutCancel(ctx), s.ID)
 	}
 	return tr, err
+}
+
+// abandon cancels acquisition id. A cancel can overtake its request (the
+// service answers each in a goroutine of its own): on "not found" it tries
+// again a few times, briefly.
+func (sc *Scope) abandon(ctx context.Context, id string) {
+	const tries, pause = 4, 50 * time.Millisecond
+	for i := 0; i < tries; i++ {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := sc.Cancel(cctx, id)
+		cancel()
+		if rp.ErrorCode(err) != rp.ENotFound {
+			return
+		}
+		time.Sleep(pause)
+	}
 }
 
 // Continuous starts continuous mode on the board: traces follow on
