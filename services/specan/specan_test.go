@@ -457,7 +457,12 @@ func scopeFree(t *testing.T, e *env) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := e.board.Scope().Single(ctx, api.ScopeSettings{Decimation: 1}); err != nil {
-		t.Fatalf("scope after the cancelled spectrum: %v", err)
+		stats, _ := e.c.Conn().Request("$SRV.STATS.scope", nil, time.Second)
+		var body []byte
+		if stats != nil {
+			body = stats.Data
+		}
+		t.Fatalf("scope after the cancelled spectrum: %v\nscope stats: %s", err, body)
 	}
 }
 
@@ -516,7 +521,9 @@ func TestTimeout(t *testing.T) {
 	e := newEnv(t, specan.Config{})
 	s := longRun
 	s.Timeout = 0.2
+	start := time.Now()
 	_, err := e.board.Specan().Single(context.Background(), s)
+	t.Logf("408 after %v", time.Since(start))
 	wantCode(t, err, rp.ETimeout, "0 of 3 traces", "0.2 s")
 	scopeFree(t, e)
 }
@@ -531,4 +538,20 @@ func TestStartConfig(t *testing.T) {
 	if _, err := specan.Start(nil, specan.Config{}); !errors.Is(err, specan.ErrConfigValidation) {
 		t.Errorf("Start(nil): %v", err)
 	}
+}
+
+// TestServiceStop: stopping the service answers the spectrum it runs
+// (499 once the grace ends) and takes no new ones.
+func TestServiceStop(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	res := startLong(t, e, "long-3")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := e.svc.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rp.ECancelled, "long-3")
+	scopeFree(t, e)
+	_, err := e.board.Specan().Single(ctxT(t, 5*time.Second), api.SpecanSettings{})
+	wantCode(t, err, rp.ENotFound)
 }
