@@ -14,7 +14,10 @@ import (
 // reports the time per spectrum over 100 x the trace time ("x_acq": 1 is
 // a scope that never idles) and the time beyond it per trace.
 func benchSpectrum(b *testing.B, dec int, cfg specan.Config) {
-	e := newEnv(b, cfg)
+	benchSpectrumOn(b, newEnv(b, cfg), dec)
+}
+
+func benchSpectrumOn(b *testing.B, e *env, dec int) {
 	const traces = 100
 	s := api.SpecanSettings{Decimation: dec, TraceAverage: traces, Cross: true}
 	e.spectrum(b, s) // warm: plans, connections
@@ -35,6 +38,17 @@ func BenchmarkSpectrum100Dec8(b *testing.B) { benchSpectrum(b, 8, specan.Config{
 
 // BenchmarkSpectrum100Dec64: 8.39 ms traces; target x_acq <= 1.05.
 func BenchmarkSpectrum100Dec64(b *testing.B) { benchSpectrum(b, 64, specan.Config{}) }
+
+// BenchmarkSpectrum100Dec8InProcess is Dec8 with every service on an
+// in-process connection, as in `rpbus up`: no TCP hop for the readout.
+func BenchmarkSpectrum100Dec8InProcess(b *testing.B) {
+	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 8)
+}
+
+// BenchmarkSpectrum100Dec64InProcess is Dec64 in process.
+func BenchmarkSpectrum100Dec64InProcess(b *testing.B) {
+	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 64)
+}
 
 // BenchmarkSpectrum100Dec8InFlight1 is Dec8 with one scope request at a
 // time: what the overlap buys.

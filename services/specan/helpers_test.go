@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
@@ -36,6 +37,24 @@ type env struct {
 
 func newEnv(tb testing.TB, cfg specan.Config) *env {
 	tb.Helper()
+	return newEnvConn(tb, cfg, natstest.Connect)
+}
+
+// inProcess connects to ns without TCP, as the services of `rpbus up` do.
+func inProcess(tb testing.TB, ns *server.Server, _ ...nats.Option) *nats.Conn {
+	tb.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
+}
+
+// newEnvConn is newEnv with the services' and the client's connections
+// made by connect.
+func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *server.Server, ...nats.Option) *nats.Conn) *env {
+	tb.Helper()
 	sc := sim.DefaultConfig()
 	sc.Seed = seed
 	sb, err := sim.New(sc)
@@ -44,23 +63,23 @@ func newEnv(tb testing.TB, cfg specan.Config) *env {
 	}
 	tb.Cleanup(func() { sb.Close() })
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
+	br, err := hwbridge.Start(connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { br.Stop(context.Background()) })
-	so, err := scope.Start(natstest.Connect(tb, ns), scope.Config{})
+	so, err := scope.Start(connect(tb, ns), scope.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { so.Stop(context.Background()) })
-	sa, err := specan.Start(natstest.Connect(tb, ns), cfg)
+	sa, err := specan.Start(connect(tb, ns), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { sa.Stop(context.Background()) })
 	e := &env{ns: ns, cfg: sc, svc: sa}
-	e.c, err = client.New(natstest.Connect(tb, ns))
+	e.c, err = client.New(connect(tb, ns))
 	if err != nil {
 		tb.Fatal(err)
 	}
