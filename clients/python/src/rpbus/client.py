@@ -74,14 +74,25 @@ async def connect(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
     max_in_flight: int = 64,
+    timeout: float = 5.0,
     **options: Any,
 ) -> Client:
     """Connects to NATS and returns a :class:`Client` that owns the
-    connection (``close`` closes it). ``options`` go to ``nats.connect``."""
+    connection (``close`` closes it). ``options`` go to ``nats.connect``
+    (its reconnect settings then apply to a connection lost later).
+
+    Raises :class:`UnavailableError` when no server accepts the connection
+    within ``timeout`` seconds (nats-py alone would retry for minutes)."""
+
+    async def error_cb(e: Exception) -> None:
+        log.debug("nats: %s", e)
+
+    options.setdefault("error_cb", error_cb)
     try:
-        nc = await nats.connect(servers, **options)
-    except (OSError, nats.errors.Error) as e:
-        raise UnavailableError(503, f"cannot connect to {servers}: {e}") from e
+        async with asyncio.timeout(timeout):
+            nc = await nats.connect(servers, **options)
+    except (OSError, nats.errors.Error, TimeoutError) as e:
+        raise UnavailableError(503, f"cannot connect to {servers}: {e or type(e).__name__}") from None
     return Client(nc, max_in_flight=max_in_flight, owns_connection=True)
 
 
