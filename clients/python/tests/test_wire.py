@@ -110,6 +110,10 @@ def test_scope_wait_time() -> None:
         10 * acq + 1 + 20 * acq + rpbus.MARGIN
     )
     assert scope._wait_time({"timeout": 7.0}) == pytest.approx(scope.duration_of(1) + 7 + rpbus.MARGIN)
+    # With a trigger, each of the averaged traces may wait the whole timeout.
+    assert scope._wait_time({"timeout": 0.5, "trace_average": 4, "trigger_source": "ch1_positive_edge"}) == (
+        pytest.approx(4 * scope.duration_of(1) + 4 * 0.5 + rpbus.MARGIN)
+    )
 
 
 def test_na_wait_time() -> None:

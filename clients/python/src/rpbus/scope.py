@@ -6,11 +6,15 @@ decimation``; its duration is ``16384 x dt`` (131.072 us at decimation 1).
 The client waits, beyond the acquisition itself, for the service's own
 timeout plus :data:`rpbus.client.MARGIN`::
 
-    wait = acq x trace_average + (timeout or 1 s + 2 x acq x trace_average) + MARGIN
+    service = timeout or 1 s + 2 x acq x trace_average
+    wait    = acq x trace_average + service + MARGIN                     (immediately)
+    wait    = acq x trace_average + trace_average x service + MARGIN     (other triggers)
 
 where ``acq`` is the hardware time of one trace: ``16384 x dt``, or
 ``(8192 + trigger_delay/dt) x dt`` when a longer trigger delay keeps the
-scope writing after the trigger.
+scope writing after the trigger. The service's timeout bounds each
+trace's wait for its trigger, so with a trigger source every trace of an
+average may use it.
 """
 
 from __future__ import annotations
@@ -75,9 +79,13 @@ def _wait_time(settings: dict[str, Any]) -> float:
     )
     n = settings.get("trace_average") or 1
     try:
-        total = acq * max(int(n), 1)
+        n = max(int(n), 1)
+        total = acq * n
         service = float(settings.get("timeout") or 0) or 1.0 + 2 * total
-        return total + service + MARGIN
+        # The service's timeout bounds each trace's wait for its trigger;
+        # "immediately" never waits, so then it bounds the whole.
+        waits = 1 if settings.get("trigger_source") in (None, "", "immediately") else n
+        return total + waits * service + MARGIN
     except (TypeError, ValueError):
         return 1.0 + MARGIN
 
