@@ -157,3 +157,14 @@ async def test_concurrent_singles_all_answer(board: rpbus.Board) -> None:
     trs = await asyncio.gather(*(board.scope.single(decimation=1) for _ in range(32)))
     assert len({t.id for t in trs}) == 32
     assert all(t.ch1.size == N for t in trs)
+
+
+async def test_rolling_mode_marks_unwritten_samples_nan(board: rpbus.Board) -> None:
+    # 8.6 s traces (decimation 65536) run in rolling mode, read every
+    # 50 ms: the first trace after arming is mostly NaN, not yet written.
+    async with board.scope.running(decimation=65536, count=2) as traces:
+        first = await traces.next(timeout=10)
+    assert first.ch1.dtype == np.float32 and first.ch1.shape == (N,)
+    assert np.isnan(first.ch1).any() and np.isfinite(first.ch1).any()
+    # Oldest first, the newest sample at t = 0.
+    assert first.times[-1] == pytest.approx(0.0, abs=first.dt / 2)

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .client import MARGIN, EventStream, Instrument, _given
-from .types import ContinuousReply, Progress, ScopeTrace, from_wire
+from .types import ContinuousReply, ScopeTrace, from_wire
 
 __all__ = ["Scope", "SAMPLES", "CLOCK", "duration_of", "acquisition_time"]
 
@@ -213,7 +213,3 @@ class Scope(Instrument):
         """Traces published on rp.<board>.scope.done as acquisitions end
         (only acquisition ``id``'s when given)."""
         return self._events("done", lambda d: from_wire(ScopeTrace, d), id, count)
-
-    def progress(self, *, id: str | None = None, count: int | None = None) -> EventStream[Progress]:
-        """Progress of averaged acquisitions (traces done of total)."""
-        return self._events("progress", lambda d: from_wire(Progress, d), id, count)
