@@ -107,11 +107,13 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 	}
 	var r *raw
 	var err error
+	txnID := ""
 	if c.p.rolling() {
 		r, err = s.roll(b, c)
 	} else {
 		c.txn++
-		r, err = acquire(c.ctx, b.cb, c.p, fmt.Sprintf("%s.%d", c.id, c.txn))
+		txnID = fmt.Sprintf("%s.%d", c.id, c.txn)
+		r, err = acquire(c.ctx, b.cb, c.p, txnID)
 	}
 	switch {
 	case r != nil:
@@ -129,8 +131,8 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 			b.signal()
 		}
 	}
-	if c.ctx.Err() != nil && !c.p.rolling() {
-		s.disarm(b)
+	if c.ctx.Err() != nil {
+		s.disarm(b, txnID) // stop: no more writing, nothing left armed
 	}
 }
 

@@ -319,17 +319,31 @@ func (s *Service) runJob(b *board, j *job) {
 	}
 	j.done <- result{r: r, err: err}
 	if code := rp.ErrorCode(err); code == rp.ETimeout || code == rp.ECancelled {
-		s.disarm(b)
+		s.disarm(b, j.a.ID)
 	}
 }
 
 // disarm resets the scope after a trigger that never came or a cancel, so
 // it is idle and ready. Between two transactions it cannot disturb another
 // instance's acquisition: each holds the scope for its whole sequence.
-func (s *Service) disarm(b *board) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_, _ = b.cb.HW.Txn(ctx, resetOps()...)
+//
+// A cancel can overtake its transaction at the bridge (hw.cancel finds
+// nothing, and the transaction then waits out its whole timeout holding
+// the scope). So when the reset does not get the scope promptly, the
+// acquisition's transaction txnID is cancelled again, a few times.
+func (s *Service) disarm(b *board, txnID string) {
+	const tries, wait = 5, 200 * time.Millisecond
+	for i := 0; i < tries; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		_, err := b.cb.HW.Do(ctx, api.Txn{Ops: resetOps()})
+		cancel()
+		if err == nil || txnID == "" || rp.ErrorCode(err) == rp.ENotFound {
+			return
+		}
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+		_ = s.c.Request(cctx, api.Subject(b.name, "hw", "cancel"), api.TxnCancel{ID: txnID}, nil)
+		ccancel()
+	}
 }
 
 func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
