@@ -14,7 +14,8 @@ if (files.length === 0) {
   console.error("npm test: no test files in tests/");
   process.exit(1);
 }
-const args = ["--test", "--test-reporter=spec", ...process.argv.slice(2), ...files];
+// --test-timeout: a hung test file fails instead of hanging CI.
+const args = ["--test", "--test-reporter=spec", "--test-timeout=300000", ...process.argv.slice(2), ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
 let out = "";
 child.stdout.on("data", (b) => {

@@ -36,6 +36,30 @@ export class EventStream {
     if (!this._sub.isClosed()) this._sub.unsubscribe();
   }
 
+  /**
+   * The next event, or undefined once the stream has ended; a 408
+   * RpbusError when none comes within timeout seconds (the event is not
+   * lost: the following next() gets it). Use either next() or for await
+   * on one stream, not both.
+   * @param {number} [timeout] seconds; none: wait as long as it takes
+   */
+  async next(timeout) {
+    this._it ??= this[Symbol.asyncIterator]();
+    this._pending ??= this._it.next();
+    let r;
+    if (timeout === undefined) {
+      r = await this._pending;
+    } else {
+      let timer;
+      const expired = new Promise((resolve) => (timer = setTimeout(resolve, timeout * 1000, null)));
+      r = await Promise.race([this._pending, expired]);
+      clearTimeout(timer);
+      if (r === null) throw new RpbusError(408, `${this.subject}: no event in ${timeout} s`, { subject: this.subject });
+    }
+    this._pending = undefined;
+    return r.done ? undefined : r.value;
+  }
+
   async *[Symbol.asyncIterator]() {
     let n = 0;
     try {

@@ -41,6 +41,8 @@ export type Event<T> = T & { error?: RpbusError };
 export class EventStream<T> implements AsyncIterable<Event<T>> {
   readonly subject: string;
   close(): void;
+  /** The next event (undefined once ended); 408 after timeout seconds without one. */
+  next(timeout?: number): Promise<Event<T> | undefined>;
   [Symbol.asyncIterator](): AsyncIterator<Event<T>>;
 }
 

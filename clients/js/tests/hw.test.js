@@ -10,6 +10,9 @@ const THRESHOLD = SCOPE + 0x08; // 14-bit, read-write, harmless
 const DECIMATION = SCOPE + 0x14;
 const CONTROL = SCOPE + 0x00;
 
+// Bound so that nothing hangs (ms).
+const T = 60_000;
+
 let up;
 let rp;
 let board;
@@ -27,7 +30,7 @@ after(async () => {
 });
 
 describe("hw", () => {
-  test("info describes the simulated board", async () => {
+  test("info describes the simulated board", { timeout: T }, async () => {
     const info = await board.info();
     assert.equal(info.board, "sim");
     assert.equal(info.backend, "sim");
@@ -37,7 +40,7 @@ describe("hw", () => {
     assert.ok(info.generators.includes("asg0"));
   });
 
-  test("txn writes and reads back registers; words are a Uint32Array", async () => {
+  test("txn writes and reads back registers; words are a Uint32Array", { timeout: T }, async () => {
     const r = await board.hw.txn([ops.write(THRESHOLD, 1234), ops.read(THRESHOLD, 1), ops.read("0x40100014", 1)]);
     assert.deepEqual(r.modules, ["scope"]);
     assert.ok(r.results[1].words instanceof Uint32Array);
@@ -47,13 +50,13 @@ describe("hw", () => {
     assert.deepEqual([...(await board.hw.read(THRESHOLD))], [321]);
   });
 
-  test("a whole channel of scope memory arrives as one typed array", async () => {
+  test("a whole channel of scope memory arrives as one typed array", { timeout: T }, async () => {
     const words = await board.hw.read(SCOPE + 0x10000, 16384);
     assert.ok(words instanceof Uint32Array);
     assert.equal(words.length, 16384);
   });
 
-  test("bad input is a 400 naming the field", async () => {
+  test("bad input is a 400 naming the field", { timeout: T }, async () => {
     await assert.rejects(board.hw.txn([{ op: "read", addr: THRESHOLD, n: 0 }]), (err) => {
       assert.ok(err instanceof RpbusError);
       assert.equal(err.code, 400);
@@ -67,7 +70,7 @@ describe("hw", () => {
     assert.throws(() => rp.board("no.dots"), { code: 400, message: /board/ });
   });
 
-  test("an unknown board is a 404 (no responders)", async () => {
+  test("an unknown board is a 404 (no responders)", { timeout: T }, async () => {
     await assert.rejects(rp.board("nosuchboard").info(), (err) => {
       assert.equal(err.code, 404);
       assert.match(err.message, /rp\.nosuchboard\.hw\.info/);
@@ -75,12 +78,12 @@ describe("hw", () => {
     });
   });
 
-  test("a wait that never comes true is the bridge's 408", async () => {
+  test("a wait that never comes true is the bridge's 408", { timeout: T }, async () => {
     // Control bit 3 (keep writing) is never set by the simulator on its own.
     await assert.rejects(board.hw.txn([ops.wait(CONTROL, 1 << 3, 1 << 3, 0.05)]), { code: 408 });
   });
 
-  test("aborting a transaction cancels it on the bridge and frees the module", async () => {
+  test("aborting a transaction cancels it on the bridge and frees the module", { timeout: T }, async () => {
     const ac = new AbortController();
     const long = board.hw.txn([ops.wait(CONTROL, 1 << 3, 1 << 3, 600)], { signal: ac.signal });
     // The abort has to reach the bridge while the wait runs: abort on the
@@ -99,7 +102,7 @@ describe("hw", () => {
     await assert.rejects(board.hw.txn([ops.read(DECIMATION, 1)], { signal: AbortSignal.abort() }), { code: 499 });
   });
 
-  test("a local timeout shorter than the work is a 408 from the client", async () => {
+  test("a local timeout shorter than the work is a 408 from the client", { timeout: T }, async () => {
     await assert.rejects(board.hw.txn([ops.wait(CONTROL, 1 << 3, 1 << 3, 5)], { timeout: 0.1 }), (err) => {
       assert.equal(err.code, 408);
       assert.match(err.message, /no reply in 0\.100 s/);
@@ -110,7 +113,7 @@ describe("hw", () => {
     assert.equal(r.results.length, 1);
   });
 
-  test("concurrent transactions each get exactly their own reply", async () => {
+  test("concurrent transactions each get exactly their own reply", { timeout: T }, async () => {
     const n = 200;
     const results = await Promise.all(Array.from({ length: n }, (_, i) => board.hw.txn([ops.read(DECIMATION, 1 + (i % 7))])));
     results.forEach((r, i) => assert.equal(r.results[0].words.length, 1 + (i % 7)));
@@ -118,7 +121,7 @@ describe("hw", () => {
 });
 
 describe("asg", () => {
-  test("setup returns the settings as applied", async () => {
+  test("setup returns the settings as applied", { timeout: T }, async () => {
     const s = await board.asg0.setup({ waveform: "sin", frequency: 1e6, amplitude: 0.5, offset: 0, output_direct: "off", trigger_source: "immediately" });
     assert.equal(s.generator, "asg0");
     assert.equal(s.waveform, "sin");
@@ -130,7 +133,7 @@ describe("asg", () => {
     assert.ok(Math.abs(s2.frequency - 1e6) < 1);
   });
 
-  test("bad settings are a 400 naming the field and the allowed values", async () => {
+  test("bad settings are a 400 naming the field and the allowed values", { timeout: T }, async () => {
     await assert.rejects(board.asg1.setup({ waveform: "triangle" }), (err) => {
       assert.equal(err.code, 400);
       assert.match(err.message, /waveform/);
