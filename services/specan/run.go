@@ -3,7 +3,7 @@ package specan
 import (
 	"context"
 	"errors"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/rpbus/rpbus/acq"
@@ -17,6 +17,19 @@ import (
 type result struct {
 	tr  api.ScopeTrace
 	err error
+	f   *inflight
+}
+
+// inflight is one scope request.
+type inflight struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the request's goroutine has returned
+}
+
+// deadline is ctx's deadline (run's context always has one).
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // run acquires r.traces scope traces with cfg.InFlight requests in flight
@@ -26,11 +39,7 @@ type result struct {
 func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer) (api.Spectrum, error) {
 	sp := api.Spectrum{ID: a.ID, Board: board}
 	ctx, cancel := context.WithTimeout(a.Context(), r.timeout)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
+	defer cancel()
 	scopeSet := api.ScopeSettings{
 		Input1:        r.applied.Input1,
 		Input2:        r.applied.Input2,
@@ -43,12 +52,28 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 	// Buffered for every request in flight, so a sender never blocks
 	// after run has returned.
 	results := make(chan result, s.cfg.InFlight)
+	// The requests' contexts are not children of ctx: when the spectrum
+	// ends early they are cancelled youngest first, each after the one
+	// before has answered, so the scope has dropped the queued ones before
+	// the running one ends and never starts a trace that is about to be
+	// cancelled.
+	var flying []*inflight // in launch order
+	defer func() {
+		for i := len(flying) - 1; i >= 0; i-- {
+			flying[i].cancel()
+			<-flying[i].done
+		}
+	}()
 	launch := func() {
-		wg.Add(1)
+		// A little beyond ctx's deadline, so that run's own timeout
+		// cancels them in order too.
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline(ctx).Add(time.Second))
+		f := &inflight{cancel: rcancel, done: make(chan struct{})}
+		flying = append(flying, f)
 		go func() {
-			defer wg.Done()
-			tr, err := scope.Single(ctx, scopeSet)
-			results <- result{tr, err}
+			defer close(f.done)
+			tr, err := scope.Single(rctx, scopeSet)
+			results <- result{tr, err, f}
 		}()
 	}
 	total := r.traces
@@ -61,6 +86,8 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 	for done := 0; done < total; {
 		select {
 		case res := <-results:
+			res.f.cancel()
+			flying = slices.DeleteFunc(flying, func(f *inflight) bool { return f == res.f })
 			if res.err != nil {
 				return sp, s.failure(ctx, a, r, done, res.err)
 			}
