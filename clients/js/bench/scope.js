@@ -41,8 +41,9 @@ if (!Number.isInteger(count) || count < 10 * rounds || count > 1e6) {
 }
 const perRound = Math.floor(count / rounds);
 
+/** As `rpbus bench`: the element at index floor(q x (n - 1)) of the sorted latencies. */
 function quantile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return sorted[Math.floor(q * (sorted.length - 1))];
 }
 
 const settings = { decimation: 1, trigger_source: "immediately" };

@@ -2,7 +2,8 @@
 // real `rpbus up` (embedded NATS, simulated board) over TCP loopback.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, ops, RpbusError } from "../src/index.js";
+import { connect, ops, Rpbus, RpbusError } from "../src/index.js";
+import { connect as natsConnect } from "@nats-io/transport-node";
 import { startRpbus } from "./fixture.js";
 
 const SCOPE = 0x40100000;
@@ -117,6 +118,35 @@ describe("hw", () => {
     const n = 200;
     const results = await Promise.all(Array.from({ length: n }, (_, i) => board.hw.txn([ops.read(DECIMATION, 1 + (i % 7))])));
     results.forEach((r, i) => assert.equal(r.results[0].words.length, 1 + (i % 7)));
+  });
+});
+
+describe("client", () => {
+  test("a request waiting for an in-flight slot leaves on abort without being sent", { timeout: T }, async () => {
+    const nc = await natsConnect({ servers: up.url });
+    const one = new Rpbus(nc, { maxInFlight: 1 });
+    const b = one.board("sim");
+    const first = new AbortController();
+    const holding = b.hw.txn([ops.wait(CONTROL, 1 << 3, 1 << 3, 600)], { signal: first.signal });
+    const queued = new AbortController();
+    const waiting = b.hw.txn([ops.write(THRESHOLD, 777)], { signal: queued.signal });
+    queued.abort();
+    await assert.rejects(waiting, { code: 499 });
+    first.abort();
+    await assert.rejects(holding, { code: 499 });
+    // The queued write never reached the bridge.
+    await board.hw.write(THRESHOLD, 5);
+    const after = await b.hw.read(THRESHOLD);
+    assert.equal(after[0], 5);
+    await nc.close();
+    // A client that does not own its connection leaves it open on close().
+    await one.close();
+  });
+
+  test("a closed connection is 503", { timeout: T }, async () => {
+    const other = await connect(up.url);
+    await other.close();
+    await assert.rejects(other.board("sim").info(), { code: 503 });
   });
 });
 
