@@ -11,8 +11,11 @@
 // them per board in FIFO order. Each trace is fed, in arrival order, to a
 // dsp/spectrum Analyzer (no allocation per trace). Cancelling a spectrum
 // (specan.cancel, specan.stop, its timeout, the service stopping) ends the
-// contexts of its scope requests, and the client sends scope.cancel for
-// each; the requester gets 499 (408 for the timeout) once they have ended.
+// contexts of its scope requests, youngest first and each after the one
+// before has answered, and the client sends scope.cancel for each: the
+// scope drops the queued traces before the running one ends, so it never
+// starts one that is about to be cancelled. The requester gets 499 (408
+// for the timeout) once they have all ended.
 //
 // # Settings (api.SpecanSettings)
 //
