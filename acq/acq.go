@@ -35,6 +35,7 @@ type Tracker struct {
 
 	mu      sync.Mutex
 	running map[string]*Acq
+	early   map[string]time.Time // cancels that arrived before their request
 	onStop  []func(board string) bool
 	subs    []*nats.Subscription
 }
@@ -43,7 +44,7 @@ type Tracker struct {
 func New(nc *nats.Conn, module string) *Tracker {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &Tracker{nc: nc, module: module, instance: hex.EncodeToString(b[:]), running: map[string]*Acq{}}
+	return &Tracker{nc: nc, module: module, instance: hex.EncodeToString(b[:]), running: map[string]*Acq{}, early: map[string]time.Time{}}
 }
 
 // Module returns the instrument's module name.
@@ -83,6 +84,10 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 		return nil, rp.Invalidf("id: acquisition %q is already running", id)
 	}
 	t.running[id] = a
+	if _, ok := t.early[id]; ok {
+		delete(t.early, id)
+		cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
+	}
 	return a, nil
 }
 
@@ -182,9 +187,22 @@ func (t *Tracker) Close() {
 	}
 }
 
+// earlyCancelTTL is how long a cancel that overtook its request (they
+// travel on different subjects) is remembered.
+const earlyCancelTTL = 10 * time.Second
+
 func (t *Tracker) cancelLocal(board, id string) bool {
 	t.mu.Lock()
 	a := t.running[id]
+	if a == nil {
+		now := time.Now()
+		for k, at := range t.early {
+			if now.Sub(at) > earlyCancelTTL {
+				delete(t.early, k)
+			}
+		}
+		t.early[id] = now
+	}
 	t.mu.Unlock()
 	if a == nil || a.Board != board {
 		return false

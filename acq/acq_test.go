@@ -105,3 +105,23 @@ func TestStopCancelsTheBoardOnEveryInstance(t *testing.T) {
 		t.Fatal("stop of board x cancelled an acquisition on y")
 	}
 }
+
+func TestCancelThatOvertakesItsRequest(t *testing.T) {
+	ts, c := instances(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "late-request"}, nil)
+	if rp.ErrorCode(err) != rp.ENotFound {
+		t.Fatalf("cancel before the request: %v, want not found", err)
+	}
+	for _, tr := range ts {
+		a, err := tr.Start(context.Background(), "sim", "late-request")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.ErrorCode(a.Err()) != rp.ECancelled {
+			t.Errorf("request overtaken by its cancel still runs: %v", a.Err())
+		}
+		a.End()
+	}
+}

@@ -656,8 +656,10 @@ func NASums(w [4]uint32) (i, q int64, busy bool) {
 // ---- address decoding ----
 
 // Module returns the FPGA module addr belongs to: "hk", "scope", "asg",
-// "ams", or the DSP slot name ("pid0".."off"). An address outside the
-// mapped blocks gives an *rp.Error with code rp.EInvalid.
+// "ams", or the DSP slot name ("pid0".."off"), except that the input
+// selects of slots asg0 and asg1 (scope channels 1 and 2) are "scope". An
+// address outside the mapped blocks gives an *rp.Error with code
+// rp.EInvalid.
 func Module(addr uint32) (string, error) {
 	switch {
 	case addr >= HKBase && addr < HKBase+BlockSize:
@@ -666,6 +668,12 @@ func Module(addr uint32) (string, error) {
 		return "scope", nil
 	case addr >= ASGBase && addr < ASGBase+BlockSize:
 		return "asg", nil
+	case addr == Slot(SlotASG0)+DSPInputSelect, addr == Slot(SlotASG1)+DSPInputSelect:
+		// The generators take no input: these two input selects choose
+		// what scope channels 1 and 2 record, so they belong to the scope,
+		// and a scope waiting for its trigger does not hold up a
+		// generator's setup.
+		return "scope", nil
 	case addr >= DSPBase && addr < DSPBase+BlockSize:
 		return slotNames[(addr-DSPBase)/SlotSize], nil
 	case addr >= AMSBase && addr < AMSBase+BlockSize:

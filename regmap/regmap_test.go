@@ -32,7 +32,7 @@ var moduleTests = []struct {
 	{0x40350130, "iq0"},
 	{0x40360108, "iq1"},
 	{0x4037014C, "iq2"},
-	{0x40380000, "asg0"},
+	{0x40380004, "asg0"},
 	{0x40390004, "asg1"},
 	{0x403A0000, "in1"},
 	{0x403B0000, "in2"},
@@ -106,7 +106,7 @@ func TestSlots(t *testing.T) {
 		if SlotName(n) != name {
 			t.Errorf("SlotName(%d) = %q, want %q", n, SlotName(n), name)
 		}
-		if m, _ := Module(Slot(n)); m != name {
+		if m, _ := Module(Slot(n) + DSPOutputDirect); m != name {
 			t.Errorf("Module(Slot(%d)) = %q", n, m)
 		}
 	}
@@ -245,5 +245,19 @@ func TestNA(t *testing.T) {
 	y := NAValue(int64(real(raw)), int64(imag(raw)), n, amp, f, 0, 0)
 	if cmplx.Abs(y-1) > 1e-6 {
 		t.Errorf("NAValue = %v", y)
+	}
+}
+
+func TestScopeInputSelectsBelongToTheScope(t *testing.T) {
+	for _, slot := range []int{SlotASG0, SlotASG1} {
+		if m, _ := Module(Slot(slot) + DSPInputSelect); m != "scope" {
+			t.Errorf("input select of slot %d in module %q, want scope", slot, m)
+		}
+		if m, _ := Module(Slot(slot) + DSPOutputDirect); m != SlotName(slot) {
+			t.Errorf("output_direct of slot %d in module %q", slot, m)
+		}
+		if CheckRange(Slot(slot)+DSPInputSelect, 2) == nil {
+			t.Errorf("a range from the scope's input select into slot %d's registers must be refused", slot)
+		}
 	}
 }

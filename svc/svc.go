@@ -177,7 +177,10 @@ func (s *Service) serve(subject string, req *Request, h Handler) {
 	}
 	if err != nil {
 		code, desc := wire.ErrorHeaders(err)
-		if rerr := req.msg.Error(code, desc, nil, micro.WithHeaders(micro.Headers(req.Codec.Header()))); rerr != nil {
+		h := req.Codec.Header()
+		h.Set(micro.ErrorHeader, desc)
+		h.Set(micro.ErrorCodeHeader, code)
+		if rerr := s.reply(req, nil, h); rerr != nil {
 			err = rerr
 		}
 	}
@@ -206,9 +209,17 @@ func (s *Service) call(req *Request, h Handler) (v any, err error) {
 	return h(s.ctx, req)
 }
 
+// reply publishes the one reply. It does not go through micro's
+// Request.Respond: micro reads the request's error state once the
+// subscription callback returns, which races with a reply sent from the
+// handler's goroutine later.
+func (s *Service) reply(req *Request, data []byte, h nats.Header) error {
+	return s.nc.PublishMsg(&nats.Msg{Subject: req.msg.Reply(), Data: data, Header: h})
+}
+
 func (s *Service) respond(req *Request, v any) error {
 	if raw, ok := v.(Raw); ok {
-		return req.msg.Respond(raw.Data, micro.WithHeaders(micro.Headers(raw.Header)))
+		return s.reply(req, raw.Data, raw.Header)
 	}
 	data, err := req.Codec.Marshal(v)
 	if err != nil {
@@ -217,7 +228,7 @@ func (s *Service) respond(req *Request, v any) error {
 	if max := s.nc.MaxPayload(); max > 0 && int64(len(data)) > max {
 		return rp.Invalidf("reply of %d bytes exceeds the server's max payload of %d bytes: ask for less data, or use msgpack", len(data), max)
 	}
-	return req.msg.Respond(data, micro.WithHeaders(micro.Headers(req.Codec.Header())))
+	return s.reply(req, data, req.Codec.Header())
 }
 
 func (s *Service) account(subject string, f func(*endpointStats)) {

@@ -218,52 +218,50 @@ func deg(z complex128) float64 { return cmplx.Phase(z) * 180 / math.Pi }
 
 func ptr[T any](v T) *T { return &v }
 
-// TestModulesRunConcurrently shows that a scope transaction and an iq0
-// transaction overlap, by their duration: run alone, each takes about the
-// same time; run together they finish in far less than the sum.
+// TestModulesRunConcurrently shows that an iq0 transaction runs to its end
+// while a scope transaction is still waiting for a half-second
+// acquisition: transactions on different modules do not wait for each
+// other.
 func TestModulesRunConcurrently(t *testing.T) {
 	e := startSim(t)
 	ctx := ctxT(t)
-	const dec = 256 // 33.6 ms acquisition
-	scopeTxn := func() error {
-		sc := regmap.ScopeBase
+	const dec = 4096 // 0.54 s acquisition
+	sc := regmap.ScopeBase
+	scopeDone := make(chan error, 1)
+	go func() {
 		_, err := e.board.HW.Txn(ctx,
 			api.Write(sc+regmap.ScopeControl, regmap.ScopeReset),
 			api.Write(sc+regmap.ScopeDecimation, dec),
 			api.Write(sc+regmap.ScopeDelay, regmap.ScopeBufferLen),
 			api.Write(sc+regmap.ScopeControl, regmap.ScopeArm),
 			api.Write(sc+regmap.ScopeTriggerSource, regmap.TrigImmediately),
-			api.Wait(sc+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, 2),
+			api.Wait(sc+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, 5),
 		)
-		return err
+		scopeDone <- err
+	}()
+	// Watch the board itself (not through the bridge) until the scope
+	// transaction has armed and is waiting.
+	natstest.WaitFor(t, 5*time.Second, "the scope to be armed", func() bool {
+		var w [1]uint32
+		_ = e.sim.Read(sc+regmap.ScopeControl, w[:])
+		return w[0]&regmap.ScopeArm != 0
+	})
+	iq := regmap.Slot(5)
+	if _, err := e.board.HW.Txn(ctx,
+		api.Write(iq+regmap.IQNASleepCycles, 0),
+		api.Write(iq+regmap.IQNAAverages, 125000), // 1 ms
+		api.Write(iq+regmap.IQFrequency, regmap.FreqToReg(1e6, 32)),
+		api.Wait(iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, 2),
+	); err != nil {
+		t.Fatal(err)
 	}
-	iqTxn := func() error {
-		iq := regmap.Slot(5)
-		_, err := e.board.HW.Txn(ctx,
-			api.Write(iq+regmap.IQNASleepCycles, 0),
-			api.Write(iq+regmap.IQNAAverages, uint32(regmap.Duration(dec)*rp.Clock)),
-			api.Write(iq+regmap.IQFrequency, regmap.FreqToReg(1e6, 32)),
-			api.Wait(iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, 2),
-		)
-		return err
+	select {
+	case err := <-scopeDone:
+		t.Fatalf("the scope transaction ended (%v) before the iq0 transaction: they did not overlap", err)
+	default:
 	}
-	timed := func(fs ...func() error) time.Duration {
-		t0 := time.Now()
-		var wg sync.WaitGroup
-		for _, f := range fs {
-			wg.Go(func() {
-				if err := f(); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(t0)
-	}
-	alone := timed(scopeTxn) + timed(iqTxn)
-	together := timed(scopeTxn, iqTxn)
-	if together > alone*3/4 {
-		t.Errorf("scope and iq0 together took %v, alone %v in sum: they did not overlap", together, alone)
+	if err := <-scopeDone; err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -399,5 +397,40 @@ func TestInfoAndUnknownBoard(t *testing.T) {
 	c, _ := client.New(e.nc)
 	if _, err := c.Board("nosuch").Info(ctx); rp.ErrorCode(err) != rp.ENotFound {
 		t.Fatalf("unknown board: %v", err)
+	}
+}
+
+// TestCancel cancels a transaction waiting in a wait op, and one whose
+// cancel overtook it (cancel and transaction travel on different
+// subjects).
+func TestCancel(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	never := api.Wait(regmap.Slot(5)+regmap.IQNAISumLow, regmap.IQNABusy, regmap.IQNABusy, 30)
+	cl, _ := client.New(e.nc)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.bridge.Exec(ctx, api.Txn{ID: "waiting", Ops: []api.Op{never}})
+		done <- err
+	}()
+	var r api.TxnCancelReply
+	natstest.WaitFor(t, 5*time.Second, "the transaction to be cancelled", func() bool {
+		err := cl.Request(ctx, "rp.sim.hw.cancel", api.TxnCancel{ID: "waiting"}, &r)
+		return err == nil && r.Cancelled
+	})
+	if err := <-done; rp.ErrorCode(err) != rp.ECancelled {
+		t.Fatalf("cancelled transaction answered %v, want cancelled", err)
+	}
+
+	if err := cl.Request(ctx, "rp.sim.hw.cancel", api.TxnCancel{ID: "early"}, &r); err != nil || r.Cancelled {
+		t.Fatalf("early cancel: %+v %v", r, err)
+	}
+	if _, err := e.bridge.Exec(ctx, api.Txn{ID: "early", Ops: []api.Op{never}}); rp.ErrorCode(err) != rp.ECancelled {
+		t.Fatalf("transaction overtaken by its cancel answered %v", err)
+	}
+	// The modules are free again.
+	if _, err := e.board.HW.Read(ctx, regmap.Slot(5)+regmap.IQNAISumLow, 4); err != nil {
+		t.Fatal(err)
 	}
 }

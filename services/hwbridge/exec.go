@@ -19,10 +19,15 @@ type executor struct {
 	mu      sync.Mutex
 	locks   map[string]chan struct{}      // one-slot semaphores, so waiting for one can be cancelled
 	running map[string]context.CancelFunc // transactions with an id, queued or running
+	early   map[string]time.Time          // cancels that arrived before their transaction
 }
 
+// earlyCancelTTL is how long a cancel that overtook its transaction (they
+// travel on different subjects) is remembered.
+const earlyCancelTTL = 10 * time.Second
+
 func newExecutor(f rp.FPGA) *executor {
-	return &executor{fpga: f, locks: map[string]chan struct{}{}, running: map[string]context.CancelFunc{}}
+	return &executor{fpga: f, locks: map[string]chan struct{}{}, running: map[string]context.CancelFunc{}, early: map[string]time.Time{}}
 }
 
 // plan validates t and returns the sorted modules it touches.
@@ -118,6 +123,10 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 		return nil, nil, rp.Invalidf("id: transaction %q is already running", id)
 	}
 	e.running[id] = cancel
+	if _, ok := e.early[id]; ok {
+		delete(e.early, id)
+		cancel()
+	}
 	return ctx, func() {
 		e.mu.Lock()
 		delete(e.running, id)
@@ -126,15 +135,25 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 	}, nil
 }
 
-// cancel ends the transaction with this id; it answers 499.
+// cancel ends the transaction with this id; it answers 499. An id not
+// (yet) known is remembered for earlyCancelTTL, so a cancel that overtakes
+// its transaction still takes effect when the transaction arrives.
 func (e *executor) cancel(id string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, ok := e.running[id]
 	if ok {
 		c()
+		return true
 	}
-	return ok
+	now := time.Now()
+	for k, t := range e.early {
+		if now.Sub(t) > earlyCancelTTL {
+			delete(e.early, k)
+		}
+	}
+	e.early[id] = now
+	return false
 }
 
 // run executes a valid transaction.
