@@ -1,8 +1,3 @@
-//go:build scope_pending
-
-// These tests need services/scope, which was not committed when they were
-// written: run them with -tags scope_pending; drop the tag once it lands.
-
 package deploy_test
 
 import (
