@@ -11,6 +11,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/rp"
@@ -554,4 +555,25 @@ func TestServiceStop(t *testing.T) {
 	scopeFree(t, e)
 	_, err := e.board.Specan().Single(ctxT(t, 5*time.Second), api.SpecanSettings{})
 	wantCode(t, err, rp.ENotFound)
+}
+
+// TestMissingServices: a board no bridge serves, or no scope service at
+// all, is a 404 that says which request failed.
+func TestMissingServices(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	_, err := e.c.Board("nosuch").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
+	wantCode(t, err, rp.ENotFound, "scope trace 1 of 1")
+
+	ns := natstest.Server(t)
+	sa, err := specan.Start(natstest.Connect(t, ns), specan.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sa.Stop(context.Background()) })
+	c, err := client.New(natstest.Connect(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Board("sim").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
+	wantCode(t, err, rp.ENotFound, "scope.single")
 }
