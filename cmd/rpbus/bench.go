@@ -190,13 +190,28 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 			return err
 		}
 	}
+	// A bare NATS echo on the same server: the floor every figure stands on.
+	echo, err := nc.Subscribe("bench.echo", func(m *nats.Msg) { _ = m.Respond(m.Data) })
+	if err != nil {
+		return err
+	}
+	c.cleanup = append(c.cleanup, func() { echo.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	payload := make([]byte, 16)
 	results := map[string]figures{}
 	order := []struct{ name, target string }{
+		{"nats_echo_16B", "NATS alone"},
 		{"read1_sim", "p50 <= 60 us"},
 		{"read16384_sim", "p50 <= 300 us"},
 		{"read16384_monitor", "p50 <= 600 us"},
 	}
-	for i, f := range []func(context.Context) error{read(cl.Board("sim"), 1), read(cl.Board("sim"), 16384), read(cl.Board("simmon"), 16384)} {
+	natsEcho := func(ctx context.Context) error {
+		_, err := cnc.RequestWithContext(ctx, "bench.echo", payload)
+		return err
+	}
+	for i, f := range []func(context.Context) error{natsEcho, read(cl.Board("sim"), 1), read(cl.Board("sim"), 16384), read(cl.Board("simmon"), 16384)} {
 		r, err := measure(ctx, c.count, f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", order[i].name, err)
