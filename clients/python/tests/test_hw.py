@@ -4,6 +4,7 @@ hw.cancel, the generators, errors and cancellation."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import numpy as np
 import pytest
@@ -108,14 +109,18 @@ async def _held(board: rpbus.Board, attempts: int = 20) -> bool:
     return False
 
 
-async def test_cancelling_the_task_cancels_the_transaction_on_the_bridge(rp: rpbus.Client, board: rpbus.Board) -> None:
+async def test_cancelling_the_task_cancels_the_transaction_on_the_bridge(
+    rp: rpbus.Client, board: rpbus.Board, caplog: pytest.LogCaptureFixture
+) -> None:
     # A wait that would hold the scope module for 30 s.
     task = asyncio.create_task(board.hw.txn(wait(CONTROL, NEVER, NEVER, timeout=30.0), id="py-test-hold"))
     assert await _held(board)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await rp.wait_cancels()
+    with caplog.at_level(logging.DEBUG, logger="rpbus"):
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await rp.wait_cancels()
+    assert "abandoned request py-test-hold answered 499 cancelled" in [r.getMessage() for r in caplog.records]
     # The module is free again well before the 30 s wait would end.
     async with asyncio.timeout(5):
         r = await board.hw.txn(read(THRESHOLD), timeout=5)

@@ -228,9 +228,14 @@ class Client:
             # Collect the abandoned request's answer (499, or a result that
             # won the race) so that nothing is left unretrieved.
             try:
-                await inner
-            except (Exception, asyncio.CancelledError):
-                pass
+                msg = await inner
+                err = _wire.check_error(msg.headers, subject)
+                outcome = f"{err.code} {err.name}" if err else "a result (it ended before the cancel)"
+            except RpbusError as e:
+                outcome = f"{e.code} {e.name}"
+            except (Exception, asyncio.CancelledError) as e:
+                outcome = type(e).__name__
+            log.debug("abandoned request %s answered %s", id, outcome)
 
     async def wait_cancels(self, timeout: float = CANCEL_TIMEOUT + 1) -> None:
         """Waits until the cancels sent on cancelled calls' behalf have been
