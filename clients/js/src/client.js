@@ -133,15 +133,13 @@ export class Rpbus {
           return decode(msg.data);
         },
         (err) => {
-          throw fromNatsError(err, subject, timeoutMs);
+          const e = fromNatsError(err, subject, timeoutMs);
+          // Our own timeout, not the service's 408: the work may still run there.
+          if (cancel && e.code === 408) this._cancelQuietly(cancel);
+          throw e;
         },
       );
-      if (!signal) {
-        return await reply.catch((err) => {
-          if (cancel && err.code === 408) this._cancelQuietly(cancel);
-          throw err;
-        });
-      }
+      if (!signal) return await reply;
       let onAbort;
       const aborted = new Promise((resolve) => {
         onAbort = resolve;
@@ -151,10 +149,7 @@ export class Rpbus {
       const first = await Promise.race([settled, aborted.then(() => null)]);
       signal.removeEventListener("abort", onAbort);
       if (first) {
-        if (first.e) {
-          if (cancel && first.e.code === 408) this._cancelQuietly(cancel);
-          throw first.e;
-        }
+        if (first.e) throw first.e;
         return first.v;
       }
       if (cancel) await this._cancelAndWait(cancel, settled);
