@@ -70,7 +70,10 @@ func New(f rp.FPGA, channel int) (*Generator, error) {
 		Generator:     g.name,
 		Waveform:      "sin",
 		OutputDirect:  "off",
-		TriggerSource: "off",
+		// Unlike PyRPL (off), so that a setup of waveform, frequency,
+		// amplitude and output plays at once, as a user expects; the
+		// output stays silent and disconnected until then.
+		TriggerSource: "immediately",
 	}
 	if err := g.apply(def); err != nil {
 		return nil, err

@@ -97,7 +97,7 @@ func TestNewDefaults(t *testing.T) {
 	for ch, base := range []uint32{0x40200000, 0x40200020} {
 		m := newMem()
 		g := newGen(t, m, ch)
-		want := api.ASGSettings{Generator: g.Name(), Waveform: "sin", OutputDirect: "off", TriggerSource: "off"}
+		want := api.ASGSettings{Generator: g.Name(), Waveform: "sin", OutputDirect: "off", TriggerSource: "immediately"}
 		if got := g.Settings(); got != want {
 			t.Errorf("ch %d: Settings() = %+v, want %+v", ch, got, want)
 		}
@@ -117,9 +117,9 @@ func TestNewDefaults(t *testing.T) {
 				t.Errorf("ch %d: reg %#x = %#x, want %#x", ch, 4+4*i, got, w)
 			}
 		}
-		// control: trigger off, wrap on, running
-		if got := m.word(ctrlAddr) >> (16 * ch) & 0xFFFF; got != 0x10 {
-			t.Errorf("ch %d: control half = %#x, want 0x10", ch, got)
+		// control: trigger immediately, wrap on, running
+		if got := m.word(ctrlAddr) >> (16 * ch) & 0xFFFF; got != 0x11 {
+			t.Errorf("ch %d: control half = %#x, want 0x11", ch, got)
 		}
 	}
 	if _, err := New(newMem(), 2); rp.ErrorCode(err) != rp.EInvalid {
@@ -416,8 +416,8 @@ func TestOtherChannelBitsSurvive(t *testing.T) {
 		t.Fatal(err)
 	}
 	const aHalf = 0x1000 | 0x10 | 5 // random | wrap | high
-	if got := m.word(ctrlAddr); got != aHalf|0x10<<16 {
-		t.Fatalf("control = %#x, want %#x", got, aHalf|0x10<<16)
+	if got := m.word(ctrlAddr); got != aHalf|0x11<<16 {
+		t.Fatalf("control = %#x, want %#x", got, aHalf|0x11<<16)
 	}
 	// Advanced-trigger bits of B set by someone else (PyRPL's
 	// enable_advanced_trigger): B's Setup keeps them.

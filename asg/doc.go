@@ -93,9 +93,11 @@
 //
 // # Defaults
 //
-// New forces PyRPL's attribute defaults into the hardware: waveform sin,
-// frequency 0 Hz, amplitude 0 V, offset 0 V, start_phase 0, output_direct
-// off, trigger_source off, cycles_per_burst 0 (continuous), bursts 0,
-// delay_between_bursts 0 s. The output is therefore silent and
-// disconnected until a Setup says otherwise.
+// New forces PyRPL's attribute defaults into the hardware, except for the
+// trigger: waveform sin, frequency 0 Hz, amplitude 0 V, offset 0 V,
+// start_phase 0, output_direct off, trigger_source immediately (PyRPL:
+// off, which leaves a generator silent until its trigger is set even
+// after a setup of its waveform and output), cycles_per_burst 0
+// (continuous), bursts 0, delay_between_bursts 0 s. The output is silent
+// and disconnected until a Setup says otherwise.
 package asg

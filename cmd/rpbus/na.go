@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 
 func init() {
 	register("na", "the network analyzer service for every board; `na single` asks it for one sweep", func(stdout, stderr io.Writer) command {
-		return &naCmd{stdout: stdout}
+		return &naCmd{stdout: stdout, stderr: stderr}
 	})
 	instruments = append(instruments, instrument{
 		name: "na",
@@ -40,15 +39,15 @@ func init() {
 // and prints it.
 type naCmd struct {
 	stdout    io.Writer
+	stderr    io.Writer
 	nats      natsFlags
 	chunkTime time.Duration
 
-	single   bool
-	board    string
-	set      api.NASettings
-	linear   bool
-	asJSON   bool
-	progress bool
+	single  bool
+	board   string
+	set     api.NASettings
+	linear  bool
+	outputs outputFlags
 
 	nc  *nats.Conn
 	svc *na.Service
@@ -87,16 +86,14 @@ func (c *naCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "sweeps averaged (default 1)")
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the hardware time)")
 	fs.BoolVar(&c.set.NoWait, "no-wait", false, "answer 409 instead of waiting for a free IQ module")
-	fs.BoolVar(&c.progress, "progress", false, "print progress events")
-	fs.BoolVar(&c.asJSON, "json", false, "print the whole reply as JSON instead of a table")
+	c.outputs.register(fs, true)
 	if err := parseWithEnv(fs, args, natsAliases); err != nil {
 		return err
 	}
 	if c.linear {
-		f := false
-		c.set.Logscale = &f
+		c.set.Logscale = client.Ptr(false)
 	}
-	return nil
+	return c.outputs.check()
 }
 
 func (c *naCmd) Run(ctx context.Context) error {
@@ -125,16 +122,18 @@ func (c *naCmd) runSingle(ctx context.Context) error {
 		return err
 	}
 	n := cl.Board(c.board).NA()
-	if c.progress {
+	if c.outputs.progress {
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		ch, err := n.Progress(pctx)
 		if err != nil {
 			return err
 		}
+		bar := &progressBar{w: c.stderr, what: "points"}
+		defer bar.finish()
 		go func() {
 			for p := range ch {
-				fmt.Fprintf(c.stdout, "progress %s: %d/%d points, %.6g Hz\n", p.ID, p.Done, p.Total, p.Frequency)
+				bar.update(p.Done, p.Total)
 			}
 		}()
 	}
@@ -142,20 +141,18 @@ func (c *naCmd) runSingle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.asJSON {
-		return json.NewEncoder(c.stdout).Encode(tr)
-	}
-	s := tr.Settings
-	fmt.Fprintf(c.stdout, "sweep %s on %s: %d points %g..%g Hz, rbw %g Hz, amplitude %g V, %s -> %s\n",
-		tr.ID, tr.IQ, len(tr.Frequencies), s.StartFreq, s.StopFreq, s.RBW, s.Amplitude, s.OutputDirect, s.Input)
-	fmt.Fprintf(c.stdout, "%14s %12s %9s\n", "f [Hz]", "|H| [V/V]", "phase [deg]")
-	step := max(1, len(tr.Frequencies)/20)
-	for i := 0; i < len(tr.Frequencies); i += step {
-		h := complex(tr.Re[i], tr.Im[i])
-		fmt.Fprintf(c.stdout, "%14.6g %12.5g %9.2f\n", tr.Frequencies[i], cmplx.Abs(h), cmplx.Phase(h)*180/math.Pi)
-	}
-	fmt.Fprintf(c.stdout, "sweep %.3f s, hardware %.3f s\n", tr.Ended-tr.Started, tr.HardwareTime)
-	return nil
+	return c.outputs.write(c.stdout, tr, func(w io.Writer) {
+		s := tr.Settings
+		fmt.Fprintf(w, "sweep %s on %s: %d points %g..%g Hz, rbw %g Hz, amplitude %g V, %s -> %s\n",
+			tr.ID, tr.IQ, len(tr.Frequencies), s.StartFreq, s.StopFreq, s.RBW, s.Amplitude, s.OutputDirect, s.Input)
+		fmt.Fprintf(w, "%14s %12s %9s\n", "f [Hz]", "|H| [V/V]", "phase [deg]")
+		step := max(1, len(tr.Frequencies)/20)
+		for i := 0; i < len(tr.Frequencies); i += step {
+			h := complex(tr.Re[i], tr.Im[i])
+			fmt.Fprintf(w, "%14.6g %12.5g %9.2f\n", tr.Frequencies[i], cmplx.Abs(h), cmplx.Phase(h)*180/math.Pi)
+		}
+		fmt.Fprintf(w, "sweep %.3f s, hardware %.3f s\n", tr.Ended-tr.Started, tr.HardwareTime)
+	})
 }
 
 func (c *naCmd) Close() error {

@@ -5,15 +5,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/services/scope"
 )
 
 func init() {
-	register("scope", "serve the oscilloscope of every board (rp.*.scope.single, continuous, cancel, stop)", func(stdout, stderr io.Writer) command {
+	register("scope", "the oscilloscope service for every board; `scope single` asks it for one trace", func(stdout, stderr io.Writer) command {
 		return &scopeCmd{stdout: stdout}
 	})
 	instruments = append(instruments, instrument{
@@ -31,29 +34,64 @@ func init() {
 	})
 }
 
-// scopeCmd runs the scope service: `rpbus scope` with no verb.
+// scopeCmd runs the scope service (`rpbus scope`), or with the verb
+// "single" asks it for one trace (`rpbus scope single --duration 1e-3`).
 type scopeCmd struct {
 	stdout io.Writer
 	nats   natsFlags
+
+	single  bool
+	board   string
+	set     api.ScopeSettings
+	noAvg   bool
+	outputs outputFlags
 
 	nc  *nats.Conn
 	svc *scope.Service
 }
 
 func (c *scopeCmd) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("rpbus scope", flag.ContinueOnError)
+	if len(args) > 0 && args[0] == "single" {
+		c.single = true
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("rpbus scope [single]", flag.ContinueOnError)
 	c.nats.register(fs)
+	if c.single {
+		fs.StringVar(&c.board, "board", "sim", "board name")
+		fs.StringVar(&c.set.Input1, "input1", "", "ch1 signal: in1 (default), in2, out1, out2, asg0, asg1, iq0..iq2, iq2_2, pid0..pid2")
+		fs.StringVar(&c.set.Input2, "input2", "", "ch2 signal (default in2)")
+		fs.Float64Var(&c.set.Duration, "duration", 0, "s, rounded up to 16384 x 8 ns x 2^k (default 131.072 us)")
+		fs.IntVar(&c.set.Decimation, "decimation", 0, "1, 2, 4, ... 65536 (instead of -duration)")
+		fs.StringVar(&c.set.TriggerSource, "trigger-source", "", "immediately (default), ch1_positive_edge, ch1_negative_edge, ch2_positive_edge, ch2_negative_edge, ext_positive_edge, ext_negative_edge, asg0, asg1, dsp")
+		fs.Float64Var(&c.set.Threshold, "threshold", 0, "V, edge triggers")
+		fs.Float64Var(&c.set.Hysteresis, "hysteresis", 0, "V, edge triggers (default 2.4 mV)")
+		fs.Float64Var(&c.set.TriggerDelay, "trigger-delay", 0, "s, the trigger's place relative to the trace centre")
+		fs.BoolVar(&c.noAvg, "no-average", false, "take every n-th sample instead of the boxcar average while decimating")
+		fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces averaged by the service (default 1)")
+		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition)")
+		c.outputs.register(fs, false)
+	}
 	if err := parseWithEnv(fs, args, natsAliases); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("rpbus scope: unexpected %q; `rpbus scope [flags]` runs the service", strings.Join(fs.Args(), " "))}
+		return usageError{fmt.Sprintf("rpbus scope: unexpected %q; `rpbus scope [flags]` runs the service, `rpbus scope single [flags]` takes a trace", strings.Join(fs.Args(), " "))}
 	}
-	return nil
+	if c.noAvg {
+		c.set.Average = client.Ptr(false)
+	}
+	return c.outputs.check()
 }
 
 func (c *scopeCmd) Run(ctx context.Context) error {
 	var err error
+	if c.single {
+		if c.nc, err = c.nats.connect("rpbus-scope-client"); err != nil {
+			return err
+		}
+		return c.runSingle(ctx)
+	}
 	if c.nc, err = c.nats.connect("rpbus-scope"); err != nil {
 		return err
 	}
@@ -63,6 +101,50 @@ func (c *scopeCmd) Run(ctx context.Context) error {
 	fmt.Fprintf(c.stdout, "scope: serving rp.*.scope.* on %s\n", c.nats.url)
 	<-ctx.Done()
 	return nil
+}
+
+func (c *scopeCmd) runSingle(ctx context.Context) error {
+	cl, err := client.New(c.nc)
+	if err != nil {
+		return err
+	}
+	tr, err := cl.Board(c.board).Scope().Single(ctx, c.set)
+	if err != nil {
+		return err
+	}
+	return c.outputs.write(c.stdout, tr, func(w io.Writer) {
+		s := tr.Settings
+		fmt.Fprintf(w, "trace %s: ch1 %s, ch2 %s, decimation %d (%.6g s), trigger %s at board time %.9f s\n",
+			tr.ID, s.Input1, s.Input2, s.Decimation, float64(len(tr.Ch1))*tr.Dt, s.TriggerSource, tr.TriggerTime)
+		for _, ch := range []struct {
+			name string
+			v    []float32
+		}{{"ch1", tr.Ch1}, {"ch2", tr.Ch2}} {
+			lo, hi, mean, rms := stats32(ch.v)
+			fmt.Fprintf(w, "  %s: min %.5f V  max %.5f V  mean %.5f V  rms %.5f V\n", ch.name, lo, hi, mean, rms)
+		}
+	})
+}
+
+// stats32 summarises the finite samples of a trace.
+func stats32(v []float32) (lo, hi, mean, rms float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	n := 0
+	for _, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) {
+			continue
+		}
+		lo, hi = math.Min(lo, f), math.Max(hi, f)
+		mean += f
+		rms += f * f
+		n++
+	}
+	if n == 0 {
+		return math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	}
+	mean /= float64(n)
+	return lo, hi, mean, math.Sqrt(rms/float64(n) - mean*mean)
 }
 
 func (c *scopeCmd) Close() error {

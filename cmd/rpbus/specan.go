@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 
 func init() {
 	register("specan", "the spectrum analyzer service for every board; `specan single` asks it for one spectrum", func(stdout, stderr io.Writer) command {
-		return &specanCmd{stdout: stdout}
+		return &specanCmd{stdout: stdout, stderr: stderr}
 	})
 	instruments = append(instruments, instrument{
 		name: "specan",
@@ -35,13 +34,14 @@ func init() {
 // spectrum and prints it.
 type specanCmd struct {
 	stdout   io.Writer
+	stderr   io.Writer
 	nats     natsFlags
 	inFlight int
 
-	single bool
-	board  string
-	set    api.SpecanSettings
-	asJSON bool
+	single  bool
+	board   string
+	set     api.SpecanSettings
+	outputs outputFlags
 
 	nc  *nats.Conn
 	svc *specan.Service
@@ -74,8 +74,11 @@ func (c *specanCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.set.Unit, "unit", "", "Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)")
 	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
-	fs.BoolVar(&c.asJSON, "json", false, "print the whole reply as JSON instead of a summary")
-	return parseWithEnv(fs, args, natsAliases)
+	c.outputs.register(fs, true)
+	if err := parseWithEnv(fs, args, natsAliases); err != nil {
+		return err
+	}
+	return c.outputs.check()
 }
 
 func (c *specanCmd) Run(ctx context.Context) error {
@@ -103,28 +106,41 @@ func (c *specanCmd) runSingle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sp, err := cl.Board(c.board).Specan().Single(ctx, c.set)
+	sa := cl.Board(c.board).Specan()
+	if c.outputs.progress {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		ch, err := sa.Progress(pctx)
+		if err != nil {
+			return err
+		}
+		bar := &progressBar{w: c.stderr, what: "traces"}
+		defer bar.finish()
+		go func() {
+			for p := range ch {
+				bar.update(p.Done, p.Total)
+			}
+		}()
+	}
+	sp, err := sa.Single(ctx, c.set)
 	if err != nil {
 		return err
 	}
-	if c.asJSON {
-		enc := json.NewEncoder(c.stdout)
-		return enc.Encode(sp)
-	}
-	peak := 1 // skip DC
-	for k := 2; k < len(sp.Ch1); k++ {
-		if sp.Ch1[k] > sp.Ch1[peak] {
-			peak = k
+	return c.outputs.write(c.stdout, sp, func(w io.Writer) {
+		peak := 1 // skip DC
+		for k := 2; k < len(sp.Ch1); k++ {
+			if sp.Ch1[k] > sp.Ch1[peak] {
+				peak = k
+			}
 		}
-	}
-	s := sp.Settings
-	fmt.Fprintf(c.stdout, "spectrum %s: %d traces, span %g Hz (decimation %d), %s window, rbw %.4g Hz, %d bins\n",
-		sp.ID, sp.Traces, s.Span, s.Decimation, s.Window, sp.RBW, len(sp.Frequencies))
-	if len(sp.Ch1) > 1 {
-		fmt.Fprintf(c.stdout, "ch1 (%s) peak above DC: %.6g at %.6g Hz\n", s.Input1, sp.Ch1[peak], sp.Frequencies[peak])
-	}
-	fmt.Fprintf(c.stdout, "unit %s; acquisition %.3f s\n", s.Unit, sp.Ended-sp.Started)
-	return nil
+		s := sp.Settings
+		fmt.Fprintf(w, "spectrum %s: %d traces, span %g Hz (decimation %d), %s window, rbw %.4g Hz, %d bins\n",
+			sp.ID, sp.Traces, s.Span, s.Decimation, s.Window, sp.RBW, len(sp.Frequencies))
+		if len(sp.Ch1) > 1 {
+			fmt.Fprintf(w, "ch1 (%s) peak above DC: %.6g at %.6g Hz\n", s.Input1, sp.Ch1[peak], sp.Frequencies[peak])
+		}
+		fmt.Fprintf(w, "unit %s; acquisition %.3f s\n", s.Unit, sp.Ended-sp.Started)
+	})
 }
 
 func (c *specanCmd) Close() error {
