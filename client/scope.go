@@ -41,12 +41,15 @@ func ScopeRequestTimeout(s api.ScopeSettings) time.Duration {
 	if s.TriggerSource != "" && s.TriggerSource != "immediately" {
 		samples = max(samples, s.TriggerDelay/dt+regmap.ScopeBufferLen/2)
 	}
-	acq := samples * dt * float64(max(s.TraceAverage, 1))
+	n := float64(max(s.TraceAverage, 1))
+	per := samples * dt
+	// The service's timeout bounds each averaged trace's wait for its
+	// trigger, so the request may take up to n of them.
 	service := s.Timeout
 	if service <= 0 {
-		service = 1 + 2*acq
+		service = 1 + 2*per*n
 	}
-	return time.Duration((acq+service)*float64(time.Second)) + scopeMargin
+	return time.Duration(n*(per+service)*float64(time.Second)) + scopeMargin
 }
 
 // Single acquires one trace and returns it when it is done. Unless ctx

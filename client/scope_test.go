@@ -24,7 +24,8 @@ func TestScopeRequestTimeout(t *testing.T) {
 		// acquisition + (1 s + 2 x acquisition) + 2 s
 		{api.ScopeSettings{}, acq + 1 + 2*acq + 2},
 		{api.ScopeSettings{Duration: 1}, 1.073741824*3 + 3},
-		{api.ScopeSettings{Decimation: 8192, TraceAverage: 4}, 4*1.073741824*3 + 3},
+		// the service's timeout bounds each of the 4 traces
+		{api.ScopeSettings{Decimation: 8192, TraceAverage: 4}, 4*(1.073741824+1+2*1.073741824*4) + 2},
 		{api.ScopeSettings{Timeout: 0.5}, acq + 0.5 + 2},
 		// a trigger delay of 1 s keeps writing 1 s after the trigger
 		{api.ScopeSettings{TriggerSource: "ch1_positive_edge", TriggerDelay: 1, Timeout: 0.1}, 1 + acq/2 + 0.1 + 2},
