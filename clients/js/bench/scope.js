@@ -48,15 +48,20 @@ function quantile(sorted, q) {
 
 const settings = { decimation: 1, trigger_source: "immediately" };
 
+let cpuUs = 0; // CPU time (user + system) of this process during the JS rounds
+
 /** n sequential scope.single calls: their latencies in us. */
 async function measureJS(board, n) {
   const us = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
     const tr = await board.scope.single(settings);
     us.push(Number(process.hrtime.bigint() - t) / 1000);
     if (tr.ch1.length !== 16384 || tr.ch2.length !== 16384) throw new Error(`trace of ${tr.ch1.length} samples`);
   }
+  const cpu = process.cpuUsage(cpu0);
+  cpuUs += cpu.user + cpu.system;
   return us;
 }
 
@@ -87,6 +92,7 @@ let result;
 try {
   const board = rp.board(args.board);
   await measureJS(board, Math.min(50, perRound)); // warm-up, as the Go side does
+  cpuUs = 0;
   const js = [];
   const go = [];
   const perRoundJS = [];
@@ -102,7 +108,7 @@ try {
     }
     go.push(g);
   }
-  result = { url, count: js.length, rounds, load_average: os.loadavg()[0], js: figures(js), js_rounds: perRoundJS };
+  result = { url, count: js.length, rounds, load_average: os.loadavg()[0], js: figures(js), js_cpu_us_per_call: cpuUs / js.length, js_rounds: perRoundJS };
   if (go.error) result.go = { error: go.error };
   else {
     result.go = { count: go.reduce((a, g) => a + g.count, 0), p50_us: median(go.map((g) => g.p50_us)), p90_us: median(go.map((g) => g.p90_us)), p99_us: median(go.map((g) => g.p99_us)) };
@@ -128,6 +134,7 @@ if (args.json) {
     if (result.go_rounds) line(`  Go round ${i + 1}`, result.go_rounds[i]);
   });
   line("JavaScript", result.js);
+  console.log(`  (the JavaScript process used ${result.js_cpu_us_per_call.toFixed(1)} us of CPU per call)`);
   if (result.go.error) console.log(`Go client       (rpbus bench scope failed: ${result.go.error})`);
   else {
     line("Go client", result.go);

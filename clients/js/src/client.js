@@ -25,7 +25,9 @@ export async function connect(servers = "nats://127.0.0.1:4222", options = {}) {
   const { maxInFlight, ...natsOptions } = options;
   let nc;
   try {
-    nc = await natsConnect({ name: "rpbus-js", ...natsOptions, servers });
+    // noAsyncTraces: nats.js would build an Error (a stack capture) per
+    // request only to improve its own error stacks; RpbusError has its own.
+    nc = await natsConnect({ name: "rpbus-js", noAsyncTraces: true, ...natsOptions, servers });
   } catch (err) {
     throw new RpbusError(503, `connecting to ${servers}: ${err.message}`, { cause: err });
   }

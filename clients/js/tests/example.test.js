@@ -15,7 +15,7 @@ before(async () => {
 });
 
 after(async () => {
-  assert.equal(await up?.stop(), 0, up?.stderr());
+  if (up) assert.equal(await up.stop(), 0, up.stderr());
 });
 
 test("the quickstart example runs and finds the 1 MHz resonance", { timeout: 60_000 }, async () => {

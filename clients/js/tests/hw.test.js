@@ -26,8 +26,10 @@ before(async () => {
 
 after(async () => {
   await rp?.close();
-  const code = await up?.stop();
-  assert.equal(code, 0, `rpbus up exited with ${code}: ${up?.stderr()}`);
+  if (up) {
+    const code = await up.stop();
+    assert.equal(code, 0, `rpbus up exited with ${code}: ${up.stderr()}`);
+  }
 });
 
 describe("hw", () => {

@@ -38,7 +38,7 @@ before(async () => {
 
 after(async () => {
   await rp?.close();
-  assert.equal(await up?.stop(), 0, up?.stderr());
+  if (up) assert.equal(await up.stop(), 0, up.stderr());
 });
 
 test("a sweep across the DUT resonance follows H(f); arrays are Float64Array", { timeout: T }, async () => {

@@ -33,7 +33,7 @@ before(async () => {
 
 after(async () => {
   await rp?.close();
-  assert.equal(await up?.stop(), 0, up?.stderr());
+  if (up) assert.equal(await up.stop(), 0, up.stderr());
 });
 
 const rms = (a) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);

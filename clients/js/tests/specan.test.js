@@ -36,7 +36,7 @@ before(async () => {
 
 after(async () => {
   await rp?.close();
-  assert.equal(await up?.stop(), 0, up?.stderr());
+  if (up) assert.equal(await up.stop(), 0, up.stderr());
 });
 
 test("a sine of amplitude A peaks at A^2 Vpk^2 at its frequency; arrays are Float64Array", { timeout: T }, async () => {
