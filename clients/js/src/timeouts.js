@@ -40,26 +40,50 @@ export function scopeTraceTime(s = {}) {
 }
 
 /**
- * scope.single: per trace the pre-trigger fill and the trace (2T) plus
- * |trigger_delay|, times trace_average, plus the service's own timeout
- * (settings.timeout, default 1 s + 2 x acquisition), plus MARGIN.
+ * scope.single: N = trace_average traces, each taking at most
+ * P = 2T + |trigger_delay| (pre-trigger fill, then the trace after the
+ * trigger) and each allowed the service's timeout to see its trigger
+ * (settings.timeout, default 1 s + 2 x P x N), so N x (P + timeout) plus
+ * MARGIN.
  */
 export function scopeTimeout(s = {}) {
-  const acq = (2 * scopeTraceTime(s) + Math.abs(s.trigger_delay || 0)) * num(s.trace_average, 1);
-  return acq + num(s.timeout, 1 + 2 * acq) + MARGIN;
+  const n = num(s.trace_average, 1);
+  const per = 2 * scopeTraceTime(s) + Math.abs(s.trigger_delay || 0);
+  return n * (per + num(s.timeout, 1 + 2 * per * n)) + MARGIN;
 }
 
+/** PyRPL's floor of the automatic rbw (Hz). */
+const MIN_AUTO_RBW = 1.186;
+
 /**
- * na.single: the sweep's time H = (points + 2) x (0.5 + average_per_point)
- * / rbw x trace_average (PyRPL settles 0.5/rbw per point and three times
- * that on the first), plus the service's timeout (settings.timeout,
- * default 2H + 5 s), plus MARGIN.
+ * na.single: the sweep's time H = sum over points of (0.5 +
+ * average_per_point) / rbw_i, the first point counting three times, x
+ * trace_average; then H + the service's timeout (settings.timeout,
+ * default 2H + 5 s) + MARGIN. rbw_i is rbw, or with auto_bandwidth
+ * max(min(f_i / q_factor_min, rbw), 1.186 Hz) / 2 (the service raises its
+ * bandwidth by doubling, so it may lag a factor 2 behind).
  */
 export function naTimeout(s = {}) {
-  const points = num(s.points, 1001);
+  const points = Math.round(num(s.points, 1001));
   const rbw = num(s.rbw, 1000);
   const avg = num(s.average_per_point, 1);
-  const h = ((points + 2) * (0.5 + avg)) / rbw * num(s.trace_average, 1);
+  let h;
+  if (s.auto_bandwidth) {
+    const start = num(s.start_freq, 1e3);
+    const stop = num(s.stop_freq, 10e6);
+    const q = num(s.q_factor_min, 10);
+    const log = s.logscale ?? true;
+    h = 0;
+    for (let i = 0; i < points; i++) {
+      const x = points > 1 ? i / (points - 1) : 0;
+      const f = log ? start * (stop / start) ** x : start + (stop - start) * x;
+      const bw = Math.max(Math.min(f / q, rbw), MIN_AUTO_RBW) / 2;
+      h += ((i === 0 ? 3 : 1) * (0.5 + avg)) / bw;
+    }
+  } else {
+    h = ((points + 2) * (0.5 + avg)) / rbw;
+  }
+  h *= num(s.trace_average, 1);
   return h + num(s.timeout, 2 * h + 5) + MARGIN;
 }
 
