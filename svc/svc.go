@@ -24,11 +24,27 @@ var ErrConfigValidation = errors.New("svc: invalid configuration")
 // return when ctx ends (on a hard stop).
 type Handler func(ctx context.Context, req *Request) (any, error)
 
-// Raw is a reply already encoded; svc sends it as it is.
+// Raw is a reply already encoded; svc sends it as it is, then calls
+// Release (when set) so the handler can reuse the bytes.
 type Raw struct {
-	Data   []byte
-	Header nats.Header
+	Data    []byte
+	Header  nats.Header
+	Release func()
 }
+
+// Releaser is a reply value that lends pooled memory: svc calls Release
+// once the reply has been encoded and sent.
+type Releaser interface {
+	Release()
+}
+
+// replyBufs recycles the buffers replies are encoded into: nats.go copies
+// a message into its own write buffer, so the bytes are free again once
+// PublishMsg returns.
+var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledReply keeps rare huge buffers out of the pool.
+const maxPooledReply = 4 << 20
 
 // Request is one incoming request.
 type Request struct {
@@ -219,9 +235,23 @@ func (s *Service) reply(req *Request, data []byte, h nats.Header) error {
 
 func (s *Service) respond(req *Request, v any) error {
 	if raw, ok := v.(Raw); ok {
-		return s.reply(req, raw.Data, raw.Header)
+		err := s.reply(req, raw.Data, raw.Header)
+		if raw.Release != nil {
+			raw.Release()
+		}
+		return err
 	}
-	data, err := req.Codec.Marshal(v)
+	if r, ok := v.(Releaser); ok {
+		defer r.Release()
+	}
+	bp := replyBufs.Get().(*[]byte)
+	data, err := req.Codec.Append((*bp)[:0], v)
+	defer func() {
+		if cap(data) <= maxPooledReply {
+			*bp = data[:0]
+		}
+		replyBufs.Put(bp)
+	}()
 	if err != nil {
 		return rp.Errorf(rp.EInternal, "encoding reply: %v", err)
 	}

@@ -59,7 +59,7 @@ func (a U32) EncodeMsgpack(enc *msgpack.Encoder) error {
 }
 
 func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<f4", 4, func(n int) { *a = make(F32, n) },
+	return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = make(F32, n); return sliceBytes(*a, 4) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -69,7 +69,7 @@ func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<f8", 8, func(n int) { *a = make(F64, n) },
+	return decodeArray(dec, "<f8", 8, func(n int) []byte { *a = make(F64, n); return sliceBytes(*a, 8) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
@@ -79,7 +79,7 @@ func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<u4", 4, func(n int) { *a = make(U32, n) },
+	return decodeArray(dec, "<u4", 4, func(n int) []byte { *a = make(U32, n); return sliceBytes(*a, 4) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = binary.LittleEndian.Uint32(b[4*i:])
@@ -127,8 +127,10 @@ func encodeBin(enc *msgpack.Encoder, dtype string, n, size int, fill func([]byte
 }
 
 // decodeArray reads either the bin map form or a plain msgpack array of
-// numbers (handy for hand-written requests).
-func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int), fromBytes func([]byte), set func(int, float64)) error {
+// numbers (handy for hand-written requests). alloc makes the destination
+// for n elements and returns its memory when that is the little-endian
+// form, so the bin's bytes are read straight into it.
+func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) []byte, fromBytes func([]byte), set func(int, float64)) error {
 	code, err := dec.PeekCode()
 	if err != nil {
 		return err
@@ -152,8 +154,7 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int), 
 	if err != nil {
 		return err
 	}
-	var gotType string
-	var data []byte
+	gotType, gotData := "", false
 	for i := 0; i < n; i++ {
 		key, err := dec.DecodeString()
 		if err != nil {
@@ -165,9 +166,10 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int), 
 				return err
 			}
 		case "data":
-			if data, err = dec.DecodeBytes(); err != nil {
+			if err := readBin(dec, size, alloc, fromBytes); err != nil {
 				return err
 			}
+			gotData = true
 		default:
 			if err := dec.Skip(); err != nil {
 				return err
@@ -177,11 +179,31 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int), 
 	if gotType != dtype {
 		return fmt.Errorf("array dtype %q, want %q", gotType, dtype)
 	}
-	if len(data)%size != 0 {
-		return fmt.Errorf("array of %d bytes is not a whole number of %s", len(data), dtype)
+	if !gotData {
+		alloc(0)
 	}
-	alloc(len(data) / size)
-	fromBytes(data)
+	return nil
+}
+
+// maxArrayBytes bounds the bin a request may declare before it is read.
+const maxArrayBytes = 64 << 20
+
+func readBin(dec *msgpack.Decoder, size int, alloc func(int) []byte, fromBytes func([]byte)) error {
+	nbytes, err := dec.DecodeBytesLen()
+	if err != nil {
+		return err
+	}
+	if nbytes < 0 || nbytes > maxArrayBytes || nbytes%size != 0 {
+		return fmt.Errorf("array of %d bytes is not a whole number of %d-byte elements up to %d bytes", nbytes, size, maxArrayBytes)
+	}
+	if dst := alloc(nbytes / size); dst != nil {
+		return dec.ReadFull(dst)
+	}
+	raw := make([]byte, nbytes)
+	if err := dec.ReadFull(raw); err != nil {
+		return err
+	}
+	fromBytes(raw)
 	return nil
 }
 

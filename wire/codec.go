@@ -51,10 +51,16 @@ func (c Codec) Header() nats.Header {
 }
 
 // Marshal encodes v.
-func (c Codec) Marshal(v any) ([]byte, error) {
+func (c Codec) Marshal(v any) ([]byte, error) { return c.Append(nil, v) }
+
+// Append encodes v after the bytes of dst and returns the extended slice,
+// so a caller can encode into a buffer it reuses.
+func (c Codec) Append(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
 	if c == Msgpack {
-		var buf bytes.Buffer
-		enc := msgpack.NewEncoder(&buf)
+		enc := msgpack.GetEncoder()
+		defer msgpack.PutEncoder(enc)
+		enc.Reset(buf)
 		enc.SetCustomStructTag("json")
 		enc.UseCompactInts(true)
 		if err := enc.Encode(v); err != nil {
@@ -62,7 +68,13 @@ func (c Codec) Marshal(v any) ([]byte, error) {
 		}
 		return buf.Bytes(), nil
 	}
-	return json.Marshal(v)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // Encode ends with a newline; Marshal does not
 }
 
 // Unmarshal decodes data into v, rejecting unknown fields so that a

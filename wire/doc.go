@@ -3,7 +3,7 @@
 //
 // Encoding: a request carrying the header "Content-Type: application/msgpack"
 // is read and answered in msgpack; anything else is read and answered as
-// JSON, so `nats req rp.sim.hw.info ''` works from a shell. Field names are
+// JSON, so `nats req rp.sim.hw.info '{}'` works from a shell. Field names are
 // the json struct tags in both encodings.
 //
 // Arrays (F32, F64, U32): in JSON a plain number array (NaN travels as

@@ -95,7 +95,7 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 
 // Exec runs a transaction in process, as hw.txn does.
 func (b *Bridge) Exec(ctx context.Context, t api.Txn) (api.TxnReply, error) {
-	return b.exec.execute(ctx, t)
+	return b.exec.execute(ctx, t, nil)
 }
 
 // Stop stops serving: requests in flight are answered until ctx ends.
@@ -106,7 +106,14 @@ func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 	if err := req.Decode(&t); err != nil {
 		return nil, err
 	}
-	return b.exec.execute(ctx, t)
+	reply := &pooledReply{}
+	r, err := b.exec.execute(ctx, t, reply)
+	if err != nil {
+		reply.Release()
+		return nil, err
+	}
+	reply.TxnReply = r
+	return reply, nil
 }
 
 func (b *Bridge) handleCancel(ctx context.Context, req *svc.Request) (any, error) {

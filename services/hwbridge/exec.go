@@ -156,8 +156,27 @@ func (e *executor) cancel(id string) bool {
 	return false
 }
 
-// run executes a valid transaction.
-func (e *executor) run(ctx context.Context, t api.Txn, modules []string) (api.TxnReply, error) {
+// wordBufs recycles read buffers of transactions answered over NATS: a
+// 16384-word read would otherwise allocate 64 KiB per trace.
+var wordBufs = sync.Pool{New: func() any { return new([]uint32) }}
+
+// pooledReply is a TxnReply whose read buffers go back to wordBufs once
+// svc has sent it.
+type pooledReply struct {
+	api.TxnReply
+	bufs []*[]uint32
+}
+
+func (r *pooledReply) Release() {
+	for _, b := range r.bufs {
+		wordBufs.Put(b)
+	}
+	r.bufs = nil
+}
+
+// run executes a valid transaction. With pool set, read buffers come from
+// wordBufs and are listed in the returned pooledReply.
+func (e *executor) run(ctx context.Context, t api.Txn, modules []string, pool *pooledReply) (api.TxnReply, error) {
 	unlock, err := e.lock(ctx, modules)
 	if err != nil {
 		return api.TxnReply{}, err
@@ -172,7 +191,17 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string) (api.Tx
 		addr := uint32(op.Addr)
 		switch op.Op {
 		case api.OpRead:
-			words := make([]uint32, op.N)
+			var words []uint32
+			if pool != nil {
+				b := wordBufs.Get().(*[]uint32)
+				if cap(*b) < op.N {
+					*b = make([]uint32, op.N)
+				}
+				words = (*b)[:op.N]
+				pool.bufs = append(pool.bufs, b)
+			} else {
+				words = make([]uint32, op.N)
+			}
 			if err := e.fpga.Read(addr, words); err != nil {
 				return api.TxnReply{}, opError(i, op, err)
 			}
@@ -243,8 +272,9 @@ func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout t
 	}
 }
 
-// execute validates and runs t.
-func (e *executor) execute(ctx context.Context, t api.Txn) (api.TxnReply, error) {
+// execute validates and runs t; pool, when not nil, lends the read buffers
+// (see run).
+func (e *executor) execute(ctx context.Context, t api.Txn, pool *pooledReply) (api.TxnReply, error) {
 	modules, err := plan(t)
 	if err != nil {
 		return api.TxnReply{}, err
@@ -254,5 +284,5 @@ func (e *executor) execute(ctx context.Context, t api.Txn) (api.TxnReply, error)
 		return api.TxnReply{}, err
 	}
 	defer done()
-	return e.run(ctx, t, modules)
+	return e.run(ctx, t, modules, pool)
 }

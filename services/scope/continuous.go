@@ -217,9 +217,10 @@ func (s *Service) publish(name string, c *continuous) {
 			tr.T0 = -(N - 1) * c.p.dt() // the newest sample is "now"
 		}
 		putRaw(r)
-		data, err := encodeMsgpack(&tr)
+		mp, err := encodeMsgpack(&tr, 1)
 		if err == nil {
-			err = s.nc.PublishMsg(&nats.Msg{Subject: subject, Data: data, Header: wire.Msgpack.Header()})
+			err = s.nc.PublishMsg(&nats.Msg{Subject: subject, Data: mp.data, Header: wire.Msgpack.Header()})
+			mp.release()
 		}
 		if err != nil {
 			seq-- // nothing went out under this number

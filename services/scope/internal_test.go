@@ -33,9 +33,11 @@ func BenchmarkTraceEncode(b *testing.B) {
 		r.addTrace(tr, p.delay, true)
 		f := getFloats()
 		t := makeTrace("sim", "id", p, r, f, now)
-		if _, err := encodeMsgpack(&t); err != nil {
+		mp, err := encodeMsgpack(&t, 1)
+		if err != nil {
 			b.Fatal(err)
 		}
+		mp.release()
 		putFloats(f)
 		putRaw(r)
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
@@ -51,7 +51,7 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	events chan *nats.Msg // done events, published in order by one goroutine
+	events chan event // done events, published in order by one goroutine
 
 	mu     sync.Mutex
 	boards map[string]*board
@@ -105,7 +105,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
-		boards: map[string]*board{}, tr: acq.New(nc, "scope"), events: make(chan *nats.Msg, 64)}
+		boards: map[string]*board{}, tr: acq.New(nc, "scope"), events: make(chan event, 64)}
 	s.tr.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
@@ -195,9 +195,17 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
+// event is a message for the events goroutine, and what to do once it is
+// sent.
+type event struct {
+	msg  *nats.Msg
+	done func()
+}
+
 func (s *Service) publishEvents() {
-	for m := range s.events {
-		_ = s.nc.PublishMsg(m)
+	for e := range s.events {
+		_ = s.nc.PublishMsg(e.msg)
+		e.done()
 	}
 }
 
@@ -379,16 +387,17 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	bufs := getFloats()
 	defer putFloats(bufs)
 	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
-	mp, err := encodeMsgpack(&tr)
+	mp, err := encodeMsgpack(&tr, 2)
 	if err != nil {
 		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
 	}
 	// The done event carries the same bytes as a msgpack reply; it goes
-	// out after the reply, from the events goroutine.
-	s.events <- &nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp, Header: wire.Msgpack.Header()}
+	// out from the events goroutine.
+	s.events <- event{msg: &nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp.data, Header: wire.Msgpack.Header()}, done: mp.release}
 	if req.Codec == wire.Msgpack {
-		return svc.Raw{Data: mp, Header: wire.Msgpack.Header()}, nil
+		return svc.Raw{Data: mp.data, Header: wire.Msgpack.Header(), Release: mp.release}, nil
 	}
+	mp.release()
 	js, err := wire.JSON.Marshal(&tr)
 	if err != nil {
 		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
@@ -418,17 +427,33 @@ func makeTrace(board, id string, p *plan, r *raw, f *floats, requested time.Time
 	}
 }
 
-// encodeMsgpack encodes v as wire.Msgpack does, into a buffer sized for a
-// whole trace so it is allocated once.
-func encodeMsgpack(v any) ([]byte, error) {
-	buf := bytes.NewBuffer(make([]byte, 0, 2*4*N+2048))
-	enc := msgpack.GetEncoder()
-	defer msgpack.PutEncoder(enc)
-	enc.Reset(buf)
-	enc.SetCustomStructTag("json")
-	enc.UseCompactInts(true)
-	if err := enc.Encode(v); err != nil {
+// encoded is a msgpack trace in a pooled buffer, shared by the reply and
+// the done event: the last of them to be sent gives the buffer back.
+type encoded struct {
+	data []byte
+	refs atomic.Int32
+	buf  *[]byte
+}
+
+var traceBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*4*N+4096); return &b }}
+
+// encodeMsgpack encodes v into a pooled buffer held by refs users.
+func encodeMsgpack(v any, refs int32) (*encoded, error) {
+	bp := traceBufs.Get().(*[]byte)
+	data, err := wire.Msgpack.Append((*bp)[:0], v)
+	if err != nil {
+		traceBufs.Put(bp)
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	e := &encoded{data: data, buf: bp}
+	e.refs.Store(refs)
+	return e, nil
+}
+
+// release drops one user; the last one recycles the buffer.
+func (e *encoded) release() {
+	if e.refs.Add(-1) == 0 {
+		*e.buf = e.data[:0]
+		traceBufs.Put(e.buf)
+	}
 }
