@@ -398,6 +398,30 @@ export class Scope extends Instrument {
   traces(options) {
     return this.board.client.subscribe(this.board.subject(this.module, "trace"), options);
   }
+
+  /**
+   * Continuous mode as an async iterator: subscribes to the traces, starts
+   * continuous mode with settings and yields its traces until the loop
+   * ends (break, options.signal, options.max); then it sends scope.stop,
+   * which ends continuous mode on the board for everyone.
+   * @param {object} [settings]
+   * @param {{signal?: AbortSignal, max?: number, timeout?: number}} [options]
+   */
+  async *stream(settings = {}, options = {}) {
+    const traces = this.traces({ signal: options.signal });
+    try {
+      const started = await this.continuous(settings, { signal: options.signal, timeout: options.timeout });
+      let n = 0;
+      for await (const t of traces) {
+        if (t.id !== started.id) continue; // a run this one replaced
+        yield t;
+        if (options.max !== undefined && ++n >= options.max) return;
+      }
+    } finally {
+      traces.close();
+      await this.stop().catch(() => {});
+    }
+  }
 }
 
 /** The network analyzer: a frequency sweep through an IQ module. */

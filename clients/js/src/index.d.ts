@@ -178,6 +178,8 @@ export class Scope extends Instrument<ScopeTrace> {
   single(settings?: ScopeSettings, options?: RequestOptions): Promise<ScopeTrace>;
   continuous(settings?: ScopeSettings, options?: RequestOptions): Promise<ContinuousReply>;
   traces(options?: EventOptions): EventStream<ScopeTrace>;
+  /** Starts continuous mode and yields its traces; scope.stop when the loop ends. */
+  stream(settings?: ScopeSettings, options?: { signal?: AbortSignal; max?: number; timeout?: number }): AsyncGenerator<Event<ScopeTrace>, void, undefined>;
 }
 
 export interface NASettings {

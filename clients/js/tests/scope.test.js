@@ -140,6 +140,18 @@ test("continuous mode publishes numbered traces until stop", { timeout: T }, asy
   assert.ok(n <= 1, `${n} traces after stop`); // one may have been on its way
 });
 
+test("stream yields continuous traces and stops continuous mode at the end", { timeout: T }, async () => {
+  const seqs = [];
+  for await (const t of board.scope.stream({ decimation: 1, input1: "asg0" }, { max: 3 })) {
+    assert.ok(t.ch1 instanceof Float32Array);
+    seqs.push(t.seq);
+  }
+  assert.equal(seqs.length, 3);
+  assert.ok(seqs[1] > seqs[0] && seqs[2] > seqs[1], `seq ${seqs}`);
+  // The stream sent stop: nothing runs any more.
+  assert.deepEqual(await board.scope.stop(), { cancelled: 0, continuous: false });
+});
+
 test("concurrent singles each get their own trace", { timeout: T }, async () => {
   const ids = Array.from({ length: 20 }, (_, i) => `js-many-${process.pid}-${i}`);
   const traces = await Promise.all(ids.map((id) => board.scope.single({ id, decimation: 1, input1: "asg0" })));

@@ -30,6 +30,7 @@ export async function usage(url: string): Promise<void> {
   } catch (err) {
     if (err instanceof RpbusError && err.code === 400) console.log(err.message, err.subject);
   }
+  for await (const tr of board.scope.stream({ duration: 1e-3 }, { max: 2 })) console.log(tr.seq, tr.ch1?.[0]);
   const stopped = await board.scope.stop();
   console.log(f, ch1, axis, re, bins, decs, words, done, stopped.continuous);
   await rp.close();
