@@ -1,0 +1,145 @@
+package svc_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/svc"
+	"github.com/rpbus/rpbus/wire"
+)
+
+type echo struct {
+	Text string `json:"text"`
+}
+
+func start(t *testing.T, h svc.Handler) (*svc.Service, *nats.Conn, *client.Client) {
+	t.Helper()
+	ns := natstest.Server(t)
+	s, err := svc.New(natstest.Connect(t, ns), svc.Config{Name: "test", Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("echo", "t.echo", h, map[string]string{"request": `{"text":"hi"}`}); err != nil {
+		t.Fatal(err)
+	}
+	nc := natstest.Connect(t, ns)
+	c, _ := client.New(nc)
+	return s, nc, c
+}
+
+func echoHandler(ctx context.Context, req *svc.Request) (any, error) {
+	var e echo
+	if err := req.Decode(&e); err != nil {
+		return nil, err
+	}
+	switch e.Text {
+	case "panic":
+		panic("boom")
+	case "bad":
+		return nil, rp.Invalidf("text: %q is not allowed", e.Text)
+	case "slow":
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, rp.Errorf(rp.ECancelled, "stopping")
+		}
+	}
+	return e, nil
+}
+
+func TestCodecsAndErrors(t *testing.T) {
+	s, nc, c := start(t, echoHandler)
+	defer s.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	var out echo
+	if err := c.Request(ctx, "t.echo", echo{"hi"}, &out); err != nil || out.Text != "hi" {
+		t.Fatalf("msgpack: %+v %v", out, err)
+	}
+	m, err := nc.RequestWithContext(ctx, "t.echo", []byte(`{"text":"json"}`))
+	if err != nil || wire.CodecOf(m.Header) != wire.JSON || string(m.Data) != `{"text":"json"}` {
+		t.Fatalf("json: %q %v %v", m.Data, m.Header, err)
+	}
+	if err := c.Request(ctx, "t.echo", echo{"bad"}, nil); rp.ErrorCode(err) != rp.EInvalid {
+		t.Fatalf("bad: %v", err)
+	}
+	if err := c.Request(ctx, "t.echo", echo{"panic"}, nil); rp.ErrorCode(err) != rp.EInternal {
+		t.Fatalf("panic: %v", err)
+	}
+	// Still serving after a panic.
+	if err := c.Request(ctx, "t.echo", echo{"after"}, &out); err != nil || out.Text != "after" {
+		t.Fatalf("after panic: %v", err)
+	}
+}
+
+// TestHandlersRunConcurrently: micro alone would run these one at a time.
+func TestHandlersRunConcurrently(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running := 0
+	s, _, c := start(t, func(ctx context.Context, req *svc.Request) (any, error) {
+		mu.Lock()
+		running++
+		if running == 4 {
+			close(release)
+		}
+		mu.Unlock()
+		select {
+		case <-release:
+			return echo{"ok"}, nil
+		case <-time.After(5 * time.Second):
+			return nil, rp.Errorf(rp.ETimeout, "the others never came")
+		}
+	})
+	defer s.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := c.Request(ctx, "t.echo", echo{}, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestStopAnswersRequestsInFlight: a graceful stop lets a running handler
+// finish; a stop whose context ends cancels it, and it still answers.
+func TestStopAnswersRequestsInFlight(t *testing.T) {
+	for _, hard := range []bool{false, true} {
+		s, _, c := start(t, echoHandler)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errc := make(chan error, 1)
+		go func() { errc <- c.Request(ctx, "t.echo", echo{"slow"}, nil) }()
+		natstest.WaitFor(t, 5*time.Second, "the request to be in flight", func() bool {
+			st := s.Micro().Stats()
+			return len(st.Endpoints) > 0 && st.Endpoints[0].NumRequests > 0
+		})
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if hard {
+			stopCancel()
+		}
+		if err := s.Stop(stopCtx); err != nil {
+			t.Fatal(err)
+		}
+		stopCancel()
+		err := <-errc
+		if hard && rp.ErrorCode(err) != rp.ECancelled {
+			t.Errorf("hard stop: %v, want cancelled", err)
+		}
+		if !hard && err != nil {
+			t.Errorf("graceful stop: %v", err)
+		}
+		cancel()
+	}
+}
