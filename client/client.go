@@ -126,56 +126,22 @@ func (h *HW) Txn(ctx context.Context, ops ...api.Op) (api.TxnReply, error) {
 	return reply, err
 }
 
-// cancelGrace is how long Do waits for the bridge to confirm a cancelled
-// transaction before giving up on it.
-const cancelGrace = 2 * time.Second
-
 // Do runs t so that ending ctx cancels it on the bridge, not only the
 // local wait: Do then sends hw.cancel and waits for the transaction's own
 // answer, so the FPGA modules are free again when Do returns. t.ID is
-// filled in when empty. ctx must carry a deadline or the call gets
+// filled in when empty. Without a deadline on ctx it waits at most
 // DefaultTimeout.
 func (h *HW) Do(ctx context.Context, t api.Txn) (api.TxnReply, error) {
 	if t.ID == "" {
 		t.ID = nuid.Next()
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
+	timeout := DefaultTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = time.Until(deadline)
 	}
-	// The request outlives ctx's cancellation by cancelGrace, so the
-	// bridge's 499 (or a late success) still arrives.
-	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(cancelGrace))
-	defer cancel()
-	type result struct {
-		r   api.TxnReply
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var reply api.TxnReply
-		err := h.b.c.Request(rctx, h.b.subject("hw", "txn"), t, &reply)
-		done <- result{reply, err}
-	}()
-	select {
-	case res := <-done:
-		return res.r, res.err
-	case <-ctx.Done():
-	}
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
-	defer ccancel()
-	_ = h.b.c.Request(cctx, h.b.subject("hw", "cancel"), api.TxnCancel{ID: t.ID}, nil)
-	select {
-	case res := <-done:
-		if res.err == nil {
-			return res.r, nil // it finished before the cancel reached it
-		}
-	case <-cctx.Done():
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", t.ID)
-	}
-	return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction %s cancelled", t.ID)
+	return await[api.TxnReply](ctx, h.b.c, h.b.subject("hw", "txn"), t, timeout, func(cctx context.Context) {
+		_ = h.b.c.Request(cctx, h.b.subject("hw", "cancel"), api.TxnCancel{ID: t.ID}, nil)
+	})
 }
 
 // Read reads n words at addr.

@@ -2,16 +2,12 @@ package client
 
 import (
 	"context"
-	"errors"
 	"math"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/wire"
 )
 
 // naGrace is how much longer than the service's own timeout Single waits,
@@ -89,39 +85,9 @@ func (n *NA) Single(ctx context.Context, s api.NASettings) (api.NATrace, error) 
 	if timeout <= 0 {
 		timeout = 2*NAHardwareTime(s) + 5
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(timeout*float64(time.Second))+naGrace)
-	defer cancel()
-	type res struct {
-		tr  api.NATrace
-		err error
-	}
-	done := make(chan res, 1)
-	go func() {
-		var tr api.NATrace
-		err := n.b.c.Request(rctx, n.b.subject("na", "single"), s, &tr)
-		done <- res{tr, err}
-	}()
-	select {
-	case r := <-done:
-		return r.tr, r.err
-	case <-ctx.Done():
-	}
-	// The service answers the cancelled sweep with 499 once its module is
-	// released; wait for that answer a little.
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), naGrace)
-	defer ccancel()
-	_, _ = n.Cancel(cctx, s.ID)
-	select {
-	case r := <-done:
-		if r.err == nil {
-			return r.tr, nil // it finished before the cancel reached it
-		}
-	case <-cctx.Done():
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return api.NATrace{}, rp.Errorf(rp.ETimeout, "na sweep %s: no reply in time", s.ID)
-	}
-	return api.NATrace{}, rp.Errorf(rp.ECancelled, "na sweep %s cancelled", s.ID)
+	return await[api.NATrace](ctx, n.b.c, n.b.subject("na", "single"), s, time.Duration(timeout*float64(time.Second))+naGrace, func(cctx context.Context) {
+		_, _ = n.Cancel(cctx, s.ID)
+	})
 }
 
 // Cancel cancels the running sweep id (404 if none runs).
@@ -138,79 +104,15 @@ func (n *NA) Stop(ctx context.Context) (api.StopReply, error) {
 	return r, err
 }
 
-// Progress delivers the board's progress events until ctx ends; the
-// channel is then closed. Events that arrive while the channel is full
-// are dropped (a newer one follows).
+// Progress delivers the board's na.progress events until ctx ends; the
+// channel is then closed.
 func (n *NA) Progress(ctx context.Context) (<-chan api.Progress, error) {
-	ch := make(chan api.Progress, 64)
-	err := n.subscribe(ctx, "progress", func(m *nats.Msg) {
-		var p api.Progress
-		if wire.CodecOf(m.Header).Unmarshal(m.Data, &p) == nil {
-			select {
-			case ch <- p:
-			default:
-			}
-		}
-	}, func() { close(ch) })
-	if err != nil {
-		return nil, err
-	}
-	return ch, nil
+	return events[api.Progress](ctx, n.b, "na", "progress")
 }
 
-// NADone is one na.done event: the trace, or Err when the sweep failed
-// (then Trace holds its id, board and settings).
-type NADone struct {
-	Trace api.NATrace
-	Err   error
-}
-
-// Done delivers the board's done events until ctx ends; the channel is
-// then closed.
-func (n *NA) Done(ctx context.Context) (<-chan NADone, error) {
-	ch := make(chan NADone, 16)
-	err := n.subscribe(ctx, "done", func(m *nats.Msg) {
-		var d NADone
-		d.Err = wire.ErrorFromMsg(m)
-		if err := wire.CodecOf(m.Header).Unmarshal(m.Data, &d.Trace); err != nil && d.Err == nil {
-			d.Err = err
-		}
-		select {
-		case ch <- d:
-		case <-ctx.Done():
-		}
-	}, func() { close(ch) })
-	if err != nil {
-		return nil, err
-	}
-	return ch, nil
-}
-
-// subscribe runs h for each event of verb until ctx ends, then calls
-// closed once no h runs any more.
-func (n *NA) subscribe(ctx context.Context, verb string, h nats.MsgHandler, closed func()) error {
-	sub, err := n.b.c.nc.Subscribe(n.b.subject("na", verb), h)
-	if err != nil {
-		return rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", n.b.subject("na", verb), err)
-	}
-	// The subscription must be known to the server before the caller
-	// starts a sweep whose events it wants.
-	if err := n.b.c.nc.Flush(); err != nil {
-		_ = sub.Unsubscribe()
-		return rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", n.b.subject("na", verb), err)
-	}
-	go func() {
-		<-ctx.Done()
-		_ = sub.Drain()
-		// Drain lets the handler finish the events already received; the
-		// channel closes only after that (the handlers never block).
-		for i := 0; sub.IsValid(); i++ {
-			if i == 10000 {
-				return // the connection is stuck: leave the channel open
-			}
-			time.Sleep(time.Millisecond)
-		}
-		closed()
-	}()
-	return nil
+// Done delivers the board's na.done events, failed sweeps included (Err
+// set, Value holding their id, board and settings), until ctx ends; the
+// channel is then closed.
+func (n *NA) Done(ctx context.Context) (<-chan Done[api.NATrace], error) {
+	return doneEvents[api.NATrace](ctx, n.b, "na")
 }

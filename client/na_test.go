@@ -97,8 +97,8 @@ func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
 	if err := <-res; rp.ErrorCode(err) != rp.ECancelled {
 		t.Fatalf("Single after its context was cancelled: %v", err)
 	}
-	if d := <-done; d.Trace.ID != "long" || rp.ErrorCode(d.Err) != rp.ECancelled {
-		t.Fatalf("done event: %q %v", d.Trace.ID, d.Err)
+	if d := <-done; d.Value.ID != "long" || rp.ErrorCode(d.Err) != rp.ECancelled {
+		t.Fatalf("done event: %q %v", d.Value.ID, d.Err)
 	}
 	// The service released the module: every IQ module is free at once.
 	for k := 0; k < na.NumIQ; k++ {

@@ -2,16 +2,12 @@ package client
 
 import (
 	"context"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/wire"
 )
 
 // Scope is a board's oscilloscope (the scope service).
@@ -61,31 +57,9 @@ func (sc *Scope) Single(ctx context.Context, s api.ScopeSettings) (api.ScopeTrac
 	if s.ID == "" {
 		s.ID = nuid.Next()
 	}
-	rctx, cancel := context.WithTimeout(ctx, ScopeRequestTimeout(s))
-	defer cancel()
-	var tr api.ScopeTrace
-	err := sc.b.c.Request(rctx, sc.b.subject("scope", "single"), s, &tr)
-	if err != nil && rctx.Err() != nil {
-		// Our wait ended, not the service's: tell it.
-		sc.abandon(context.WithoutCancel(ctx), s.ID)
-	}
-	return tr, err
-}
-
-// abandon cancels acquisition id. A cancel can overtake its request (the
-// service answers each in a goroutine of its own): on "not found" it tries
-// again a few times, briefly.
-func (sc *Scope) abandon(ctx context.Context, id string) {
-	const tries, pause = 4, 50 * time.Millisecond
-	for i := 0; i < tries; i++ {
-		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := sc.Cancel(cctx, id)
-		cancel()
-		if rp.ErrorCode(err) != rp.ENotFound {
-			return
-		}
-		time.Sleep(pause)
-	}
+	return await[api.ScopeTrace](ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeRequestTimeout(s), func(cctx context.Context) {
+		_ = sc.Cancel(cctx, s.ID)
+	})
 }
 
 // Continuous starts continuous mode on the board: traces follow on
@@ -115,55 +89,11 @@ func (sc *Scope) Stop(ctx context.Context) (api.StopReply, error) {
 // trace; a consumer that falls behind by more than the buffer holds up
 // the subscription, and NATS then drops messages (a gap in Seq).
 func (sc *Scope) Traces(ctx context.Context) (<-chan api.ScopeTrace, error) {
-	return subscribeTraces(ctx, sc.b.c.nc, sc.b.subject("scope", "trace"))
+	return events[api.ScopeTrace](ctx, sc.b, "scope", "trace")
 }
 
 // Done subscribes to the board's finished single acquisitions
 // (rp.<board>.scope.done). The channel closes when ctx ends.
-func (sc *Scope) Done(ctx context.Context) (<-chan api.ScopeTrace, error) {
-	return subscribeTraces(ctx, sc.b.c.nc, sc.b.subject("scope", "done"))
-}
-
-// traceBuffer is how many decoded traces a subscription channel holds.
-const traceBuffer = 64
-
-func subscribeTraces(ctx context.Context, nc *nats.Conn, subject string) (<-chan api.ScopeTrace, error) {
-	ch := make(chan api.ScopeTrace, traceBuffer)
-	done := make(chan struct{})
-	var mu sync.Mutex // held by the callback while it may send on ch
-	closed := false
-	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
-		var tr api.ScopeTrace
-		if wire.CodecOf(m.Header).Unmarshal(m.Data, &tr) != nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return
-		}
-		select {
-		case ch <- tr:
-		case <-done:
-		}
-	})
-	if err != nil {
-		return nil, requestError(subject, err)
-	}
-	// Traces are 128 KiB: allow a second or so of them to queue.
-	_ = sub.SetPendingLimits(1<<16, 512<<20)
-	if err := nc.Flush(); err != nil {
-		_ = sub.Unsubscribe()
-		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", subject, err)
-	}
-	go func() {
-		<-ctx.Done()
-		close(done)
-		_ = sub.Unsubscribe()
-		mu.Lock()
-		closed = true
-		close(ch)
-		mu.Unlock()
-	}()
-	return ch, nil
+func (sc *Scope) Done(ctx context.Context) (<-chan Done[api.ScopeTrace], error) {
+	return doneEvents[api.ScopeTrace](ctx, sc.b, "scope")
 }

@@ -121,7 +121,7 @@ func TestScopeSubscriptionsCloseWithTheirContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := <-done; ev.ID != "watched" || ev.Ended != tr.Ended {
+	if ev := (<-done).Value; ev.ID != "watched" || ev.Ended != tr.Ended {
 		t.Fatalf("done event %s", ev.ID)
 	}
 	cancel()

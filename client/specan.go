@@ -2,16 +2,12 @@ package client
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/wire"
 )
 
 // Specan is a board's spectrum analyzer (rp.<board>.specan.*).
@@ -34,39 +30,9 @@ func (sa *Specan) Single(ctx context.Context, s api.SpecanSettings) (api.Spectru
 	if s.ID == "" {
 		s.ID = nuid.Next()
 	}
-	// The request outlives ctx's cancellation by specanGrace, so the
-	// service's 499 (or a late success) still arrives.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SpecanTimeout(s)+specanGrace)
-	defer cancel()
-	type result struct {
-		sp  api.Spectrum
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		var sp api.Spectrum
-		err := sa.b.c.Request(rctx, sa.b.subject("specan", "single"), s, &sp)
-		done <- result{sp, err}
-	}()
-	select {
-	case res := <-done:
-		return res.sp, res.err
-	case <-ctx.Done():
-	}
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), specanGrace)
-	defer ccancel()
-	_, _ = sa.Cancel(cctx, s.ID)
-	select {
-	case res := <-done:
-		if res.err == nil {
-			return res.sp, nil // it finished before the cancel reached it
-		}
-	case <-cctx.Done():
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return api.Spectrum{}, rp.Errorf(rp.ETimeout, "spectrum %s: no reply in time", s.ID)
-	}
-	return api.Spectrum{}, rp.Errorf(rp.ECancelled, "spectrum %s cancelled", s.ID)
+	return await[api.Spectrum](ctx, sa.b.c, sa.b.subject("specan", "single"), s, SpecanTimeout(s), func(cctx context.Context) {
+		_, _ = sa.Cancel(cctx, s.ID)
+	})
 }
 
 // SpecanTimeout is how long the service may take for s: s.Timeout, or its
@@ -108,55 +74,11 @@ func (sa *Specan) Stop(ctx context.Context) (api.StopReply, error) {
 // Progress delivers the board's specan.progress events (at least every
 // 100 ms while a spectrum runs) until ctx ends; the channel is then closed.
 func (sa *Specan) Progress(ctx context.Context) (<-chan api.Progress, error) {
-	return specanEvents[api.Progress](ctx, sa.b, "progress")
+	return events[api.Progress](ctx, sa.b, "specan", "progress")
 }
 
-// Done delivers the board's finished spectra (specan.done) until ctx ends;
-// the channel is then closed. Failed spectra publish no done event.
-func (sa *Specan) Done(ctx context.Context) (<-chan api.Spectrum, error) {
-	return specanEvents[api.Spectrum](ctx, sa.b, "done")
-}
-
-// specanEventBuffer is how many decoded events a channel holds before the
-// subscription waits for the reader.
-const specanEventBuffer = 64
-
-func specanEvents[T any](ctx context.Context, b *Board, verb string) (<-chan T, error) {
-	subject := b.subject("specan", verb)
-	ch := make(chan T, specanEventBuffer)
-	done := make(chan struct{})
-	var mu sync.Mutex // held by the callback while it may send on ch
-	closed := false
-	sub, err := b.c.nc.Subscribe(subject, func(m *nats.Msg) {
-		var v T
-		if wire.CodecOf(m.Header).Unmarshal(m.Data, &v) != nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return
-		}
-		select {
-		case ch <- v:
-		case <-done:
-		}
-	})
-	if err != nil {
-		return nil, requestError(subject, err)
-	}
-	if err := b.c.nc.Flush(); err != nil { // subscribed before the caller starts a spectrum
-		_ = sub.Unsubscribe()
-		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", subject, err)
-	}
-	go func() {
-		<-ctx.Done()
-		close(done)
-		_ = sub.Unsubscribe()
-		mu.Lock()
-		closed = true
-		close(ch)
-		mu.Unlock()
-	}()
-	return ch, nil
+// Done delivers the board's specan.done events until ctx ends; the channel
+// is then closed.
+func (sa *Specan) Done(ctx context.Context) (<-chan Done[api.Spectrum], error) {
+	return doneEvents[api.Spectrum](ctx, sa.b, "specan")
 }

@@ -131,8 +131,9 @@ func TestSpecanSubscriptionsCloseWithTheirContext(t *testing.T) {
 	var got api.Spectrum
 	natstest.WaitFor(t, 2*time.Second, "the done event", func() bool {
 		select {
-		case got = <-done:
-			return true
+		case ev := <-done:
+			got = ev.Value
+			return ev.Err == nil
 		default:
 			return false
 		}

@@ -58,10 +58,10 @@ func Example() {
 		if deg == 0 {
 			deg = 0 // no "-0" from the noise
 		}
-		fmt.Printf("%4.2f MHz: |H| %.3f, phase %+3.0f deg\n", f/1e6, cmplx.Abs(h), deg)
+		fmt.Printf("%4.2f MHz: |H| %.2f, phase %+3.0f deg\n", f/1e6, cmplx.Abs(h), deg)
 	}
 	// Output:
-	// 0.50 MHz: |H| 0.067, phase +86 deg
-	// 1.00 MHz: |H| 1.000, phase  +0 deg
-	// 2.00 MHz: |H| 0.067, phase -86 deg
+	// 0.50 MHz: |H| 0.07, phase +86 deg
+	// 1.00 MHz: |H| 1.00, phase  +0 deg
+	// 2.00 MHz: |H| 0.07, phase -86 deg
 }

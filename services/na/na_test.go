@@ -369,12 +369,12 @@ func TestInstancesNeverShareAModule(t *testing.T) {
 		if d.Err != nil {
 			t.Fatal(d.Err)
 		}
-		for _, o := range byIQ[d.Trace.IQ] {
-			if d.Trace.Started < o.b && o.a < d.Trace.Ended {
-				t.Errorf("%s: two sweeps overlap: %v and %v", d.Trace.IQ, o, span{d.Trace.Started, d.Trace.Ended})
+		for _, o := range byIQ[d.Value.IQ] {
+			if d.Value.Started < o.b && o.a < d.Value.Ended {
+				t.Errorf("%s: two sweeps overlap: %v and %v", d.Value.IQ, o, span{d.Value.Started, d.Value.Ended})
 			}
 		}
-		byIQ[d.Trace.IQ] = append(byIQ[d.Trace.IQ], span{d.Trace.Started, d.Trace.Ended})
+		byIQ[d.Value.IQ] = append(byIQ[d.Value.IQ], span{d.Value.Started, d.Value.Ended})
 	}
 	markersFree(t, e)
 
@@ -406,8 +406,8 @@ func TestProgressAndDoneEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := <-done
-	if d.Err != nil || d.Trace.ID != "watched" || len(d.Trace.Re) != 300 || d.Trace.Re[7] != tr.Re[7] {
-		t.Fatalf("done: %v %+v", d.Err, d.Trace.Settings)
+	if d.Err != nil || d.Value.ID != "watched" || len(d.Value.Re) != 300 || d.Value.Re[7] != tr.Re[7] {
+		t.Fatalf("done: %v %+v", d.Err, d.Value.Settings)
 	}
 	var events []api.Progress
 	natstest.WaitFor(t, 5*time.Second, "progress events", func() bool {
@@ -436,8 +436,8 @@ func TestProgressAndDoneEvents(t *testing.T) {
 		t.Fatalf("timeout: %v", err)
 	}
 	d = <-done
-	if rp.ErrorCode(d.Err) != rp.ETimeout || d.Trace.ID != "late" {
-		t.Fatalf("failed done: %v %q", d.Err, d.Trace.ID)
+	if rp.ErrorCode(d.Err) != rp.ETimeout || d.Value.ID != "late" {
+		t.Fatalf("failed done: %v %q", d.Err, d.Value.ID)
 	}
 }
 

@@ -331,10 +331,19 @@ func TestCancelAndStop(t *testing.T) {
 		_, err := sc.Single(context.Background(), s)
 		errc <- err
 	}()
-	natstest.WaitFor(t, 5*time.Second, "the cancel to find the acquisition", func() bool {
-		return sc.Cancel(ctxT(t, time.Second), "wait-for-ever") == nil
+	// The cancel may overtake its request (it then answers 404 and is
+	// remembered): send it until the single has answered.
+	var err error
+	natstest.WaitFor(t, 5*time.Second, "the cancelled single to answer", func() bool {
+		_ = sc.Cancel(ctxT(t, time.Second), "wait-for-ever")
+		select {
+		case err = <-errc:
+			return true
+		case <-time.After(20 * time.Millisecond):
+			return false
+		}
 	})
-	if err := <-errc; rp.ErrorCode(err) != rp.ECancelled {
+	if rp.ErrorCode(err) != rp.ECancelled {
 		t.Fatalf("cancelled single: %v, want 499", err)
 	}
 	if tr := e.single(t, api.ScopeSettings{}); len(tr.Ch1) != 16384 {
@@ -365,7 +374,7 @@ func TestCancelAndStop(t *testing.T) {
 	}
 	// A context that ends sends scope.cancel: the board is free at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	_, err := sc.Single(ctx, never)
+	_, err = sc.Single(ctx, never)
 	cancel()
 	if code := rp.ErrorCode(err); code != rp.ETimeout && code != rp.ECancelled {
 		t.Fatalf("single whose context ended: %v", err)
@@ -525,7 +534,7 @@ func TestDoneEventsCarryTheTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := e.single(t, api.ScopeSettings{Input1: "out1", ID: "logged"})
-	ev := <-ch
+	ev := (<-ch).Value
 	if ev.ID != "logged" || ev.Board != "sim" || len(ev.Ch1) != 16384 || ev.Ch1[100] != tr.Ch1[100] || ev.Settings.Input1 != "out1" || ev.Ended != tr.Ended {
 		t.Fatalf("done event %s %s %d samples %+v", ev.ID, ev.Board, len(ev.Ch1), ev.Settings)
 	}

@@ -409,8 +409,9 @@ func TestProgressAndDone(t *testing.T) {
 	var d api.Spectrum
 	natstest.WaitFor(t, 2*time.Second, "the done event", func() bool {
 		select {
-		case d = <-done:
-			return true
+		case ev := <-done:
+			d = ev.Value
+			return ev.Err == nil
 		default:
 			return false
 		}
