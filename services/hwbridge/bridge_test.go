@@ -434,3 +434,33 @@ func TestCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkTxnRead1 is one 1-word read through the bridge, Go client over
+// TCP loopback; BenchmarkNATSEcho is the same round trip with a bare NATS
+// responder, the floor it stands on. Compare them from one run.
+func BenchmarkTxnRead1(b *testing.B) {
+	e := startSim(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.board.HW.Read(ctx, regmap.ScopeBase+regmap.ScopeDecimation, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNATSEcho(b *testing.B) {
+	ns := natstest.Server(b)
+	srv := natstest.Connect(b, ns)
+	if _, err := srv.Subscribe("echo", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+		b.Fatal(err)
+	}
+	_ = srv.Flush()
+	nc := natstest.Connect(b, ns)
+	payload := make([]byte, 16)
+	for b.Loop() {
+		if _, err := nc.Request("echo", payload, time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
