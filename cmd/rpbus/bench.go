@@ -190,28 +190,27 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 			return err
 		}
 	}
-	// A bare NATS echo on the same server: the floor every figure stands on.
-	echo, err := nc.Subscribe("bench.echo", func(m *nats.Msg) { _ = m.Respond(m.Data) })
-	if err != nil {
-		return err
-	}
-	c.cleanup = append(c.cleanup, func() { echo.Unsubscribe() })
-	if err := nc.Flush(); err != nil {
+	// Bare NATS responders on the same server: the floor every figure
+	// stands on (a 16 B reply, and a 64 KiB one like a 16384-word read).
+	if err := c.echoes(nc); err != nil {
 		return err
 	}
 	payload := make([]byte, 16)
 	results := map[string]figures{}
 	order := []struct{ name, target string }{
 		{"nats_echo_16B", "NATS alone"},
+		{"nats_echo_64KiB", "NATS alone"},
 		{"read1_sim", "p50 <= 60 us"},
 		{"read16384_sim", "p50 <= 300 us"},
 		{"read16384_monitor", "p50 <= 600 us"},
 	}
-	natsEcho := func(ctx context.Context) error {
-		_, err := cnc.RequestWithContext(ctx, "bench.echo", payload)
-		return err
+	natsEcho := func(subject string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := cnc.RequestWithContext(ctx, subject, payload)
+			return err
+		}
 	}
-	for i, f := range []func(context.Context) error{natsEcho, read(cl.Board("sim"), 1), read(cl.Board("sim"), 16384), read(cl.Board("simmon"), 16384)} {
+	for i, f := range []func(context.Context) error{natsEcho("bench.echo"), natsEcho("bench.echo64k"), read(cl.Board("sim"), 1), read(cl.Board("sim"), 16384), read(cl.Board("simmon"), 16384)} {
 		r, err := measure(ctx, c.count, f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", order[i].name, err)
@@ -237,6 +236,26 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.stdout, "%-20s %9.1f MB %27s\n", "idle RSS rpbus up", rss, "<= 60 MB")
 	return nil
+}
+
+// echoes serves bench.echo (the request back), bench.echo64k (64 KiB)
+// and bench.echo128k (128 KiB, a scope trace's size) on nc.
+func (c *benchCmd) echoes(nc *nats.Conn) error {
+	for subject, size := range map[string]int{"bench.echo": -1, "bench.echo64k": 64 << 10, "bench.echo128k": 128 << 10} {
+		reply := make([]byte, max(size, 0))
+		sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+			if size < 0 {
+				_ = m.Respond(m.Data)
+				return
+			}
+			_ = m.Respond(reply)
+		})
+		if err != nil {
+			return err
+		}
+		c.cleanup = append(c.cleanup, func() { sub.Unsubscribe() })
+	}
+	return nc.Flush()
 }
 
 // idleRSS starts `rpbus up` as a child process, lets it settle and reads
@@ -320,6 +339,25 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	}
 	c.cleanup = append(c.cleanup, nc.Close)
 	cl, _ := client.New(nc)
+	// A bare 128 KiB NATS reply through the same server, side by side:
+	// the floor one trace's reply stands on.
+	floor := figures{}
+	if c.nats.url == "" {
+		enc, err := nats.Connect(url)
+		if err != nil {
+			return err
+		}
+		c.cleanup = append(c.cleanup, enc.Close)
+		if err := c.echoes(enc); err != nil {
+			return err
+		}
+		if floor, err = measure(ctx, c.count, func(ctx context.Context) error {
+			_, err := nc.RequestWithContext(ctx, "bench.echo128k", nil)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
 	subject := api.Subject(c.board, "scope", "single")
 	settings := api.ScopeSettings{Decimation: 1, TriggerSource: "immediately"}
 	var trace api.ScopeTrace
@@ -333,13 +371,20 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	}
 	acq := regmap.Duration(1) * 1e6
 	if c.asJSON {
-		return json.NewEncoder(c.stdout).Encode(map[string]any{
+		out := map[string]any{
 			"count": r.Count, "p50_us": r.P50, "p90_us": r.P90, "p99_us": r.P99,
 			"acquisition_us": acq, "p50_minus_acquisition_us": r.P50 - acq,
-		})
+		}
+		if floor.Count > 0 {
+			out["nats_echo_128KiB_p50_us"] = floor.P50
+		}
+		return json.NewEncoder(c.stdout).Encode(out)
 	}
 	fmt.Fprintf(c.stdout, "scope.single, decimation 1, both channels, Go client, %d requests\n", r.Count)
 	fmt.Fprintf(c.stdout, "p50 %.1f us  p90 %.1f us  p99 %.1f us  (acquisition %.1f us; p50 minus acquisition %.1f us, target <= 600)\n",
 		r.P50, r.P90, r.P99, acq, r.P50-acq)
+	if floor.Count > 0 {
+		fmt.Fprintf(c.stdout, "a bare NATS request with a 128 KiB reply, same server: p50 %.1f us  p90 %.1f us\n", floor.P50, floor.P90)
+	}
 	return nil
 }

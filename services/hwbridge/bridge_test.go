@@ -464,3 +464,31 @@ func BenchmarkNATSEcho(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkClientEcho(b *testing.B) {
+	ns := natstest.Server(b)
+	srv := natstest.Connect(b, ns)
+	if _, err := srv.Subscribe("echo", func(m *nats.Msg) { _ = m.RespondMsg(&nats.Msg{Data: m.Data, Header: m.Header}) }); err != nil {
+		b.Fatal(err)
+	}
+	_ = srv.Flush()
+	c, _ := client.New(natstest.Connect(b, ns))
+	ctx := context.Background()
+	var out api.TxnReply
+	for b.Loop() {
+		if err := c.Request(ctx, "echo", api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase, 1)}}, &out); err != nil && rp.ErrorCode(err) != rp.EInternal {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExecRead1(b *testing.B) {
+	e := startSim(b)
+	ctx := context.Background()
+	t := api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase+regmap.ScopeDecimation, 1)}}
+	for b.Loop() {
+		if _, err := e.bridge.Exec(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
