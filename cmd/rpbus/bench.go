@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,12 +36,13 @@ func init() {
 }
 
 type benchCmd struct {
-	stdout io.Writer
-	what   string
-	count  int
-	asJSON bool
-	nats   natsFlags
-	board  string
+	stdout      io.Writer
+	what        string
+	count       int
+	concurrency int
+	asJSON      bool
+	nats        natsFlags
+	board       string
 
 	cleanup []func()
 }
@@ -52,6 +54,7 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	c.what = args[0]
 	fs := flag.NewFlagSet("rpbus bench "+c.what, flag.ContinueOnError)
 	fs.IntVar(&c.count, "count", 2000, "requests per figure")
+	fs.IntVar(&c.concurrency, "concurrency", 4, "bench scope: concurrent requesters for the sustained rate")
 	fs.BoolVar(&c.asJSON, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&c.board, "board", "sim", "board to measure (bench scope with --nats)")
 	c.nats.register(fs)
@@ -369,9 +372,19 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rate, err := c.sustained(ctx, cl, subject, settings)
+	if err != nil {
+		return err
+	}
+	crate, gaps, err := c.continuous(ctx, cl)
+	if err != nil {
+		return err
+	}
 	acq := regmap.Duration(1) * 1e6
 	if c.asJSON {
 		out := map[string]any{
+			"sustained_traces_per_s": rate, "concurrency": c.concurrency,
+			"continuous_traces_per_s": crate, "continuous_gaps": gaps,
 			"count": r.Count, "p50_us": r.P50, "p90_us": r.P90, "p99_us": r.P99,
 			"acquisition_us": acq, "p50_minus_acquisition_us": r.P50 - acq,
 		}
@@ -386,5 +399,72 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	if floor.Count > 0 {
 		fmt.Fprintf(c.stdout, "a bare NATS request with a 128 KiB reply, same server: p50 %.1f us  p90 %.1f us\n", floor.P50, floor.P90)
 	}
+	fmt.Fprintf(c.stdout, "sustained, %d concurrent requesters: %.0f traces/s (target >= 1000)\n", c.concurrency, rate)
+	fmt.Fprintf(c.stdout, "continuous, one subscriber: %.0f traces/s, %d sequence gaps (target >= 1000, none)\n", crate, gaps)
 	return nil
+}
+
+// sustained runs count singles from c.concurrency requesters at once and
+// returns the rate.
+func (c *benchCmd) sustained(ctx context.Context, cl *client.Client, subject string, s api.ScopeSettings) (float64, error) {
+	var wg sync.WaitGroup
+	errc := make(chan error, c.concurrency)
+	per := c.count / c.concurrency
+	t0 := time.Now()
+	for range c.concurrency {
+		wg.Go(func() {
+			var tr api.ScopeTrace
+			for range per {
+				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := cl.Request(rctx, subject, s, &tr)
+				cancel()
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	return float64(per*c.concurrency) / time.Since(t0).Seconds(), nil
+}
+
+// continuous streams count traces at decimation 1 to one subscriber and
+// returns the rate and the gaps in their sequence numbers.
+func (c *benchCmd) continuous(ctx context.Context, cl *client.Client) (float64, int, error) {
+	sc := cl.Board(c.board).Scope()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	traces, err := sc.Traces(sctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	if _, err := sc.Continuous(rctx, api.ScopeSettings{Decimation: 1}); err != nil {
+		return 0, 0, err
+	}
+	defer sc.Stop(context.WithoutCancel(rctx))
+	var first, last uint64
+	var t0 time.Time
+	gaps := 0
+	timeout := time.After(time.Duration(c.count)*10*time.Millisecond + 5*time.Second)
+	for n := 0; n < c.count; n++ {
+		select {
+		case tr := <-traces:
+			if first == 0 {
+				first, t0 = tr.Seq, time.Now()
+			} else if tr.Seq != last+1 {
+				gaps++
+			}
+			last = tr.Seq
+		case <-timeout:
+			return 0, gaps, fmt.Errorf("continuous: %d of %d traces arrived in time", n, c.count)
+		}
+	}
+	return float64(last-first) / time.Since(t0).Seconds(), gaps, nil
 }
