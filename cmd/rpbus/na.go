@@ -122,22 +122,17 @@ func (c *naCmd) runSingle(ctx context.Context) error {
 		return err
 	}
 	n := cl.Board(c.board).NA()
+	finishBar := func() {}
 	if c.outputs.progress {
-		pctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		ch, err := n.Progress(pctx)
+		stop, err := showProgress(ctx, c.stderr, "points", n.Progress)
 		if err != nil {
 			return err
 		}
-		bar := &progressBar{w: c.stderr, what: "points"}
-		defer bar.finish()
-		go func() {
-			for p := range ch {
-				bar.update(p.Done, p.Total)
-			}
-		}()
+		defer stop()
+		finishBar = stop
 	}
 	tr, err := n.Single(ctx, c.set)
+	finishBar() // the bar's last line before the summary
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/report"
 )
 
@@ -82,6 +84,33 @@ func writeFile(path string, v any) error {
 		err = cerr
 	}
 	return err
+}
+
+// showProgress draws a progress bar on w from the events subscribe
+// delivers, until the returned stop is called (once or more).
+func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(context.Context) (<-chan api.Progress, error)) (stop func(), err error) {
+	pctx, cancel := context.WithCancel(ctx)
+	ch, err := subscribe(pctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	bar := &progressBar{w: w, what: what}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for p := range ch {
+			bar.update(p.Done, p.Total)
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			bar.finish()
+		})
+	}, nil
 }
 
 // progressBar draws "[#####-----]  50/100 what" on one terminal line.

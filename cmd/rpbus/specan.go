@@ -107,22 +107,17 @@ func (c *specanCmd) runSingle(ctx context.Context) error {
 		return err
 	}
 	sa := cl.Board(c.board).Specan()
+	finishBar := func() {}
 	if c.outputs.progress {
-		pctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		ch, err := sa.Progress(pctx)
+		stop, err := showProgress(ctx, c.stderr, "traces", sa.Progress)
 		if err != nil {
 			return err
 		}
-		bar := &progressBar{w: c.stderr, what: "traces"}
-		defer bar.finish()
-		go func() {
-			for p := range ch {
-				bar.update(p.Done, p.Total)
-			}
-		}()
+		defer stop()
+		finishBar = stop
 	}
 	sp, err := sa.Single(ctx, c.set)
+	finishBar() // the bar's last line before the summary
 	if err != nil {
 		return err
 	}
