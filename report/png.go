@@ -62,15 +62,53 @@ func WritePNG(path string, v any) error {
 	return f.Close()
 }
 
-// line adds a line of the finite points of (x, y) to p.
+// maxPlotPoints bounds the points one line draws: a plot is about 800
+// pixels wide, and the rasteriser's cost grows with the path's length, so a
+// noisy 16384-sample trace drawn point by point takes seconds.
+const maxPlotPoints = 4000
+
+// line adds a line of the finite points of (x, y) to p. Longer series are
+// reduced to the minimum and maximum of each of maxPlotPoints/2 buckets, in
+// order, which keeps the envelope a reader sees.
 func line(p *plot.Plot, name string, c color.Color, n int, x, y func(int) float64) error {
-	pts := make(plotter.XYs, 0, n)
-	for i := 0; i < n; i++ {
+	pts := make(plotter.XYs, 0, min(n, maxPlotPoints))
+	add := func(i int) {
 		xi, yi := x(i), y(i)
 		if math.IsNaN(yi) || math.IsInf(yi, 0) || math.IsNaN(xi) {
-			continue
+			return
 		}
 		pts = append(pts, plotter.XY{X: xi, Y: yi})
+	}
+	if n <= maxPlotPoints {
+		for i := 0; i < n; i++ {
+			add(i)
+		}
+	} else {
+		buckets := maxPlotPoints / 2
+		for b := 0; b < buckets; b++ {
+			lo, hi := b*n/buckets, (b+1)*n/buckets
+			imin, imax := -1, -1
+			for i := lo; i < hi; i++ {
+				v := y(i)
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					continue
+				}
+				if imin < 0 || v < y(imin) {
+					imin = i
+				}
+				if imax < 0 || v > y(imax) {
+					imax = i
+				}
+			}
+			if imin < 0 {
+				continue
+			}
+			first, second := min(imin, imax), max(imin, imax)
+			add(first)
+			if second != first {
+				add(second)
+			}
+		}
 	}
 	if len(pts) == 0 {
 		return nil
