@@ -11,7 +11,7 @@ import (
 func BenchmarkTracePNG(b *testing.B) {
 	t := api.ScopeTrace{Dt: 8e-9, Ch1: make([]float32, 16384), Ch2: make([]float32, 16384)}
 	for i := range t.Ch1 {
-		t.Ch1[i] = float32(math.Sin(float64(i)/100)) + float32(i%7-3)*0.1 // noisy, like a real input
+		t.Ch1[i] = float32(0.5 * math.Sin(float64(i)*0.4)) // 15 samples a period, as a 1 MHz tone at decimation 8
 		t.Ch2[i] = float32(math.Cos(float64(i) / 100))
 	}
 	path := filepath.Join(b.TempDir(), "t.png")
