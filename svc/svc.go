@@ -54,8 +54,11 @@ type Request struct {
 	Subject string
 	// Received is when svc took it from the subscription.
 	Received time.Time
+	// Prepared is what the endpoint's Prepare step returned.
+	Prepared any
 
-	msg micro.Request
+	msg     micro.Request
+	prepErr error
 }
 
 // Data returns the raw payload.
@@ -155,14 +158,28 @@ func (s *Service) Conn() *nats.Conn { return s.nc }
 // Context ends when the service is hard-stopped.
 func (s *Service) Context() context.Context { return s.ctx }
 
+// Prepare runs in the subscription callback, in the order requests
+// arrive, before the handler's goroutine starts: a quick step (decode,
+// validate, take a place in a queue) whose result becomes the request's
+// Prepared value; an error becomes the reply and the handler is skipped.
+type Prepare func(req *Request) (any, error)
+
 // Add serves subject with h under the endpoint name (no dots allowed).
 // Metadata values describe the endpoint for `nats micro info`.
 func (s *Service) Add(name, subject string, h Handler, metadata map[string]string) error {
+	return s.AddPrepared(name, subject, nil, h, metadata)
+}
+
+// AddPrepared is Add with a Prepare step run in arrival order.
+func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, metadata map[string]string) error {
 	s.mu.Lock()
 	s.stats[subject] = &endpointStats{Errors: map[string]int{}}
 	s.mu.Unlock()
 	err := s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
 		req := &Request{Codec: wire.CodecOf(nats.Header(mr.Headers())), Subject: mr.Subject(), Received: time.Now(), msg: mr}
+		if prep != nil {
+			req.Prepared, req.prepErr = prep(req)
+		}
 		s.sem <- struct{}{}
 		s.mu.Lock()
 		s.inFlight++
@@ -222,6 +239,9 @@ func (s *Service) call(req *Request, h Handler) (v any, err error) {
 			err = rp.Errorf(rp.EInternal, "panic: %v\n%s", p, firstLines(debug.Stack(), 12))
 		}
 	}()
+	if req.prepErr != nil {
+		return nil, req.prepErr
+	}
 	return h(s.ctx, req)
 }
 

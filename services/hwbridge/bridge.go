@@ -64,28 +64,27 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b.svc = s
-	eps := []struct {
+	type endpoint struct {
 		name, module, verb string
 		h                  svc.Handler
 		meta               map[string]string
-	}{
+		prep               svc.Prepare
+	}
+	eps := []endpoint{
 		{"txn", "hw", "txn", b.handleTxn, map[string]string{
 			"request": `{"id":"optional, for hw.cancel","ops":[{"op":"read","addr":"0x40100000","n":1},{"op":"write","addr":"0x40100000","words":[2]},{"op":"wait","addr":"0x40100000","mask":1,"value":0,"timeout":1}]}`,
 			"reply":   `{"results":[{"words":[...]},{},{"waited":0.0001}],"modules":["scope"],"elapsed":0.0002}`,
 			"limits":  fmt.Sprintf("1..%d ops; 1..%d words per read or write; %d words per transaction; wait timeout 0..%g s", api.MaxTxnOps, api.MaxOpWords, api.MaxTxnWords, api.MaxWaitTimeout),
-		}},
-		{"cancel", "hw", "cancel", b.handleCancel, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","cancelled":true}`}},
-		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}},
+			"order":   "transactions on a module run one at a time, in the order they arrive",
+		}, b.prepareTxn},
+		{"cancel", "hw", "cancel", b.handleCancel, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","cancelled":true}`}, nil},
+		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}, nil},
 	}
 	for _, g := range b.gens {
-		eps = append(eps, struct {
-			name, module, verb string
-			h                  svc.Handler
-			meta               map[string]string
-		}{g.name + "_setup", g.name, "setup", g.handleSetup, setupMetadata})
+		eps = append(eps, endpoint{g.name + "_setup", g.name, "setup", g.handleSetup, setupMetadata, nil})
 	}
 	for _, ep := range eps {
-		if err := s.Add(ep.name, api.Subject(cfg.Board, ep.module, ep.verb), ep.h, ep.meta); err != nil {
+		if err := s.AddPrepared(ep.name, api.Subject(cfg.Board, ep.module, ep.verb), ep.prep, ep.h, ep.meta); err != nil {
 			_ = s.Stop(context.Background())
 			return nil, fmt.Errorf("hwbridge: endpoint %s: %w", ep.name, err)
 		}
@@ -95,19 +94,29 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 
 // Exec runs a transaction in process, as hw.txn does.
 func (b *Bridge) Exec(ctx context.Context, t api.Txn) (api.TxnReply, error) {
-	return b.exec.execute(ctx, t, nil)
+	q, err := b.exec.enqueue(t)
+	if err != nil {
+		return api.TxnReply{}, err
+	}
+	return b.exec.execute(ctx, q, nil)
 }
 
 // Stop stops serving: requests in flight are answered until ctx ends.
 func (b *Bridge) Stop(ctx context.Context) error { return b.svc.Stop(ctx) }
 
-func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
+// prepareTxn decodes and validates a transaction and queues it for its
+// modules, in the order transactions arrive.
+func (b *Bridge) prepareTxn(req *svc.Request) (any, error) {
 	var t api.Txn
 	if err := req.Decode(&t); err != nil {
 		return nil, err
 	}
+	return b.exec.enqueue(t)
+}
+
+func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 	reply := &pooledReply{}
-	r, err := b.exec.execute(ctx, t, reply)
+	r, err := b.exec.execute(ctx, req.Prepared.(*queued), reply)
 	if err != nil {
 		reply.Release()
 		return nil, err

@@ -3,6 +3,7 @@ package hwbridge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/cmplx"
 	"net"
@@ -490,5 +491,50 @@ func BenchmarkExecRead1(b *testing.B) {
 		if _, err := e.bridge.Exec(ctx, t); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTransactionsRunInArrivalOrder sends transactions on one module back
+// to back without waiting for replies; each waits until a counter holds
+// its index and then increments it. Run in any other order than their
+// arrival, one would wait for a value that never comes and time out.
+func TestTransactionsRunInArrivalOrder(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	counter := regmap.Slot(0) + regmap.PIDSetpoint // 14-bit storage on pid0
+	if err := e.board.HW.Write(ctx, counter, 0); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	inbox := nats.NewInbox()
+	replies := make(chan *nats.Msg, n)
+	sub, err := e.nc.ChanSubscribe(inbox+".*", replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	for i := 0; i < n; i++ {
+		data, _ := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{
+			api.Wait(counter, 0x3fff, uint32(i), 0.5),
+			api.Write(counter, uint32(i+1)),
+		}})
+		msg := &nats.Msg{Subject: "rp.sim.hw.txn", Reply: fmt.Sprintf("%s.%d", inbox, i), Data: data, Header: wire.Msgpack.Header()}
+		if err := e.nc.PublishMsg(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case m := <-replies:
+			if err := wire.ErrorFromMsg(m); err != nil {
+				t.Fatalf("%s: %v", m.Subject, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d of %d replies", i, n)
+		}
+	}
+	words, err := e.board.HW.Read(ctx, counter, 1)
+	if err != nil || words[0]&0x3fff != n {
+		t.Fatalf("counter %v, want %d: %v", words, n, err)
 	}
 }

@@ -16,8 +16,9 @@ import (
 type executor struct {
 	fpga rp.FPGA
 
+	locks *moduleLocks
+
 	mu      sync.Mutex
-	locks   map[string]chan struct{}      // one-slot semaphores, so waiting for one can be cancelled
 	running map[string]context.CancelFunc // transactions with an id, queued or running
 	early   map[string]time.Time          // cancels that arrived before their transaction
 }
@@ -27,7 +28,7 @@ type executor struct {
 const earlyCancelTTL = 10 * time.Second
 
 func newExecutor(f rp.FPGA) *executor {
-	return &executor{fpga: f, locks: map[string]chan struct{}{}, running: map[string]context.CancelFunc{}, early: map[string]time.Time{}}
+	return &executor{fpga: f, locks: newModuleLocks(), running: map[string]context.CancelFunc{}, early: map[string]time.Time{}}
 }
 
 // plan validates t and returns the sorted modules it touches.
@@ -78,36 +79,6 @@ func plan(t api.Txn) ([]string, error) {
 	}
 	slices.Sort(modules)
 	return modules, nil
-}
-
-// lock takes the modules' locks in name order (so two transactions never
-// deadlock) and returns the release. It gives up when ctx ends.
-func (e *executor) lock(ctx context.Context, modules []string) (func(), error) {
-	e.mu.Lock()
-	sems := make([]chan struct{}, len(modules))
-	for i, m := range modules {
-		l := e.locks[m]
-		if l == nil {
-			l = make(chan struct{}, 1)
-			e.locks[m] = l
-		}
-		sems[i] = l
-	}
-	e.mu.Unlock()
-	release := func(n int) {
-		for i := n - 1; i >= 0; i-- {
-			<-sems[i]
-		}
-	}
-	for i, l := range sems {
-		select {
-		case l <- struct{}{}:
-		case <-ctx.Done():
-			release(i)
-			return nil, rp.Errorf(rp.ECancelled, "cancelled while waiting for module %s", modules[i])
-		}
-	}
-	return func() { release(len(sems)) }, nil
 }
 
 // track registers a transaction's id so cancel can reach it.
@@ -174,14 +145,14 @@ func (r *pooledReply) Release() {
 	r.bufs = nil
 }
 
-// run executes a valid transaction. With pool set, read buffers come from
-// wordBufs and are listed in the returned pooledReply.
-func (e *executor) run(ctx context.Context, t api.Txn, modules []string, pool *pooledReply) (api.TxnReply, error) {
-	unlock, err := e.lock(ctx, modules)
-	if err != nil {
+// run executes a valid transaction once its turn comes. With pool set,
+// read buffers come from wordBufs and are listed in the returned
+// pooledReply.
+func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *turn, pool *pooledReply) (api.TxnReply, error) {
+	if err := e.locks.wait(ctx, tn); err != nil {
 		return api.TxnReply{}, err
 	}
-	defer unlock()
+	defer e.locks.leave(tn)
 	start := time.Now()
 	results := make([]api.OpResult, len(t.Ops))
 	for i, op := range t.Ops {
@@ -272,17 +243,30 @@ func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout t
 	}
 }
 
-// execute validates and runs t; pool, when not nil, lends the read buffers
-// (see run).
-func (e *executor) execute(ctx context.Context, t api.Txn, pool *pooledReply) (api.TxnReply, error) {
+// queued is a valid transaction with its place in the module queues.
+type queued struct {
+	txn     api.Txn
+	modules []string
+	turn    *turn
+}
+
+// enqueue validates t and queues it for its modules.
+func (e *executor) enqueue(t api.Txn) (*queued, error) {
 	modules, err := plan(t)
 	if err != nil {
-		return api.TxnReply{}, err
+		return nil, err
 	}
-	ctx, done, err := e.track(ctx, t.ID)
+	return &queued{txn: t, modules: modules, turn: e.locks.queue(modules)}, nil
+}
+
+// execute runs a queued transaction; pool, when not nil, lends the read
+// buffers (see run).
+func (e *executor) execute(ctx context.Context, q *queued, pool *pooledReply) (api.TxnReply, error) {
+	ctx, done, err := e.track(ctx, q.txn.ID)
 	if err != nil {
+		e.locks.leave(q.turn)
 		return api.TxnReply{}, err
 	}
 	defer done()
-	return e.run(ctx, t, modules, pool)
+	return e.run(ctx, q.txn, q.modules, q.turn, pool)
 }

@@ -25,7 +25,7 @@ type generator struct {
 func newGenerators(e *executor) ([]*generator, error) {
 	var gens []*generator
 	for ch := 0; ch < 2; ch++ {
-		unlock, err := e.lock(context.Background(), asgModules(ch))
+		unlock, err := e.locks.lock(context.Background(), asgModules(ch))
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +51,7 @@ func (g *generator) handleSetup(ctx context.Context, req *svc.Request) (any, err
 	if err := req.Decode(&s); err != nil {
 		return nil, err
 	}
-	unlock, err := g.exec.lock(ctx, g.g.Modules())
+	unlock, err := g.exec.locks.lock(ctx, g.g.Modules())
 	if err != nil {
 		return nil, err
 	}

@@ -67,14 +67,16 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 		cancel()
 		return nil, err
 	}
-	old := b.cont
-	b.cont = c
-	b.signal()
-	s.mu.Unlock()
-	if old != nil {
-		old.cancel()
+	if b.pending != nil {
+		b.pending.cancel() // announced, not yet started: replaced before it began
 	}
-	_ = s.nc.Publish(replaceSubject+"."+name, []byte(s.instance))
+	b.pending = c
+	s.mu.Unlock()
+	// The run starts when this announcement comes back (see announced).
+	if err := s.nc.Publish(replaceSubject+"."+name, []byte(s.instance+" "+id)); err != nil {
+		cancel()
+		return nil, rp.Errorf(rp.EUnavailable, "scope: announcing the continuous run: %v", err)
+	}
 	s.wg.Add(1)
 	go s.publish(name, c)
 	return api.ContinuousReply{ID: id, Subject: api.Subject(name, "scope", "trace"), Settings: p.set}, nil
@@ -83,17 +85,32 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 // acqMaxID mirrors acq.MaxIDLength for continuous ids.
 const acqMaxID = 128
 
-// stopContinuous ends continuous mode on board; it reports whether it ran.
+// stopContinuous ends continuous mode on board, a run announced and not
+// yet started included (scope.stop); it reports whether one ran.
 func (s *Service) stopContinuous(name string) bool {
+	return s.endContinuous(name, true)
+}
+
+// endContinuous ends the board's running continuous run, and with pending
+// the one announced and not yet started too. Another instance's
+// announcement leaves the pending run alone: its own announcement comes
+// later in the board's order, so it wins.
+func (s *Service) endContinuous(name string, pending bool) bool {
 	s.mu.Lock()
 	b := s.boards[name]
-	var c *continuous
+	var c, p *continuous
 	if b != nil {
 		c, b.cont = b.cont, nil
+		if pending {
+			p, b.pending = b.pending, nil
+		}
 	}
 	s.mu.Unlock()
+	if p != nil {
+		p.cancel()
+	}
 	if c == nil {
-		return false
+		return p != nil
 	}
 	c.cancel()
 	return true

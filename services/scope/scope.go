@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,9 @@ type board struct {
 	queue []*job        // guarded by Service.mu
 	busy  bool          // a single is on the hardware; guarded by Service.mu
 	cont  *continuous   // guarded by Service.mu
+	// pending is a continuous run announced by this instance and not yet
+	// seen back on replaceSubject; guarded by Service.mu.
+	pending *continuous
 }
 
 // job is one scope.single request waiting for, or on, the hardware.
@@ -109,9 +113,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	s.tr.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
-		if string(m.Data) != s.instance {
-			s.stopContinuous(m.Subject[len(replaceSubject)+1:])
-		}
+		s.announced(m.Subject[len(replaceSubject)+1:], string(m.Data))
 	})
 	if err != nil {
 		cancel()
@@ -137,9 +139,33 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// replaceSubject.<board> announces a continuous run; other instances end
-// theirs on that board.
+// replaceSubject.<board> announces a continuous run ("<instance> <id>").
+// Every instance sees the announcements of a board in the same order, and
+// the last one wins: an instance starts its run only when its own
+// announcement comes back, and ends its run on anyone else's.
 const replaceSubject = "_RPBUS.scope.continuous"
+
+// announced handles one announcement of a continuous run on board.
+func (s *Service) announced(board, data string) {
+	instance, id, _ := strings.Cut(data, " ")
+	if instance != s.instance {
+		s.endContinuous(board, false)
+		return
+	}
+	s.mu.Lock()
+	b := s.boards[board]
+	if b == nil || b.pending == nil || b.pending.id != id {
+		s.mu.Unlock()
+		return // a run of ours that a newer one of ours replaced
+	}
+	c, old := b.pending, b.cont
+	b.cont, b.pending = c, nil
+	b.signal()
+	s.mu.Unlock()
+	if old != nil {
+		old.cancel()
+	}
+}
 
 func (s *Service) addEndpoints() error {
 	fields := "input1/input2 " + joinNames(Inputs) + "; duration s (0, 8.59] rounded up to 16384 x 8 ns x 2^k, or decimation 1..65536 (powers of two); " +
@@ -305,7 +331,7 @@ func (s *Service) worker(b *board) {
 			return
 		case <-idle.C:
 			s.mu.Lock()
-			if len(b.queue) == 0 && b.cont == nil {
+			if len(b.queue) == 0 && b.cont == nil && b.pending == nil {
 				delete(s.boards, b.name)
 				s.mu.Unlock()
 				return
