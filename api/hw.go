@@ -101,7 +101,8 @@ type OpResult struct {
 type TxnReply struct {
 	Results []OpResult `json:"results"`
 	Modules []string   `json:"modules"` // the FPGA modules the transaction held
-	Elapsed float64    `json:"elapsed"` // seconds from taking the locks to the last op
+	Started float64    `json:"started"` // when it got its modules, Unix seconds (the bridge's clock)
+	Elapsed float64    `json:"elapsed"` // seconds from then to the end of its last op
 }
 
 // HWInfo answers rp.<board>.hw.info.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rp"
@@ -21,6 +20,7 @@ const DefaultTimeout = 5 * time.Second
 type Client struct {
 	nc    *nats.Conn
 	codec wire.Codec
+	mux   replyMux // for HW.Start
 }
 
 // Option configures a Client.
@@ -132,16 +132,11 @@ func (h *HW) Txn(ctx context.Context, ops ...api.Op) (api.TxnReply, error) {
 // filled in when empty. Without a deadline on ctx it waits at most
 // DefaultTimeout.
 func (h *HW) Do(ctx context.Context, t api.Txn) (api.TxnReply, error) {
-	if t.ID == "" {
-		t.ID = nuid.Next()
+	p, err := h.Start(ctx, t)
+	if err != nil {
+		return api.TxnReply{}, err
 	}
-	timeout := DefaultTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		timeout = time.Until(deadline)
-	}
-	return await[api.TxnReply](ctx, h.b.c, h.b.subject("hw", "txn"), t, timeout, func(cctx context.Context) {
-		_ = h.b.c.Request(cctx, h.b.subject("hw", "cancel"), api.TxnCancel{ID: t.ID}, nil)
-	})
+	return p.Wait()
 }
 
 // Read reads n words at addr.

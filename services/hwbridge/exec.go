@@ -197,7 +197,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 			results[i].Waited = time.Since(t0).Seconds()
 		}
 	}
-	return api.TxnReply{Results: results, Modules: modules, Elapsed: time.Since(start).Seconds()}, nil
+	return api.TxnReply{Results: results, Modules: modules, Started: float64(start.UnixNano()) / 1e9, Elapsed: time.Since(start).Seconds()}, nil
 }
 
 func opError(i int, op api.Op, err error) error {

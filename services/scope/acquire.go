@@ -175,7 +175,6 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 // (a suffix for the traces after the first) so hw.cancel reaches them.
 func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, error) {
 	r := getRaw()
-	r.started = time.Now()
 	left := p.timeout // each trace's wait for its trigger and data
 	for i := 0; i < p.n; i++ {
 		txnID := id
@@ -198,10 +197,21 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 			putRaw(r)
 			return nil, rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 		}
+		start, end := bridgeTimes(tr)
+		if i == 0 {
+			r.started = start
+		}
+		r.ended = end
 		r.addTrace(tr, p.delay, p.n == 1)
 	}
-	r.ended = time.Now()
 	return r, nil
+}
+
+// bridgeTimes is when a transaction held the scope at the bridge: when
+// the hardware work began and ended.
+func bridgeTimes(tr api.TxnReply) (start, end time.Time) {
+	start = time.Unix(0, int64(tr.Started*1e9))
+	return start, start.Add(time.Duration(tr.Elapsed * float64(time.Second)))
 }
 
 // txnGrace is what a transaction may take beyond its wait: reading 2 x

@@ -65,7 +65,7 @@ type board struct {
 	cb    *client.Board
 	wake  chan struct{} // cap 1: work arrived
 	queue []*job        // guarded by Service.mu
-	busy  bool          // a single is on the hardware; guarded by Service.mu
+	busy  int           // singles taken from the queue, not yet answered; guarded by Service.mu
 	cont  *continuous   // guarded by Service.mu
 	// pending is a continuous run announced by this instance and not yet
 	// seen back on replaceSubject; guarded by Service.mu.
@@ -244,11 +244,7 @@ func (s *Service) Queued(board string) int {
 	if b == nil {
 		return 0
 	}
-	n := len(b.queue)
-	if b.busy {
-		n++
-	}
-	return n
+	return len(b.queue) + b.busy
 }
 
 // enqueue appends j to its board's FIFO, starting the board's worker when
@@ -291,10 +287,22 @@ func (b *board) signal() {
 // It hands each result to the request's goroutine and starts the next
 // transaction at once, so converting and sending trace k overlaps
 // acquiring trace k+1.
+// pipelineDepth is how many single-trace acquisitions of one board a
+// worker keeps at the bridge at once: while one runs, the next waits
+// there, so the board starts it the moment the previous trace is read,
+// without a round trip in between. Every acquisition begins with a scope
+// reset, so one does not depend on how the previous one ended.
+const pipelineDepth = 2
+
 func (s *Service) worker(b *board) {
 	defer s.wg.Done()
 	idle := time.NewTimer(idleExit)
 	defer idle.Stop()
+	var flying []*flight // sent to the bridge, oldest first
+	land := func() {
+		s.land(b, flying[0])
+		flying = flying[1:]
+	}
 	for {
 		s.mu.Lock()
 		var j *job
@@ -303,15 +311,33 @@ func (s *Service) worker(b *board) {
 			b.queue[0] = nil
 			b.queue = b.queue[1:]
 		}
-		b.busy = j != nil
+		b.busy = len(flying)
+		if j != nil {
+			b.busy++
+		}
 		c := b.cont
 		s.mu.Unlock()
 		switch {
+		case j != nil && j.p.n == 1:
+			if len(flying) == pipelineDepth {
+				land()
+			}
+			if f := s.launch(b, j); f != nil {
+				flying = append(flying, f)
+			}
+			continue
+		case len(flying) > 0:
+			// Land what flies before anything that is not a pipelined
+			// single, or before waiting for work.
+			if j != nil {
+				s.mu.Lock()
+				b.queue = append([]*job{j}, b.queue...)
+				s.mu.Unlock()
+			}
+			land()
+			continue
 		case j != nil:
 			s.runJob(b, j)
-			s.mu.Lock()
-			b.busy = false
-			s.mu.Unlock()
 			continue
 		case c != nil:
 			s.stepContinuous(b, c)
@@ -338,6 +364,61 @@ func (s *Service) worker(b *board) {
 			}
 			s.mu.Unlock()
 		}
+	}
+}
+
+// flight is a single-trace acquisition sent to the bridge.
+type flight struct {
+	j       *job
+	pending *client.Pending
+	cancel  context.CancelFunc
+}
+
+// launch sends job j's one transaction and returns at once (nil when the
+// job is already over: it has then been answered).
+func (s *Service) launch(b *board, j *job) *flight {
+	ctx := j.a.Context()
+	if ctx.Err() != nil {
+		j.done <- result{err: j.a.Err()}
+		return nil
+	}
+	// The transaction may outlive the wait by the reads and two round
+	// trips; the bridge's own 408 is what normally ends it.
+	tctx, cancel := context.WithTimeout(ctx, time.Duration((j.p.timeout+txnGrace)*float64(time.Second)))
+	f := &flight{j: j, cancel: cancel}
+	var err error
+	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: j.a.ID, Ops: j.p.acqOps(j.p.timeout)}); err != nil {
+		cancel()
+		j.done <- result{err: err}
+		return nil
+	}
+	return f
+}
+
+// land waits for a flight's answer and hands it to its requester.
+func (s *Service) land(b *board, f *flight) {
+	tr, err := f.pending.Wait()
+	f.cancel()
+	ctx := f.j.a.Context()
+	var r *raw
+	switch {
+	case err == nil && len(tr.Results) != opCh2+1:
+		err = rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
+	case err == nil:
+		// The hardware started when the bridge gave the transaction the
+		// scope, which may be after it was sent: it waited there behind
+		// the previous one.
+		r = getRaw()
+		r.started, r.ended = bridgeTimes(tr)
+		r.addTrace(tr, f.j.p.delay, true)
+	case rp.ErrorCode(err) == rp.ETimeout && ctx.Err() == nil:
+		err = timeoutError(f.j.p, 0)
+	case ctx.Err() != nil:
+		err = f.j.a.Err()
+	}
+	f.j.done <- result{r: r, err: err}
+	if code := rp.ErrorCode(err); code == rp.ETimeout || code == rp.ECancelled {
+		s.disarm(b, f.j.a.ID)
 	}
 }
 

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// replyMux routes replies addressed to <prefix>.<n> to the request that
+// waits for them. nats.go's own request mux cannot be used here: Start
+// must publish in the caller's goroutine and wait in another.
+type replyMux struct {
+	once   sync.Once
+	err    error
+	prefix string
+	sub    *nats.Subscription
+	seq    atomic.Uint64
+
+	mu      sync.Mutex
+	waiting map[string]chan *nats.Msg
+}
+
+func (c *Client) replies() (*replyMux, error) {
+	m := &c.mux
+	m.once.Do(func() {
+		m.prefix = c.nc.NewInbox()
+		m.waiting = map[string]chan *nats.Msg{}
+		m.sub, m.err = c.nc.Subscribe(m.prefix+".*", func(msg *nats.Msg) {
+			m.mu.Lock()
+			ch := m.waiting[msg.Subject]
+			delete(m.waiting, msg.Subject)
+			m.mu.Unlock()
+			if ch != nil {
+				ch <- msg
+			}
+		})
+		if m.err == nil {
+			_ = m.sub.SetPendingLimits(1<<16, 512<<20)
+			m.err = c.nc.Flush()
+		}
+	})
+	return m, m.err
+}
+
+// Pending is a transaction sent to the bridge and not yet answered.
+type Pending struct {
+	h        *HW
+	ctx      context.Context
+	id       string
+	inbox    string
+	reply    chan *nats.Msg
+	deadline time.Time
+	mux      *replyMux
+}
+
+// Start sends t at once, from the caller's goroutine, and returns without
+// waiting: transactions started one after another reach the bridge in
+// that order, and the bridge runs a module's transactions in the order
+// they arrive, so a caller can keep the next one queued at the bridge
+// while the current one runs. Wait collects the answer; ending ctx
+// cancels the transaction on the bridge. t.ID is filled in when empty.
+func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
+	m, err := h.b.c.replies()
+	if err != nil {
+		return nil, rp.Errorf(rp.EUnavailable, "hw.txn: %v", err)
+	}
+	if t.ID == "" {
+		t.ID = nuid.Next()
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(DefaultTimeout)
+	}
+	data, err := h.b.c.codec.Marshal(t)
+	if err != nil {
+		return nil, rp.Invalidf("encoding transaction: %v", err)
+	}
+	p := &Pending{h: h, ctx: ctx, id: t.ID, reply: make(chan *nats.Msg, 1), deadline: deadline, mux: m}
+	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
+	m.mu.Lock()
+	m.waiting[p.inbox] = p.reply
+	m.mu.Unlock()
+	subject := h.b.subject("hw", "txn")
+	if err := h.b.c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: p.inbox, Data: data, Header: h.b.c.codec.Header()}); err != nil {
+		p.forget()
+		return nil, requestError(subject, err)
+	}
+	return p, nil
+}
+
+func (p *Pending) forget() {
+	p.mux.mu.Lock()
+	delete(p.mux.waiting, p.inbox)
+	p.mux.mu.Unlock()
+}
+
+// Wait returns the transaction's answer. When the context given to Start
+// ends first, it sends hw.cancel and waits for the bridge's own answer, so
+// the modules are free again when Wait returns.
+func (p *Pending) Wait() (api.TxnReply, error) {
+	subject := p.h.b.subject("hw", "txn")
+	timer := time.NewTimer(time.Until(p.deadline) + cancelGrace)
+	defer timer.Stop()
+	select {
+	case m := <-p.reply:
+		return decodeTxnReply(subject, m)
+	case <-timer.C:
+		p.forget()
+		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
+	case <-p.ctx.Done():
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cancelGrace)
+	defer cancel()
+	_ = p.h.b.c.Request(cctx, p.h.b.subject("hw", "cancel"), api.TxnCancel{ID: p.id}, nil)
+	select {
+	case m := <-p.reply:
+		if r, err := decodeTxnReply(subject, m); err == nil {
+			return r, nil // it finished before the cancel reached it
+		}
+	case <-cctx.Done():
+		p.forget()
+	}
+	if errors.Is(p.ctx.Err(), context.DeadlineExceeded) {
+		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", p.id)
+	}
+	return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction %s cancelled", p.id)
+}
+
+func decodeTxnReply(subject string, m *nats.Msg) (api.TxnReply, error) {
+	var r api.TxnReply
+	if m.Header.Get("Status") == "503" && len(m.Data) == 0 {
+		return r, requestError(subject, nats.ErrNoResponders)
+	}
+	if err := wire.ErrorFromMsg(m); err != nil {
+		return r, err
+	}
+	if err := wire.CodecOf(m.Header).Unmarshal(m.Data, &r); err != nil {
+		return r, rp.Errorf(rp.EInternal, "decoding reply from %s: %s", subject, rp.ErrorMessage(err))
+	}
+	return r, nil
+}
