@@ -23,8 +23,11 @@ const (
 	// staleAfter: a prediction this far in the past without the expected
 	// change is treated as unknown (polled gently, not spun on).
 	staleAfter = 50 * time.Microsecond
-	// maxSleep bounds one sleep so that writes by others are noticed.
-	maxSleep = 20 * time.Millisecond
+	// maxSleep bounds one sleep so that writes by others are noticed, and
+	// so that a long acquisition's samples are made a slice at a time
+	// while it runs (every wake re-reads the register) rather than all at
+	// its end, where the reading of the buffer would wait for them.
+	maxSleep = 2 * time.Millisecond
 	// maxSlack caps the learned timer oversleep added to spinWindow.
 	maxSlack = 4 * time.Millisecond
 )
