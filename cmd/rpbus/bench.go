@@ -40,6 +40,7 @@ type benchCmd struct {
 	what        string
 	count       int
 	concurrency int
+	rates       bool
 	asJSON      bool
 	nats        natsFlags
 	board       string
@@ -55,6 +56,7 @@ func (c *benchCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus bench "+c.what, flag.ContinueOnError)
 	fs.IntVar(&c.count, "count", 2000, "requests per figure")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "bench scope: concurrent requesters for the sustained rate")
+	fs.BoolVar(&c.rates, "rates", true, "bench scope: also measure the sustained and continuous rates (--rates=false: the latency alone)")
 	fs.BoolVar(&c.asJSON, "json", false, "print the figures as one JSON object")
 	fs.StringVar(&c.board, "board", "sim", "board to measure (bench scope with --nats)")
 	c.nats.register(fs)
@@ -372,21 +374,25 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rate, err := c.sustained(ctx, cl, subject, settings)
-	if err != nil {
-		return err
-	}
-	crate, gaps, err := c.continuous(ctx, cl)
-	if err != nil {
-		return err
+	var rate, crate float64
+	var gaps int
+	if c.rates {
+		if rate, err = c.sustained(ctx, cl, subject, settings); err != nil {
+			return err
+		}
+		if crate, gaps, err = c.continuous(ctx, cl); err != nil {
+			return err
+		}
 	}
 	acq := regmap.Duration(1) * 1e6
 	if c.asJSON {
 		out := map[string]any{
-			"sustained_traces_per_s": rate, "concurrency": c.concurrency,
-			"continuous_traces_per_s": crate, "continuous_gaps": gaps,
 			"count": r.Count, "p50_us": r.P50, "p90_us": r.P90, "p99_us": r.P99,
 			"acquisition_us": acq, "p50_minus_acquisition_us": r.P50 - acq,
+		}
+		if c.rates {
+			out["sustained_traces_per_s"], out["concurrency"] = rate, c.concurrency
+			out["continuous_traces_per_s"], out["continuous_gaps"] = crate, gaps
 		}
 		if floor.Count > 0 {
 			out["nats_echo_128KiB_p50_us"] = floor.P50
@@ -399,8 +405,10 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	if floor.Count > 0 {
 		fmt.Fprintf(c.stdout, "a bare NATS request with a 128 KiB reply, same server: p50 %.1f us  p90 %.1f us\n", floor.P50, floor.P90)
 	}
-	fmt.Fprintf(c.stdout, "sustained, %d concurrent requesters: %.0f traces/s (target >= 1000)\n", c.concurrency, rate)
-	fmt.Fprintf(c.stdout, "continuous, one subscriber: %.0f traces/s, %d sequence gaps (target >= 1000, none)\n", crate, gaps)
+	if c.rates {
+		fmt.Fprintf(c.stdout, "sustained, %d concurrent requesters: %.0f traces/s (target >= 1000)\n", c.concurrency, rate)
+		fmt.Fprintf(c.stdout, "continuous, one subscriber: %.0f traces/s, %d sequence gaps (target >= 1000, none)\n", crate, gaps)
+	}
 	return nil
 }
 

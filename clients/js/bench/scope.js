@@ -77,7 +77,7 @@ const median = (a) => {
 
 async function measureGo(bin, url, n) {
   try {
-    const { stdout } = await promisify(execFile)(bin, ["bench", "scope", "--nats", url, "--board", args.board, "--count", String(n), "--json"], { timeout: 600_000 });
+    const { stdout } = await promisify(execFile)(bin, ["bench", "scope", "--nats", url, "--board", args.board, "--count", String(n), "--json", "--rates=false"], { timeout: 600_000 });
     return JSON.parse(stdout.trim().split("\n").pop());
   } catch (err) {
     return { error: (err.stderr || err.message || String(err)).trim() };

@@ -86,7 +86,7 @@ async def _decode_cost(nc: Any, board_name: str, n: int = 200) -> float:
 def measure_go(binary: Path, url: str, count: int, board_name: str = "sim") -> dict[str, Any]:
     """The Go client's figure: ``rpbus bench scope --nats URL --json``."""
     r = subprocess.run(
-        [str(binary), "bench", "scope", "--nats", url, "--count", str(count), "--board", board_name, "--json"],
+        [str(binary), "bench", "scope", "--nats", url, "--count", str(count), "--board", board_name, "--json", "--rates=false"],
         capture_output=True,
         text=True,
         timeout=600,
