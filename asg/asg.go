@@ -67,9 +67,9 @@ func New(f rp.FPGA, channel int) (*Generator, error) {
 	}
 	g := &Generator{f: f, ch: channel, name: fmt.Sprintf("asg%d", channel)}
 	def := api.ASGSettings{
-		Generator:     g.name,
-		Waveform:      "sin",
-		OutputDirect:  "off",
+		Generator:    g.name,
+		Waveform:     "sin",
+		OutputDirect: "off",
 		// Unlike PyRPL (off), so that a setup of waveform, frequency,
 		// amplitude and output plays at once, as a user expects; the
 		// output stays silent and disconnected until then.
