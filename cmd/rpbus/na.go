@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -18,7 +17,7 @@ import (
 
 func init() {
 	register("na", "the network analyzer service for every board; `na single` asks it for one sweep", func(stdout, stderr io.Writer) command {
-		return &naCmd{stdout: stdout, stderr: stderr}
+		return newNACmd(stdout, stderr)
 	})
 	instruments = append(instruments, instrument{
 		name: "na",
@@ -38,39 +37,25 @@ func init() {
 // naCmd runs the service, or with the verb "single" asks it for one sweep
 // and prints it.
 type naCmd struct {
-	stdout    io.Writer
-	stderr    io.Writer
-	nats      natsFlags
+	instrumentCmd
 	chunkTime time.Duration
+	set       api.NASettings
+	linear    bool
+}
 
-	single  bool
-	board   string
-	set     api.NASettings
-	linear  bool
-	outputs outputFlags
-
-	nc  *nats.Conn
-	svc *na.Service
+func newNACmd(stdout, stderr io.Writer) *naCmd {
+	c := &naCmd{instrumentCmd: instrumentCmd{name: "na", stdout: stdout, stderr: stderr}}
+	c.serve = func(nc *nats.Conn) (stopper, error) { return na.Start(nc, na.Config{ChunkTime: c.chunkTime}) }
+	c.acquire = c.runSingle
+	return c
 }
 
 func (c *naCmd) ParseFlags(args []string) error {
-	if len(args) > 0 && args[0] == "single" {
-		c.single = true
-		args = args[1:]
-	}
-	fs := flag.NewFlagSet("rpbus na [single]", flag.ContinueOnError)
-	c.nats.register(fs)
+	fs, args := c.flags(args)
 	if !c.single {
 		fs.DurationVar(&c.chunkTime, "chunk-time", na.DefaultChunkTime, "hardware time one bridge transaction carries (1ms..1s)")
-		if err := parseWithEnv(fs, args, natsAliases); err != nil {
-			return err
-		}
-		if fs.NArg() > 0 {
-			return usageError{fmt.Sprintf("rpbus na: unknown verb %q (want none, or single)", fs.Arg(0))}
-		}
-		return nil
+		return c.parse(fs, args)
 	}
-	fs.StringVar(&c.board, "board", "sim", "board name")
 	fs.Float64Var(&c.set.StartFreq, "start-freq", 0, "Hz (default 1e3)")
 	fs.Float64Var(&c.set.StopFreq, "stop-freq", 0, "Hz (default 10e6); equal to -start-freq: zero span")
 	fs.IntVar(&c.set.Points, "points", 0, "1..100000 (default 1001)")
@@ -87,41 +72,17 @@ func (c *naCmd) ParseFlags(args []string) error {
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the hardware time)")
 	fs.BoolVar(&c.set.NoWait, "no-wait", false, "answer 409 instead of waiting for a free IQ module")
 	c.outputs.register(fs, true)
-	if err := parseWithEnv(fs, args, natsAliases); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if c.linear {
 		c.set.Logscale = client.Ptr(false)
 	}
-	return c.outputs.check()
-}
-
-func (c *naCmd) Run(ctx context.Context) error {
-	var err error
-	name := "rpbus-na"
-	if c.single {
-		name += "-client"
-	}
-	if c.nc, err = c.nats.connect(name); err != nil {
-		return err
-	}
-	if c.single {
-		return c.runSingle(ctx)
-	}
-	if c.svc, err = na.Start(c.nc, na.Config{ChunkTime: c.chunkTime}); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "na: serving rp.*.na.single on NATS %s\n", c.nats.url)
-	<-ctx.Done()
 	return nil
 }
 
-func (c *naCmd) runSingle(ctx context.Context) error {
-	cl, err := client.New(c.nc)
-	if err != nil {
-		return err
-	}
-	n := cl.Board(c.board).NA()
+func (c *naCmd) runSingle(ctx context.Context, b *client.Board) error {
+	n := b.NA()
 	finishBar := func() {}
 	if c.outputs.progress {
 		stop, err := showProgress(ctx, c.stderr, "points", n.Progress)
@@ -148,16 +109,4 @@ func (c *naCmd) runSingle(ctx context.Context) error {
 		}
 		fmt.Fprintf(w, "sweep %.3f s, hardware %.3f s\n", tr.Ended-tr.Started, tr.HardwareTime)
 	})
-}
-
-func (c *naCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		_ = c.nc.Drain()
-	}
-	return nil
 }

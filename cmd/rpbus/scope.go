@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -17,7 +15,7 @@ import (
 
 func init() {
 	register("scope", "the oscilloscope service for every board; `scope single` asks it for one trace", func(stdout, stderr io.Writer) command {
-		return &scopeCmd{stdout: stdout}
+		return newScopeCmd(stdout, stderr)
 	})
 	instruments = append(instruments, instrument{
 		name: "scope",
@@ -37,28 +35,21 @@ func init() {
 // scopeCmd runs the scope service (`rpbus scope`), or with the verb
 // "single" asks it for one trace (`rpbus scope single --duration 1e-3`).
 type scopeCmd struct {
-	stdout io.Writer
-	nats   natsFlags
+	instrumentCmd
+	set   api.ScopeSettings
+	noAvg bool
+}
 
-	single  bool
-	board   string
-	set     api.ScopeSettings
-	noAvg   bool
-	outputs outputFlags
-
-	nc  *nats.Conn
-	svc *scope.Service
+func newScopeCmd(stdout, stderr io.Writer) *scopeCmd {
+	c := &scopeCmd{instrumentCmd: instrumentCmd{name: "scope", stdout: stdout, stderr: stderr}}
+	c.serve = func(nc *nats.Conn) (stopper, error) { return scope.Start(nc, scope.Config{}) }
+	c.acquire = c.runSingle
+	return c
 }
 
 func (c *scopeCmd) ParseFlags(args []string) error {
-	if len(args) > 0 && args[0] == "single" {
-		c.single = true
-		args = args[1:]
-	}
-	fs := flag.NewFlagSet("rpbus scope [single]", flag.ContinueOnError)
-	c.nats.register(fs)
+	fs, args := c.flags(args)
 	if c.single {
-		fs.StringVar(&c.board, "board", "sim", "board name")
 		fs.StringVar(&c.set.Input1, "input1", "", "ch1 signal: in1 (default), in2, out1, out2, asg0, asg1, iq0..iq2, iq2_2, pid0..pid2")
 		fs.StringVar(&c.set.Input2, "input2", "", "ch2 signal (default in2)")
 		fs.Float64Var(&c.set.Duration, "duration", 0, "s, rounded up to 16384 x 8 ns x 2^k (default 131.072 us)")
@@ -72,43 +63,17 @@ func (c *scopeCmd) ParseFlags(args []string) error {
 		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition)")
 		c.outputs.register(fs, false)
 	}
-	if err := parseWithEnv(fs, args, natsAliases); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("rpbus scope: unexpected %q; `rpbus scope [flags]` runs the service, `rpbus scope single [flags]` takes a trace", strings.Join(fs.Args(), " "))}
 	}
 	if c.noAvg {
 		c.set.Average = client.Ptr(false)
 	}
-	return c.outputs.check()
-}
-
-func (c *scopeCmd) Run(ctx context.Context) error {
-	var err error
-	if c.single {
-		if c.nc, err = c.nats.connect("rpbus-scope-client"); err != nil {
-			return err
-		}
-		return c.runSingle(ctx)
-	}
-	if c.nc, err = c.nats.connect("rpbus-scope"); err != nil {
-		return err
-	}
-	if c.svc, err = scope.Start(c.nc, scope.Config{}); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "scope: serving rp.*.scope.* on %s\n", c.nats.url)
-	<-ctx.Done()
 	return nil
 }
 
-func (c *scopeCmd) runSingle(ctx context.Context) error {
-	cl, err := client.New(c.nc)
-	if err != nil {
-		return err
-	}
-	tr, err := cl.Board(c.board).Scope().Single(ctx, c.set)
+func (c *scopeCmd) runSingle(ctx context.Context, b *client.Board) error {
+	tr, err := b.Scope().Single(ctx, c.set)
 	if err != nil {
 		return err
 	}
@@ -145,16 +110,4 @@ func stats32(v []float32) (lo, hi, mean, rms float64) {
 	}
 	mean /= float64(n)
 	return lo, hi, mean, math.Sqrt(rms/float64(n) - mean*mean)
-}
-
-func (c *scopeCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		return c.nc.Drain()
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,7 +14,7 @@ import (
 
 func init() {
 	register("specan", "the spectrum analyzer service for every board; `specan single` asks it for one spectrum", func(stdout, stderr io.Writer) command {
-		return &specanCmd{stdout: stdout, stderr: stderr}
+		return newSpecanCmd(stdout, stderr)
 	})
 	instruments = append(instruments, instrument{
 		name: "specan",
@@ -33,38 +32,24 @@ func init() {
 // specanCmd runs the service, or with the verb "single" asks it for one
 // spectrum and prints it.
 type specanCmd struct {
-	stdout   io.Writer
-	stderr   io.Writer
-	nats     natsFlags
+	instrumentCmd
 	inFlight int
+	set      api.SpecanSettings
+}
 
-	single  bool
-	board   string
-	set     api.SpecanSettings
-	outputs outputFlags
-
-	nc  *nats.Conn
-	svc *specan.Service
+func newSpecanCmd(stdout, stderr io.Writer) *specanCmd {
+	c := &specanCmd{instrumentCmd: instrumentCmd{name: "specan", stdout: stdout, stderr: stderr}}
+	c.serve = func(nc *nats.Conn) (stopper, error) { return specan.Start(nc, specan.Config{InFlight: c.inFlight}) }
+	c.acquire = c.runSingle
+	return c
 }
 
 func (c *specanCmd) ParseFlags(args []string) error {
-	if len(args) > 0 && args[0] == "single" {
-		c.single = true
-		args = args[1:]
-	}
-	fs := flag.NewFlagSet("rpbus specan [single]", flag.ContinueOnError)
-	c.nats.register(fs)
+	fs, args := c.flags(args)
 	if !c.single {
 		fs.IntVar(&c.inFlight, "in-flight", specan.DefaultInFlight, fmt.Sprintf("scope requests each spectrum keeps in flight (1..%d)", specan.MaxInFlight))
-		if err := parseWithEnv(fs, args, natsAliases); err != nil {
-			return err
-		}
-		if fs.NArg() > 0 {
-			return usageError{fmt.Sprintf("rpbus specan: unknown verb %q (want none, or single)", fs.Arg(0))}
-		}
-		return nil
+		return c.parse(fs, args)
 	}
-	fs.StringVar(&c.board, "board", "sim", "board name")
 	fs.Float64Var(&c.set.Span, "span", 0, "span = sample rate in Hz (rounded up to 125e6/2^k); or -decimation")
 	fs.IntVar(&c.set.Decimation, "decimation", 0, "scope decimation 1..65536 (default 8)")
 	fs.StringVar(&c.set.Input1, "input1", "", "channel 1 input (default in1)")
@@ -75,38 +60,11 @@ func (c *specanCmd) ParseFlags(args []string) error {
 	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
 	c.outputs.register(fs, true)
-	if err := parseWithEnv(fs, args, natsAliases); err != nil {
-		return err
-	}
-	return c.outputs.check()
+	return c.parse(fs, args)
 }
 
-func (c *specanCmd) Run(ctx context.Context) error {
-	var err error
-	name := "rpbus-specan"
-	if c.single {
-		name += "-client"
-	}
-	if c.nc, err = c.nats.connect(name); err != nil {
-		return err
-	}
-	if c.single {
-		return c.runSingle(ctx)
-	}
-	if c.svc, err = specan.Start(c.nc, specan.Config{InFlight: c.inFlight}); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "specan: serving rp.*.specan.single on NATS %s\n", c.nats.url)
-	<-ctx.Done()
-	return nil
-}
-
-func (c *specanCmd) runSingle(ctx context.Context) error {
-	cl, err := client.New(c.nc)
-	if err != nil {
-		return err
-	}
-	sa := cl.Board(c.board).Specan()
+func (c *specanCmd) runSingle(ctx context.Context, b *client.Board) error {
+	sa := b.Specan()
 	finishBar := func() {}
 	if c.outputs.progress {
 		stop, err := showProgress(ctx, c.stderr, "traces", sa.Progress)
@@ -136,16 +94,4 @@ func (c *specanCmd) runSingle(ctx context.Context) error {
 		}
 		fmt.Fprintf(w, "unit %s; acquisition %.3f s\n", s.Unit, sp.Ended-sp.Started)
 	})
-}
-
-func (c *specanCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		_ = c.nc.Drain()
-	}
-	return nil
 }
