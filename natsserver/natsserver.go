@@ -55,6 +55,16 @@ func Start(o Options) (*server.Server, error) {
 		}
 		opts.Host, opts.Port = host, port
 	}
+	if opts.Port > 0 {
+		// The server only logs a failed listen and then never becomes
+		// ready; find out now, with a message that says what to do.
+		addr := net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("natsserver: cannot listen on %s (%v): is another rpbus up or nats-server running there? choose another address", addr, err)
+		}
+		ln.Close()
+	}
 	if o.DataDir != "" {
 		opts.JetStream = true
 		opts.StoreDir = o.DataDir

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -54,5 +55,17 @@ func TestBadOptions(t *testing.T) {
 		if _, err := Start(o); !errors.Is(err, ErrConfigValidation) {
 			t.Errorf("%+v: %v, want ErrConfigValidation", o, err)
 		}
+	}
+}
+
+func TestAddressInUse(t *testing.T) {
+	ns, err := Start(Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	_, err = Start(Options{Listen: ns.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
+		t.Fatalf("second server on %s: %v", ns.Addr(), err)
 	}
 }
