@@ -22,23 +22,23 @@ type simboardCmd struct {
 	listen string
 	board  boardFlags
 
-	sim *sim.Board
-	srv *monitor.Server
-	ln  net.Listener
+	sim   *sim.Board
+	srv   *monitor.Server
+	ln    net.Listener
+	ready chan struct{} // closed once ln listens
 }
 
 func (c *simboardCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus simboard", flag.ContinueOnError)
+	c.ready = make(chan struct{})
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2222", "address to serve the monitor_server protocol on")
 	c.board.registerSim(fs)
 	return parseWithEnv(fs, args, nil)
 }
 
-// Addr is where the board listens, once Run has started.
+// Addr is where the board listens; it waits until Run listens.
 func (c *simboardCmd) Addr() string {
-	if c.ln == nil {
-		return ""
-	}
+	<-c.ready
 	return c.ln.Addr().String()
 }
 
@@ -56,6 +56,7 @@ func (c *simboardCmd) Run(ctx context.Context) error {
 	if c.srv, err = monitor.NewServer(c.sim); err != nil {
 		return err
 	}
+	close(c.ready)
 	fmt.Fprintf(c.stdout, "simboard: simulated Red Pitaya on %s (monitor_server protocol)\n", c.ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- c.srv.Serve(c.ln) }()
