@@ -55,14 +55,18 @@ type Op struct {
 	Op      string   `json:"op"`
 	Addr    Addr     `json:"addr"`
 	N       int      `json:"n,omitempty"`       // read: word count, 1..65535
+	Width   int      `json:"width,omitempty"`   // read: 32 (default), or 16 for the low half of each word (halves the reply for 14-bit data)
 	Words   wire.U32 `json:"words,omitempty"`   // write: the words
 	Mask    uint32   `json:"mask,omitempty"`    // wait
 	Value   uint32   `json:"value,omitempty"`   // wait
 	Timeout float64  `json:"timeout,omitempty"` // wait: seconds, default 1
 }
 
-// Read, Write and Wait build operations.
+// Read, Read16, Write and Wait build operations.
 func Read(addr uint32, n int) Op { return Op{Op: OpRead, Addr: Addr(addr), N: n} }
+
+// Read16 reads n words and returns the low 16 bits of each (in Halves).
+func Read16(addr uint32, n int) Op { return Op{Op: OpRead, Addr: Addr(addr), N: n, Width: 16} }
 func Write(addr uint32, words ...uint32) Op {
 	return Op{Op: OpWrite, Addr: Addr(addr), Words: words}
 }
@@ -94,6 +98,7 @@ type TxnCancelReply struct {
 // OpResult is the result of one operation, at the same index as its op.
 type OpResult struct {
 	Words  wire.U32 `json:"words,omitempty"`  // read: the words
+	Halves wire.U16 `json:"halves,omitempty"` // read with width 16: the low 16 bits of each word
 	Waited float64  `json:"waited,omitempty"` // wait: seconds waited
 }
 

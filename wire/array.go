@@ -21,6 +21,10 @@ type F64 []float64
 // in JSON.
 type U32 []uint32
 
+// U16 is a uint16 array (half words, such as 14-bit ADC samples): dtype
+// "<u2" in msgpack, numbers in JSON.
+type U16 []uint16
+
 var (
 	_ msgpack.CustomEncoder = F32(nil)
 	_ msgpack.CustomDecoder = (*F32)(nil)
@@ -58,6 +62,24 @@ func (a U32) EncodeMsgpack(enc *msgpack.Encoder) error {
 	}, sliceBytes(a, 4))
 }
 
+func (a U16) EncodeMsgpack(enc *msgpack.Encoder) error {
+	return encodeBin(enc, "<u2", len(a), 2, func(dst []byte) {
+		for i, v := range a {
+			binary.LittleEndian.PutUint16(dst[2*i:], v)
+		}
+	}, sliceBytes(a, 2))
+}
+
+func (a *U16) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeArray(dec, "<u2", 2, func(n int) []byte { *a = make(U16, n); return sliceBytes(*a, 2) },
+		func(b []byte) {
+			for i := range *a {
+				(*a)[i] = binary.LittleEndian.Uint16(b[2*i:])
+			}
+		},
+		func(i int, v float64) { (*a)[i] = uint16(v) })
+}
+
 func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = make(F32, n); return sliceBytes(*a, 4) },
 		func(b []byte) {
@@ -90,7 +112,7 @@ func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // sliceBytes views a slice's memory as bytes when that equals its
 // little-endian encoding, and returns nil otherwise.
-func sliceBytes[T float32 | float64 | uint32](a []T, size int) []byte {
+func sliceBytes[T float32 | float64 | uint32 | uint16](a []T, size int) []byte {
 	if !nativeLE || len(a) == 0 {
 		return nil
 	}

@@ -6,8 +6,8 @@
 // JSON, so `nats req rp.sim.hw.info '{}'` works from a shell. Field names are
 // the json struct tags in both encodings.
 //
-// Arrays (F32, F64, U32): in JSON a plain number array (NaN travels as
-// null); in msgpack a map {"dtype": "<f4"|"<f8"|"<u4", "shape": [n],
+// Arrays (F32, F64, U32, U16): in JSON a plain number array (NaN travels
+// as null); in msgpack a map {"dtype": "<f4"|"<f8"|"<u4"|"<u2", "shape": [n],
 // "data": bin} of little-endian bytes, which numpy reads with
 // frombuffer(data, dtype).reshape(shape) without a per-element loop.
 //

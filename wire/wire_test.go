@@ -16,10 +16,11 @@ type sample struct {
 	Trace F32    `json:"trace"`
 	Freqs F64    `json:"freqs,omitempty"`
 	Words U32    `json:"words"`
+	Half  U16    `json:"half,omitempty"`
 }
 
 func TestRoundTrip(t *testing.T) {
-	in := sample{Name: "x", Trace: F32{1, -0.5, 0.25}, Freqs: F64{1e6, 2e6}, Words: U32{0, 1, 0xffffffff}}
+	in := sample{Name: "x", Trace: F32{1, -0.5, 0.25}, Freqs: F64{1e6, 2e6}, Words: U32{0, 1, 0xffffffff}, Half: U16{0x3fff, 0x2000}}
 	for _, c := range []Codec{JSON, Msgpack} {
 		b, err := c.Marshal(in)
 		if err != nil {
@@ -29,7 +30,7 @@ func TestRoundTrip(t *testing.T) {
 		if err := c.Unmarshal(b, &out); err != nil {
 			t.Fatalf("%v: %v", c, err)
 		}
-		if out.Name != in.Name || len(out.Trace) != 3 || out.Trace[1] != -0.5 || out.Freqs[1] != 2e6 || out.Words[2] != 0xffffffff {
+		if out.Name != in.Name || len(out.Trace) != 3 || out.Trace[1] != -0.5 || out.Freqs[1] != 2e6 || out.Words[2] != 0xffffffff || out.Half[1] != 0x2000 {
 			t.Errorf("%v: round trip gave %+v", c, out)
 		}
 	}

@@ -126,9 +126,15 @@ func TestRegisterRoundTrip(t *testing.T) {
 			if got := r.Results[3].Words[0]; got != 0x12345678 {
 				t.Errorf("iq0 frequency read back %#x", got)
 			}
-			words, err := e.board.HW.Read(ctx, regmap.ScopeBase+regmap.ScopeCh1Data, regmap.ScopeBufferLen)
-			if err != nil || len(words) != regmap.ScopeBufferLen {
-				t.Fatalf("buffer read: %d words, %v", len(words), err)
+			buf := regmap.ScopeBase + regmap.ScopeCh1Data
+			r, err = e.board.HW.Txn(ctx, api.Read(buf, regmap.ScopeBufferLen), api.Read16(buf, regmap.ScopeBufferLen))
+			if err != nil || len(r.Results[0].Words) != regmap.ScopeBufferLen || len(r.Results[1].Halves) != regmap.ScopeBufferLen {
+				t.Fatalf("buffer read: %v", err)
+			}
+			for i, w := range r.Results[0].Words {
+				if uint16(w) != r.Results[1].Halves[i] {
+					t.Fatalf("word %d: %#x, its 16-bit read %#x", i, w, r.Results[1].Halves[i])
+				}
 			}
 		})
 	}
@@ -323,6 +329,7 @@ func TestBadInputAnswers400(t *testing.T) {
 		{name: "unmapped address", txn: api.Txn{Ops: []api.Op{api.Read(0x50000000, 1)}}, want: "ops[0].addr"},
 		{name: "count over 65535", txn: api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase+regmap.ScopeCh1Data, 70000)}}, want: "ops[0].n"},
 		{name: "zero count", txn: api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase, 0)}}, want: "ops[0].n"},
+		{name: "read width", txn: api.Txn{Ops: []api.Op{{Op: api.OpRead, Addr: api.Addr(regmap.ScopeBase), N: 1, Width: 8}}}, want: "ops[0].width"},
 		{name: "range leaves module", txn: api.Txn{Ops: []api.Op{api.Read(regmap.Slot(5)+0xfffc, 2)}}, want: "ops[0].addr"},
 		{name: "too many ops", txn: api.Txn{Ops: big}, want: "ops"},
 		{name: "too many words", txn: api.Txn{Ops: manyWords}, want: "words"},

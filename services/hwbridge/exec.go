@@ -49,6 +49,9 @@ func plan(t api.Txn) ([]string, error) {
 			if n < 1 || n > api.MaxOpWords {
 				return nil, rp.Invalidf("ops[%d].n: read count %d is outside 1..%d", i, n, api.MaxOpWords)
 			}
+			if op.Width != 0 && op.Width != 16 && op.Width != 32 {
+				return nil, rp.Invalidf("ops[%d].width: %d, want 32 (the default) or 16", i, op.Width)
+			}
 			words += n
 		case api.OpWrite:
 			n = len(op.Words)
@@ -127,22 +130,55 @@ func (e *executor) cancel(id string) bool {
 	return false
 }
 
-// wordBufs recycles read buffers of transactions answered over NATS: a
-// 16384-word read would otherwise allocate 64 KiB per trace.
-var wordBufs = sync.Pool{New: func() any { return new([]uint32) }}
+// wordBufs and halfBufs recycle read buffers of transactions answered
+// over NATS: a 16384-word read would otherwise allocate 64 KiB per trace.
+var (
+	wordBufs = sync.Pool{New: func() any { return new([]uint32) }}
+	halfBufs = sync.Pool{New: func() any { return new([]uint16) }}
+)
 
-// pooledReply is a TxnReply whose read buffers go back to wordBufs once
+// pooledReply is a TxnReply whose read buffers go back to the pools once
 // svc has sent it.
 type pooledReply struct {
 	api.TxnReply
-	bufs []*[]uint32
+	bufs  []*[]uint32
+	halfs []*[]uint16
 }
 
 func (r *pooledReply) Release() {
 	for _, b := range r.bufs {
 		wordBufs.Put(b)
 	}
-	r.bufs = nil
+	for _, b := range r.halfs {
+		halfBufs.Put(b)
+	}
+	r.bufs, r.halfs = nil, nil
+}
+
+// words returns a buffer of n words, from the pool when there is one.
+func (r *pooledReply) words(n int) []uint32 {
+	if r == nil {
+		return make([]uint32, n)
+	}
+	b := wordBufs.Get().(*[]uint32)
+	if cap(*b) < n {
+		*b = make([]uint32, n)
+	}
+	r.bufs = append(r.bufs, b)
+	return (*b)[:n]
+}
+
+// halves returns a buffer of n half words, from the pool when there is one.
+func (r *pooledReply) halves(n int) []uint16 {
+	if r == nil {
+		return make([]uint16, n)
+	}
+	b := halfBufs.Get().(*[]uint16)
+	if cap(*b) < n {
+		*b = make([]uint16, n)
+	}
+	r.halfs = append(r.halfs, b)
+	return (*b)[:n]
 }
 
 // run executes a valid transaction once its turn comes. With pool set,
@@ -162,21 +198,19 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 		addr := uint32(op.Addr)
 		switch op.Op {
 		case api.OpRead:
-			var words []uint32
-			if pool != nil {
-				b := wordBufs.Get().(*[]uint32)
-				if cap(*b) < op.N {
-					*b = make([]uint32, op.N)
-				}
-				words = (*b)[:op.N]
-				pool.bufs = append(pool.bufs, b)
-			} else {
-				words = make([]uint32, op.N)
-			}
+			words := pool.words(op.N)
 			if err := e.fpga.Read(addr, words); err != nil {
 				return api.TxnReply{}, opError(i, op, err)
 			}
-			results[i].Words = words
+			if op.Width != 16 {
+				results[i].Words = words
+				break
+			}
+			halves := pool.halves(op.N)
+			for k, w := range words {
+				halves[k] = uint16(w)
+			}
+			results[i].Halves = halves
 		case api.OpWrite:
 			if err := e.fpga.Write(addr, op.Words); err != nil {
 				return api.TxnReply{}, opError(i, op, err)

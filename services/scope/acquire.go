@@ -45,8 +45,10 @@ func (p *plan) acqOps(timeout float64) []api.Op {
 		api.Wait(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, timeout),
 		api.Read(reg(regmap.ScopeTriggerPointer), 1),
 		api.Read(reg(regmap.ScopeTrigTimeLow), 2),
-		api.Read(reg(regmap.ScopeCh1Data), N),
-		api.Read(reg(regmap.ScopeCh2Data), N),
+		// 14-bit samples: the low halves of the words are enough, and
+		// halve what crosses NATS.
+		api.Read16(reg(regmap.ScopeCh1Data), N),
+		api.Read16(reg(regmap.ScopeCh2Data), N),
 	}
 }
 
@@ -91,8 +93,8 @@ func rollOps() []api.Op {
 		api.Read(reg(regmap.ScopeControl), 1),
 		api.Read(reg(regmap.ScopeSamplesWritten), 1),
 		api.Read(reg(regmap.ScopeWritePointer), 1),
-		api.Read(reg(regmap.ScopeCh1Data), N),
-		api.Read(reg(regmap.ScopeCh2Data), N),
+		api.Read16(reg(regmap.ScopeCh1Data), N),
+		api.Read16(reg(regmap.ScopeCh2Data), N),
 		api.Read(reg(regmap.ScopeWritePointer), 1),
 		api.Read(reg(regmap.ScopeTimeLow), 2),
 	}
@@ -113,7 +115,7 @@ type raw struct {
 	// A single trace is not summed: its buffers stay as the bridge sent
 	// them and volts rolls them while converting, in the request's
 	// goroutine rather than the worker's.
-	words    [2][]uint32
+	words    [2][]uint16
 	start    uint32  // index of the oldest sample in words
 	valid    int     // rolling: the last `valid` samples hold data, the rest is NaN
 	trigTime float64 // s
@@ -126,7 +128,7 @@ var rawPool = sync.Pool{New: func() any { return new(raw) }}
 func getRaw() *raw {
 	r := rawPool.Get().(*raw)
 	r.traces, r.valid = 0, N
-	r.words = [2][]uint32{}
+	r.words = [2][]uint16{}
 	return r
 }
 
@@ -136,13 +138,14 @@ func putRaw(r *raw) {
 			clear(r.sum[0][:])
 			clear(r.sum[1][:])
 		}
-		r.words = [2][]uint32{}
+		r.words = [2][]uint16{}
 		rawPool.Put(r)
 	}
 }
 
-// adc decodes a 14-bit two's complement buffer word.
-func adc(w uint32) int32 { return int32(w<<18) >> 18 }
+// adc decodes a 14-bit two's complement buffer sample (the low half of
+// its word).
+func adc(w uint16) int32 { return int32(int16(w<<2)) >> 2 }
 
 // addTrace adds one transaction's buffers to r, rolled so the oldest
 // sample comes first: PyRPL rolls by -(trigger pointer + delay + 1).
@@ -151,7 +154,7 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 	tt := tr.Results[opTrigTime].Words
 	r.trigTime = float64(uint64(tt[1])<<32|uint64(tt[0])) / regmap.Clock
 	if only {
-		r.words = [2][]uint32{tr.Results[opCh1].Words, tr.Results[opCh2].Words}
+		r.words = [2][]uint16{tr.Results[opCh1].Halves, tr.Results[opCh2].Halves}
 		r.start = start
 		r.traces = 1
 		return
@@ -160,7 +163,7 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 		panic("scope: addTrace after a single unsummed trace")
 	}
 	for ch, op := range [2]int{opCh1, opCh2} {
-		w := tr.Results[op].Words
+		w := tr.Results[op].Halves
 		dst := &r.sum[ch]
 		k := int(start)
 		for i := range dst {

@@ -16,15 +16,15 @@ func BenchmarkTraceEncode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	words := make([]uint32, N)
+	words := make([]uint16, N)
 	for i := range words {
-		words[i] = uint32(i*7) & 0x3FFF
+		words[i] = uint16(i*7) & 0x3FFF
 	}
 	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
 	tr.Results[opTrigPtr].Words = []uint32{123}
 	tr.Results[opTrigTime].Words = []uint32{1, 0}
-	tr.Results[opCh1].Words = words
-	tr.Results[opCh2].Words = words
+	tr.Results[opCh1].Halves = words
+	tr.Results[opCh2].Halves = words
 	now := time.Now()
 	b.ReportAllocs()
 	b.SetBytes(2 * 4 * N)
@@ -46,15 +46,15 @@ func BenchmarkTraceEncode(b *testing.B) {
 func TestVoltsRollAndNaN(t *testing.T) {
 	r := getRaw()
 	defer putRaw(r)
-	words := make([]uint32, N)
+	words := make([]uint16, N)
 	for i := range words {
-		words[i] = uint32(i) & 0x3FFF // 14-bit two's complement: i >= 8192 is negative
+		words[i] = uint16(i) & 0x3FFF // 14-bit two's complement: i >= 8192 is negative
 	}
 	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
 	tr.Results[opTrigPtr].Words = []uint32{100}
 	tr.Results[opTrigTime].Words = []uint32{125e6, 0}
-	tr.Results[opCh1].Words = words
-	tr.Results[opCh2].Words = words
+	tr.Results[opCh1].Halves = words
+	tr.Results[opCh2].Halves = words
 	r.addTrace(tr, 8192, false)
 	// PyRPL rolls by -(trigger pointer + delay + 1): sample 0 is address
 	// 100 + 8192 + 1.
