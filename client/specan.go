@@ -16,10 +16,6 @@ type Specan struct{ b *Board }
 // Specan returns the board's spectrum analyzer.
 func (b *Board) Specan() *Specan { return &Specan{b: b} }
 
-// specanGrace is how long Single waits beyond the service's own timeout,
-// and how long it waits for the service's answer after a cancel.
-const specanGrace = 2 * time.Second
-
 // Single asks for one averaged spectrum and waits for it. It waits as long
 // as the service may take (s.Timeout, or the service's default of 5 s plus
 // twice the acquisition time, 16384 * decimation * trace_average / 125 MHz)

@@ -176,10 +176,6 @@ func flagNames(help string) []string {
 	return names
 }
 
-func envName(flag string) string {
-	return "RPBUS_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
-}
-
 // envAliases are the extra environment names cmd/rpbus reads.
 var envAliases = map[string]string{"RPBUS_NATS_URL": "nats"}
 

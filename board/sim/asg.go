@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"math/cmplx"
 	"sort"
 
@@ -245,7 +244,3 @@ func (b *Board) fftCoefficients(seq []float64) []complex128 {
 	}
 	return f.Coefficients(nil, seq)
 }
-
-func asgFreq(a *asgState) float64 { return float64(a.step) * regmap.Clock / float64(a.mod()) }
-
-var _ = math.Pi

@@ -18,7 +18,6 @@ type iqState struct {
 	s, n                 uint32
 	partUpTo             int64 // cycles [first, partUpTo) already summed
 	partI, partQ         float64
-	noiseVar             float64 // accumulated noise variance of the sums (volts^2 * cycles)
 	noiseSq              float64
 }
 

@@ -150,7 +150,7 @@ func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd floa
 		put(0, norm32(q, uint32(mix(s+(n>>1)*counterMul)>>32)))
 		j, n = 1, n+1
 	}
-	f, dst = f[:len(dst)], dst[:len(dst)]
+	f = f[:len(dst)]
 	ctr := s + (n>>1)*counterMul
 	for ; j+1 < len(dst); j += 2 {
 		h := mix(ctr)

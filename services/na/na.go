@@ -97,7 +97,8 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 		_ = s.sub.Unsubscribe()
 		return nil, err
 	}
-	if err := s.svc.Add("single", "rp.*.na.single", s.handleSingle, singleMetadata); err == nil {
+	err = s.svc.Add("single", "rp.*.na.single", s.handleSingle, singleMetadata)
+	if err == nil {
 		err = s.acq.AddEndpoints(s.svc)
 	}
 	if err != nil {

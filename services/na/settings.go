@@ -1,7 +1,6 @@
 package na
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/rpbus/rpbus/api"
@@ -310,9 +309,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// describe is the one-line summary of a plan for logs and errors.
-func (p *plan) describe() string {
-	return fmt.Sprintf("%d points %g..%g Hz, rbw %g Hz", len(p.points), p.s.StartFreq, p.s.StopFreq, p.s.RBW)
 }

@@ -39,24 +39,6 @@ func newEnv(tb testing.TB, instances int) *env {
 	return newEnvConn(tb, instances, nil)
 }
 
-// newUpEnv is laid out as `rpbus up`: bridge and scope service share one
-// in-process connection; the client comes over TCP.
-func newUpEnv(tb testing.TB) *env {
-	tb.Helper()
-	var shared *nats.Conn
-	return newEnvConn(tb, 1, func(ns *server.Server) *nats.Conn {
-		if shared == nil {
-			nc, err := nats.Connect("", nats.InProcessServer(ns))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(nc.Close)
-			shared = nc
-		}
-		return shared
-	})
-}
-
 // newEnvConn starts the parts; conn, when not nil, gives the bridge's and
 // the services' connections.
 func newEnvConn(tb testing.TB, instances int, conn func(*server.Server) *nats.Conn) *env {
