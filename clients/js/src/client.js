@@ -247,7 +247,8 @@ export class Board {
 /** Register operation builders for hw.txn. */
 export const ops = {
   /** Reads n words (1..65535) at addr. */
-  read: (addr, n = 1) => ({ op: "read", addr: toAddr(addr), n }),
+  // width 16: the low 16 bits of each word, in the result's `halves`.
+  read: (addr, n = 1, width = 32) => (width === 32 ? { op: "read", addr: toAddr(addr), n } : { op: "read", addr: toAddr(addr), n, width }),
   /** Writes words (numbers, an array or a Uint32Array) at addr. */
   write: (addr, ...words) => ({ op: "write", addr: toAddr(addr), words: words.length === 1 && typeof words[0] === "object" ? words[0] : words }),
   /** Waits until word(addr) & mask == value, at most timeout s (default 1). */

@@ -1,6 +1,6 @@
 // msgpack encoding of requests and decoding of replies and events.
 //
-// Numeric arrays travel as maps {dtype: "<f4" | "<f8" | "<u4", shape: [n],
+// Numeric arrays travel as maps {dtype: "<f4" | "<f8" | "<u4" | "<u2", shape: [n],
 // data: bin} of little-endian bytes. Decoding turns each such map into a
 // Float32Array, Float64Array or Uint32Array: a view on the message's own
 // bytes when the bin starts at a multiple of the element size in its
@@ -16,6 +16,7 @@ export const DTYPES = {
   "<f4": Float32Array,
   "<f8": Float64Array,
   "<u4": Uint32Array,
+  "<u2": Uint16Array,
 };
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -115,6 +116,7 @@ const dtypeOf = new Map([
   [Float32Array, "<f4"],
   [Float64Array, "<f8"],
   [Uint32Array, "<u4"],
+  [Uint16Array, "<u2"],
 ]);
 
 /** Little-endian bytes of a typed array (its own memory on little-endian hosts). */

@@ -78,19 +78,19 @@ export class Board {
 }
 
 export type Addr = number | string;
-export interface ReadOp { op: "read"; addr: Addr; n: number }
+export interface ReadOp { op: "read"; addr: Addr; n: number; width?: 16 | 32 }
 export interface WriteOp { op: "write"; addr: Addr; words: number[] | Uint32Array }
 export interface WaitOp { op: "wait"; addr: Addr; mask: number; value: number; timeout?: number }
 export type Op = ReadOp | WriteOp | WaitOp;
 export const ops: {
-  read(addr: Addr, n?: number): ReadOp;
+  read(addr: Addr, n?: number, width?: 16 | 32): ReadOp;
   write(addr: Addr, ...words: number[]): WriteOp;
   write(addr: Addr, words: number[] | Uint32Array): WriteOp;
   wait(addr: Addr, mask: number, value: number, timeout?: number): WaitOp;
 };
 
-export interface OpResult { words?: Uint32Array; waited?: number }
-export interface TxnReply { results: OpResult[]; modules: string[]; elapsed: number }
+export interface OpResult { words?: Uint32Array; halves?: Uint16Array; waited?: number }
+export interface TxnReply { results: OpResult[]; modules: string[]; started: number; elapsed: number }
 export interface HWInfo {
   board: string;
   backend: "sim" | "monitor";

@@ -59,6 +59,17 @@ describe("hw", () => {
     assert.equal(words.length, 16384);
   });
 
+  test("a 16-bit read holds the low halves of the words as a Uint16Array", { timeout: T }, async () => {
+    const buf = SCOPE + 0x10000;
+    const r = await board.hw.txn([ops.read(buf, 16384), ops.read(buf, 16384, 16)]);
+    const words = r.results[0].words;
+    const halves = r.results[1].halves;
+    assert.ok(halves instanceof Uint16Array);
+    assert.equal(halves.length, 16384);
+    for (let i = 0; i < words.length; i++) assert.equal(halves[i], words[i] & 0xffff);
+    assert.ok(r.started > 0);
+  });
+
   test("bad input is a 400 naming the field", { timeout: T }, async () => {
     await assert.rejects(board.hw.txn([{ op: "read", addr: THRESHOLD, n: 0 }]), (err) => {
       assert.ok(err instanceof RpbusError);

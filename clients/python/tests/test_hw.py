@@ -44,6 +44,14 @@ async def test_txn_write_read_round_trip(board: rpbus.Board) -> None:
     assert (await board.hw.read(THRESHOLD)).tolist() == [0]
 
 
+async def test_16_bit_read_holds_the_low_halves(board: rpbus.Board) -> None:
+    buf = SCOPE + 0x10000  # scope ch1 buffer: 14-bit samples in 32-bit words
+    r = await board.hw.txn(read(buf, 16384), read(buf, 16384, width=16))
+    assert r.results[1].halves.dtype == np.dtype("<u2")
+    assert (r.results[0].words & 0xFFFF).tolist() == r.results[1].halves.tolist()
+    assert r.started > 0 and r.elapsed >= 0
+
+
 async def test_wait_op_reports_time_waited(board: rpbus.Board) -> None:
     await board.hw.write(THRESHOLD, 7)
     r = await board.hw.txn(wait(THRESHOLD, 0xFFFF, 7, timeout=1.0))

@@ -26,7 +26,7 @@ ERROR_CODE_HEADER = "Nats-Service-Error-Code"
 # Sent with every request; nats-py does not modify the dict.
 REQUEST_HEADERS: dict[str, str] = {CONTENT_TYPE: MSGPACK}
 
-_ALLOWED_DTYPES = {"<f4", "<f8", "<u4", "<c16", "<i4", "<i8", "<u8"}
+_ALLOWED_DTYPES = {"<f4", "<f8", "<u4", "<u2", "<c16", "<i4", "<i8", "<u8"}
 
 
 def pack(body: Mapping[str, Any]) -> bytes:

@@ -419,9 +419,14 @@ class EventStream(Generic[T]):
 # --- the board and its hardware bridge --------------------------------------
 
 
-def read(addr: int, n: int = 1) -> dict[str, Any]:
-    """A read op of an hw.txn: ``n`` words (1..65535) at ``addr``."""
-    return {"op": "read", "addr": addr, "n": n}
+def read(addr: int, n: int = 1, width: int = 32) -> dict[str, Any]:
+    """A read op of an hw.txn: ``n`` words (1..65535) at ``addr``; with
+    ``width=16`` the result holds the low 16 bits of each in ``halves``
+    (14-bit ADC data in half the bytes)."""
+    op: dict[str, Any] = {"op": "read", "addr": addr, "n": n}
+    if width != 32:
+        op["width"] = width
+    return op
 
 
 def write(addr: int, *words: int) -> dict[str, Any]:

@@ -48,6 +48,7 @@ __all__ = [
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 U32 = npt.NDArray[np.uint32]
+U16 = npt.NDArray[np.uint16]
 
 T = TypeVar("T")
 
@@ -128,6 +129,7 @@ class OpResult:
     """The result of one hw.txn operation, at the same index as its op."""
 
     words: U32 = _arr("<u4")  # read: the words
+    halves: U16 = _arr("<u2")  # read with width 16: the low 16 bits of each word
     waited: float = 0.0  # wait: seconds waited
 
 
@@ -137,7 +139,8 @@ class TxnReply:
 
     results: list[OpResult] = _list_of(OpResult)
     modules: list[str] = field(default_factory=list)  # the FPGA modules held
-    elapsed: float = 0.0  # s from taking the locks to the last op
+    started: float = 0.0  # when it got its modules, Unix s (the bridge's clock)
+    elapsed: float = 0.0  # s from then to the end of its last op
 
 
 @dataclass
