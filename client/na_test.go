@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
-	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/na"
 )
 
@@ -22,27 +22,7 @@ func naBoard(t *testing.T) *client.Board {
 	t.Helper()
 	cfg := sim.DefaultConfig()
 	cfg.Seed = 3
-	b, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	ns := natstest.Server(t)
-	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Stop(context.Background()) })
-	s, err := na.Start(natstest.Connect(t, ns), na.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Stop(context.Background()) })
-	c, err := client.New(natstest.Connect(t, ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Board("sim")
+	return testrig.Start(t, &cfg, func(nc *nats.Conn) (testrig.Service, error) { return na.Start(nc, na.Config{}) }).Board
 }
 
 // hwTimeTol: the client's estimate does not round rbw to the filter's

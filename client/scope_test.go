@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 )
 
@@ -40,24 +41,8 @@ func TestScopeRequestTimeout(t *testing.T) {
 // scopeBoard serves a simulated board and the scope service and returns
 // the client's handle on the board.
 func scopeBoard(t *testing.T) (*client.Board, *sim.Board) {
-	sb, err := sim.New(sim.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	ns := natstest.Server(t)
-	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Stop(context.Background()) })
-	s, err := scope.Start(natstest.Connect(t, ns), scope.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Stop(context.Background()) })
-	c, _ := client.New(natstest.Connect(t, ns))
-	return c.Board("sim"), sb
+	r := testrig.Start(t, nil, func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) })
+	return r.Board, r.Sim
 }
 
 func TestScopeSingleCancelsWhenItsContextEnds(t *testing.T) {

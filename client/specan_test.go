@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/rp"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
 )
@@ -49,29 +49,10 @@ func TestSpecanTimeout(t *testing.T) {
 // specanBoard serves a simulated board, the scope and the spectrum
 // analyzer, and returns the client's handle on the board.
 func specanBoard(t *testing.T) *client.Board {
-	sb, err := sim.New(sim.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	ns := natstest.Server(t)
-	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Stop(context.Background()) })
-	so, err := scope.Start(natstest.Connect(t, ns), scope.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { so.Stop(context.Background()) })
-	sa, err := specan.Start(natstest.Connect(t, ns), specan.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sa.Stop(context.Background()) })
-	c, _ := client.New(natstest.Connect(t, ns))
-	return c.Board("sim")
+	return testrig.Start(t, nil,
+		func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) },
+		func(nc *nats.Conn) (testrig.Service, error) { return specan.Start(nc, specan.Config{}) },
+	).Board
 }
 
 func TestSpecanSingleCancelsWhenItsContextEnds(t *testing.T) {

@@ -1,0 +1,63 @@
+package testrig
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/services/hwbridge"
+)
+
+// Service is a running service that the rig stops at the end.
+type Service interface {
+	Stop(ctx context.Context) error
+}
+
+// StartFunc starts a service on its own connection.
+type StartFunc func(nc *nats.Conn) (Service, error)
+
+// Rig is one simulated board named "sim" with its services.
+type Rig struct {
+	Server *server.Server
+	Sim    *sim.Board
+	Bridge *hwbridge.Bridge
+	Board  *client.Board // the client's handle on "sim"
+}
+
+// Start serves a simulated board with cfg (sim.DefaultConfig() when nil)
+// behind the bridge, then each of services on its own connection.
+func Start(tb testing.TB, cfg *sim.Config, services ...StartFunc) *Rig {
+	tb.Helper()
+	c := sim.DefaultConfig()
+	if cfg != nil {
+		c = *cfg
+	}
+	sb, err := sim.New(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sb.Close() })
+	ns := natstest.Server(tb)
+	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: c})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { br.Stop(context.Background()) })
+	for _, start := range services {
+		s, err := start(natstest.Connect(tb, ns))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Stop(context.Background()) })
+	}
+	cl, err := client.New(natstest.Connect(tb, ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Rig{Server: ns, Sim: sb, Bridge: br, Board: cl.Board("sim")}
+}
