@@ -61,10 +61,9 @@ type Board struct {
 	models    map[int]model
 	modelsVer uint64
 	ffts      map[int]*fourier.FFT
-	tmpF      []float64
+	gen       [2]genScratch // per scope channel: the channels are made at once
 	tmp16     []int16
 	tmpTrig   []int64
-	played    []bool
 
 	nowFn func() int64 // board time
 	slack atomic.Int64 // learned timer oversleep [ns], see noteOversleep

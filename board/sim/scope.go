@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -269,25 +270,70 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	return false
 }
 
-// scopeProduce materialises samples [j0, j1) into the buffers.
+// scopeProduce materialises samples [j0, j1) into the buffers. Long
+// stretches of model-based signals offer channel 2 to a second goroutine:
+// at decimation 1 generation is several times slower than real time, so
+// this shortens how long a reader waits after the trigger. If the helper
+// has not started by the time channel 1 is made, this goroutine makes
+// channel 2 itself rather than wait for a CPU to wake.
 func (b *Board) scopeProduce(j0, j1 int64) {
 	s := &b.scope
 	if j1 <= j0 {
 		return
 	}
 	j0 = max(j0, j1-bufLen)
-	dec := s.decim()
-	for j := j0; j < j1; {
-		// one contiguous stretch of the ring, at most genBlock samples
-		a := int64(s.addr(j))
-		n := min(j1-j, genBlock, bufLen-a)
-		for ch := 0; ch < 2; ch++ {
-			b.sample16(b.scopeInput(ch), s.tArm+j*dec, dec, s.avg && dec > 1, s.buf[ch][a:a+n])
+	in0, in1 := b.scopeInput(0), b.scopeInput(1)
+	avg := s.avg && s.dec > 1
+	if j1-j0 >= parallelMin && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
+		b.model(in0) // fill the model cache: the goroutines only read it
+		b.model(in1)
+		var taken atomic.Bool
+		helped := make(chan struct{})
+		go func() {
+			if taken.CompareAndSwap(false, true) {
+				b.scopeProduceChannel(1, in1, avg, j0, j1)
+				close(helped)
+			}
+		}()
+		b.scopeProduceChannel(0, in0, avg, j0, j1)
+		if taken.CompareAndSwap(false, true) {
+			b.scopeProduceChannel(1, in1, avg, j0, j1)
+		} else {
+			<-helped
 		}
-		j += n
+	} else {
+		b.scopeProduceChannel(0, in0, avg, j0, j1)
+		b.scopeProduceChannel(1, in1, avg, j0, j1)
 	}
 	s.produced = j1
 }
+
+// parallelMin is the shortest stretch [samples] worth a second goroutine
+// (its hand-off costs a few microseconds, 1024 samples about ten).
+const parallelMin = 2048
+
+// scopeProduceChannel writes channel ch's samples [j0, j1) of signal sig
+// into its ring, a contiguous stretch of at most genBlock at a time.
+func (b *Board) scopeProduceChannel(ch, sig int, avg bool, j0, j1 int64) {
+	s := &b.scope
+	dec := s.decim()
+	for j := j0; j < j1; {
+		a := int64(s.addr(j))
+		n := min(j1-j, genBlock, bufLen-a)
+		b.sample16(sig, s.tArm+j*dec, dec, avg, s.buf[ch][a:a+n], &b.gen[ch])
+		j += n
+	}
+}
+
+// genScratch is one generating goroutine's scratch space.
+type genScratch struct {
+	f      []float64
+	played []bool
+}
+
+// modelBased reports whether sample16 makes sig from its cached model
+// (read-only state, so safe on two goroutines) rather than exactAt.
+func (b *Board) modelBased(sig int, avg bool) bool { return avg || b.noisy(sig) }
 
 // genBlock is the generation block [samples]: its float scratch (8 KiB)
 // stays in L1.
@@ -302,7 +348,7 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 	t := b.tmp16[:n]
 	for j := 0; j < n; j += genBlock {
 		k := min(n, j+genBlock)
-		b.sample16(sig, cs+int64(j)*dec, dec, avg, t[j:k])
+		b.sample16(sig, cs+int64(j)*dec, dec, avg, t[j:k], &b.gen[0])
 	}
 	dst = slices.Grow(dst, n)
 	for _, v := range t {
@@ -314,8 +360,9 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 // sample16 fills dst with decimated samples of signal sig whose windows
 // start at cs + j*dec: the last value of each window, or with avg the
 // window mean (floor, as the Verilog's shift). Noisy inputs take the
-// harmonic model plus the keyed noise, then quantise in one pass.
-func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16) {
+// harmonic model plus the keyed noise, then quantise in one pass. sc is
+// the calling goroutine's scratch.
+func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genScratch) {
 	n := len(dst)
 	noisy := b.noisy(sig)
 	if !noisy && !avg {
@@ -325,17 +372,17 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16) {
 		}
 		return
 	}
-	if cap(b.tmpF) < n {
-		b.tmpF = make([]float64, n)
+	if cap(sc.f) < n {
+		sc.f = make([]float64, n)
 	}
-	f := b.tmpF[:n]
+	f := sc.f[:n]
 	clear(f)
 	in2 := uint64(0)
 	if sig == regmap.SlotIn2 {
 		in2 = 1
 	}
 	if avg {
-		b.model(sig).block(cs, dec, dec, f, &b.played)
+		b.model(sig).block(cs, dec, dec, f, &sc.played)
 		if noisy {
 			// one draw per window, keyed by (window start, log2 dec)
 			lg := int64(math.Log2(float64(dec)))
@@ -348,7 +395,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16) {
 		return
 	}
 	last := cs + dec - 1
-	b.model(sig).block(last, dec, 0, f, &b.played)
+	b.model(sig).block(last, dec, 0, f, &sc.played)
 	if dec == 1 {
 		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd())
 		return

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"runtime"
 	"time"
 
 	"github.com/rpbus/rpbus/regmap"
@@ -11,7 +10,7 @@ import (
 
 const (
 	// spinWindow: the last stretch before a predicted instant is spent
-	// yielding instead of sleeping, for microsecond precision; the learned
+	// spinning instead of sleeping, for microsecond precision; the learned
 	// timer oversleep is added to it.
 	spinWindow = 100 * time.Microsecond
 	// spinPoll: while spinning the register is re-read this often, which
@@ -36,7 +35,7 @@ const (
 // timeout passes first, and ctx.Err() when ctx ends first. For the scope
 // control word and the NA sum words it sleeps until the predicted instant
 // minus a margin (spinWindow plus the learned timer oversleep), then
-// yields and re-reads every spinPoll until the instant; otherwise it polls
+// spins and re-reads every spinPoll until the instant; otherwise it polls
 // every pollPeriod. A wait that is already late (the value is there, or
 // the deadline has passed) returns at once.
 func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
@@ -51,6 +50,12 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 		}
 	}()
 	for {
+		// Predict first: it brings the board up to now, which can take a
+		// while (making the samples written since the last look), so the
+		// test that follows sees the state at its own instant. A
+		// prediction is stale only if it was due well before that test.
+		t := b.predict(addr)
+		tested := time.Now()
 		if ok, err := b.test(addr, mask, value); ok || err != nil {
 			return ok, err
 		}
@@ -62,8 +67,8 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 			return false, nil
 		}
 		next, known := now.Add(pollPeriod), false
-		if t := b.predict(addr); t >= 0 {
-			if p := b.start.Add(time.Duration(t * 8)); p.After(now.Add(-staleAfter)) {
+		if t >= 0 {
+			if p := b.start.Add(time.Duration(t * 8)); p.After(tested.Add(-staleAfter)) {
 				next, known = p, true
 			}
 		}
@@ -89,11 +94,12 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 			b.noteOversleep(time.Since(now) - sleep)
 			continue
 		}
-		// spin until the instant, re-reading now and then
+		// Spin until the instant, re-reading now and then. It does not
+		// yield: runtime.Gosched puts the goroutine on the global queue,
+		// which wakes the other P to take it, and on a VM whose idle vCPU
+		// takes 0.1 to 2 ms to wake that made waits several times longer.
+		// The spin is bounded by the margin; others on this P are stolen.
 		poll := now
-		if !now.Before(next) { // due but not there yet: yield once
-			runtime.Gosched()
-		}
 		for now.Before(next) {
 			if err := ctx.Err(); err != nil {
 				return false, err
@@ -104,7 +110,6 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 				}
 				poll = now
 			}
-			runtime.Gosched()
 			now = time.Now()
 		}
 	}

@@ -498,12 +498,16 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err != nil {
 		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
 	}
-	// The done event carries the same bytes as a msgpack reply; it goes
-	// out from the events goroutine.
-	s.events <- event{msg: &nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp.data, Header: wire.Msgpack.Header()}, done: mp.release}
-	if req.Codec == wire.Msgpack {
-		return svc.Raw{Data: mp.data, Header: wire.Msgpack.Header(), Release: mp.release}, nil
+	// The done event carries the same bytes as a msgpack reply. It goes
+	// out from the events goroutine once the reply is on its way, so the
+	// requester's 128 KiB never queue behind the event's.
+	done := func() {
+		s.events <- event{msg: &nats.Msg{Subject: api.Subject(name, "scope", "done"), Data: mp.data, Header: wire.Msgpack.Header()}, done: mp.release}
 	}
+	if req.Codec == wire.Msgpack {
+		return svc.Raw{Data: mp.data, Header: wire.Msgpack.Header(), Release: func() { mp.release(); done() }}, nil
+	}
+	done()
 	mp.release()
 	js, err := wire.JSON.Marshal(&tr)
 	if err != nil {
