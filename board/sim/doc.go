@@ -106,12 +106,15 @@
 // # Waiting
 //
 // WaitFor predicts when the scope's control word or an NA point's sum
-// words will change, sleeps until shortly before, and yields for the last
-// stretch, re-reading the register every 10 us (which materialises scope
-// samples while the acquisition runs, so little is left at the end); the
-// stretch is 100 us plus 5/4 of the learned worst recent timer oversleep
-// (up to 4 ms; short sleeps here wake about 1 ms late). Otherwise, or when
-// a prediction is stale, it polls every 250 us. On a loaded machine the
-// OS can still deschedule the spinning thread: BenchmarkWaitFor reports
-// the p50/p99 lateness.
+// words will change and sleeps with nanosleep until shortly before (the
+// runtime's timers wake about 1 ms late for short sleeps; nanosleep within
+// the kernel's timer slack, 60 to 90 us here). Scope waits sleep in slices
+// of 250 us so that each wake makes the samples written meanwhile, and
+// little is left at the end. The last stretch, 100 us plus 5/4 of the
+// learned oversleep, is spun without yielding, re-reading the register
+// every 10 us: runtime.Gosched would hand the goroutine to the other
+// CPU, and an idle vCPU can take milliseconds to wake. Otherwise, or when
+// a prediction is stale, it polls every 250 us. On a loaded machine the OS
+// can still deschedule the spinning thread: BenchmarkWaitFor reports the
+// p50/p99 lateness and the CPU time per wait.
 package sim

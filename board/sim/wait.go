@@ -11,7 +11,7 @@ import (
 const (
 	// spinWindow: the last stretch before a predicted instant is spent
 	// spinning instead of sleeping, for microsecond precision; the learned
-	// timer oversleep is added to it.
+	// oversleep of preciseSleep is added to it.
 	spinWindow = 100 * time.Microsecond
 	// spinPoll: while spinning the register is re-read this often, which
 	// also materialises scope samples as they are written, so the work
@@ -22,20 +22,23 @@ const (
 	// staleAfter: a prediction this far in the past without the expected
 	// change is treated as unknown (polled gently, not spun on).
 	staleAfter = 50 * time.Microsecond
-	// maxSleep bounds one sleep so that writes by others are noticed, and
-	// so that a long acquisition's samples are made a slice at a time
-	// while it runs (every wake re-reads the register) rather than all at
-	// its end, where the reading of the buffer would wait for them.
+	// maxSleep bounds one sleep towards a known instant so that writes by
+	// others are noticed.
 	maxSleep = 2 * time.Millisecond
-	// maxSlack caps the learned timer oversleep added to spinWindow.
+	// scopeSleep is maxSleep for the scope: a long acquisition's samples
+	// are made a slice at a time while it runs (every wake re-reads the
+	// register) rather than all at its end, where the reading of the
+	// buffer would wait for them.
+	scopeSleep = 250 * time.Microsecond
+	// maxSlack caps the learned oversleep added to spinWindow.
 	maxSlack = 4 * time.Millisecond
 )
 
 // WaitFor returns true as soon as Read(addr)&mask == value, false when
 // timeout passes first, and ctx.Err() when ctx ends first. For the scope
 // control word and the NA sum words it sleeps until the predicted instant
-// minus a margin (spinWindow plus the learned timer oversleep), then
-// spins and re-reads every spinPoll until the instant; otherwise it polls
+// minus a margin (spinWindow plus the learned oversleep), in slices of at
+// most maxSleep (scopeSleep for the scope), then spins and re-reads every spinPoll until the instant; otherwise it polls
 // every pollPeriod. A wait that is already late (the value is there, or
 // the deadline has passed) returns at once.
 func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
@@ -76,22 +79,29 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 			next = deadline
 		}
 		margin := spinWindow + time.Duration(b.slack.Load())
-		if d := next.Sub(now); !known || d > margin {
-			sleep := d
-			if known {
-				sleep = min(d-margin, maxSleep)
+		d := next.Sub(now)
+		if known && d > margin {
+			// towards a known instant: a short precise sleep (the
+			// runtime's timers wake a millisecond late when idle)
+			sleep := min(d-margin, maxSleep)
+			if addr == regmap.ScopeBase+regmap.ScopeControl {
+				sleep = min(sleep, scopeSleep)
 			}
+			preciseSleep(sleep)
+			b.noteOversleep(time.Since(now) - sleep)
+			continue
+		}
+		if !known {
 			if timer == nil {
-				timer = time.NewTimer(sleep)
+				timer = time.NewTimer(d)
 			} else {
-				timer.Reset(sleep)
+				timer.Reset(d)
 			}
 			select {
 			case <-ctx.Done():
 				return false, ctx.Err()
 			case <-timer.C:
 			}
-			b.noteOversleep(time.Since(now) - sleep)
 			continue
 		}
 		// Spin until the instant, re-reading now and then. It does not
@@ -124,13 +134,14 @@ func (b *Board) test(addr, mask, value uint32) (bool, error) {
 	return w[0]&mask == value, nil
 }
 
-// noteOversleep tracks how late the OS wakes sleepers (about 1 ms for
-// short sleeps here: the runtime's poller sleeps in whole milliseconds):
-// the margin grows to 5/4 of the worst recent oversleep and decays by
-// 1/16 per sleep.
+// noteOversleep tracks how late preciseSleep wakes (the kernel's timer
+// slack, 60 to 90 us on a VM): the margin grows to 5/4 of the latest
+// oversleep and decays by 1/16 per sleep. One very late wake (a VM
+// hiccup of milliseconds) at most doubles it, so it cannot make the
+// following waits spin for milliseconds.
 func (b *Board) noteOversleep(over time.Duration) {
-	over = min(max(over, 0)*5/4, maxSlack)
 	old := time.Duration(b.slack.Load())
+	over = min(max(over, 0)*5/4, max(2*old, spinWindow), maxSlack)
 	b.slack.Store(int64(max(over, old*15/16)))
 }
 
