@@ -54,8 +54,8 @@ func (l *moduleLocks) wait(ctx context.Context, t *turn) error {
 }
 
 // leave takes t out of its queues (done, or given up) and hands the
-// modules to whoever is next.
-func (l *moduleLocks) leave(t *turn) {
+// modules to whoever is next; handed says whether a waiter got its turn.
+func (l *moduleLocks) leave(t *turn) (handed bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range t.modules {
@@ -71,22 +71,25 @@ func (l *moduleLocks) leave(t *turn) {
 			continue
 		}
 		l.queues[m] = q
-		l.grant(q[0])
+		handed = l.grant(q[0]) || handed
 	}
+	return handed
 }
 
-// grant closes t.ready when t is first in all its queues. l.mu is held.
-func (l *moduleLocks) grant(t *turn) {
+// grant closes t.ready when t is first in all its queues, and says
+// whether it did so now. l.mu is held.
+func (l *moduleLocks) grant(t *turn) bool {
 	if t.granted {
-		return
+		return false
 	}
 	for _, m := range t.modules {
 		if q := l.queues[m]; len(q) == 0 || q[0] != t {
-			return
+			return false
 		}
 	}
 	t.granted = true
 	close(t.ready)
+	return true
 }
 
 // lock queues for modules and waits: the release is the returned func.
