@@ -61,12 +61,12 @@ type Board struct {
 	models    map[int]model
 	modelsVer uint64
 	ffts      map[int]*fourier.FFT
-	gen       [2]genScratch // per scope channel: the channels are made at once
+	gen       [2]genScratch // one per generating goroutine (scope channels are made at once)
 	tmp16     []int16
 	tmpTrig   []int64
 
 	nowFn func() int64 // board time
-	slack atomic.Int64 // learned timer oversleep [ns], see noteOversleep
+	slack atomic.Int64 // learned oversleep of preciseSleep [ns], see noteOversleep
 }
 
 // New returns a board in the bitstream's reset state.
@@ -120,6 +120,11 @@ func (b *Board) Read(addr uint32, dst []uint32) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.readLocked(addr, dst)
+}
+
+// readLocked is Read with b.mu held and the range checked.
+func (b *Board) readLocked(addr uint32, dst []uint32) error {
 	if b.closed {
 		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
 	}

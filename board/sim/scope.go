@@ -364,8 +364,7 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 // the calling goroutine's scratch.
 func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genScratch) {
 	n := len(dst)
-	noisy := b.noisy(sig)
-	if !noisy && !avg {
+	if !b.modelBased(sig, avg) {
 		last := cs + dec - 1
 		for j := range dst {
 			dst[j] = int16(b.exactAt(sig, last+int64(j)*dec))
@@ -383,7 +382,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 	}
 	if avg {
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
-		if noisy {
+		if b.noisy(sig) {
 			// one draw per window, keyed by (window start, log2 dec)
 			lg := int64(math.Log2(float64(dec)))
 			sd := b.cfg.SampleNoiseStd(uint32(dec), true)

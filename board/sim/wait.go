@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
 )
 
 const (
@@ -38,8 +37,8 @@ const (
 // timeout passes first, and ctx.Err() when ctx ends first. For the scope
 // control word and the NA sum words it sleeps until the predicted instant
 // minus a margin (spinWindow plus the learned oversleep), in slices of at
-// most maxSleep (scopeSleep for the scope), then spins and re-reads every spinPoll until the instant; otherwise it polls
-// every pollPeriod. A wait that is already late (the value is there, or
+// most maxSleep (scopeSleep for the scope), then spins and re-reads every
+// spinPoll until the instant; otherwise it polls every pollPeriod. A wait that is already late (the value is there, or
 // the deadline has passed) returns at once.
 func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
 	if err := regmap.CheckRange(addr, 1); err != nil {
@@ -53,13 +52,13 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 		}
 	}()
 	for {
-		// Predict first: it brings the board up to now, which can take a
-		// while (making the samples written since the last look), so the
-		// test that follows sees the state at its own instant. A
-		// prediction is stale only if it was due well before that test.
-		t := b.predict(addr)
+		// The probe brings the board up to its start, which can take a
+		// while (making the samples written since the last look); its
+		// prediction is of that same instant, so it is stale only if it
+		// was due well before the probe began.
 		tested := time.Now()
-		if ok, err := b.test(addr, mask, value); ok || err != nil {
+		ok, t, err := b.probe(addr, mask, value)
+		if ok || err != nil {
 			return ok, err
 		}
 		if err := ctx.Err(); err != nil {
@@ -115,7 +114,7 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 				return false, err
 			}
 			if now.Sub(poll) >= spinPoll {
-				if ok, err := b.test(addr, mask, value); ok || err != nil {
+				if ok, _, err := b.probe(addr, mask, value); ok || err != nil {
 					return ok, err
 				}
 				poll = now
@@ -125,13 +124,19 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 	}
 }
 
-// test reads the word at addr and compares it.
-func (b *Board) test(addr, mask, value uint32) (bool, error) {
+// probe reads the word at addr under one lock: whether it matches, and if
+// not, the board cycle at which it is expected to change (-1 if unknown).
+func (b *Board) probe(addr, mask, value uint32) (ok bool, at int64, err error) {
 	var w [1]uint32
-	if err := b.Read(addr, w[:]); err != nil {
-		return false, err
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.readLocked(addr, w[:]); err != nil {
+		return false, -1, err
 	}
-	return w[0]&mask == value, nil
+	if w[0]&mask == value {
+		return true, -1, nil
+	}
+	return false, b.predictLocked(addr), nil
 }
 
 // noteOversleep tracks how late preciseSleep wakes (the kernel's timer
@@ -145,17 +150,12 @@ func (b *Board) noteOversleep(over time.Duration) {
 	b.slack.Store(int64(max(over, old*15/16)))
 }
 
-// predict returns the board cycle at which the register at addr is
-// expected to change (scope done, NA point done), or -1 if unknown.
-func (b *Board) predict(addr uint32) int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return -1
-	}
+// predictLocked returns the board cycle at which the register at addr is
+// expected to change (scope done, NA point done), or -1 if unknown. b.mu
+// is held and the board has just been read (so brought up to now).
+func (b *Board) predictLocked(addr uint32) int64 {
 	switch {
 	case addr == regmap.ScopeBase+regmap.ScopeControl:
-		b.scopeAdvance(b.nowFn())
 		if !b.scope.armed {
 			return -1
 		}
@@ -169,5 +169,3 @@ func (b *Board) predict(addr uint32) int64 {
 	}
 	return -1
 }
-
-var _ = rp.Clock

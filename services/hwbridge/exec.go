@@ -3,7 +3,6 @@ package hwbridge
 import (
 	"context"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -189,16 +188,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 	if err := e.locks.wait(ctx, tn); err != nil {
 		return api.TxnReply{}, err
 	}
-	defer func() {
-		if e.locks.leave(tn) {
-			// The next transaction on these modules was waiting (an
-			// instrument's next acquisition): start it on this CPU now
-			// rather than after this reply is encoded and sent. Left
-			// to wait, it is taken by the other CPU, whose wake-up
-			// takes 0.1 to 2 ms on a VM; this goroutine goes instead.
-			runtime.Gosched()
-		}
-	}()
+	defer e.locks.leave(tn)
 	start := time.Now()
 	results := make([]api.OpResult, len(t.Ops))
 	for i, op := range t.Ops {
