@@ -35,7 +35,7 @@
 // values every 1024 samples.
 // A boxcar-averaged scope sample takes the mean of the deterministic part
 // analytically (per harmonic: the Dirichlet kernel) and a noise draw of std
-// sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window start, dec); it is
+// sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window number, dec); it is
 // floored as the Verilog's shift does. Without averaging a sample is the
 // last cycle of its window.
 //

@@ -383,10 +383,12 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 	if avg {
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
 		if b.noisy(sig) {
-			// one draw per window, keyed by (window start, log2 dec)
-			lg := int64(math.Log2(float64(dec)))
+			// one draw per window, keyed by (window number cs/dec, log2
+			// dec): consecutive windows have consecutive numbers, so a
+			// pair of them shares one hash
+			lg := uint64(math.Log2(float64(dec)))
 			sd := b.cfg.SampleNoiseStd(uint32(dec), true)
-			addNoise(f, b.cfg.Seed, streamIn1Avg+in2, cs<<5|lg, dec<<5, sd)
+			addNoise(f, b.cfg.Seed, (streamIn1Avg+in2)|lg<<8, cs/dec, 1, sd)
 		}
 		for j, v := range f {
 			dst[j] = int16(sat14(int64(math.Floor(v * regmap.VoltsNorm))))
