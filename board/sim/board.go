@@ -62,6 +62,7 @@ type Board struct {
 	modelsVer uint64
 	ffts      map[int]*fourier.FFT
 	gen       [2]genScratch // one per generating goroutine (scope channels are made at once)
+	help      helper
 	tmp16     []int16
 	tmpTrig   []int64
 
@@ -381,6 +382,7 @@ func (b *Board) writeScope(off, v uint32, now int64) {
 			s.swAt = now + ScopeSWLatencyCycles
 		}
 		s.schmittInit = false
+		b.wakeHelper()
 		// the search starts at the samples written from now on
 		if s.armed && !s.trig {
 			s.produced = max(s.produced, s.nWritten(now)-bufLen)

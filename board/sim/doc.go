@@ -117,4 +117,12 @@
 // a prediction is stale, it polls every 250 us. On a loaded machine the OS
 // can still deschedule the spinning thread: BenchmarkWaitFor reports the
 // p50/p99 lateness and the CPU time per wait.
+//
+// At decimation 1 and 2 making both channels' samples takes longer than
+// the acquisition. When such an acquisition starts apart from a stream
+// (more than 500 us after the previous one ended), a helper goroutine is
+// woken and spins until 2 ms after its predicted end, making channel 2
+// while the board's goroutine makes channel 1. It spins because a
+// goroutine woken when the work appears waits for a CPU to wake; it yields
+// every 20 us and stops when a yield shows the CPUs busy.
 package sim

@@ -3,7 +3,7 @@ package sim
 import (
 	"math"
 	"slices"
-	"sync/atomic"
+	"time"
 
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -34,6 +34,7 @@ type scopeState struct {
 	schmittInit bool
 	neverVer    uint64
 	never       bool
+	lastDone    int64 // cycle the previous acquisition finished
 
 	buf [2][bufLen]int16
 }
@@ -120,7 +121,7 @@ func (b *Board) scopeAdvance(now int64) {
 				s.endSample, s.finished = -1, true
 				continue
 			}
-			s.armed = false
+			s.armed, s.lastDone = false, s.doneAt()
 			s.wpNext = s.addr(s.endSample + 1)
 		}
 		break
@@ -270,12 +271,9 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	return false
 }
 
-// scopeProduce materialises samples [j0, j1) into the buffers. Long
-// stretches of model-based signals offer channel 2 to a second goroutine:
-// at decimation 1 generation is several times slower than real time, so
-// this shortens how long a reader waits after the trigger. If the helper
-// has not started by the time channel 1 is made, this goroutine makes
-// channel 2 itself rather than wait for a CPU to wake.
+// scopeProduce materialises samples [j0, j1) into the buffers. While a
+// helper is awake (fast acquisitions, see helper), long stretches of
+// model-based signals share the two channels with it.
 func (b *Board) scopeProduce(j0, j1 int64) {
 	s := &b.scope
 	if j1 <= j0 {
@@ -284,33 +282,43 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 	j0 = max(j0, j1-bufLen)
 	in0, in1 := b.scopeInput(0), b.scopeInput(1)
 	avg := s.avg && s.dec > 1
-	if j1-j0 >= parallelMin && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
-		b.model(in0) // fill the model cache: the goroutines only read it
+	ch0 := func() { b.scopeProduceChannel(0, in0, avg, j0, j1) }
+	ch1 := func() { b.scopeProduceChannel(1, in1, avg, j0, j1) }
+	if j1-j0 >= parallelMin && b.help.awake() && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
+		b.model(in0) // fill the model cache: the helper only reads it
 		b.model(in1)
-		var taken atomic.Bool
-		helped := make(chan struct{})
-		go func() {
-			if taken.CompareAndSwap(false, true) {
-				b.scopeProduceChannel(1, in1, avg, j0, j1)
-				close(helped)
-			}
-		}()
-		b.scopeProduceChannel(0, in0, avg, j0, j1)
-		if taken.CompareAndSwap(false, true) {
-			b.scopeProduceChannel(1, in1, avg, j0, j1)
-		} else {
-			<-helped
-		}
+		b.help.share(ch0, ch1)
 	} else {
-		b.scopeProduceChannel(0, in0, avg, j0, j1)
-		b.scopeProduceChannel(1, in1, avg, j0, j1)
+		ch0()
+		ch1()
 	}
 	s.produced = j1
 }
 
-// parallelMin is the shortest stretch [samples] worth a second goroutine
-// (its hand-off costs a few microseconds, 1024 samples about ten).
-const parallelMin = 2048
+// parallelMin is the shortest stretch [samples] worth sharing.
+const parallelMin = 1024
+
+// helpedDecimation: up to this decimation generation is slower than real
+// time on one goroutine, and a helper is kept awake.
+const helpedDecimation = 2
+
+// backToBack: an acquisition armed within this many cycles (500 us) of
+// the previous one's end is part of a stream (queued singles, continuous
+// mode), where the CPUs are busy anyway and a spinning helper would take
+// CPU time from the rest of the pipeline.
+const backToBack = 62_500
+
+// wakeHelper keeps the helper awake until shortly after the predicted end
+// of a lone acquisition at a helped decimation.
+func (b *Board) wakeHelper() {
+	s := &b.scope
+	if !s.armed || s.decim() > helpedDecimation || s.tArm-s.lastDone < backToBack {
+		return
+	}
+	if t := b.scopePredictDone(); t >= 0 {
+		b.help.keepAwake(b.start.Add(time.Duration(t*8) + helperGrace))
+	}
+}
 
 // scopeProduceChannel writes channel ch's samples [j0, j1) of signal sig
 // into its ring, a contiguous stretch of at most genBlock at a time.
