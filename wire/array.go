@@ -71,7 +71,7 @@ func (a U16) EncodeMsgpack(enc *msgpack.Encoder) error {
 }
 
 func (a *U16) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<u2", 2, func(n int) []byte { *a = make(U16, n); return sliceBytes(*a, 2) },
+	return decodeArray(dec, "<u2", 2, func(n int) []byte { *a = resize(*a, n); return sliceBytes(*a, 2) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = binary.LittleEndian.Uint16(b[2*i:])
@@ -81,7 +81,7 @@ func (a *U16) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = make(F32, n); return sliceBytes(*a, 4) },
+	return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return sliceBytes(*a, 4) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -91,7 +91,7 @@ func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<f8", 8, func(n int) []byte { *a = make(F64, n); return sliceBytes(*a, 8) },
+	return decodeArray(dec, "<f8", 8, func(n int) []byte { *a = resize(*a, n); return sliceBytes(*a, 8) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
@@ -101,13 +101,23 @@ func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<u4", 4, func(n int) []byte { *a = make(U32, n); return sliceBytes(*a, 4) },
+	return decodeArray(dec, "<u4", 4, func(n int) []byte { *a = resize(*a, n); return sliceBytes(*a, 4) },
 		func(b []byte) {
 			for i := range *a {
 				(*a)[i] = binary.LittleEndian.Uint32(b[4*i:])
 			}
 		},
 		func(i int, v float64) { (*a)[i] = uint32(v) })
+}
+
+// resize returns a of length n, in its own memory when that is large
+// enough (as encoding/json reuses a slice it decodes into), so a caller
+// that decodes trace after trace into one value allocates nothing.
+func resize[S ~[]E, E any](a S, n int) S {
+	if cap(a) >= n {
+		return a[:n]
+	}
+	return make(S, n)
 }
 
 // sliceBytes views a slice's memory as bytes when that equals its

@@ -106,3 +106,27 @@ func BenchmarkTraceMsgpack(b *testing.B) {
 		_ = Msgpack.Unmarshal(buf, &out)
 	}
 }
+
+// Decoding into a value whose arrays are large enough reuses their memory,
+// as encoding/json does; a shorter array gets its own.
+func TestDecodeReusesArrays(t *testing.T) {
+	type trace struct {
+		Ch1 F32 `json:"ch1"`
+	}
+	b, err := Msgpack.Marshal(trace{Ch1: F32{1, 2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := trace{Ch1: make(F32, 8)}
+	mem := &v.Ch1[:1][0]
+	if err := Msgpack.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Ch1) != 3 || v.Ch1[2] != 3 || &v.Ch1[0] != mem {
+		t.Fatalf("decoded %v into new memory %v, want [1 2 3] in the old", v.Ch1, &v.Ch1[0] != mem)
+	}
+	v.Ch1 = v.Ch1[:1:1]
+	if err := Msgpack.Unmarshal(b, &v); err != nil || len(v.Ch1) != 3 || &v.Ch1[0] == mem {
+		t.Fatalf("into a short array: %v, %v", v.Ch1, err)
+	}
+}
