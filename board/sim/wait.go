@@ -29,8 +29,10 @@ const (
 	// register) rather than all at its end, where the reading of the
 	// buffer would wait for them.
 	scopeSleep = 250 * time.Microsecond
-	// maxSlack caps the learned oversleep added to spinWindow.
-	maxSlack = 4 * time.Millisecond
+	// maxSlack caps the learned oversleep added to spinWindow. Wakes
+	// later than this come from busy CPUs, where spinning longer would
+	// take CPU time from the work that keeps them busy.
+	maxSlack = 250 * time.Microsecond
 )
 
 // WaitFor returns true as soon as Read(addr)&mask == value, false when
