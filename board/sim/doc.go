@@ -111,9 +111,10 @@
 // the kernel's timer slack, 60 to 90 us here). Scope waits sleep in slices
 // of 250 us so that each wake makes the samples written meanwhile, and
 // little is left at the end. The last stretch, 100 us plus 5/4 of the
-// learned oversleep (at most 250 us), is spun without yielding, re-reading the register
-// every 10 us: runtime.Gosched would hand the goroutine to the other
-// CPU, and an idle vCPU can take milliseconds to wake. Otherwise, or when
+// learned oversleep (at most 250 us), is spun without yielding,
+// re-reading the register every 10 us: runtime.Gosched would hand the
+// goroutine to the other CPU, and an idle vCPU can take milliseconds to
+// wake. Otherwise, or when
 // a prediction is stale, it polls every 250 us. On a loaded machine the OS
 // can still deschedule the spinning thread: BenchmarkWaitFor reports the
 // p50/p99 lateness and the CPU time per wait.
