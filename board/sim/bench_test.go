@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpbus/rpbus/internal/cputime"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -111,7 +112,7 @@ func BenchmarkWaitFor(b *testing.B) {
 			iq := regmap.Slot(regmap.SlotIQ0)
 			wr(b, bd, iq+regmap.IQNAAverages, uint32(d.Nanoseconds()/8))
 			var late []float64
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			k := uint32(0)
 			for b.Loop() {
 				k++
@@ -129,7 +130,7 @@ func BenchmarkWaitFor(b *testing.B) {
 			sort.Float64s(late)
 			b.ReportMetric(late[len(late)/2], "p50-late-us")
 			b.ReportMetric(late[len(late)*99/100], "p99-late-us")
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(late)), "cpu-us/op")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(len(late)), "cpu-us/op")
 		})
 	}
 }

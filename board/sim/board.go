@@ -78,7 +78,7 @@ func New(cfg Config) (*Board, error) {
 	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}}
 	b.ffts[regmap.ASGDataLen] = fourier.NewFFT(regmap.ASGDataLen)
 	b.nowFn = func() int64 { return time.Since(b.start).Nanoseconds() / 8 }
-	b.slack.Store(int64(maxSlack)) // until the wake-up lateness is learned
+	b.slack.Store(int64(50 * time.Microsecond)) // until the wake-up lateness is learned
 	s := &b.scope
 	s.dly, s.dec, s.hyst, s.deb = regmap.ScopeDefaultDelay, regmap.ScopeDefaultDecimation, regmap.ScopeDefaultHysteresis, regmap.ScopeDefaultDebounce
 	s.swAt = -1

@@ -11,7 +11,7 @@ const (
 	// spinWindow: the last stretch before a predicted instant is spent
 	// spinning instead of sleeping, for microsecond precision; the learned
 	// oversleep of preciseSleep is added to it.
-	spinWindow = 100 * time.Microsecond
+	spinWindow = 30 * time.Microsecond
 	// spinPoll: while spinning the register is re-read this often, which
 	// also materialises scope samples as they are written, so the work
 	// overlaps the acquisition instead of following it.

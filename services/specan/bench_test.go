@@ -2,12 +2,12 @@ package specan_test
 
 import (
 	"context"
-	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/cputime"
 	"github.com/rpbus/rpbus/services/specan"
 )
 
@@ -23,7 +23,7 @@ func benchSpectrumOn(b *testing.B, e *env, dec int) {
 	s := api.SpecanSettings{Decimation: dec, TraceAverage: traces, Cross: true}
 	e.spectrum(b, s) // warm: plans, connections
 	acq := time.Duration(traces * specan.TraceTime(dec) * float64(time.Second))
-	cpu0 := busyCPU()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for b.Loop() {
 		if _, err := e.board.Specan().Single(context.Background(), s); err != nil {
@@ -33,16 +33,8 @@ func benchSpectrumOn(b *testing.B, e *env, dec int) {
 	per := time.Since(start) / time.Duration(b.N)
 	b.ReportMetric(float64(per)/float64(acq), "x_acq")
 	b.ReportMetric(float64(per-acq)/traces/1e3, "us_over/trace")
-	b.ReportMetric((busyCPU()-cpu0)/float64(b.N*traces)*1e6, "cpu_us/trace")
-}
-
-// busyCPU is the CPU time [s] the Go runtime has spent on this process's
-// goroutines, the collector and the runtime, without idle Ps: every part
-// (board, bridge, services, client) runs in this process.
-func busyCPU() float64 {
-	s := []metrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
-	metrics.Read(s)
-	return s[0].Value.Float64() - s[1].Value.Float64()
+	// every part (board, bridge, services, client) runs in this process
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N*traces)/1e3, "cpu_us/trace")
 }
 
 // BenchmarkSpectrum100Dec8: 1.049 ms traces; target x_acq <= 1.2.

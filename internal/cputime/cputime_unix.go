@@ -1,14 +1,14 @@
 //go:build unix
 
-package sim
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the process's user plus system CPU time.
-func cpuTime() time.Duration {
+// Process is the process's user plus system CPU time (0 if unknown).
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
