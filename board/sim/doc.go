@@ -107,17 +107,17 @@
 //
 // WaitFor predicts when the scope's control word or an NA point's sum
 // words will change and sleeps with nanosleep until shortly before (the
-// runtime's timers wake about 1 ms late for short sleeps; nanosleep within
-// the kernel's timer slack, 60 to 90 us here). Scope waits sleep in slices
-// of 250 us so that each wake makes the samples written meanwhile, and
-// little is left at the end. The last stretch, 100 us plus 5/4 of the
-// learned oversleep (at most 250 us), is spun without yielding,
-// re-reading the register every 10 us: runtime.Gosched would hand the
-// goroutine to the other CPU, and an idle vCPU can take milliseconds to
-// wake. Otherwise, or when
-// a prediction is stale, it polls every 250 us. On a loaded machine the OS
-// can still deschedule the spinning thread: BenchmarkWaitFor reports the
-// p50/p99 lateness and the CPU time per wait.
+// runtime's timers wake about 1 ms late for short sleeps; nanosleep with
+// the thread's timer slack set to 1 us wakes within 10 to 20 us here).
+// Scope waits sleep in slices of 250 us so that each wake makes the
+// samples written meanwhile, and little is left at the end. The last
+// stretch, 30 us plus 5/4 of the learned oversleep (at most 250 us), is
+// spun without yielding, re-reading the register every 10 us:
+// runtime.Gosched would hand the goroutine to the other CPU, and an idle
+// vCPU can take milliseconds to wake. Otherwise, or when a prediction is
+// stale, it polls every 250 us. On a loaded machine the OS can still
+// deschedule the spinning thread: BenchmarkWaitFor reports the p50/p99
+// lateness and the CPU time per wait.
 //
 // At decimation 1 and 2 making both channels' samples takes longer than
 // the acquisition. When such an acquisition starts apart from a stream
