@@ -97,7 +97,7 @@ func (h *helper) share(mine, theirs func()) {
 		theirs()
 	} else {
 		// the helper is running it: wait without giving up the CPU,
-		// yielding now and then in case the OS took the helper's
+		// yielding now and then in case the helper lost its CPU
 		for start := time.Now(); !j.done.Load(); {
 			if time.Since(start) > 50*time.Microsecond {
 				runtime.Gosched()

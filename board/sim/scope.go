@@ -282,15 +282,14 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 	j0 = max(j0, j1-bufLen)
 	in0, in1 := b.scopeInput(0), b.scopeInput(1)
 	avg := s.avg && s.dec > 1
-	ch0 := func() { b.scopeProduceChannel(0, in0, avg, j0, j1) }
-	ch1 := func() { b.scopeProduceChannel(1, in1, avg, j0, j1) }
 	if j1-j0 >= parallelMin && b.help.awake() && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
 		b.model(in0) // fill the model cache: the helper only reads it
 		b.model(in1)
-		b.help.share(ch0, ch1)
+		b.help.share(func() { b.scopeProduceChannel(0, in0, avg, j0, j1) },
+			func() { b.scopeProduceChannel(1, in1, avg, j0, j1) })
 	} else {
-		ch0()
-		ch1()
+		b.scopeProduceChannel(0, in0, avg, j0, j1)
+		b.scopeProduceChannel(1, in1, avg, j0, j1)
 	}
 	s.produced = j1
 }

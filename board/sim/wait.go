@@ -40,8 +40,9 @@ const (
 // control word and the NA sum words it sleeps until the predicted instant
 // minus a margin (spinWindow plus the learned oversleep), in slices of at
 // most maxSleep (scopeSleep for the scope), then spins and re-reads every
-// spinPoll until the instant; otherwise it polls every pollPeriod. A wait that is already late (the value is there, or
-// the deadline has passed) returns at once.
+// spinPoll until the instant; otherwise it polls every pollPeriod. A wait
+// that is already late (the value is there, or the deadline has passed)
+// returns at once.
 func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
 	if err := regmap.CheckRange(addr, 1); err != nil {
 		return false, err
