@@ -80,14 +80,22 @@ func (a *U16) DecodeMsgpack(dec *msgpack.Decoder) error {
 		func(i int, v float64) { (*a)[i] = uint16(v) })
 }
 
+// DecodeMsgpack reads an F32 array map ("<f4"), a Q16 one ("<i2" with
+// its scale) or a plain array of numbers.
 func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
-	return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return sliceBytes(*a, 4) },
-		func(b []byte) {
-			for i := range *a {
-				(*a)[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-		},
-		func(i int, v float64) { (*a)[i] = float32(v) })
+	code, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	if isArrayCode(code) {
+		return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return nil }, nil,
+			func(i int, v float64) { (*a)[i] = float32(v) })
+	}
+	n, err := dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	return a.decodeMap(dec, n)
 }
 
 func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {

@@ -10,6 +10,8 @@
 // as null); in msgpack a map {"dtype": "<f4"|"<f8"|"<u4"|"<u2", "shape": [n],
 // "data": bin} of little-endian bytes, which numpy reads with
 // frombuffer(data, dtype).reshape(shape) without a per-element loop.
+// Q16 sends float32 values as 16-bit codes and a scale (dtype "<i2" and a
+// "scale" key, half the bytes of "<f4"); F32 decodes either form.
 //
 // Errors: micro's Nats-Service-Error (the message) and
 // Nats-Service-Error-Code (the number from rp.Status) headers.

@@ -130,3 +130,84 @@ func TestDecodeReusesArrays(t *testing.T) {
 		t.Fatalf("into a short array: %v, %v", v.Ch1, err)
 	}
 }
+
+// A Q16 decodes into F32 as its codes times its scale, in half the bytes
+// of the same values as F32; its JSON is F32's.
+func TestQ16DecodesAsF32(t *testing.T) {
+	codes := append([]int16{0, 1, -1, 8191, -8192, 32767, -32768}, make([]int16, 1000)...)
+	for i := 7; i < len(codes); i++ {
+		codes[i] = int16(i*37 - 9000)
+	}
+	for _, scale := range []float32{1.0 / 8192, 0.37, 1} {
+		q := Q16{Codes: codes, Scale: scale}
+		want := make(F32, len(codes))
+		for i, c := range codes {
+			want[i] = float32(c) * scale
+		}
+		type trace struct {
+			Ch1 any `json:"ch1"`
+		}
+		type decoded struct {
+			Ch1 F32 `json:"ch1"`
+		}
+		qb, err := Msgpack.Marshal(trace{q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb, _ := Msgpack.Marshal(trace{want})
+		if d := len(fb) - len(qb); d < 2*len(codes)-16 {
+			t.Errorf("Q16 is %d bytes, F32 %d: want about %d fewer", len(qb), len(fb), 2*len(codes))
+		}
+		for _, into := range []F32{nil, make(F32, 3), make(F32, 100)} {
+			out := decoded{Ch1: into}
+			if err := Msgpack.Unmarshal(qb, &out); err != nil {
+				t.Fatal(err)
+			}
+			if !equalF32(out.Ch1, want) {
+				t.Errorf("scale %g into cap %d: decoded %d values, want %d equal to codes x scale", scale, cap(into), len(out.Ch1), len(want))
+			}
+		}
+		qj, _ := JSON.Marshal(q)
+		fj, _ := JSON.Marshal(want)
+		if string(qj) != string(fj) {
+			t.Errorf("JSON %s, want %s", qj, fj)
+		}
+	}
+}
+
+// Other encoders may order the keys as they like: data before its dtype
+// and scale still decodes.
+func TestQ16AnyKeyOrder(t *testing.T) {
+	data := []byte{3, 0, 0xfe, 0xff} // 3, -2
+	for _, m := range []map[string]any{
+		{"data": data, "scale": float32(0.5), "dtype": "<i2"},
+		{"dtype": "<i2", "data": data, "scale": float32(0.5)},
+	} {
+		b, _ := Msgpack.Marshal(map[string]any{"ch1": m})
+		var out struct {
+			Ch1 F32 `json:"ch1"`
+		}
+		if err := Msgpack.Unmarshal(b, &out); err != nil || !equalF32(out.Ch1, F32{1.5, -1}) {
+			t.Errorf("%v: decoded %v, %v", m, out.Ch1, err)
+		}
+	}
+	b, _ := Msgpack.Marshal(map[string]any{"ch1": map[string]any{"dtype": "<u2", "data": data}})
+	var out struct {
+		Ch1 F32 `json:"ch1"`
+	}
+	if err := Msgpack.Unmarshal(b, &out); err == nil {
+		t.Errorf("dtype <u2 into F32: no error, got %v", out.Ch1)
+	}
+}
+
+func equalF32(a, b F32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/wire"
 )
 
 func reg(off uint32) uint32 { return regmap.ScopeBase + off }
@@ -230,6 +231,51 @@ func timeoutError(p *plan, done int) error {
 		msg += fmt.Sprintf(" (%d of %d traces acquired)", done, p.n)
 	}
 	return rp.Errorf(rp.ETimeout, "scope: %s; the scope is disarmed", msg)
+}
+
+// samples are a trace's two channels as the reply sends them, pooled:
+// they live only until the trace is encoded.
+type samples struct {
+	codes [2][N]int16
+	volts [2][N]float32
+}
+
+var samplesPool = sync.Pool{New: func() any { return new(samples) }}
+
+func getSamples() *samples  { return samplesPool.Get().(*samples) }
+func putSamples(s *samples) { samplesPool.Put(s) }
+
+// lsb is one ADC code in volts: a power of two, so codes times lsb are
+// exactly the float32 volts.
+const lsb = float32(1.0 / regmap.VoltsNorm)
+
+// channels fills s from r, oldest sample first, and returns what each
+// channel sends: the ADC codes and their scale (wire.Q16, half the bytes
+// of float32) when r is one trace with every sample written, else float32
+// volts (averages, and a rolling trace's NaN where nothing is written yet).
+func (r *raw) channels(s *samples) (ch1, ch2 any) {
+	switch {
+	case r.words[0] != nil:
+		for ch := range 2 {
+			w := r.words[ch][:N]
+			dst := &s.codes[ch]
+			k := int(r.start)
+			for i := range dst {
+				dst[i] = int16(w[k]<<2) >> 2 // 14-bit two's complement
+				k = (k + 1) & (N - 1)
+			}
+		}
+	case r.traces <= 1 && r.valid == N:
+		for ch := range 2 {
+			for i, v := range &r.sum[ch] {
+				s.codes[ch][i] = int16(v)
+			}
+		}
+	default:
+		r.volts(s.volts[0][:], s.volts[1][:])
+		return wire.F32(s.volts[0][:]), wire.F32(s.volts[1][:])
+	}
+	return wire.Q16{Codes: s.codes[0][:], Scale: lsb}, wire.Q16{Codes: s.codes[1][:], Scale: lsb}
 }
 
 // volts converts r into float32 volts: the mean of the summed traces,

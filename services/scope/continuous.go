@@ -217,8 +217,8 @@ func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 func (s *Service) publish(name string, c *continuous) {
 	defer s.wg.Done()
 	subject := api.Subject(name, "scope", "trace")
-	f := getFloats()
-	defer putFloats(f)
+	f := getSamples()
+	defer putSamples(f)
 	var seq uint64
 	for {
 		var r *raw

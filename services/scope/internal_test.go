@@ -1,15 +1,18 @@
 package scope
 
 import (
+	"math"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/wire"
 )
 
 // BenchmarkTraceEncode is the service's own work per trace after the
 // transaction: rolling the buffers into the sum, converting to float32
-// volts and encoding the msgpack reply. Its allocations are the service's
+// 16-bit codes and encoding the msgpack reply. Its allocations are the service's
 // per trace (the reply's bytes); none depends on the sample count.
 func BenchmarkTraceEncode(b *testing.B) {
 	p, err := newPlan(api.ScopeSettings{})
@@ -27,18 +30,18 @@ func BenchmarkTraceEncode(b *testing.B) {
 	tr.Results[opCh2].Halves = words
 	now := time.Now()
 	b.ReportAllocs()
-	b.SetBytes(2 * 4 * N)
+	b.SetBytes(2 * 2 * N)
 	for i := 0; i < b.N; i++ {
 		r := getRaw()
 		r.addTrace(tr, p.delay, true)
-		f := getFloats()
+		f := getSamples()
 		t := makeTrace("sim", "id", p, r, f, now)
 		mp, err := encodeMsgpack(&t, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
 		mp.release()
-		putFloats(f)
+		putSamples(f)
 		putRaw(r)
 	}
 }
@@ -78,4 +81,83 @@ func TestVoltsRollAndNaN(t *testing.T) {
 	if ch1[N-11] == ch1[N-11] || ch1[N-10] != float32(r.sum[0][N-10])/8192 {
 		t.Fatalf("rolling: %g %g", ch1[N-11], ch1[N-10])
 	}
+}
+
+// A single trace travels as 16-bit codes and decodes, in both encodings,
+// into the api.ScopeTrace a client declares: every field, and volts equal
+// to the float32 conversion. Averages and rolling traces travel as volts.
+func TestTraceOutDecodesAsScopeTrace(t *testing.T) {
+	p, err := newPlan(api.ScopeSettings{Decimation: 4, TriggerSource: "ch1_positive_edge", Threshold: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := make([]uint16, N)
+	for i := range words {
+		words[i] = uint16(i*7+3) & 0x3FFF
+	}
+	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
+	tr.Results[opTrigPtr].Words = []uint32{77}
+	tr.Results[opTrigTime].Words = []uint32{125e6, 1}
+	tr.Results[opCh1].Halves = words
+	tr.Results[opCh2].Halves = words[:]
+	start := time.Unix(1700000000, 5000)
+	for _, c := range []struct {
+		name    string
+		only    bool // one trace, unsummed
+		traces  int
+		valid   int
+		wantQ16 bool
+	}{
+		{"single", true, 1, N, true},
+		{"summed once", false, 1, N, true},
+		{"average of 2", false, 2, N, false},
+		{"rolling, partly written", false, 1, 100, false},
+	} {
+		r := getRaw()
+		for range c.traces {
+			r.addTrace(tr, p.delay, c.only)
+		}
+		r.valid = c.valid
+		r.started, r.ended = start, start.Add(time.Millisecond)
+		var want [2][N]float32
+		r.volts(want[0][:], want[1][:])
+		s := getSamples()
+		out := makeTrace("sim", "scope-7", p, r, s, start)
+		out.Seq = 3
+		if _, ok := out.Ch1.(wire.Q16); ok != c.wantQ16 {
+			t.Errorf("%s: ch1 is %T", c.name, out.Ch1)
+		}
+		for _, codec := range []wire.Codec{wire.Msgpack, wire.JSON} {
+			b, err := codec.Marshal(&out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got api.ScopeTrace
+			if err := codec.Unmarshal(b, &got); err != nil {
+				t.Fatalf("%s %v: %v", c.name, codec, err)
+			}
+			wantTr := out.ScopeTrace
+			wantTr.Ch1, wantTr.Ch2 = want[0][:], want[1][:]
+			if !sameTrace(got, wantTr) {
+				t.Errorf("%s %v: decoded %+v", c.name, codec, got.Timing)
+			}
+		}
+		putSamples(s)
+		putRaw(r)
+	}
+}
+
+func sameTrace(a, b api.ScopeTrace) bool {
+	for _, pair := range [2][2]wire.F32{{a.Ch1, b.Ch1}, {a.Ch2, b.Ch2}} {
+		if len(pair[0]) != N || len(pair[1]) != N {
+			return false
+		}
+		for i, x := range pair[0] {
+			if y := pair[1][i]; x != y && !(math.IsNaN(float64(x)) && math.IsNaN(float64(y))) {
+				return false
+			}
+		}
+	}
+	a.Ch1, a.Ch2, b.Ch1, b.Ch2 = nil, nil, nil, nil
+	return reflect.DeepEqual(a, b)
 }

@@ -491,8 +491,8 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		return nil, res.err
 	}
 	defer putRaw(res.r)
-	bufs := getFloats()
-	defer putFloats(bufs)
+	bufs := getSamples()
+	defer putSamples(bufs)
 	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
 	mp, err := encodeMsgpack(&tr, 2)
 	if err != nil {
@@ -516,26 +516,26 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
 }
 
-// floats are the two channels' volts, pooled: they live only until the
-// trace is encoded.
-type floats struct{ ch1, ch2 [N]float32 }
-
-var floatPool = sync.Pool{New: func() any { return new(floats) }}
-
-func getFloats() *floats  { return floatPool.Get().(*floats) }
-func putFloats(f *floats) { floatPool.Put(f) }
-
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-func makeTrace(board, id string, p *plan, r *raw, f *floats, requested time.Time) api.ScopeTrace {
-	r.volts(f.ch1[:], f.ch2[:])
-	return api.ScopeTrace{
+// traceOut is api.ScopeTrace as the service encodes it: each channel is a
+// wire.Q16 or a wire.F32 (see raw.channels), and either decodes into the
+// F32 that api.ScopeTrace declares. Its own Ch1 and Ch2 shadow the
+// embedded ones in both encodings.
+type traceOut struct {
+	Ch1            any `json:"ch1,omitempty"`
+	Ch2            any `json:"ch2,omitempty"`
+	api.ScopeTrace `msgpack:",inline"`
+}
+
+func makeTrace(board, id string, p *plan, r *raw, s *samples, requested time.Time) traceOut {
+	ch1, ch2 := r.channels(s)
+	return traceOut{Ch1: ch1, Ch2: ch2, ScopeTrace: api.ScopeTrace{
 		ID: id, Board: board, Settings: p.set,
 		T0: p.t0(), Dt: p.dt(),
-		Ch1: f.ch1[:], Ch2: f.ch2[:],
 		TriggerTime: r.trigTime,
 		Timing:      api.Timing{Requested: unix(requested), Started: unix(r.started), Ended: unix(r.ended)},
-	}
+	}}
 }
 
 // encoded is a msgpack trace in a pooled buffer, shared by the reply and

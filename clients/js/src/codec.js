@@ -2,10 +2,13 @@
 //
 // Numeric arrays travel as maps {dtype: "<f4" | "<f8" | "<u4" | "<u2", shape: [n],
 // data: bin} of little-endian bytes. Decoding turns each such map into a
-// Float32Array, Float64Array or Uint32Array: a view on the message's own
-// bytes when the bin starts at a multiple of the element size in its
-// ArrayBuffer, otherwise a copy into a fresh (aligned) buffer, because a
-// typed array view must start at a multiple of its element size.
+// Float32Array, Float64Array, Uint32Array or Uint16Array: a view on the
+// message's own bytes when the bin starts at a multiple of the element size
+// in its ArrayBuffer, otherwise a copy into a fresh (aligned) buffer,
+// because a typed array view must start at a multiple of its element size.
+// A scope trace's samples come as 16-bit codes and a scale, {dtype: "<i2",
+// shape, scale, data} (half the bytes of float32): they decode into a
+// Float32Array of code * scale, the volts the service measured, exactly.
 // Encoding does the reverse for typed arrays in requests.
 
 import { Decoder, Encoder } from "@msgpack/msgpack";
@@ -17,6 +20,7 @@ export const DTYPES = {
   "<f8": Float64Array,
   "<u4": Uint32Array,
   "<u2": Uint16Array,
+  "<i2": Int16Array,
 };
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -54,6 +58,7 @@ export function encode(value) {
  * @param {{dtype: string, shape?: number[], data: Uint8Array}} m
  */
 export function typedArray(m) {
+  if (m.dtype === "<i2" && m.scale !== undefined) return scaled(m);
   const T = DTYPES[m.dtype];
   const bin = m.data;
   if (!T || !(bin instanceof Uint8Array)) {
@@ -78,20 +83,38 @@ export function typedArray(m) {
   return out;
 }
 
+/**
+ * A "<i2" array map with a scale: Float32Array of code * scale. The double
+ * product of a 16-bit code and a float32 scale is exact, so storing it
+ * rounds once: the float32 product the Go and Python clients compute.
+ */
+function scaled(m) {
+  const scale = m.scale;
+  if (typeof scale !== "number" || !Number.isFinite(scale)) {
+    throw new RpbusError(500, `array of dtype <i2: scale ${scale} is not a finite number`);
+  }
+  const codes = typedArray({ dtype: "<i2", shape: m.shape, data: m.data });
+  const out = new Float32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = codes[i] * scale;
+  return out;
+}
+
 function readBigEndianHost(T, bin, n) {
   const dv = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   const out = new T(n);
   for (let i = 0; i < n; i++) {
     if (T === Float32Array) out[i] = dv.getFloat32(4 * i, true);
     else if (T === Float64Array) out[i] = dv.getFloat64(8 * i, true);
-    else out[i] = dv.getUint32(4 * i, true);
+    else if (T === Uint32Array) out[i] = dv.getUint32(4 * i, true);
+    else if (T === Uint16Array) out[i] = dv.getUint16(2 * i, true);
+    else out[i] = dv.getInt16(2 * i, true);
   }
   return out;
 }
 
 function isArrayMap(v) {
   if (typeof v.dtype !== "string" || !(v.data instanceof Uint8Array)) return false;
-  for (const k in v) if (k !== "dtype" && k !== "shape" && k !== "data") return false;
+  for (const k in v) if (k !== "dtype" && k !== "shape" && k !== "data" && k !== "scale") return false;
   return true;
 }
 

@@ -56,10 +56,25 @@ test("an unaligned bin is copied into an aligned buffer, an aligned one is viewe
 test("malformed array maps are errors, not garbage", () => {
   assert.throws(() => typedArray({ dtype: "<f8", shape: [1], data: new Uint8Array(7) }), { code: 500 });
   assert.throws(() => typedArray({ dtype: "<f4", shape: [3], data: new Uint8Array(8) }), { code: 500 });
-  assert.throws(() => typedArray({ dtype: "<i2", shape: [1], data: new Uint8Array(2) }), { code: 500 });
+  assert.throws(() => typedArray({ dtype: "<i8", shape: [1], data: new Uint8Array(8) }), { code: 500 });
+  assert.throws(() => typedArray({ dtype: "<i2", shape: [1], scale: "x", data: new Uint8Array(2) }), { code: 500 });
   // A map that merely has a dtype field but other keys too stays a map.
   const v = decode(mpEncode({ s: { dtype: "<f4", data: new Uint8Array(4), unit: "V" } }));
   assert.equal(v.s.unit, "V");
+});
+
+test("16-bit codes with a scale decode to float32 volts, code * scale", () => {
+  const codes = new Int16Array([0, 1, -1, 8191, -8192, 32767, -32768]);
+  for (const scale of [1 / 8192, Math.fround(0.37)]) {
+    const v = decode(mpEncode({ ch1: { dtype: "<i2", shape: [codes.length], scale, data: bytes(codes) } }));
+    assert.ok(v.ch1 instanceof Float32Array);
+    assert.deepEqual([...v.ch1], [...codes].map((c) => Math.fround(c * scale)));
+  }
+  // Unaligned bins are copied first, as for any dtype.
+  const buf = new Uint8Array(1 + 2 * codes.length);
+  buf.set(bytes(codes), 1);
+  const a = typedArray({ dtype: "<i2", shape: [codes.length], scale: 0.5, data: buf.subarray(1) });
+  assert.deepEqual([...a], [...codes].map((c) => c / 2));
 });
 
 test("typed arrays in requests encode as array maps; undefined fields are left out", () => {

@@ -34,14 +34,15 @@ async def sine(board: rpbus.Board):  # type: ignore[no-untyped-def]
     await board.asg0.setup(output_direct="off")
 
 
-async def test_single_returns_numpy_views(board: rpbus.Board) -> None:
+async def test_single_returns_float32_volts(board: rpbus.Board) -> None:
     tr = await board.scope.single(decimation=1, trigger_source="immediately")
     assert isinstance(tr, rpbus.ScopeTrace)
     assert tr.board == "sim" and tr.id
     for ch in (tr.ch1, tr.ch2):
         assert ch.dtype == np.float32 and ch.shape == (N,)
-        # Read straight from the reply's bytes: a read-only view, no copy.
-        assert not ch.flags.owndata and isinstance(ch.base, bytes) and not ch.flags.writeable
+        # Sent as 14-bit ADC codes: every value is a whole number of 2^-13 V.
+        codes = ch * 8192
+        assert np.array_equal(codes, np.round(codes)) and codes.min() >= -8192 and codes.max() <= 8191
     assert tr.dt == pytest.approx(DT)
     assert tr.t0 == 0.0
     assert tr.times.shape == (N,) and tr.times[-1] == pytest.approx((N - 1) * DT)

@@ -49,6 +49,16 @@ def test_trace_arrays_are_views_of_the_message_bytes() -> None:
     assert tr.times.shape == (N,)
 
 
+def test_16_bit_codes_with_a_scale_decode_to_float32() -> None:
+    codes = np.array([0, 1, -1, 8191, -8192, 32767, -32768], dtype="<i2")
+    for scale in (1 / 8192, float(np.float32(0.37))):
+        a = _wire.array({"dtype": "<i2", "shape": [codes.size], "scale": scale, "data": codes.tobytes()}, "<f4")
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, codes.astype(np.float32) * np.float32(scale))
+    with pytest.raises(rpbus.InternalError):
+        _wire.array({"dtype": "<i2", "scale": float("nan"), "data": codes.tobytes()}, "<f4")
+
+
 def test_json_style_arrays_with_null_as_nan() -> None:
     a = _wire.array([1.0, None, 3.0], "<f4")
     assert a.dtype == np.float32 and np.isnan(a[1]) and a[2] == 3.0

@@ -5,6 +5,10 @@ come back in msgpack too. A numeric array is the map
 ``{"dtype": "<f4"|"<f8"|"<u4", "shape": [n], "data": <bin>}``;
 :func:`array` turns it into a numpy array with ``numpy.frombuffer``: a
 read-only view of the reply's bytes, no per-element decoding and no copy.
+A scope trace's samples travel as 16-bit codes with a scale,
+``{"dtype": "<i2", "shape": [n], "scale": s, "data": <bin>}`` (half the
+bytes of float32); they become the float32 array ``codes * scale``, one
+vectorised multiply, equal to the volts the service measured.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ ERROR_CODE_HEADER = "Nats-Service-Error-Code"
 # Sent with every request; nats-py does not modify the dict.
 REQUEST_HEADERS: dict[str, str] = {CONTENT_TYPE: MSGPACK}
 
-_ALLOWED_DTYPES = {"<f4", "<f8", "<u4", "<u2", "<c16", "<i4", "<i8", "<u8"}
+_ALLOWED_DTYPES = {"<f4", "<f8", "<u4", "<u2", "<i2", "<c16", "<i4", "<i8", "<u8"}
 
 
 def pack(body: Mapping[str, Any]) -> bytes:
@@ -88,6 +92,12 @@ def array(v: Any, dtype: str) -> npt.NDArray[Any]:
         if dt not in _ALLOWED_DTYPES:
             raise InternalError(500, f"array dtype {dt!r} not understood")
         arr = np.frombuffer(v["data"], dtype=dt)
+        if "scale" in v:
+            scale = v["scale"]
+            if not isinstance(scale, (int, float)) or not np.isfinite(scale):
+                raise InternalError(500, f"array scale {scale!r} is not a finite number")
+            # float32 times float32: the product Go and JavaScript compute
+            arr = arr.astype(np.float32) * np.float32(scale)
         shape = v.get("shape")
         if shape is not None and list(shape) != [arr.size]:
             arr = arr.reshape(shape)

@@ -8,8 +8,9 @@ the Python client, ``N`` requests each after a warm-up of min(50, N/10),
 as the Go bench does; percentiles are the sorted sample at
 ``int(p x (N - 1))``. The figure that matters is the difference of the p50s:
 the Python client's overhead beyond Go's (target: at most 1 ms). It also
-times the decoding of one 2 x 16384 float32 reply (msgpack + numpy
-``frombuffer``) on its own.
+times the decoding of one 2 x 16384 sample reply (msgpack, numpy
+``frombuffer`` and, for samples sent as 16-bit codes, one scaling
+multiply into float32) on its own.
 """
 
 from __future__ import annotations
@@ -55,9 +56,7 @@ async def measure_python(url: str, count: int, board_name: str = "sim") -> dict[
             d.append((time.perf_counter_ns() - t0) / 1e3)
         d.sort()
         assert tr is not None
-        # The samples reach numpy as views of the reply's bytes.
-        zero_copy = (not tr.ch1.flags.owndata) and isinstance(tr.ch1.base, bytes)
-        decode_us = await _decode_cost(rp.nc, board_name)
+        decode_us, wire_dtype = await _decode_cost(rp.nc, board_name)
         return {
             "count": count,
             "p50_us": quantile(d, 0.5),
@@ -65,13 +64,14 @@ async def measure_python(url: str, count: int, board_name: str = "sim") -> dict[
             "p99_us": quantile(d, 0.99),
             "samples": int(tr.ch1.size + tr.ch2.size),
             "dtype": str(tr.ch1.dtype),
-            "zero_copy": zero_copy,
+            "wire_dtype": wire_dtype,
             "decode_us": decode_us,
         }
 
 
-async def _decode_cost(nc: Any, board_name: str, n: int = 200) -> float:
-    """Microseconds to turn one trace reply's bytes into a ScopeTrace."""
+async def _decode_cost(nc: Any, board_name: str, n: int = 200) -> tuple[float, str]:
+    """Microseconds to turn one trace reply's bytes into a ScopeTrace, and
+    the dtype its samples travel in."""
     subject = f"rp.{board_name}.scope.single"
     msg = await nc.request(subject, _wire.pack(SETTINGS), timeout=5, headers=_wire.REQUEST_HEADERS)
     data = msg.data
@@ -80,7 +80,7 @@ async def _decode_cost(nc: Any, board_name: str, n: int = 200) -> float:
         tr = from_wire(ScopeTrace, _wire.unpack(data, subject))
     dt = (time.perf_counter_ns() - t0) / 1e3 / n
     assert tr.ch1.size == 16384 and tr.ch2.size == 16384, (tr.ch1.size, tr.ch2.size)
-    return dt
+    return dt, str(_wire.unpack(data, subject)["ch1"]["dtype"])
 
 
 def measure_go(binary: Path, url: str, count: int, board_name: str = "sim") -> dict[str, Any]:
@@ -143,8 +143,8 @@ def _report(res: dict[str, Any]) -> str:
         )
     last = py[-1]
     lines.append(
-        f"decoding one reply ({last['samples']} {last['dtype']} samples, msgpack + frombuffer, zero-copy "
-        f"{last['zero_copy']}): {med(p['decode_us'] for p in py):.1f} us"
+        f"decoding one reply ({last['samples']} samples sent as {last['wire_dtype']}, to {last['dtype']}): "
+        f"{med(p['decode_us'] for p in py):.1f} us"
     )
     if "p50_overhead_us" in res:
         o = res["p50_overhead_us"]

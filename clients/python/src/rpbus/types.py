@@ -3,7 +3,9 @@
 Field names are the wire's (PyRPL's names and units: seconds, hertz,
 volts). Numeric arrays are numpy arrays read in place from the reply's
 bytes (``numpy.frombuffer``): they are **read-only** views, shared with the
-message; ``numpy.array(trace.ch1)`` gives a writable copy. Fields a reply
+message; ``numpy.array(trace.ch1)`` gives a writable copy. Scope samples
+sent as 16-bit codes (single traces) are the exception: scaling them to
+float32 volts makes arrays of their own. Fields a reply
 leaves out take the zero value, as in Go; fields this client does not know
 (a newer service) are ignored.
 
