@@ -24,6 +24,17 @@ const cancelGrace = 2 * time.Second
 // that overtakes its request is remembered by the service, so one is
 // enough.
 func await[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context)) (T, error) {
+	var v T
+	if err := awaitInto(ctx, c, subject, req, timeout, cancel, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// awaitInto is await decoding the reply into *v, whose arrays are reused
+// when they are large enough.
+func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context), v *T) error {
 	// The request outlives ctx's cancellation, so the service's 499 (or a
 	// late success) still arrives; once the service has been told, it
 	// gets cancelGrace to answer. The request runs on this goroutine: a
@@ -39,16 +50,14 @@ func await[T any](ctx context.Context, c *Client, subject string, req any, timeo
 		cancel(cctx)
 	})
 	defer unhook()
-	var v T
-	err := c.Request(rctx, subject, req, &v)
+	err := c.Request(rctx, subject, req, v)
 	if !told.Load() || err == nil {
-		return v, err // a success that the cancel did not reach is kept
+		return err // a success that the cancel did not reach is kept
 	}
-	var zero T
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return zero, rp.Errorf(rp.ETimeout, "%s: no reply in time; the request was cancelled", subject)
+		return rp.Errorf(rp.ETimeout, "%s: no reply in time; the request was cancelled", subject)
 	}
-	return zero, rp.Errorf(rp.ECancelled, "%s: cancelled", subject)
+	return rp.Errorf(rp.ECancelled, "%s: cancelled", subject)
 }
 
 // eventBuffer is how many decoded events a subscription channel holds

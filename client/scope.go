@@ -54,12 +54,22 @@ func ScopeRequestTimeout(s api.ScopeSettings) time.Duration {
 // send scope.cancel: the service then stops waiting for the trigger and
 // frees the board at once.
 func (sc *Scope) Single(ctx context.Context, s api.ScopeSettings) (api.ScopeTrace, error) {
+	var tr api.ScopeTrace
+	err := sc.SingleInto(ctx, s, &tr)
+	return tr, err
+}
+
+// SingleInto is Single decoding the trace into *tr: its Ch1 and Ch2 are
+// reused when they have room for 16384 samples, so a caller that takes
+// trace after trace allocates no sample memory per trace.
+func (sc *Scope) SingleInto(ctx context.Context, s api.ScopeSettings, tr *api.ScopeTrace) error {
 	if s.ID == "" {
 		s.ID = nuid.Next()
 	}
-	return await[api.ScopeTrace](ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeRequestTimeout(s), func(cctx context.Context) {
+	*tr = api.ScopeTrace{Ch1: tr.Ch1[:0], Ch2: tr.Ch2[:0]} // nothing stale survives
+	return awaitInto(ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeRequestTimeout(s), func(cctx context.Context) {
 		_ = sc.Cancel(cctx, s.ID)
-	})
+	}, tr)
 }
 
 // Continuous starts continuous mode on the board: traces follow on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rpbus/rpbus/acq"
@@ -15,10 +16,15 @@ import (
 )
 
 type result struct {
-	tr  api.ScopeTrace
+	tr  *api.ScopeTrace // from tracePool
 	err error
 	f   *inflight
 }
+
+// tracePool holds decoded scope traces: each is decoded into one whose
+// sample arrays are reused, so a spectrum allocates no sample memory per
+// trace.
+var tracePool = sync.Pool{New: func() any { return new(api.ScopeTrace) }}
 
 // inflight is one scope request.
 type inflight struct {
@@ -72,7 +78,8 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 		flying = append(flying, f)
 		go func() {
 			defer close(f.done)
-			tr, err := scope.Single(rctx, scopeSet)
+			tr := tracePool.Get().(*api.ScopeTrace)
+			err := scope.SingleInto(rctx, scopeSet, tr)
 			results <- result{tr, err, f}
 		}()
 	}
@@ -91,13 +98,15 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 			if res.err != nil {
 				return sp, s.failure(ctx, a, r, done, res.err)
 			}
-			if err := addTrace(an, r, res.tr); err != nil {
-				return sp, errDetail(a.ID, done, total, err)
-			}
+			err := addTrace(an, r, res.tr)
 			if done == 0 || res.tr.Started < sp.Started {
 				sp.Started = res.tr.Started
 			}
 			sp.Ended = max(sp.Ended, res.tr.Ended)
+			tracePool.Put(res.tr)
+			if err != nil {
+				return sp, errDetail(a.ID, done, total, err)
+			}
 			done++
 			if launched < total {
 				launch()
@@ -116,7 +125,7 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 }
 
 // addTrace checks a scope trace against what was asked and adds it.
-func addTrace(an *spectrum.Analyzer, r request, tr api.ScopeTrace) error {
+func addTrace(an *spectrum.Analyzer, r request, tr *api.ScopeTrace) error {
 	n := regmap.ScopeBufferLen
 	switch {
 	case len(tr.Ch1) != n || len(tr.Ch2) != n:
