@@ -785,7 +785,7 @@ func (b *Board) exactAt(sig int, c int64) int64 {
 			st = streamIn2
 		}
 		v += b.cfg.NoiseStd() * regmap.VoltsNorm * gaussAt(b.cfg.Seed, st, c)
-		return sat14(int64(math.Round(v)))
+		return sat14(int64(roundEven(v)))
 	}
 	return 0
 }

@@ -13,7 +13,7 @@
 // delay of AnalogLatencyCycles cycles plus Config.CableDelay. in1/in2 add
 // white Gaussian noise of Config.NoiseDensity over 62.5 MHz (std
 // NoiseDensity*sqrt(62.5 MHz), truncated at 6 sigma) and are quantised to
-// 14 bits (round). hk digital_loop makes in = out exactly.
+// 14 bits (round to nearest). hk digital_loop makes in = out exactly.
 //
 // The DUT response is computed in steady state: every periodic source is a
 // harmonic series (a generator table is decomposed once per change with
@@ -24,13 +24,18 @@
 // the ASG's zero-order hold and the DAC's sinc are ignored; the random
 // ASG mode reaches the DUT only as its mean.
 //
-// Noise is a pure function of (Seed, input, cycle): a counter-based hash
-// (splitmix64 finaliser of a per-stream key plus the counter) gives 64
-// bits per pair of cycles, 32 bits per draw; a draw inverts the normal CDF
-// with a 2^16-cell quantile table (top 16 bits pick the cell, the low 16
-// place the draw linearly inside it; the two outer cells use the exact
-// inverse), truncated at 6 sigma. Its CDF is within 1e-6 of the normal
-// one. Samples do not depend on access order. The deterministic part of a
+// Noise is a pure function of (Seed, input, cycle). Input noise is read
+// from two fixed tapes of 2^19 N(0, 1/2) draws each (built once from a
+// 2^16-cell inverse-CDF table whose CDF is within 1e-6 of the normal one):
+// cycle n of a stream takes entry k = n mod 1024 of a 1024-draw window on
+// each tape, at offsets and with signs hashed from (seed, stream, n/1024)
+// (splitmix64 finaliser), and sums them, truncated at 6 sigma. Draws are
+// independent within a window; two windows share half their variance only
+// where one tape's windows overlap (0.4% of pairs, random sign). Reading
+// two sequential streams is several times faster than a table lookup per
+// draw. Noisy samples are quantised with round-half-even (ties have
+// probability zero). The NA's per-point noise draws through the table.
+// Samples do not depend on access order. The deterministic part of a
 // block is evaluated with per-harmonic recurrences re-anchored on exact
 // values every 1024 samples.
 // A boxcar-averaged scope sample takes the mean of the deterministic part

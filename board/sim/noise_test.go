@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"testing"
+
+	"github.com/rpbus/rpbus/regmap"
 )
 
 const (
@@ -51,8 +53,9 @@ func TestNormTable(t *testing.T) {
 	}
 }
 
-// Draws at consecutive counters: mean 0, std 1, uncorrelated at lags 1..3
-// and across streams, and Gaussian (Kolmogorov-Smirnov).
+// Draws at consecutive counters: mean 0, std 1, uncorrelated at short and
+// long lags (inside a tape block, across its edges, far apart) and across
+// streams, and Gaussian (Kolmogorov-Smirnov).
 func TestNoiseStatistics(t *testing.T) {
 	const n = 1 << 20
 	x := make([]float64, n)
@@ -77,7 +80,8 @@ func TestNoiseStatistics(t *testing.T) {
 		}
 		return s / float64(len(a))
 	}
-	for lag := 1; lag <= 3; lag++ {
+	// within a tape block, across block edges, and far apart
+	for _, lag := range []int{1, 2, 3, noiseBlock - 1, noiseBlock, noiseBlock + 1, 4*noiseBlock + 7, 100003} {
 		if c := corr(x[lag:], x[:n-lag]); math.Abs(c) > statSigmas*se {
 			t.Errorf("lag %d correlation %g", lag, c)
 		}
@@ -123,19 +127,38 @@ func TestNoiseOrderIndependent(t *testing.T) {
 		quantNoisy(got, model, seed, streamIn1, n0, sd)
 		for j, v := range model {
 			x := v + sd*gaussAt(seed, streamIn1, n0+int64(j))
-			if want := int16(toInt14(x)); got[j] != want {
+			if want := int16(sat14(int64(math.RoundToEven(x * regmap.VoltsNorm)))); got[j] != want {
 				t.Fatalf("n0 %d: sample %d = %d, unfused %d", n0, j, got[j], want)
 			}
 		}
 	}
 }
 
-// round is math.Round on ties, both signs, and in between.
-func TestRound(t *testing.T) {
+// The tapes hold N(0, 1/2) draws, so a sum of one from each is N(0, 1).
+func TestNoiseTapes(t *testing.T) {
+	tp := tapes()
+	for name, tape := range map[string][]float32{"A": tp.a[:], "B": tp.b[:]} {
+		var m, v float64
+		for _, x := range tape {
+			m += float64(x)
+			v += float64(x) * float64(x)
+		}
+		n := float64(len(tape))
+		m /= n
+		v = v/n - m*m
+		se := math.Sqrt(0.5 / n)
+		if math.Abs(m) > statSigmas*se || math.Abs(v-0.5) > statSigmas*0.5*math.Sqrt(2/n) {
+			t.Errorf("tape %s: mean %g, variance %g, want 0 and 0.5", name, m, v)
+		}
+	}
+}
+
+// roundEven is math.RoundToEven on ties, both signs, and in between.
+func TestRoundEven(t *testing.T) {
 	for _, x := range []float64{0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
 		8191.5, -8192.5, 3.2, -3.7, 1e6 + 0.5, math.Nextafter(2.5, 3), math.Nextafter(-2.5, -3)} {
-		if got, want := round(x), math.Round(x); got != want {
-			t.Errorf("round(%v) = %v, want %v", x, got, want)
+		if got, want := roundEven(x), math.RoundToEven(x); got != want {
+			t.Errorf("roundEven(%v) = %v, want %v", x, got, want)
 		}
 	}
 }

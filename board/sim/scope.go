@@ -410,7 +410,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 	}
 	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
 	for j, v := range f {
-		dst[j] = int16(sat14(int64(round(v * regmap.VoltsNorm))))
+		dst[j] = int16(sat14(int64(roundEven(v * regmap.VoltsNorm))))
 	}
 }
 
