@@ -21,6 +21,13 @@ type FPGA interface {
 	Close() error
 }
 
+// HalfReader is implemented by backends that can read the low halves of
+// consecutive words straight into 16-bit values (the scope's 14-bit
+// samples) without going through a buffer of whole words.
+type HalfReader interface {
+	ReadHalves(addr uint32, dst []uint16) error
+}
+
 // Waiter is implemented by backends that can wait for a register condition
 // more cheaply or more precisely than polling it: the simulated board knows
 // when its scope or network-analyzer point will be done and sleeps until

@@ -124,6 +124,37 @@ func (b *Board) Read(addr uint32, dst []uint32) error {
 	return b.readLocked(addr, dst)
 }
 
+// ReadHalves is Read keeping the low 16 bits of each word (rp.HalfReader):
+// scope samples are copied straight from the buffers.
+func (b *Board) ReadHalves(addr uint32, dst []uint16) error {
+	if err := regmap.CheckRange(addr, len(dst)); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
+	}
+	now := b.nowFn()
+	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
+		b.scopeAdvance(now)
+	}
+	for i := 0; i < len(dst); {
+		a := addr + 4*uint32(i)
+		if src := b.dataAt(a); src != nil {
+			n := min(len(dst)-i, len(src))
+			for k, v := range src[:n] {
+				dst[i+k] = uint16(v) & 0x3FFF
+			}
+			i += n
+			continue
+		}
+		dst[i] = uint16(b.read(a, now))
+		i++
+	}
+	return nil
+}
+
 // readLocked is Read with b.mu held and the range checked.
 func (b *Board) readLocked(addr uint32, dst []uint32) error {
 	if b.closed {
@@ -149,21 +180,26 @@ func (b *Board) readLocked(addr uint32, dst []uint32) error {
 // per-word register decode, and returns how many it copied (0 if a is not
 // in a data buffer).
 func (b *Board) readData(a uint32, dst []uint32) int {
-	off := a - regmap.ScopeBase
-	if a < regmap.ScopeBase || off < regmap.ScopeCh1Data || off >= regmap.ScopeCh2Data+bufLen*4 {
-		return 0
-	}
-	ch := 0
-	if off >= regmap.ScopeCh2Data {
-		ch = 1
-	}
-	i := int(off&0xFFFF) / 4
-	src := b.scope.buf[ch][i:]
+	src := b.dataAt(a)
 	n := min(len(dst), len(src))
 	for k, v := range src[:n] {
 		dst[k] = uint32(v) & 0x3FFF
 	}
 	return n
+}
+
+// dataAt is the scope buffer from address a to the end of its channel, or
+// nil if a is not in a data buffer.
+func (b *Board) dataAt(a uint32) []int16 {
+	off := a - regmap.ScopeBase
+	if a < regmap.ScopeBase || off < regmap.ScopeCh1Data || off >= regmap.ScopeCh2Data+bufLen*4 {
+		return nil
+	}
+	ch := 0
+	if off >= regmap.ScopeCh2Data {
+		ch = 1
+	}
+	return b.scope.buf[ch][int(off&0xFFFF)/4:]
 }
 
 // Write stores src at addr, addr+4, ...

@@ -109,6 +109,43 @@ func acquire(t testing.TB, b *Board, dec uint32, avg bool, src uint32, delay uin
 	return r
 }
 
+// ReadHalves gives the low halves of what Read gives: across both data
+// buffers and the registers before them.
+func TestReadHalves(t *testing.T) {
+	b := newBoard(t)
+	startSine(t, b, 0, 1e6, 0.5, regmap.OutputOut1)
+	acquire(t, b, 1, false, regmap.TrigImmediately, bufLen)
+	for _, c := range []struct {
+		addr uint32
+		n    int
+	}{
+		{regmap.ScopeBase + regmap.ScopeCh1Data, 2 * bufLen},
+		{regmap.ScopeBase + regmap.ScopeCh1Data + 4*(bufLen-3), 7},
+		{regmap.ScopeBase, 40},
+	} {
+		words := make([]uint32, c.n)
+		halves := make([]uint16, c.n)
+		if err := b.Read(c.addr, words); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.ReadHalves(c.addr, halves); err != nil {
+			t.Fatal(err)
+		}
+		nonzero := 0
+		for i, w := range words {
+			if uint16(w) != halves[i] {
+				t.Fatalf("%#x + %d words: %#x, half %#x", c.addr, i, w, halves[i])
+			}
+			if w != 0 {
+				nonzero++
+			}
+		}
+		if nonzero == 0 {
+			t.Errorf("%#x: nothing but zeros read", c.addr)
+		}
+	}
+}
+
 // fit returns the complex amplitude c of x[i] ~ Re(c exp(j 2 pi f i dt)) + dc.
 func fit(x []float64, f, dt float64) complex128 {
 	var si, ci, ss, cc, sc, s1, c1, m float64

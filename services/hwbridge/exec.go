@@ -198,19 +198,19 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 		addr := uint32(op.Addr)
 		switch op.Op {
 		case api.OpRead:
+			if op.Width == 16 {
+				halves, err := e.readHalves(addr, pool, op.N)
+				if err != nil {
+					return api.TxnReply{}, opError(i, op, err)
+				}
+				results[i].Halves = halves
+				break
+			}
 			words := pool.words(op.N)
 			if err := e.fpga.Read(addr, words); err != nil {
 				return api.TxnReply{}, opError(i, op, err)
 			}
-			if op.Width != 16 {
-				results[i].Words = words
-				break
-			}
-			halves := pool.halves(op.N)
-			for k, w := range words {
-				halves[k] = uint16(w)
-			}
-			results[i].Halves = halves
+			results[i].Words = words
 		case api.OpWrite:
 			if err := e.fpga.Write(addr, op.Words); err != nil {
 				return api.TxnReply{}, opError(i, op, err)
@@ -232,6 +232,23 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 		}
 	}
 	return api.TxnReply{Results: results, Modules: modules, Started: float64(start.UnixNano()) / 1e9, Elapsed: time.Since(start).Seconds()}, nil
+}
+
+// readHalves reads n words keeping their low halves: straight into the
+// halves with an rp.HalfReader backend, else through a buffer of words.
+func (e *executor) readHalves(addr uint32, pool *pooledReply, n int) ([]uint16, error) {
+	halves := pool.halves(n)
+	if hr, ok := e.fpga.(rp.HalfReader); ok {
+		return halves, hr.ReadHalves(addr, halves)
+	}
+	words := pool.words(n)
+	if err := e.fpga.Read(addr, words); err != nil {
+		return nil, err
+	}
+	for k, w := range words {
+		halves[k] = uint16(w)
+	}
+	return halves, nil
 }
 
 func opError(i int, op api.Op, err error) error {
