@@ -108,15 +108,24 @@ func (p *Pending) forget() {
 // ends first, it sends hw.cancel and waits for the bridge's own answer, so
 // the modules are free again when Wait returns.
 func (p *Pending) Wait() (api.TxnReply, error) {
+	var r api.TxnReply
+	err := p.WaitInto(&r)
+	return r, err
+}
+
+// WaitInto is Wait decoding the answer into *r, whose read buffers are
+// reused when they are large enough: a caller that recycles its replies
+// allocates no buffer memory per transaction.
+func (p *Pending) WaitInto(r *api.TxnReply) error {
 	subject := p.h.b.subject("hw", "txn")
 	timer := time.NewTimer(time.Until(p.deadline) + cancelGrace)
 	defer timer.Stop()
 	select {
 	case m := <-p.reply:
-		return decodeTxnReply(subject, m)
+		return decodeTxnReply(subject, m, r)
 	case <-timer.C:
 		p.forget()
-		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
+		return rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
 	case <-p.ctx.Done():
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cancelGrace)
@@ -124,28 +133,38 @@ func (p *Pending) Wait() (api.TxnReply, error) {
 	_ = p.h.b.c.Request(cctx, p.h.b.subject("hw", "cancel"), api.TxnCancel{ID: p.id}, nil)
 	select {
 	case m := <-p.reply:
-		if r, err := decodeTxnReply(subject, m); err == nil {
-			return r, nil // it finished before the cancel reached it
+		if err := decodeTxnReply(subject, m, r); err == nil {
+			return nil // it finished before the cancel reached it
 		}
 	case <-cctx.Done():
 		p.forget()
 	}
 	if errors.Is(p.ctx.Err(), context.DeadlineExceeded) {
-		return api.TxnReply{}, rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", p.id)
+		return rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", p.id)
 	}
-	return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction %s cancelled", p.id)
+	return rp.Errorf(rp.ECancelled, "transaction %s cancelled", p.id)
 }
 
-func decodeTxnReply(subject string, m *nats.Msg) (api.TxnReply, error) {
-	var r api.TxnReply
+func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {
+	reset(r)
 	if m.Header.Get("Status") == "503" && len(m.Data) == 0 {
-		return r, requestError(subject, nats.ErrNoResponders)
+		return requestError(subject, nats.ErrNoResponders)
 	}
 	if err := wire.ErrorFromMsg(m); err != nil {
-		return r, err
+		return err
 	}
-	if err := wire.CodecOf(m.Header).Unmarshal(m.Data, &r); err != nil {
-		return r, rp.Errorf(rp.EInternal, "decoding reply from %s: %s", subject, rp.ErrorMessage(err))
+	if err := wire.CodecOf(m.Header).Unmarshal(m.Data, r); err != nil {
+		return rp.Errorf(rp.EInternal, "decoding reply from %s: %s", subject, rp.ErrorMessage(err))
 	}
-	return r, nil
+	return nil
+}
+
+// reset empties r for decoding into it, keeping its results' buffers:
+// a field the next reply leaves out must not keep an old value.
+func reset(r *api.TxnReply) {
+	res := r.Results[:cap(r.Results)]
+	for i := range res {
+		res[i] = api.OpResult{Words: res[i].Words[:0], Halves: res[i].Halves[:0]}
+	}
+	*r = api.TxnReply{Results: res[:0]}
 }

@@ -117,14 +117,19 @@ type raw struct {
 	// them and volts rolls them while converting, in the request's
 	// goroutine rather than the worker's.
 	words    [2][]uint16
-	start    uint32  // index of the oldest sample in words
-	valid    int     // rolling: the last `valid` samples hold data, the rest is NaN
-	trigTime float64 // s
+	txn      *api.TxnReply // the reply words belongs to, from txnPool
+	start    uint32        // index of the oldest sample in words
+	valid    int           // rolling: the last `valid` samples hold data, the rest is NaN
+	trigTime float64       // s
 	started  time.Time
 	ended    time.Time
 }
 
 var rawPool = sync.Pool{New: func() any { return new(raw) }}
+
+// txnPool holds decoded transaction replies of single traces: each is
+// decoded into one whose buffers are reused (client.Pending.WaitInto).
+var txnPool = sync.Pool{New: func() any { return new(api.TxnReply) }}
 
 func getRaw() *raw {
 	r := rawPool.Get().(*raw)
@@ -140,6 +145,10 @@ func putRaw(r *raw) {
 			clear(r.sum[1][:])
 		}
 		r.words = [2][]uint16{}
+		if r.txn != nil {
+			txnPool.Put(r.txn)
+			r.txn = nil
+		}
 		rawPool.Put(r)
 	}
 }

@@ -397,7 +397,8 @@ func (s *Service) launch(b *board, j *job) *flight {
 
 // land waits for a flight's answer and hands it to its requester.
 func (s *Service) land(b *board, f *flight) {
-	tr, err := f.pending.Wait()
+	tr := txnPool.Get().(*api.TxnReply)
+	err := f.pending.WaitInto(tr)
 	f.cancel()
 	ctx := f.j.a.Context()
 	var r *raw
@@ -409,12 +410,16 @@ func (s *Service) land(b *board, f *flight) {
 		// scope, which may be after it was sent: it waited there behind
 		// the previous one.
 		r = getRaw()
-		r.started, r.ended = bridgeTimes(tr)
-		r.addTrace(tr, f.j.p.delay, true)
+		r.started, r.ended = bridgeTimes(*tr)
+		r.addTrace(*tr, f.j.p.delay, true)
+		r.txn, tr = tr, nil // r's words are tr's: it goes back with r
 	case rp.ErrorCode(err) == rp.ETimeout && ctx.Err() == nil:
 		err = timeoutError(f.j.p, 0)
 	case ctx.Err() != nil:
 		err = f.j.a.Err()
+	}
+	if tr != nil {
+		txnPool.Put(tr)
 	}
 	f.j.done <- result{r: r, err: err}
 	if code := rp.ErrorCode(err); code == rp.ETimeout || code == rp.ECancelled {
