@@ -47,7 +47,7 @@ type upCmd struct {
 	board      boardFlags
 
 	ns       *server.Server
-	nc       *nats.Conn
+	conns    []*nats.Conn // every service's, the bridge's first
 	fpga     rp.FPGA
 	services []stopper
 	ready    chan struct{}
@@ -73,9 +73,12 @@ func (c *upCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The services share one in-process connection: no TCP hop between
-	// the instruments and the bridge.
-	if c.nc, err = nats.Connect("", nats.InProcessServer(c.ns), nats.Name("rpbus-up")); err != nil {
+	// Every service has an in-process connection of its own: no TCP hop
+	// between the instruments and the bridge, and no service waits while
+	// another's 64 KiB reply goes through a shared connection (nats.go's
+	// flusher holds the connection's lock while it writes).
+	bnc, err := c.connect("hwbridge")
+	if err != nil {
 		return err
 	}
 	f, model, err := c.board.open(ctx)
@@ -83,7 +86,7 @@ func (c *upCmd) Run(ctx context.Context) error {
 		return err
 	}
 	c.fpga = f
-	bridge, err := hwbridge.Start(c.nc, hwbridge.Config{
+	bridge, err := hwbridge.Start(bnc, hwbridge.Config{
 		Board: c.board.name, Backend: c.board.backend, Address: c.board.boardAddr, FPGA: f, Model: model,
 	})
 	if err != nil {
@@ -92,7 +95,11 @@ func (c *upCmd) Run(ctx context.Context) error {
 	c.services = append(c.services, bridge)
 	names := []string{"hwbridge (" + c.board.backend + ")"}
 	for _, in := range instruments {
-		s, err := in.start(c.nc)
+		nc, err := c.connect(in.name)
+		if err != nil {
+			return err
+		}
+		s, err := in.start(nc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
@@ -103,6 +110,15 @@ func (c *upCmd) Run(ctx context.Context) error {
 	close(c.ready)
 	<-ctx.Done()
 	return nil
+}
+
+// connect opens an in-process connection for service name; Close drains it.
+func (c *upCmd) connect(name string) (*nats.Conn, error) {
+	nc, err := nats.Connect("", nats.InProcessServer(c.ns), nats.Name("rpbus-up-"+name))
+	if err == nil {
+		c.conns = append(c.conns, nc)
+	}
+	return nc, err
 }
 
 func (c *upCmd) banner(names []string) {
@@ -134,8 +150,8 @@ func (c *upCmd) Close() error {
 	for i := len(c.services) - 1; i >= 0; i-- {
 		_ = c.services[i].Stop(ctx)
 	}
-	if c.nc != nil {
-		_ = c.nc.Drain()
+	for i := len(c.conns) - 1; i >= 0; i-- {
+		_ = c.conns[i].Drain()
 	}
 	if c.fpga != nil {
 		_ = c.fpga.Close()
