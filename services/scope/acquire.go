@@ -2,11 +2,13 @@ package scope
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
@@ -114,7 +116,7 @@ type raw struct {
 	sum    [2][N]int32
 	traces int // traces summed
 	// A single trace is not summed: its buffers stay as the bridge sent
-	// them and volts rolls them while converting, in the request's
+	// them and channels rolls them while converting, in the request's
 	// goroutine rather than the worker's.
 	words    [2][]uint16
 	txn      *api.TxnReply // the reply words belongs to, from txnPool
@@ -266,13 +268,9 @@ func (r *raw) channels(s *samples) (ch1, ch2 any) {
 	switch {
 	case r.words[0] != nil:
 		for ch := range 2 {
-			w := r.words[ch][:N]
-			dst := &s.codes[ch]
-			k := int(r.start)
-			for i := range dst {
-				dst[i] = int16(w[k]<<2) >> 2 // 14-bit two's complement
-				k = (k + 1) & (N - 1)
-			}
+			w, dst := r.words[ch][:N], s.codes[ch][:]
+			n := signExtend14(dst, w[r.start:]) // rolled: oldest first
+			signExtend14(dst[n:], w)
 		}
 	case r.traces <= 1 && r.valid == N:
 		for ch := range 2 {
@@ -287,22 +285,43 @@ func (r *raw) channels(s *samples) (ch1, ch2 any) {
 	return wire.Q16{Codes: s.codes[0][:], Scale: lsb}, wire.Q16{Codes: s.codes[1][:], Scale: lsb}
 }
 
+// signExtend14 copies 14-bit two's complement samples (the low bits of
+// each half word) into dst as int16, as many as both hold, and returns
+// how many.
+func signExtend14(dst []int16, src []uint16) int {
+	n := min(len(dst), len(src))
+	dst, src = dst[:n], src[:n]
+	i := 0
+	if nativeLE {
+		// four samples at a time: copy bit 13 into bits 14 and 15 of
+		// each 16-bit lane
+		d := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 2*n)
+		s := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), 2*n)
+		const low14, bit13 = 0x3FFF_3FFF_3FFF_3FFF, 0x2000_2000_2000_2000
+		for ; i+4 <= n; i += 4 {
+			x := binary.LittleEndian.Uint64(s[2*i:]) & low14
+			m := x & bit13
+			binary.LittleEndian.PutUint64(d[2*i:], x|m<<1|m<<2)
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = int16(src[i]<<2) >> 2
+	}
+	return n
+}
+
+// nativeLE says whether int16 memory is little-endian, the layout
+// signExtend14's four-at-a-time loop assumes.
+var nativeLE = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
 // volts converts r into float32 volts: the mean of the summed traces,
 // NaN where rolling mode has no data yet.
 func (r *raw) volts(ch1, ch2 []float32) {
 	scale := float32(1 / (float64(regmap.VoltsNorm) * float64(max(r.traces, 1))))
 	nan := float32(math.NaN())
-	if r.words[0] != nil {
-		for ch, dst := range [2][]float32{ch1, ch2} {
-			w := r.words[ch][:N]
-			k := int(r.start)
-			for i := range dst[:N] {
-				dst[i] = float32(adc(w[k])) * scale
-				k = (k + 1) & (N - 1)
-			}
-		}
-		return
-	}
 	for ch, dst := range [2][]float32{ch1, ch2} {
 		src := &r.sum[ch]
 		cut := N - r.valid

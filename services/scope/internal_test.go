@@ -68,13 +68,19 @@ func TestVoltsRollAndNaN(t *testing.T) {
 		t.Fatal("14-bit decoding")
 	}
 	var ch1, ch2 [N]float32
-	// Unsummed, rolled while converting: the same volts.
+	// Unsummed, rolled while converting: the same codes.
 	one := getRaw()
 	defer putRaw(one)
 	one.addTrace(tr, 8192, true)
-	one.volts(ch1[:], ch2[:])
-	if ch1[0] != float32(r.sum[0][0])/8192 || ch2[N-1] != float32(r.sum[1][N-1])/8192 {
-		t.Fatalf("unsummed trace: %g %g", ch1[0], ch2[N-1])
+	s := getSamples()
+	defer putSamples(s)
+	one.channels(s)
+	for ch := range 2 {
+		for i, v := range s.codes[ch] {
+			if int32(v) != r.sum[ch][i] {
+				t.Fatalf("unsummed trace, channel %d sample %d: %d, summed %d", ch+1, i, v, r.sum[ch][i])
+			}
+		}
 	}
 	r.valid = 10
 	r.volts(ch1[:], ch2[:])
@@ -113,14 +119,16 @@ func TestTraceOutDecodesAsScopeTrace(t *testing.T) {
 		{"average of 2", false, 2, N, false},
 		{"rolling, partly written", false, 1, 100, false},
 	} {
-		r := getRaw()
+		r, summed := getRaw(), getRaw()
 		for range c.traces {
 			r.addTrace(tr, p.delay, c.only)
+			summed.addTrace(tr, p.delay, false)
 		}
-		r.valid = c.valid
+		r.valid, summed.valid = c.valid, c.valid
 		r.started, r.ended = start, start.Add(time.Millisecond)
 		var want [2][N]float32
-		r.volts(want[0][:], want[1][:])
+		summed.volts(want[0][:], want[1][:])
+		putRaw(summed)
 		s := getSamples()
 		out := makeTrace("sim", "scope-7", p, r, s, start)
 		out.Seq = 3
@@ -160,4 +168,28 @@ func sameTrace(a, b api.ScopeTrace) bool {
 	}
 	a.Ch1, a.Ch2, b.Ch1, b.Ch2 = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
+}
+
+// signExtend14 at every 14-bit code, at every alignment and length.
+func TestSignExtend14(t *testing.T) {
+	src := make([]uint16, 1<<14+9)
+	for i := range src {
+		src[i] = uint16(i) & 0x3FFF
+		if i%5 == 0 {
+			src[i] |= 0xC000 // bits above the sample are ignored
+		}
+	}
+	for _, off := range []int{0, 1, 2, 3} {
+		for _, n := range []int{0, 1, 3, 4, 5, 1 << 14} {
+			dst := make([]int16, n)
+			if got := signExtend14(dst, src[off:]); got != n {
+				t.Fatalf("copied %d, want %d", got, n)
+			}
+			for i, v := range dst {
+				if want := int16(adc(src[off+i])); v != want {
+					t.Fatalf("offset %d, length %d: sample %d of %#x = %d, want %d", off, n, i, src[off+i], v, want)
+				}
+			}
+		}
+	}
 }
