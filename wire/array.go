@@ -194,17 +194,23 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 	if err != nil {
 		return err
 	}
-	gotType, gotData := "", false
+	gotType, gotData := false, false
+	var kb, tb [16]byte
 	for i := 0; i < n; i++ {
-		key, err := dec.DecodeString()
+		key, err := DecodeKey(dec, kb[:])
 		if err != nil {
 			return err
 		}
-		switch key {
+		switch string(key) {
 		case "dtype":
-			if gotType, err = dec.DecodeString(); err != nil {
+			t, err := DecodeKey(dec, tb[:])
+			if err != nil {
 				return err
 			}
+			if string(t) != dtype {
+				return fmt.Errorf("array dtype %q, want %q", t, dtype)
+			}
+			gotType = true
 		case "data":
 			if err := readBin(dec, size, alloc, fromBytes); err != nil {
 				return err
@@ -216,8 +222,8 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 			}
 		}
 	}
-	if gotType != dtype {
-		return fmt.Errorf("array dtype %q, want %q", gotType, dtype)
+	if !gotType {
+		return fmt.Errorf("array map without a dtype, want %q", dtype)
 	}
 	if !gotData {
 		alloc(0)

@@ -86,18 +86,25 @@ func (a *F32) decodeMap(dec *msgpack.Decoder, n int) error {
 	var early []byte // data read before its dtype was known
 	gotData := false
 	readScale := float32(1) // the scale the data was read with
+	var kb, tb [16]byte
 	for i := 0; i < n; i++ {
-		key, err := dec.DecodeString()
+		key, err := DecodeKey(dec, kb[:])
 		if err != nil {
 			return err
 		}
-		switch key {
+		switch string(key) {
 		case "dtype":
-			if dtype, err = dec.DecodeString(); err != nil {
+			t, err := DecodeKey(dec, tb[:])
+			if err != nil {
 				return err
 			}
-			if dtype != "<f4" && dtype != "<i2" {
-				return fmt.Errorf("array dtype %q, want \"<f4\" or \"<i2\"", dtype)
+			switch string(t) {
+			case "<f4":
+				dtype = "<f4"
+			case "<i2":
+				dtype = "<i2"
+			default:
+				return fmt.Errorf("array dtype %q, want \"<f4\" or \"<i2\"", t)
 			}
 		case "scale":
 			if scale, err = dec.DecodeFloat32(); err != nil {
@@ -178,4 +185,22 @@ func (a *F32) readData(read func([]byte) error, dtype string, nbytes int, scale 
 		}
 	}
 	return nil
+}
+
+// DecodeKey reads a short msgpack string (a map key, a dtype) into buf
+// without allocating, and returns its bytes; a longer one gets memory of
+// its own. Compare it with switch string(key), which does not allocate
+// either.
+func DecodeKey(dec *msgpack.Decoder, buf []byte) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, nil
+	}
+	if n > len(buf) {
+		buf = make([]byte, n)
+	}
+	return buf[:n], dec.ReadFull(buf[:n])
 }

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rpbus/rpbus/wire"
+)
+
+// Ops and results survive a msgpack round trip field by field, and a map
+// as other clients write it (keys in another order, words as the bin map)
+// decodes the same.
+func TestOpCodecRoundTrip(t *testing.T) {
+	long := make([]uint32, 20)
+	for i := range long {
+		long[i] = uint32(i) * 0x01010101
+	}
+	txn := Txn{ID: "t-1", Ops: []Op{
+		Read(0x40100000, 3),
+		Read16(0x40110000, 16384),
+		Write(0x40100004, 7),
+		Write(0x40100008, long...),
+		Wait(0x40100000, 3, 0, 0.25),
+		{Op: "read", Addr: 0xFFFFFFFC, N: 1},
+	}}
+	b, err := wire.Msgpack.Marshal(txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Txn
+	if err := wire.Msgpack.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, txn) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, txn)
+	}
+	generic := map[string]any{"ops": []map[string]any{{
+		"words": wire.U32{9, 10}, "addr": 0x40100004, "op": "write",
+	}}}
+	b, _ = wire.Msgpack.Marshal(generic)
+	if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got.Ops, []Op{Write(0x40100004, 9, 10)}) {
+		t.Errorf("generic map: %+v, %v", got.Ops, err)
+	}
+	reply := TxnReply{Results: []OpResult{{Words: wire.U32{1, 2}}, {Halves: wire.U16{3}}, {Waited: 0.5}, {}}, Modules: []string{"scope"}, Started: 1, Elapsed: 2}
+	b, _ = wire.Msgpack.Marshal(reply)
+	var r TxnReply
+	if err := wire.Msgpack.Unmarshal(b, &r); err != nil || !reflect.DeepEqual(r, reply) {
+		t.Errorf("reply round trip: %+v, %v", r, err)
+	}
+}
+
+// Bad ops are errors that name the key.
+func TestOpCodecErrors(t *testing.T) {
+	for _, c := range []struct {
+		op   map[string]any
+		want string
+	}{
+		{map[string]any{"op": "read", "adr": 1}, `unknown field "adr"`},
+		{map[string]any{"op": "read", "addr": int64(1) << 33}, "addr: 8589934592 is outside 0..4294967295"},
+		{map[string]any{"op": "read", "addr": -4}, "addr: -4 is outside"},
+		{map[string]any{"op": 3}, "op: op:"},
+	} {
+		b, _ := wire.Msgpack.Marshal(map[string]any{"ops": []any{c.op}})
+		var got Txn
+		err := wire.Msgpack.Unmarshal(b, &got)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error containing %q", c.op, err, c.want)
+		}
+	}
+}
