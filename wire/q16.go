@@ -174,8 +174,16 @@ func (a *F32) readData(read func([]byte) error, dtype string, nbytes int, scale 
 		return err
 	}
 	if size == 2 {
+		out := (*a)[:m]
+		if !nativeLE {
+			for k := m - 1; k >= 0; k-- { // element k's code sits at or below it
+				out[k] = float32(int16(binary.LittleEndian.Uint16(mem[2*k:]))) * scale
+			}
+			return nil
+		}
+		codes := unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), m)
 		for k := m - 1; k >= 0; k-- { // element k's code sits at or below it
-			(*a)[k] = float32(int16(binary.LittleEndian.Uint16(mem[2*k:]))) * scale
+			out[k] = float32(codes[k]) * scale
 		}
 		return nil
 	}
