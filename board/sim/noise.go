@@ -201,10 +201,12 @@ func forBlocks(count int, n0 uint64, f func(j, m int, k uint32, blk uint64)) {
 	}
 }
 
-// quantNoisy sets dst[j] = sat14(roundEven((f[j] + sd*gaussAt(seed, stream,
-// n0+j)) * 2^13)): the dec-1 input path with noise and quantisation fused
-// into one pass. Values equal the unfused addNoise, round and sat14.
-func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd float64) {
+// quantNoisy sets dst[j] = sat14(q((f[j] + sd*gaussAt(seed, stream,
+// n0+j)) * 2^13)): an input path with noise and quantisation fused into
+// one pass, q rounding to nearest (roundEven) or, with floor, down (the
+// boxcar's shift, floorFast). Values equal the unfused addNoise, q and
+// sat14.
+func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd float64, floor bool) {
 	t := tapes()
 	s := streamKey(seed, stream)
 	f = f[:len(dst)]
@@ -217,7 +219,12 @@ func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd floa
 			if g > noiseClip || g < -noiseClip {
 				g = clip(g)
 			}
-			d[i] = int16(sat14(int64(roundEven((ff[i] + sd*g) * regmap.VoltsNorm))))
+			x := (ff[i] + sd*g) * regmap.VoltsNorm
+			r := roundEven(x)
+			if floor && r > x {
+				r--
+			}
+			d[i] = int16(sat14(int64(r)))
 			a++
 			b++
 		}

@@ -124,11 +124,17 @@ func TestNoiseOrderIndependent(t *testing.T) {
 	}
 	for _, n0 := range []int64{10, 11} {
 		got := make([]int16, len(model))
-		quantNoisy(got, model, seed, streamIn1, n0, sd)
-		for j, v := range model {
-			x := v + sd*gaussAt(seed, streamIn1, n0+int64(j))
-			if want := int16(sat14(int64(math.RoundToEven(x * regmap.VoltsNorm)))); got[j] != want {
-				t.Fatalf("n0 %d: sample %d = %d, unfused %d", n0, j, got[j], want)
+		for _, floor := range []bool{false, true} {
+			quantNoisy(got, model, seed, streamIn1, n0, sd, floor)
+			for j, v := range model {
+				x := (v + sd*gaussAt(seed, streamIn1, n0+int64(j))) * regmap.VoltsNorm
+				q := math.RoundToEven(x)
+				if floor {
+					q = math.Floor(x)
+				}
+				if want := int16(sat14(int64(q))); got[j] != want {
+					t.Fatalf("n0 %d floor %v: sample %d = %d, unfused %d", n0, floor, j, got[j], want)
+				}
 			}
 		}
 	}
@@ -149,6 +155,16 @@ func TestNoiseTapes(t *testing.T) {
 		se := math.Sqrt(0.5 / n)
 		if math.Abs(m) > statSigmas*se || math.Abs(v-0.5) > statSigmas*0.5*math.Sqrt(2/n) {
 			t.Errorf("tape %s: mean %g, variance %g, want 0 and 0.5", name, m, v)
+		}
+	}
+}
+
+// floorFast is math.Floor at integers, halves, both signs and in between.
+func TestFloorFast(t *testing.T) {
+	for _, x := range []float64{0, 3, -3, 0.5, -0.5, 2.5, -2.5, 2.9999999999999996, -2.9999999999999996,
+		1e6 + 0.25, -1e6 - 0.75, math.Nextafter(3, 2), math.Nextafter(-3, -4), 8191.5, -8192.5} {
+		if got, want := floorFast(x), math.Floor(x); got != want {
+			t.Errorf("floorFast(%v) = %v, want %v", x, got, want)
 		}
 	}
 }

@@ -391,21 +391,22 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
 		if b.noisy(sig) {
 			// one draw per window, keyed by (window number cs/dec, log2
-			// dec): consecutive windows have consecutive numbers, so a
-			// pair of them shares one hash
+			// dec): consecutive windows have consecutive numbers, so they
+			// read a tape block in order
 			lg := uint64(math.Log2(float64(dec)))
 			sd := b.cfg.SampleNoiseStd(uint32(dec), true)
-			addNoise(f, b.cfg.Seed, (streamIn1Avg+in2)|lg<<8, cs/dec, 1, sd)
+			quantNoisy(dst, f, b.cfg.Seed, (streamIn1Avg+in2)|lg<<8, cs/dec, sd, true)
+			return
 		}
 		for j, v := range f {
-			dst[j] = int16(sat14(int64(math.Floor(v * regmap.VoltsNorm))))
+			dst[j] = int16(sat14(int64(floorFast(v * regmap.VoltsNorm))))
 		}
 		return
 	}
 	last := cs + dec - 1
 	b.model(sig).block(last, dec, 0, f, &sc.played)
 	if dec == 1 {
-		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd())
+		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd(), false)
 		return
 	}
 	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())

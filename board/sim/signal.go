@@ -278,4 +278,14 @@ func roundEven(x float64) float64 {
 	return (x + magic) - magic
 }
 
+// floorFast is math.Floor for |x| < 2^51 without a call: round, then step
+// down where that went up.
+func floorFast(x float64) float64 {
+	r := roundEven(x)
+	if r > x {
+		r--
+	}
+	return r
+}
+
 func cabs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }
