@@ -266,8 +266,6 @@ func expj(x float64) complex128 {
 
 func sat14(x int64) int64 { return max(-8192, min(8191, x)) }
 
-func toInt14(v float64) int64 { return sat14(int64(math.Round(v * regmap.VoltsNorm))) }
-
 // roundEven is math.RoundToEven for |x| < 2^51 in two additions (the
 // magic constant leaves no fraction bits). Noisy inputs are quantised
 // with it: their values are continuous, so a tie has probability zero
