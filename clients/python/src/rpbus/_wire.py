@@ -97,7 +97,8 @@ def array(v: Any, dtype: str) -> npt.NDArray[Any]:
             if not isinstance(scale, (int, float)) or not np.isfinite(scale):
                 raise InternalError(500, f"array scale {scale!r} is not a finite number")
             # float32 times float32: the product Go and JavaScript compute
-            arr = arr.astype(np.float32) * np.float32(scale)
+            arr = arr.astype(np.float32)
+            arr *= np.float32(scale)
         shape = v.get("shape")
         if shape is not None and list(shape) != [arr.size]:
             arr = arr.reshape(shape)
