@@ -3,6 +3,7 @@ package scope
 import (
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,7 +137,16 @@ func TestTraceOutDecodesAsScopeTrace(t *testing.T) {
 			t.Errorf("%s: ch1 is %T", c.name, out.Ch1)
 		}
 		for _, codec := range []wire.Codec{wire.Msgpack, wire.JSON} {
-			b, err := codec.Marshal(&out)
+			var b []byte
+			var err error
+			if codec == wire.Msgpack {
+				b, err = codec.Marshal(&out)
+			} else {
+				b, err = codec.Marshal(out.volts(s)) // as handleSingle sends JSON
+				if !strings.HasPrefix(string(b), `{"id":"scope-7","board":"sim"`) {
+					t.Errorf("%s: JSON begins %.40s, want the id and board first", c.name, b)
+				}
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

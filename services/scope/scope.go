@@ -514,7 +514,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	}
 	done()
 	mp.release()
-	js, err := wire.JSON.Marshal(&tr)
+	// JSON is read by people: the fields in api.ScopeTrace's order, the
+	// samples as volts.
+	js, err := wire.JSON.Marshal(tr.volts(bufs))
 	if err != nil {
 		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
 	}
@@ -531,6 +533,29 @@ type traceOut struct {
 	Ch1            any `json:"ch1,omitempty"`
 	Ch2            any `json:"ch2,omitempty"`
 	api.ScopeTrace `msgpack:",inline"`
+}
+
+// volts is t as an api.ScopeTrace with float32 volts, in s's memory.
+func (t *traceOut) volts(s *samples) *api.ScopeTrace {
+	tr := t.ScopeTrace
+	for ch, v := range [2]any{t.Ch1, t.Ch2} {
+		var f wire.F32
+		switch v := v.(type) {
+		case wire.Q16:
+			f = s.volts[ch][:len(v.Codes)]
+			for i, c := range v.Codes {
+				f[i] = float32(c) * v.Scale
+			}
+		case wire.F32:
+			f = v
+		}
+		if ch == 0 {
+			tr.Ch1 = f
+		} else {
+			tr.Ch2 = f
+		}
+	}
+	return &tr
 }
 
 func makeTrace(board, id string, p *plan, r *raw, s *samples, requested time.Time) traceOut {
