@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rpbus/rpbus/svc"
 	"io"
 	"os"
 	"os/signal"
@@ -34,16 +35,9 @@ func register(name, help string, new func(stdout, stderr io.Writer) command) {
 	}{new, help}
 }
 
-// gcPercent is the collector's target when GOGC is not set. Every trace
-// moves a few hundred KiB through buffers that die at once while the live
-// heap stays at a few MB, so the default (100) collects every few traces;
-// 400 collects a quarter as often for a heap of tens of MB. Measured side
-// by side with rpbus bench scope: scope.single p90 2.3-3.0 ms -> 1.9 ms.
-const gcPercent = 400
-
 func main() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		debug.SetGCPercent(svc.GCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)

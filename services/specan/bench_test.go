@@ -2,6 +2,7 @@ package specan_test
 
 import (
 	"context"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/internal/cputime"
 	"github.com/rpbus/rpbus/services/specan"
+	"github.com/rpbus/rpbus/svc"
 )
 
 // benchSpectrum asks for spectra of 100 averages at decimation dec and
@@ -43,14 +45,17 @@ func BenchmarkSpectrum100Dec8(b *testing.B) { benchSpectrum(b, 8, specan.Config{
 // BenchmarkSpectrum100Dec64: 8.39 ms traces; target x_acq <= 1.05.
 func BenchmarkSpectrum100Dec64(b *testing.B) { benchSpectrum(b, 64, specan.Config{}) }
 
-// BenchmarkSpectrum100Dec8InProcess is Dec8 with every service on an
-// in-process connection, as in `rpbus up`: no TCP hop for the readout.
+// BenchmarkSpectrum100Dec8InProcess is Dec8 as `rpbus up` runs it: every
+// service on an in-process connection of its own (no TCP hop for the
+// readout), and the rpbus binary's GC target.
 func BenchmarkSpectrum100Dec8InProcess(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(svc.GCPercent))
 	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 8)
 }
 
 // BenchmarkSpectrum100Dec64InProcess is Dec64 in process.
 func BenchmarkSpectrum100Dec64InProcess(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(svc.GCPercent))
 	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 64)
 }
 
