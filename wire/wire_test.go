@@ -191,7 +191,22 @@ func TestQ16AnyKeyOrder(t *testing.T) {
 			t.Errorf("%v: decoded %v, %v", m, out.Ch1, err)
 		}
 	}
-	b, _ := Msgpack.Marshal(map[string]any{"ch1": map[string]any{"dtype": "<u2", "data": data}})
+	// longer than one chunk of the decoder's buffer, data first
+	codes := make([]int16, 5000)
+	want := make(F32, len(codes))
+	for i := range codes {
+		codes[i] = int16(i - 2500)
+		want[i] = float32(codes[i]) * 0.25
+	}
+	long := int16Bytes(codes)
+	b, _ := Msgpack.Marshal(map[string]any{"ch1": map[string]any{"data": long, "scale": float32(0.25), "dtype": "<i2"}})
+	var lo struct {
+		Ch1 F32 `json:"ch1"`
+	}
+	if err := Msgpack.Unmarshal(b, &lo); err != nil || !equalF32(lo.Ch1, want) {
+		t.Errorf("5000 codes, data first: %d values, %v", len(lo.Ch1), err)
+	}
+	b, _ = Msgpack.Marshal(map[string]any{"ch1": map[string]any{"dtype": "<u2", "data": data}})
 	var out struct {
 		Ch1 F32 `json:"ch1"`
 	}
