@@ -170,7 +170,7 @@ func (s *Service) announced(board, data string) {
 func (s *Service) addEndpoints() error {
 	fields := "input1/input2 " + joinNames(Inputs) + "; duration s (0, 8.59] rounded up to 16384 x 8 ns x 2^k, or decimation 1..65536 (powers of two); " +
 		"trigger_source " + joinNames(TriggerSources) + "; threshold V -1..1; hysteresis V 0..1; trigger_delay s; average bool; trace_average 1..1024; timeout s 0..3600"
-	if err := s.svc.Add("single", "rp.*.scope.single", s.handleSingle, map[string]string{
+	if err := s.svc.AddPrepared("single", "rp.*.scope.single", s.prepareSingle, s.handleSingle, map[string]string{
 		"request": `{"duration":0.001,"input1":"in1","input2":"in2","trigger_source":"immediately"}`,
 		"reply":   `{"id":"...","settings":{...},"t0":0,"dt":8e-9,"ch1":[16384 V],"ch2":[16384 V],"trigger_time":1.5,"requested":...,"started":...,"ended":...}`,
 		"fields":  fields,
@@ -476,7 +476,11 @@ func (s *Service) disarm(b *board, txnID string) {
 	}
 }
 
-func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
+// prepareSingle runs in the subscription callback: it validates the
+// settings and queues the acquisition there, so singles queue in the exact
+// order they arrive and the board's worker starts on one before the
+// handler's goroutine does.
+func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 	var set api.ScopeSettings
 	if err := req.Decode(&set); err != nil {
 		return nil, err
@@ -486,16 +490,24 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		return nil, err
 	}
 	name := req.Board()
-	a, err := s.tr.Start(ctx, name, set.ID)
+	a, err := s.tr.Start(s.svc.Context(), name, set.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer a.End()
 	p.set.ID = a.ID
 	j := &job{a: a, p: p, done: make(chan result, 1)}
 	if err := s.enqueue(name, j); err != nil {
+		a.End()
 		return nil, err
 	}
+	return j, nil
+}
+
+// handleSingle waits for the single prepareSingle queued and answers it.
+func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error) {
+	j := req.Prepared.(*job)
+	a, p, name := j.a, j.p, req.Board()
+	defer a.End()
 	var res result
 	select {
 	case res = <-j.done:
