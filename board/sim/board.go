@@ -121,7 +121,7 @@ func (b *Board) Read(addr uint32, dst []uint32) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.readLocked(addr, dst)
+	return readInto(b, addr, dst)
 }
 
 // ReadHalves is Read keeping the low 16 bits of each word (rp.HalfReader):
@@ -132,6 +132,16 @@ func (b *Board) ReadHalves(addr uint32, dst []uint16) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return readInto(b, addr, dst)
+}
+
+// readLocked is Read with b.mu held and the range checked.
+func (b *Board) readLocked(addr uint32, dst []uint32) error { return readInto(b, addr, dst) }
+
+// readInto reads words, or their low halves, with b.mu held and the range
+// checked: scope buffers are copied a stretch at a time, without the
+// per-word register decode.
+func readInto[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 	if b.closed {
 		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
 	}
@@ -143,49 +153,17 @@ func (b *Board) ReadHalves(addr uint32, dst []uint16) error {
 		a := addr + 4*uint32(i)
 		if src := b.dataAt(a); src != nil {
 			n := min(len(dst)-i, len(src))
+			d := dst[i : i+n]
 			for k, v := range src[:n] {
-				dst[i+k] = uint16(v) & 0x3FFF
+				d[k] = T(uint16(v) & 0x3FFF)
 			}
 			i += n
 			continue
 		}
-		dst[i] = uint16(b.read(a, now))
+		dst[i] = T(b.read(a, now))
 		i++
 	}
 	return nil
-}
-
-// readLocked is Read with b.mu held and the range checked.
-func (b *Board) readLocked(addr uint32, dst []uint32) error {
-	if b.closed {
-		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
-	}
-	now := b.nowFn()
-	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
-		b.scopeAdvance(now)
-	}
-	for i := 0; i < len(dst); {
-		a := addr + 4*uint32(i)
-		if n := b.readData(a, dst[i:]); n > 0 {
-			i += n
-			continue
-		}
-		dst[i] = b.read(a, now)
-		i++
-	}
-	return nil
-}
-
-// readData copies scope buffer words starting at a into dst, without the
-// per-word register decode, and returns how many it copied (0 if a is not
-// in a data buffer).
-func (b *Board) readData(a uint32, dst []uint32) int {
-	src := b.dataAt(a)
-	n := min(len(dst), len(src))
-	for k, v := range src[:n] {
-		dst[k] = uint32(v) & 0x3FFF
-	}
-	return n
 }
 
 // dataAt is the scope buffer from address a to the end of its channel, or
