@@ -47,6 +47,47 @@ func BenchmarkTraceEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkTraceDecode is a client's work per trace: decoding the msgpack
+// reply, whose 16-bit codes become float32 volts, into a trace whose
+// arrays are reused (as client.Scope.SingleInto does).
+func BenchmarkTraceDecode(b *testing.B) {
+	p, err := newPlan(api.ScopeSettings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	words := make([]uint16, N)
+	for i := range words {
+		words[i] = uint16(i*7) & 0x3FFF
+	}
+	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
+	tr.Results[opTrigPtr].Words = []uint32{123}
+	tr.Results[opTrigTime].Words = []uint32{1, 0}
+	tr.Results[opCh1].Halves = words
+	tr.Results[opCh2].Halves = words
+	r := getRaw()
+	defer putRaw(r)
+	r.addTrace(tr, p.delay, true)
+	s := getSamples()
+	defer putSamples(s)
+	t := makeTrace("sim", "id", p, r, s, time.Now())
+	mp, err := encodeMsgpack(&t, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mp.release()
+	var out api.ScopeTrace
+	b.ReportAllocs()
+	b.SetBytes(int64(len(mp.data)))
+	for b.Loop() {
+		if err := wire.Msgpack.Unmarshal(mp.data, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(out.Ch1) != N || len(out.Ch2) != N {
+		b.Fatalf("decoded %d and %d samples", len(out.Ch1), len(out.Ch2))
+	}
+}
+
 func TestVoltsRollAndNaN(t *testing.T) {
 	r := getRaw()
 	defer putRaw(r)
