@@ -138,16 +138,20 @@ func blockOf(s, block uint64) tapeBlock {
 	return tapeBlock{oa: uint32(h) & tapeMask, ob: uint32(h>>32) & tapeMask, sa: sign(31), sb: sign(63)}
 }
 
-// at is draw k of the block, unclipped.
-func (tb tapeBlock) at(t *noiseTapes, k uint32) float64 {
-	return tb.sa*float64(t.a[(tb.oa+k)&tapeMask]) + tb.sb*float64(t.b[(tb.ob+k)&tapeMask])
+// draw is draw k of the block, truncated at noiseClip.
+func (tb tapeBlock) draw(t *noiseTapes, k uint32) float64 {
+	g := tb.sa*float64(t.a[(tb.oa+k)&tapeMask]) + tb.sb*float64(t.b[(tb.ob+k)&tapeMask])
+	if g > noiseClip || g < -noiseClip { // one draw in 5e8
+		g = clip(g)
+	}
+	return g
 }
 
 // gaussAt is a standard normal draw that is a pure function of (seed,
 // stream, n), truncated at noiseClip: the tapes' g(n).
 func gaussAt(seed, stream uint64, n int64) float64 {
 	tb := blockOf(streamKey(seed, stream), uint64(n)/noiseBlock)
-	return clip(tb.at(tapes(), uint32(uint64(n)%noiseBlock)))
+	return tb.draw(tapes(), uint32(uint64(n)%noiseBlock))
 }
 
 // addNoise adds sd * gaussAt(seed, stream, n0 + j*dn) to dst[j], a block
@@ -166,23 +170,16 @@ func addNoise(dst []float64, seed, stream uint64, n0, dn int64, sd float64) {
 				blk = n / noiseBlock
 				tb = blockOf(s, blk)
 			}
-			dst[j] += sd * clip(tb.at(t, uint32(n%noiseBlock)))
+			dst[j] += sd * tb.draw(t, uint32(n%noiseBlock))
 			n += uint64(dn)
 		}
 		return
 	}
 	forBlocks(len(dst), uint64(n0), func(j, m int, k uint32, blk uint64) {
 		tb := blockOf(s, blk)
-		a, b := tb.oa+k, tb.ob+k
 		d := dst[j : j+m]
 		for i := range d {
-			g := tb.sa*float64(t.a[a&tapeMask]) + tb.sb*float64(t.b[b&tapeMask])
-			if g > noiseClip || g < -noiseClip { // one draw in 5e8
-				g = clip(g)
-			}
-			d[i] += sd * g
-			a++
-			b++
+			d[i] += sd * tb.draw(t, k+uint32(i))
 		}
 	})
 }
@@ -212,21 +209,15 @@ func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd floa
 	f = f[:len(dst)]
 	forBlocks(len(dst), uint64(n0), func(j, m int, k uint32, blk uint64) {
 		tb := blockOf(s, blk)
-		a, b := tb.oa+k, tb.ob+k
 		d, ff := dst[j:j+m], f[j:j+m]
 		for i := range d {
-			g := tb.sa*float64(t.a[a&tapeMask]) + tb.sb*float64(t.b[b&tapeMask])
-			if g > noiseClip || g < -noiseClip {
-				g = clip(g)
-			}
-			x := (ff[i] + sd*g) * regmap.VoltsNorm
-			r := roundEven(x)
+			x := (ff[i] + sd*tb.draw(t, k+uint32(i))) * regmap.VoltsNorm
 			if floor {
-				r -= float64(math.Float64bits(x-r) >> 63) // as floorFast
+				x = floorFast(x)
+			} else {
+				x = roundEven(x)
 			}
-			d[i] = int16(sat14(int64(r)))
-			a++
-			b++
+			d[i] = int16(sat14(int64(x)))
 		}
 	})
 }
