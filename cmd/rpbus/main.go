@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/rpbus/rpbus/svc"
 	"io"
 	"os"
 	"os/signal"
@@ -13,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/rpbus/rpbus/svc"
 )
 
 // command is one subcommand: ParseFlags, then Run until ctx ends, then Close.

@@ -291,31 +291,23 @@ func (r *raw) channels(s *samples) (ch1, ch2 any) {
 func signExtend14(dst []int16, src []uint16) int {
 	n := min(len(dst), len(src))
 	dst, src = dst[:n], src[:n]
+	// Four samples at a time: copy bit 13 into bits 14 and 15 of each
+	// 16-bit lane. Lanes never mix, so the host's byte order does not
+	// matter.
+	d := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 2*n)
+	s := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), 2*n)
+	const low14, bit13 = 0x3FFF_3FFF_3FFF_3FFF, 0x2000_2000_2000_2000
 	i := 0
-	if nativeLE {
-		// four samples at a time: copy bit 13 into bits 14 and 15 of
-		// each 16-bit lane
-		d := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 2*n)
-		s := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), 2*n)
-		const low14, bit13 = 0x3FFF_3FFF_3FFF_3FFF, 0x2000_2000_2000_2000
-		for ; i+4 <= n; i += 4 {
-			x := binary.LittleEndian.Uint64(s[2*i:]) & low14
-			m := x & bit13
-			binary.LittleEndian.PutUint64(d[2*i:], x|m<<1|m<<2)
-		}
+	for ; i+4 <= n; i += 4 {
+		x := binary.NativeEndian.Uint64(s[2*i:]) & low14
+		m := x & bit13
+		binary.NativeEndian.PutUint64(d[2*i:], x|m<<1|m<<2)
 	}
 	for ; i < n; i++ {
 		dst[i] = int16(src[i]<<2) >> 2
 	}
 	return n
 }
-
-// nativeLE says whether int16 memory is little-endian, the layout
-// signExtend14's four-at-a-time loop assumes.
-var nativeLE = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
 
 // volts converts r into float32 volts: the mean of the summed traces,
 // NaN where rolling mode has no data yet.
