@@ -304,7 +304,7 @@ func signExtend14(dst []int16, src []uint16) int {
 		binary.NativeEndian.PutUint64(d[2*i:], x|m<<1|m<<2)
 	}
 	for ; i < n; i++ {
-		dst[i] = int16(src[i]<<2) >> 2
+		dst[i] = int16(adc(src[i]))
 	}
 	return n
 }

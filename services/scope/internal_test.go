@@ -11,24 +11,32 @@ import (
 	"github.com/rpbus/rpbus/wire"
 )
 
+// acqReply is an acquisition transaction's reply whose two buffers hold
+// the 14-bit words (k*step + off) & 0x3FFF, with the trigger pointer and
+// the two words of the trigger timestamp.
+func acqReply(step, off int, trigPtr uint32, trigTime ...uint32) api.TxnReply {
+	words := make([]uint16, N)
+	for k := range words {
+		words[k] = uint16(k*step+off) & 0x3FFF
+	}
+	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
+	tr.Results[opTrigPtr].Words = []uint32{trigPtr}
+	tr.Results[opTrigTime].Words = trigTime
+	tr.Results[opCh1].Halves = words
+	tr.Results[opCh2].Halves = words
+	return tr
+}
+
 // BenchmarkTraceEncode is the service's own work per trace after the
-// transaction: rolling the buffers into the sum, converting to float32
-// 16-bit codes and encoding the msgpack reply. Its allocations are the service's
+// transaction: rolling and sign-extending the 14-bit samples into 16-bit
+// codes and encoding the msgpack reply. Its allocations are the service's
 // per trace (the reply's bytes); none depends on the sample count.
 func BenchmarkTraceEncode(b *testing.B) {
 	p, err := newPlan(api.ScopeSettings{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	words := make([]uint16, N)
-	for i := range words {
-		words[i] = uint16(i*7) & 0x3FFF
-	}
-	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
-	tr.Results[opTrigPtr].Words = []uint32{123}
-	tr.Results[opTrigTime].Words = []uint32{1, 0}
-	tr.Results[opCh1].Halves = words
-	tr.Results[opCh2].Halves = words
+	tr := acqReply(7, 0, 123, 1, 0)
 	now := time.Now()
 	b.ReportAllocs()
 	b.SetBytes(2 * 2 * N)
@@ -55,15 +63,7 @@ func BenchmarkTraceDecode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	words := make([]uint16, N)
-	for i := range words {
-		words[i] = uint16(i*7) & 0x3FFF
-	}
-	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
-	tr.Results[opTrigPtr].Words = []uint32{123}
-	tr.Results[opTrigTime].Words = []uint32{1, 0}
-	tr.Results[opCh1].Halves = words
-	tr.Results[opCh2].Halves = words
+	tr := acqReply(7, 0, 123, 1, 0)
 	r := getRaw()
 	defer putRaw(r)
 	r.addTrace(tr, p.delay, true)
@@ -91,15 +91,7 @@ func BenchmarkTraceDecode(b *testing.B) {
 func TestVoltsRollAndNaN(t *testing.T) {
 	r := getRaw()
 	defer putRaw(r)
-	words := make([]uint16, N)
-	for i := range words {
-		words[i] = uint16(i) & 0x3FFF // 14-bit two's complement: i >= 8192 is negative
-	}
-	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
-	tr.Results[opTrigPtr].Words = []uint32{100}
-	tr.Results[opTrigTime].Words = []uint32{125e6, 0}
-	tr.Results[opCh1].Halves = words
-	tr.Results[opCh2].Halves = words
+	tr := acqReply(1, 0, 100, 125e6, 0) // 14-bit two's complement: word k >= 8192 is negative
 	r.addTrace(tr, 8192, false)
 	// PyRPL rolls by -(trigger pointer + delay + 1): sample 0 is address
 	// 100 + 8192 + 1.
@@ -139,15 +131,7 @@ func TestTraceOutDecodesAsScopeTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	words := make([]uint16, N)
-	for i := range words {
-		words[i] = uint16(i*7+3) & 0x3FFF
-	}
-	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
-	tr.Results[opTrigPtr].Words = []uint32{77}
-	tr.Results[opTrigTime].Words = []uint32{125e6, 1}
-	tr.Results[opCh1].Halves = words
-	tr.Results[opCh2].Halves = words[:]
+	tr := acqReply(7, 3, 77, 125e6, 1)
 	start := time.Unix(1700000000, 5000)
 	for _, c := range []struct {
 		name    string

@@ -96,6 +96,7 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 			res.f.cancel()
 			flying = slices.DeleteFunc(flying, func(f *inflight) bool { return f == res.f })
 			if res.err != nil {
+				tracePool.Put(res.tr)
 				return sp, s.failure(ctx, a, r, done, res.err)
 			}
 			err := addTrace(an, r, res.tr)
