@@ -195,32 +195,18 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 		return err
 	}
 	gotType, gotData := false, false
-	var kb, tb [16]byte
-	for i := 0; i < n; i++ {
-		key, err := DecodeKey(dec, kb[:])
-		if err != nil {
-			return err
+	err = walkArrayMap(dec, n, func(t []byte) error {
+		if string(t) != dtype {
+			return fmt.Errorf("array dtype %q, want %q", t, dtype)
 		}
-		switch string(key) {
-		case "dtype":
-			t, err := DecodeKey(dec, tb[:])
-			if err != nil {
-				return err
-			}
-			if string(t) != dtype {
-				return fmt.Errorf("array dtype %q, want %q", t, dtype)
-			}
-			gotType = true
-		case "data":
-			if err := readBin(dec, size, alloc, fromBytes); err != nil {
-				return err
-			}
-			gotData = true
-		default:
-			if err := dec.Skip(); err != nil {
-				return err
-			}
-		}
+		gotType = true
+		return nil
+	}, nil, func(nbytes int) error {
+		gotData = true
+		return readBin(dec, nbytes, size, alloc, fromBytes)
+	})
+	if err != nil {
+		return err
 	}
 	if !gotType {
 		return fmt.Errorf("array map without a dtype, want %q", dtype)
@@ -231,16 +217,57 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 	return nil
 }
 
+// walkArrayMap reads the n keys of an array map: onDtype gets the dtype,
+// onScale (when not nil) the scale, and onData the length of the data bin,
+// which it then reads; other keys are skipped.
+func walkArrayMap(dec *msgpack.Decoder, n int, onDtype func(t []byte) error, onScale func(float32) error, onData func(nbytes int) error) error {
+	var kb, tb [16]byte
+	for i := 0; i < n; i++ {
+		key, err := DecodeKey(dec, kb[:])
+		if err != nil {
+			return err
+		}
+		switch {
+		case string(key) == "dtype":
+			t, err := DecodeKey(dec, tb[:])
+			if err != nil {
+				return err
+			}
+			err = onDtype(t)
+		case string(key) == "scale" && onScale != nil:
+			v, err := dec.DecodeFloat32()
+			if err != nil {
+				return fmt.Errorf("array scale: %w", err)
+			}
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("array scale %g is not finite", v)
+			}
+			err = onScale(v)
+		case string(key) == "data":
+			nbytes, err := dec.DecodeBytesLen()
+			if err != nil {
+				return err
+			}
+			if nbytes < 0 || nbytes > maxArrayBytes {
+				return fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
+			}
+			err = onData(nbytes)
+		default:
+			err = dec.Skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxArrayBytes bounds the bin a request may declare before it is read.
 const maxArrayBytes = 64 << 20
 
-func readBin(dec *msgpack.Decoder, size int, alloc func(int) []byte, fromBytes func([]byte)) error {
-	nbytes, err := dec.DecodeBytesLen()
-	if err != nil {
-		return err
-	}
-	if nbytes < 0 || nbytes > maxArrayBytes || nbytes%size != 0 {
-		return fmt.Errorf("array of %d bytes is not a whole number of %d-byte elements up to %d bytes", nbytes, size, maxArrayBytes)
+func readBin(dec *msgpack.Decoder, nbytes, size int, alloc func(int) []byte, fromBytes func([]byte)) error {
+	if nbytes%size != 0 {
+		return fmt.Errorf("array of %d bytes is not a whole number of %d-byte elements", nbytes, size)
 	}
 	if dst := alloc(nbytes / size); dst != nil {
 		return dec.ReadFull(dst)

@@ -86,58 +86,30 @@ func (a *F32) decodeMap(dec *msgpack.Decoder, n int) error {
 	var early []byte // data read before its dtype was known
 	gotData := false
 	readScale := float32(1) // the scale the data was read with
-	var kb, tb [16]byte
-	for i := 0; i < n; i++ {
-		key, err := DecodeKey(dec, kb[:])
-		if err != nil {
-			return err
-		}
-		switch string(key) {
-		case "dtype":
-			t, err := DecodeKey(dec, tb[:])
-			if err != nil {
-				return err
-			}
-			switch string(t) {
-			case "<f4":
-				dtype = "<f4"
-			case "<i2":
-				dtype = "<i2"
-			default:
-				return fmt.Errorf("array dtype %q, want \"<f4\" or \"<i2\"", t)
-			}
-		case "scale":
-			if scale, err = dec.DecodeFloat32(); err != nil {
-				return fmt.Errorf("array scale: %w", err)
-			}
-			if math.IsNaN(float64(scale)) || math.IsInf(float64(scale), 0) {
-				return fmt.Errorf("array scale %g is not finite", scale)
-			}
-		case "data":
-			nbytes, err := dec.DecodeBytesLen()
-			if err != nil {
-				return err
-			}
-			if nbytes < 0 || nbytes > maxArrayBytes {
-				return fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
-			}
-			gotData = true
-			if dtype == "" {
-				early = make([]byte, nbytes)
-				if err := dec.ReadFull(early); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := a.readData(dec.ReadFull, dtype, nbytes, scale); err != nil {
-				return err
-			}
-			readScale = scale
+	err := walkArrayMap(dec, n, func(t []byte) error {
+		switch string(t) {
+		case "<f4":
+			dtype = "<f4"
+		case "<i2":
+			dtype = "<i2"
 		default:
-			if err := dec.Skip(); err != nil {
-				return err
-			}
+			return fmt.Errorf("array dtype %q, want \"<f4\" or \"<i2\"", t)
 		}
+		return nil
+	}, func(v float32) error {
+		scale = v
+		return nil
+	}, func(nbytes int) error {
+		gotData = true
+		if dtype == "" {
+			early = make([]byte, nbytes)
+			return dec.ReadFull(early)
+		}
+		readScale = scale
+		return a.readData(dec.ReadFull, dtype, nbytes, scale)
+	})
+	if err != nil {
+		return err
 	}
 	switch {
 	case dtype == "":
