@@ -227,39 +227,42 @@ func walkArrayMap(dec *msgpack.Decoder, n int, onDtype func(t []byte) error, onS
 		if err != nil {
 			return err
 		}
-		switch {
-		case string(key) == "dtype":
-			t, err := DecodeKey(dec, tb[:])
-			if err != nil {
-				return err
-			}
-			err = onDtype(t)
-		case string(key) == "scale" && onScale != nil:
-			v, err := dec.DecodeFloat32()
-			if err != nil {
-				return fmt.Errorf("array scale: %w", err)
-			}
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("array scale %g is not finite", v)
-			}
-			err = onScale(v)
-		case string(key) == "data":
-			nbytes, err := dec.DecodeBytesLen()
-			if err != nil {
-				return err
-			}
-			if nbytes < 0 || nbytes > maxArrayBytes {
-				return fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
-			}
-			err = onData(nbytes)
-		default:
-			err = dec.Skip()
-		}
-		if err != nil {
+		if err := walkArrayKey(dec, key, &tb, onDtype, onScale, onData); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// walkArrayKey reads the value of one key of an array map (see walkArrayMap).
+func walkArrayKey(dec *msgpack.Decoder, key []byte, tb *[16]byte, onDtype func(t []byte) error, onScale func(float32) error, onData func(nbytes int) error) error {
+	switch {
+	case string(key) == "dtype":
+		t, err := DecodeKey(dec, tb[:])
+		if err != nil {
+			return err
+		}
+		return onDtype(t)
+	case string(key) == "scale" && onScale != nil:
+		v, err := dec.DecodeFloat32()
+		if err != nil {
+			return fmt.Errorf("array scale: %w", err)
+		}
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("array scale %g is not finite", v)
+		}
+		return onScale(v)
+	case string(key) == "data":
+		nbytes, err := dec.DecodeBytesLen()
+		if err != nil {
+			return err
+		}
+		if nbytes < 0 || nbytes > maxArrayBytes {
+			return fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
+		}
+		return onData(nbytes)
+	}
+	return dec.Skip()
 }
 
 // maxArrayBytes bounds the bin a request may declare before it is read.

@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -225,4 +226,40 @@ func equalF32(a, b F32) bool {
 		}
 	}
 	return true
+}
+
+// A map whose dtype, scale or data is wrong is an error that says so.
+func TestArrayMapErrors(t *testing.T) {
+	u2 := []byte{1, 0}
+	for _, c := range []struct {
+		m    map[string]any
+		into any
+		want string
+	}{
+		{map[string]any{"dtype": "<u2", "data": u2}, new(F32), `array dtype "<u2"`},
+		{map[string]any{"dtype": "<f4", "data": []byte{0, 0, 0, 0}}, new(U32), `array dtype "<f4", want "<u4"`},
+		{map[string]any{"dtype": "<i2", "scale": float32(math.Inf(1)), "data": u2}, new(F32), "not finite"},
+		{map[string]any{"dtype": "<u4", "data": []byte{1, 2, 3}}, new(U32), "not a whole number"},
+		{map[string]any{"data": u2}, new(U16), "without a dtype"},
+	} {
+		b, _ := Msgpack.Marshal(map[string]any{"a": c.m})
+		var err error
+		switch v := c.into.(type) {
+		case *F32:
+			err = Msgpack.Unmarshal(b, &struct {
+				A *F32 `json:"a"`
+			}{v})
+		case *U32:
+			err = Msgpack.Unmarshal(b, &struct {
+				A *U32 `json:"a"`
+			}{v})
+		case *U16:
+			err = Msgpack.Unmarshal(b, &struct {
+				A *U16 `json:"a"`
+			}{v})
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v into %T: %v, want an error containing %q", c.m, c.into, err, c.want)
+		}
+	}
 }
