@@ -5,5 +5,5 @@ package sim
 import "time"
 
 // preciseSleep sleeps for d; elsewhere than Linux with the runtime's
-// timer.
-func preciseSleep(d time.Duration) { time.Sleep(d) }
+// timer (keepP is a Linux refinement).
+func preciseSleep(d time.Duration, keepP bool) { time.Sleep(d) }

@@ -86,10 +86,11 @@ func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout t
 			// towards a known instant: a short precise sleep (the
 			// runtime's timers wake a millisecond late when idle)
 			sleep := min(d-margin, maxSleep)
-			if addr == regmap.ScopeBase+regmap.ScopeControl {
+			scope := addr == regmap.ScopeBase+regmap.ScopeControl
+			if scope {
 				sleep = min(sleep, scopeSleep)
 			}
-			preciseSleep(sleep)
+			preciseSleep(sleep, scope)
 			b.noteOversleep(time.Since(now) - sleep)
 			continue
 		}
