@@ -115,7 +115,9 @@
 // runtime's timers wake about 1 ms late for short sleeps; nanosleep with
 // the thread's timer slack set to 1 us wakes within 10 to 20 us here).
 // Scope waits sleep in slices of 250 us so that each wake makes the
-// samples written meanwhile, and little is left at the end. The last
+// samples written meanwhile, and little is left at the end. Those slices
+// keep the goroutine's P (a raw nanosleep, when GOMAXPROCS > 1), so a wake
+// runs at once instead of queueing for a P behind a spectrum's DSP. The last
 // stretch, 30 us plus 5/4 of the learned oversleep (at most 250 us), is
 // spun without yielding, re-reading the register every 10 us:
 // runtime.Gosched would hand the goroutine to the other CPU, and an idle
