@@ -27,21 +27,22 @@ type replyMux struct {
 	seq    atomic.Uint64
 
 	mu      sync.Mutex
-	waiting map[string]chan *nats.Msg
+	waiting map[string]*Pending
 }
 
 func (c *Client) replies() (*replyMux, error) {
 	m := &c.mux
 	m.once.Do(func() {
 		m.prefix = c.nc.NewInbox()
-		m.waiting = map[string]chan *nats.Msg{}
+		m.waiting = map[string]*Pending{}
 		m.sub, m.err = c.nc.Subscribe(m.prefix+".*", func(msg *nats.Msg) {
 			m.mu.Lock()
-			ch := m.waiting[msg.Subject]
+			p := m.waiting[msg.Subject]
 			delete(m.waiting, msg.Subject)
 			m.mu.Unlock()
-			if ch != nil {
-				ch <- msg
+			if p != nil {
+				p.msg = msg
+				close(p.arrived)
 			}
 		})
 		if m.err == nil {
@@ -58,7 +59,8 @@ type Pending struct {
 	ctx      context.Context
 	id       string
 	inbox    string
-	reply    chan *nats.Msg
+	arrived  chan struct{} // closed once msg, the answer, is set
+	msg      *nats.Msg
 	deadline time.Time
 	mux      *replyMux
 }
@@ -85,10 +87,10 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	if err != nil {
 		return nil, rp.Invalidf("encoding transaction: %v", err)
 	}
-	p := &Pending{h: h, ctx: ctx, id: t.ID, reply: make(chan *nats.Msg, 1), deadline: deadline, mux: m}
+	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m}
 	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
 	m.mu.Lock()
-	m.waiting[p.inbox] = p.reply
+	m.waiting[p.inbox] = p
 	m.mu.Unlock()
 	subject := h.b.subject("hw", "txn")
 	if err := h.b.c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: p.inbox, Data: data, Header: h.b.c.codec.Header()}); err != nil {
@@ -97,6 +99,10 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	}
 	return p, nil
 }
+
+// Arrived is closed once the bridge's answer is here: Wait then returns
+// without waiting. A caller with other work selects on it.
+func (p *Pending) Arrived() <-chan struct{} { return p.arrived }
 
 func (p *Pending) forget() {
 	p.mux.mu.Lock()
@@ -121,8 +127,8 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 	timer := time.NewTimer(time.Until(p.deadline) + cancelGrace)
 	defer timer.Stop()
 	select {
-	case m := <-p.reply:
-		return decodeTxnReply(subject, m, r)
+	case <-p.arrived:
+		return decodeTxnReply(subject, p.msg, r)
 	case <-timer.C:
 		p.forget()
 		return rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
@@ -132,8 +138,8 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 	defer cancel()
 	_ = p.h.b.c.Request(cctx, p.h.b.subject("hw", "cancel"), api.TxnCancel{ID: p.id}, nil)
 	select {
-	case m := <-p.reply:
-		if err := decodeTxnReply(subject, m, r); err == nil {
+	case <-p.arrived:
+		if err := decodeTxnReply(subject, p.msg, r); err == nil {
 			return nil // it finished before the cancel reached it
 		}
 	case <-cctx.Done():

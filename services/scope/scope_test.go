@@ -384,6 +384,35 @@ func TestCancelAndStop(t *testing.T) {
 	}
 }
 
+// TestQueuedBehindAMissingTriggerRuns: a single sent to the bridge while
+// the one ahead of it waits for a trigger that never comes runs once that
+// one has timed out, however short its own timeout.
+func TestQueuedBehindAMissingTriggerRuns(t *testing.T) {
+	e := newEnv(t, 1)
+	// ext edges never fire on the simulated board: 408 after 3 s, longer
+	// than the second's timeout plus the transaction's 2 s of grace. The
+	// second takes 268 ms, so a cancel would catch it running.
+	stuck := api.ScopeSettings{Decimation: 1, TriggerSource: "ext_positive_edge", Timeout: 3, ID: "stuck"}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.board.Scope().Single(ctxT(t, 10*time.Second), stuck)
+		errc <- err
+	}()
+	natstest.WaitFor(t, 5*time.Second, "the first to be at the bridge", func() bool {
+		return e.scopes[0].Queued("sim") == 1
+	})
+	tr, err := e.board.Scope().Single(ctxT(t, 10*time.Second), api.ScopeSettings{Decimation: 2048, Timeout: 0.5, ID: "behind"})
+	if err != nil {
+		t.Fatalf("the single behind: %v, want a trace", err)
+	}
+	if len(tr.Ch1) != 16384 {
+		t.Fatalf("the single behind: %d samples", len(tr.Ch1))
+	}
+	if err := <-errc; rp.ErrorCode(err) != rp.ETimeout {
+		t.Fatalf("the first: %v, want 408", err)
+	}
+}
+
 func TestRequestsQueueInArrivalOrder(t *testing.T) {
 	e := newEnv(t, 1)
 	const n = 8

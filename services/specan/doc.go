@@ -6,7 +6,7 @@
 // traces the way any client would, by requesting rp.<board>.scope.single
 // through the Go client (client.Scope.Single: trigger immediately, boxcar
 // averaging on, decimation as asked, msgpack). It keeps Config.InFlight
-// (default 3) scope requests in flight per spectrum, so that moving and
+// (default 4) scope requests in flight per spectrum, so that moving and
 // transforming one trace overlaps acquiring the next; the scope queues
 // them per board in FIFO order. Each trace is fed, in arrival order, to a
 // dsp/spectrum Analyzer (no allocation per trace). Cancelling a spectrum

@@ -29,7 +29,7 @@ var ErrConfigValidation = errors.New("specan: invalid configuration")
 
 // Limits of Config.
 const (
-	DefaultInFlight = 3
+	DefaultInFlight = 4
 	MaxInFlight     = 16
 	DefaultSpectra  = 32
 	// ProgressInterval is how often a running spectrum publishes progress.
@@ -39,9 +39,10 @@ const (
 // Config configures the service. Zero values take the defaults.
 type Config struct {
 	// InFlight is how many scope requests one spectrum keeps in flight
-	// (1..MaxInFlight, default 3). The scope queues them per board, so 2
-	// already keep it busy; more only absorb jitter. Each in flight is a
-	// 128 KiB reply that may be pending on the connection at once.
+	// (1..MaxInFlight, default 4). The scope keeps up to three of a board
+	// at the bridge and the fourth ready behind them, so a reply that
+	// comes back late does not leave the board idle. Each in flight is a
+	// 64 KiB reply that may be pending on the connection at once.
 	InFlight int
 	// MaxSpectra bounds the spectra computed at once by this instance
 	// (default 32); further requests wait in the subscription.
