@@ -303,7 +303,8 @@ func (b *board) signal() {
 // without a round trip in between. Two would do if the scope's replies
 // always came back within a trace; with three, one late reply (a busy
 // CPU) still finds the board busy. Measured on a decimation-8 spectrum:
-// the board idled before 7% of the traces with two, 4% with three. Every
+// the board idled before about one trace in nine with two, one in sixteen
+// with three. Every
 // acquisition begins with a scope reset, so one does not depend on how
 // the previous one ended.
 const pipelineDepth = 3
