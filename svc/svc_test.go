@@ -2,6 +2,8 @@ package svc_test
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,4 +144,48 @@ func TestStopAnswersRequestsInFlight(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// goroutineID is the number runtime.Stack prints for the calling goroutine.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// TestWorkersAreReusedAndExit: requests one after another are handled on
+// the same few goroutines (a new one per request grows its stack anew), and
+// none is left once the service has stopped.
+func TestWorkersAreReusedAndExit(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	s, _, c := start(t, func(ctx context.Context, req *svc.Request) (any, error) {
+		mu.Lock()
+		seen[goroutineID()] = true
+		mu.Unlock()
+		return echo{Text: "ok"}, nil
+	})
+	const n = 50
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.Request(ctx, "t.echo", echo{Text: "hi"}, nil)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	workers := len(seen)
+	mu.Unlock()
+	if workers > n/10 {
+		t.Errorf("%d sequential requests ran on %d goroutines, want a few", n, workers)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	natstest.WaitFor(t, 5*time.Second, "the workers to exit", func() bool {
+		buf := make([]byte, 1<<20)
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "svc.(*Service).worker")
+	})
 }
