@@ -37,10 +37,16 @@ func TestOpCodecRoundTrip(t *testing.T) {
 	}
 	generic := map[string]any{"ops": []map[string]any{{
 		"words": wire.U32{9, 10}, "addr": 0x40100004, "op": "write",
-	}}}
+	}}, "id": "g"}
 	b, _ = wire.Msgpack.Marshal(generic)
-	if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got.Ops, []Op{Write(0x40100004, 9, 10)}) {
-		t.Errorf("generic map: %+v, %v", got.Ops, err)
+	if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, Txn{ID: "g", Ops: []Op{Write(0x40100004, 9, 10)}}) {
+		t.Errorf("generic map: %+v, %v", got, err)
+	}
+	for _, txn := range []Txn{{}, {Ops: []Op{}}, {ID: "x"}} {
+		b, _ = wire.Msgpack.Marshal(txn)
+		if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, txn) {
+			t.Errorf("%+v round trip: %+v, %v", txn, got, err)
+		}
 	}
 	reply := TxnReply{Results: []OpResult{{Words: wire.U32{1, 2}}, {Halves: wire.U16{3}}, {Waited: 0.5}, {}}, Modules: []string{"scope"}, Started: 1, Elapsed: 2}
 	b, _ = wire.Msgpack.Marshal(reply)
@@ -67,5 +73,10 @@ func TestOpCodecErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error containing %q", c.op, err, c.want)
 		}
+	}
+	b, _ := wire.Msgpack.Marshal(map[string]any{"ops": []any{}, "opz": 1})
+	var got Txn
+	if err := wire.Msgpack.Unmarshal(b, &got); err == nil || !strings.Contains(err.Error(), `unknown field "opz"`) {
+		t.Errorf("unknown transaction key: %v", err)
 	}
 }
