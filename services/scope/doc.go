@@ -35,11 +35,14 @@
 // # Queueing and overlap
 //
 // Requests queue per board in arrival order. One worker goroutine per
-// board runs the transactions back to back; when one returns, the words
-// go to the request's goroutine (conversion into pooled buffers, msgpack
-// encoding once for the reply and the done event) while the worker starts
-// the next transaction. After a 408 (no trigger in time) or a cancel, the
-// worker sends a reset transaction so the scope is disarmed.
+// board keeps up to three single acquisitions at the bridge, which runs
+// them back to back; a single that arrives while the worker waits for an
+// answer goes to the bridge at once. When one returns, the words go to
+// the request's goroutine (conversion into pooled buffers, msgpack
+// encoding once for the reply and the done event). After a 408 (no
+// trigger in time) or a cancel with nothing queued behind it, the worker
+// sends a reset transaction so the scope is disarmed; a transaction's
+// time limit includes the worst case of those queued ahead of it.
 //
 // # Continuous mode
 //
