@@ -115,18 +115,14 @@ func (b *Board) Close() error {
 }
 
 // Read fills dst with the words at addr, addr+4, ...
-func (b *Board) Read(addr uint32, dst []uint32) error {
-	if err := regmap.CheckRange(addr, len(dst)); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return readInto(b, addr, dst)
-}
+func (b *Board) Read(addr uint32, dst []uint32) error { return read(b, addr, dst) }
 
 // ReadHalves is Read keeping the low 16 bits of each word (rp.HalfReader):
 // scope samples are copied straight from the buffers.
-func (b *Board) ReadHalves(addr uint32, dst []uint16) error {
+func (b *Board) ReadHalves(addr uint32, dst []uint16) error { return read(b, addr, dst) }
+
+// read checks the range and reads under b.mu.
+func read[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 	if err := regmap.CheckRange(addr, len(dst)); err != nil {
 		return err
 	}
@@ -134,9 +130,6 @@ func (b *Board) ReadHalves(addr uint32, dst []uint16) error {
 	defer b.mu.Unlock()
 	return readInto(b, addr, dst)
 }
-
-// readLocked is Read with b.mu held and the range checked.
-func (b *Board) readLocked(addr uint32, dst []uint32) error { return readInto(b, addr, dst) }
 
 // readInto reads words, or their low halves, with b.mu held and the range
 // checked: scope buffers are copied a stretch at a time, without the

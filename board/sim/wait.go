@@ -146,7 +146,7 @@ func (b *Board) probe(addr, mask, value uint32) (ok bool, at int64, err error) {
 	var w [1]uint32
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.readLocked(addr, w[:]); err != nil {
+	if err := readInto(b, addr, w[:]); err != nil {
 		return false, -1, err
 	}
 	if w[0]&mask == value {
