@@ -304,9 +304,8 @@ func (b *board) signal() {
 // always came back within a trace; with three, one late reply (a busy
 // CPU) still finds the board busy. Measured on a decimation-8 spectrum:
 // the board idled before about one trace in nine with two, one in sixteen
-// with three. Every
-// acquisition begins with a scope reset, so one does not depend on how
-// the previous one ended.
+// with three. Every acquisition begins with a scope reset, so one does
+// not depend on how the previous one ended.
 const pipelineDepth = 3
 
 func (s *Service) worker(b *board) {
