@@ -134,3 +134,16 @@ func BenchmarkWaitFor(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkBufferReadHalves(b *testing.B) {
+	bd := newBoard(b)
+	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
+	acquire(b, bd, 1, false, regmap.TrigImmediately, bufLen)
+	dst := make([]uint16, bufLen)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := bd.ReadHalves(regmap.ScopeBase+regmap.ScopeCh1Data, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -198,12 +198,12 @@ func forBlocks(count int, n0 uint64, f func(j, m int, k uint32, blk uint64)) {
 	}
 }
 
-// quantNoisy sets dst[j] = sat14(q((f[j] + sd*gaussAt(seed, stream,
+// quantNoisy sets dst[j] = code14(q((f[j] + sd*gaussAt(seed, stream,
 // n0+j)) * 2^13)): an input path with noise and quantisation fused into
 // one pass, q rounding to nearest (roundEven) or, with floor, down (the
 // boxcar's shift, floorFast). Values equal the unfused addNoise, q and
 // sat14.
-func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd float64, floor bool) {
+func quantNoisy(dst []uint16, f []float64, seed, stream uint64, n0 int64, sd float64, floor bool) {
 	t := tapes()
 	s := streamKey(seed, stream)
 	f = f[:len(dst)]
@@ -216,7 +216,7 @@ func quantNoisy(dst []int16, f []float64, seed, stream uint64, n0 int64, sd floa
 // function of its own, with the tapes' offsets in locals: inside the
 // closure the loop re-read them through its context on every sample and
 // took 25% longer.
-func quantBlock(d []int16, f []float64, t *noiseTapes, tb tapeBlock, k uint32, sd float64, floor bool) {
+func quantBlock(d []uint16, f []float64, t *noiseTapes, tb tapeBlock, k uint32, sd float64, floor bool) {
 	f = f[:len(d)]
 	a, b := t.a[:], t.b[:]
 	oa, ob := tb.oa+k, tb.ob+k
@@ -231,7 +231,7 @@ func quantBlock(d []int16, f []float64, t *noiseTapes, tb tapeBlock, k uint32, s
 		} else {
 			x = roundEven(x)
 		}
-		d[i] = int16(sat14(int64(x)))
+		d[i] = code14(int64(x))
 	}
 }
 

@@ -123,7 +123,7 @@ func TestNoiseOrderIndependent(t *testing.T) {
 		model[j] = 0.3 * math.Sin(float64(j))
 	}
 	for _, n0 := range []int64{10, 11} {
-		got := make([]int16, len(model))
+		got := make([]uint16, len(model))
 		for _, floor := range []bool{false, true} {
 			quantNoisy(got, model, seed, streamIn1, n0, sd, floor)
 			for j, v := range model {
@@ -132,7 +132,7 @@ func TestNoiseOrderIndependent(t *testing.T) {
 				if floor {
 					q = math.Floor(x)
 				}
-				if want := int16(sat14(int64(q))); got[j] != want {
+				if want := code14(int64(q)); got[j] != want {
 					t.Fatalf("n0 %d floor %v: sample %d = %d, unfused %d", n0, floor, j, got[j], want)
 				}
 			}

@@ -36,7 +36,7 @@ type scopeState struct {
 	never       bool
 	lastDone    int64 // cycle the previous acquisition finished
 
-	buf [2][bufLen]int16
+	buf [2][bufLen]uint16 // 14-bit codes, as the BRAM holds them
 }
 
 func (s *scopeState) decim() int64 { return max(1, int64(s.dec)) }
@@ -239,7 +239,7 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 		j1 := min(to, j0+4096)
 		b.scopeProduce(j0, j1)
 		for j := j0; j < j1; j++ {
-			v := int64(s.buf[ch][s.addr(j)])
+			v := fromCode14(s.buf[ch][s.addr(j)])
 			prev := s.schmitt
 			if !s.schmittInit {
 				s.schmittInit = true
@@ -350,7 +350,7 @@ const genBlock = 1024
 // windows start at cs + j*dec (see sample16).
 func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64) []int64 {
 	if cap(b.tmp16) < n {
-		b.tmp16 = make([]int16, n)
+		b.tmp16 = make([]uint16, n)
 	}
 	t := b.tmp16[:n]
 	for j := 0; j < n; j += genBlock {
@@ -359,7 +359,7 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 	}
 	dst = slices.Grow(dst, n)
 	for _, v := range t {
-		dst = append(dst, int64(v))
+		dst = append(dst, fromCode14(v))
 	}
 	return dst
 }
@@ -369,12 +369,12 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 // window mean (floor, as the Verilog's shift). Noisy inputs take the
 // harmonic model plus the keyed noise, then quantise in one pass. sc is
 // the calling goroutine's scratch.
-func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genScratch) {
+func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *genScratch) {
 	n := len(dst)
 	if !b.modelBased(sig, avg) {
 		last := cs + dec - 1
 		for j := range dst {
-			dst[j] = int16(b.exactAt(sig, last+int64(j)*dec))
+			dst[j] = uint16(b.exactAt(sig, last+int64(j)*dec)) & 0x3FFF
 		}
 		return
 	}
@@ -399,7 +399,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 			return
 		}
 		for j, v := range f {
-			dst[j] = int16(sat14(int64(floorFast(v * regmap.VoltsNorm))))
+			dst[j] = code14(int64(floorFast(v * regmap.VoltsNorm)))
 		}
 		return
 	}
@@ -411,7 +411,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []int16, sc *genS
 	}
 	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
 	for j, v := range f {
-		dst[j] = int16(sat14(int64(roundEven(v * regmap.VoltsNorm))))
+		dst[j] = code14(int64(roundEven(v * regmap.VoltsNorm)))
 	}
 }
 

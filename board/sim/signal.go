@@ -266,6 +266,13 @@ func expj(x float64) complex128 {
 
 func sat14(x int64) int64 { return max(-8192, min(8191, x)) }
 
+// code14 is x saturated to 14 bits, as the 14-bit two's-complement code
+// the scope's buffers hold and its data registers read (bits 14, 15 zero).
+func code14(x int64) uint16 { return uint16(sat14(x)) & 0x3FFF }
+
+// fromCode14 is the signed value of a 14-bit code.
+func fromCode14(c uint16) int64 { return int64(int16(c<<2) >> 2) }
+
 // roundEven is math.RoundToEven for |x| < 2^51 in two additions (the
 // magic constant leaves no fraction bits). Noisy inputs are quantised
 // with it: their values are continuous, so a tie has probability zero
