@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // ErrConfigValidation is wrapped by every configuration error of Start.
@@ -87,4 +88,35 @@ func Start(o Options) (*server.Server, error) {
 		return nil, fmt.Errorf("natsserver: not ready for connections after %v", o.ReadyTimeout)
 	}
 	return ns, nil
+}
+
+// Interest returns a probe of whether a message that nc, connected to ns
+// in this process, publishes on a subject now would reach a subscriber.
+// It asks nc's account on ns, which holds every subscription that can
+// receive it: local ones, and those of route and leaf-node peers, whose
+// interest the server is told of. With gateways it is not (they forward
+// optimistically), so Interest returns a nil probe there, which callers
+// read as "someone may listen".
+func Interest(ns *server.Server, nc *nats.Conn) (func(subject string) bool, error) {
+	if ns.GatewayAddr() != nil {
+		return nil, nil
+	}
+	cid, err := nc.GetClientID()
+	if err != nil {
+		return nil, fmt.Errorf("natsserver: interest: %w", err)
+	}
+	cz, err := ns.Connz(&server.ConnzOptions{CID: cid, Username: true})
+	if err != nil {
+		return nil, fmt.Errorf("natsserver: interest: %w", err)
+	}
+	if len(cz.Conns) != 1 {
+		return nil, fmt.Errorf("natsserver: interest: connection %d is not on this server", cid)
+	}
+	acc := ns.GlobalAccount()
+	if name := cz.Conns[0].Account; name != "" { // Connz leaves the global account's name out
+		if acc, err = ns.LookupAccount(name); err != nil {
+			return nil, fmt.Errorf("natsserver: interest: %w", err)
+		}
+	}
+	return acc.SubscriptionInterest, nil
 }

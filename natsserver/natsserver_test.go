@@ -2,11 +2,14 @@ package natsserver
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -67,5 +70,128 @@ func TestAddressInUse(t *testing.T) {
 	_, err = Start(Options{Listen: ns.Addr().String()})
 	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
 		t.Fatalf("second server on %s: %v", ns.Addr(), err)
+	}
+}
+
+// startConf starts a server from configuration text.
+func startConf(t *testing.T, conf string) *server.Server {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "nats.conf")
+	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := Start(Options{ConfigFile: p, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+func connect(t *testing.T, ns *server.Server, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(ns.ClientURL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// subscribe subscribes on nc and waits until its server has the
+// subscription.
+func subscribe(t *testing.T, nc *nats.Conn, subject string) *nats.Subscription {
+	t.Helper()
+	sub, err := nc.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 s", what)
+		}
+	}
+}
+
+func TestInterestFollowsSubscriptions(t *testing.T) {
+	ns, err := Start(Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	heard, err := Interest(ns, connect(t, ns))
+	if err != nil || heard == nil {
+		t.Fatalf("Interest: probe %v, %v", heard != nil, err)
+	}
+	const subject = "rp.sim.scope.done"
+	if heard(subject) {
+		t.Fatal("interest before any subscription")
+	}
+	other := connect(t, ns)
+	sub := subscribe(t, other, "rp.*.scope.done") // wildcards count
+	if !heard(subject) || heard("rp.sim.na.done") {
+		t.Fatalf("with a subscription to rp.*.scope.done: %s %v, rp.sim.na.done %v", subject, heard(subject), heard("rp.sim.na.done"))
+	}
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if heard(subject) {
+		t.Fatal("interest after the only subscription ended")
+	}
+}
+
+// Only the publisher's account counts: a subscriber in another account
+// never receives its messages.
+func TestInterestIsPerAccount(t *testing.T) {
+	ns := startConf(t, `accounts {
+  A { users: [{user: a, password: a}, {user: a2, password: a2}] }
+  B { users: [{user: b, password: b}] }
+}`)
+	heard, err := Interest(ns, connect(t, ns, nats.UserInfo("a", "a")))
+	if err != nil || heard == nil {
+		t.Fatalf("Interest: probe %v, %v", heard != nil, err)
+	}
+	subscribe(t, connect(t, ns, nats.UserInfo("b", "b")), "x")
+	if heard("x") {
+		t.Fatal("a subscriber in account B counted for a publisher in A")
+	}
+	subscribe(t, connect(t, ns, nats.UserInfo("a2", "a2")), "x")
+	if !heard("x") {
+		t.Fatal("a subscriber in the publisher's account not seen")
+	}
+}
+
+// A subscriber on another server of a cluster is heard once the route
+// has told this server about it.
+func TestInterestAcrossRoutes(t *testing.T) {
+	n1 := startConf(t, "cluster { name: c, listen: 127.0.0.1:-1 }\n")
+	n2 := startConf(t, fmt.Sprintf("cluster { name: c, listen: 127.0.0.1:-1, routes: [nats://%s] }\n", n1.ClusterAddr()))
+	eventually(t, "the route", func() bool { return n1.NumRoutes() > 0 && n2.NumRoutes() > 0 })
+	heard, err := Interest(n1, connect(t, n1))
+	if err != nil || heard == nil {
+		t.Fatalf("Interest: probe %v, %v", heard != nil, err)
+	}
+	subscribe(t, connect(t, n2), "rp.sim.scope.done")
+	eventually(t, "interest from the other server", func() bool { return heard("rp.sim.scope.done") })
+}
+
+// A gateway forwards without telling its interest, so there is no probe.
+func TestNoInterestProbeWithGateways(t *testing.T) {
+	ns := startConf(t, "gateway { name: g, listen: 127.0.0.1:-1 }\n")
+	heard, err := Interest(ns, connect(t, ns))
+	if err != nil || heard != nil {
+		t.Fatalf("Interest with a gateway = %v, %v; want no probe", heard != nil, err)
 	}
 }

@@ -21,7 +21,7 @@ func init() {
 	})
 	instruments = append(instruments, instrument{
 		name: "na",
-		start: func(nc *nats.Conn) (stopper, error) {
+		start: func(nc *nats.Conn, _ func(string) bool) (stopper, error) {
 			return na.Start(nc, na.Config{})
 		},
 		examples: func(board string) []string {

@@ -19,8 +19,8 @@ func init() {
 	})
 	instruments = append(instruments, instrument{
 		name: "scope",
-		start: func(nc *nats.Conn) (stopper, error) {
-			return scope.Start(nc, scope.Config{})
+		start: func(nc *nats.Conn, heard func(string) bool) (stopper, error) {
+			return scope.Start(nc, scope.Config{Heard: heard})
 		},
 		examples: func(board string) []string {
 			return []string{

@@ -18,7 +18,7 @@ func init() {
 	})
 	instruments = append(instruments, instrument{
 		name: "specan",
-		start: func(nc *nats.Conn) (stopper, error) {
+		start: func(nc *nats.Conn, _ func(string) bool) (stopper, error) {
 			return specan.Start(nc, specan.Config{})
 		},
 		examples: func(board string) []string {

@@ -31,8 +31,10 @@ type stopper interface {
 // instrument is an instrument service that `up` starts and the separate
 // subcommands run. Each instrument's file registers itself.
 type instrument struct {
-	name     string
-	start    func(nc *nats.Conn) (stopper, error)
+	name string
+	// start serves the instrument on nc. heard tells whether a message
+	// published on nc would reach a subscriber (natsserver.Interest).
+	start    func(nc *nats.Conn, heard func(subject string) bool) (stopper, error)
 	examples func(board string) []string
 }
 
@@ -99,7 +101,11 @@ func (c *upCmd) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s, err := in.start(nc)
+		heard, err := natsserver.Interest(c.ns, nc)
+		if err != nil {
+			return err
+		}
+		s, err := in.start(nc, heard)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rp"
 	"github.com/rpbus/rpbus/services/scope"
@@ -566,6 +569,49 @@ func TestDoneEventsCarryTheTrace(t *testing.T) {
 	ev := (<-ch).Value
 	if ev.ID != "logged" || ev.Board != "sim" || len(ev.Ch1) != 16384 || ev.Ch1[100] != tr.Ch1[100] || ev.Settings.Input1 != "out1" || ev.Ended != tr.Ended {
 		t.Fatalf("done event %s %s %d samples %+v", ev.ID, ev.Board, len(ev.Ch1), ev.Settings)
+	}
+}
+
+// With Heard from the embedded server (as rpbus up sets it), a done event
+// that nobody subscribes to is not sent: the scope's connection publishes
+// one message fewer per single than when someone listens.
+func TestDoneEventsOnlyWhenHeard(t *testing.T) {
+	e := newEnv(t, 0)
+	nc := e.conn(e.ns)
+	heard, err := natsserver.Interest(e.ns, nc)
+	if err != nil || heard == nil {
+		t.Fatalf("interest probe %v, %v", heard != nil, err)
+	}
+	s, err := scope.Start(nc, scope.Config{Heard: heard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	cid, _ := nc.GetClientID()
+	sent := func() int64 {
+		cz, err := e.ns.Connz(&server.ConnzOptions{CID: cid})
+		if err != nil || len(cz.Conns) != 1 {
+			t.Fatalf("connz: %v", err)
+		}
+		return cz.Conns[0].InMsgs
+	}
+	e.single(t, api.ScopeSettings{}) // the board's first transactions
+	n0 := sent()
+	e.single(t, api.ScopeSettings{})
+	time.Sleep(50 * time.Millisecond) // past the event's delay
+	unheard := sent() - n0
+
+	ch, err := e.board.Scope().Done(ctxT(t, 20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1 := sent()
+	e.single(t, api.ScopeSettings{ID: "heard"})
+	if ev := (<-ch).Value; ev.ID != "heard" || len(ev.Ch1) != 16384 {
+		t.Fatalf("done event %q with %d samples", ev.ID, len(ev.Ch1))
+	}
+	if got := sent() - n1; got != unheard+1 {
+		t.Fatalf("messages from the scope per single: %d unheard, %d heard; want one more (the event)", unheard, got)
 	}
 }
 

@@ -50,13 +50,13 @@ func BenchmarkSpectrum100Dec64(b *testing.B) { benchSpectrum(b, 64, specan.Confi
 // readout), and the rpbus binary's GC target.
 func BenchmarkSpectrum100Dec8InProcess(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(svc.GCPercent))
-	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 8)
+	benchSpectrumOn(b, newEnvUp(b, specan.Config{}), 8)
 }
 
 // BenchmarkSpectrum100Dec64InProcess is Dec64 in process.
 func BenchmarkSpectrum100Dec64InProcess(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(svc.GCPercent))
-	benchSpectrumOn(b, newEnvConn(b, specan.Config{}, inProcess), 64)
+	benchSpectrumOn(b, newEnvUp(b, specan.Config{}), 64)
 }
 
 // BenchmarkSpectrum100Dec8InFlight1 is Dec8 with one scope request at a

@@ -15,6 +15,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rp"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
@@ -37,7 +38,14 @@ type env struct {
 
 func newEnv(tb testing.TB, cfg specan.Config) *env {
 	tb.Helper()
-	return newEnvConn(tb, cfg, natstest.Connect)
+	return newEnvConn(tb, cfg, natstest.Connect, false)
+}
+
+// newEnvUp is newEnv as `rpbus up` runs it: every part on an in-process
+// connection, and the scope sends the done events someone subscribes to.
+func newEnvUp(tb testing.TB, cfg specan.Config) *env {
+	tb.Helper()
+	return newEnvConn(tb, cfg, inProcess, true)
 }
 
 // inProcess connects to ns without TCP, as the services of `rpbus up` do.
@@ -52,8 +60,9 @@ func inProcess(tb testing.TB, ns *server.Server, _ ...nats.Option) *nats.Conn {
 }
 
 // newEnvConn is newEnv with the services' and the client's connections
-// made by connect.
-func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *server.Server, ...nats.Option) *nats.Conn) *env {
+// made by connect; with heard the scope asks the server whether anyone
+// subscribes to its done events (natsserver.Interest).
+func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *server.Server, ...nats.Option) *nats.Conn, heard bool) *env {
 	tb.Helper()
 	sc := sim.DefaultConfig()
 	sc.Seed = seed
@@ -68,7 +77,14 @@ func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *serv
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { br.Stop(context.Background()) })
-	so, err := scope.Start(connect(tb, ns), scope.Config{})
+	snc := connect(tb, ns)
+	var scfg scope.Config
+	if heard {
+		if scfg.Heard, err = natsserver.Interest(ns, snc); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	so, err := scope.Start(snc, scfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
