@@ -1,4 +1,8 @@
 // Package natsserver starts the embedded nats-server that `rpbus up` and
 // the tests run: loopback by default, JetStream on a data directory when
 // one is given, no signal handlers of its own (the command owns signals).
+//
+// Interest tells a service on an in-process connection whether anyone
+// subscribes to a subject, so it can leave unsent what nobody would
+// receive (the scope's 64 KiB done events).
 package natsserver

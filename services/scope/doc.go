@@ -39,7 +39,8 @@
 // them back to back; a single that arrives while the worker waits for an
 // answer goes to the bridge at once. When one returns, the words go to
 // the request's goroutine (conversion into pooled buffers, msgpack
-// encoding once for the reply and the done event). After a 408 (no
+// encoding once for the reply and the done event; with Config.Heard an
+// event nobody subscribes to is not sent). After a 408 (no
 // trigger in time) or a cancel with nothing queued behind it, the worker
 // sends a reset transaction so the scope is disarmed; a transaction's
 // time limit includes the worst case of those queued ahead of it.
