@@ -187,6 +187,27 @@ func TestInterestAcrossRoutes(t *testing.T) {
 	eventually(t, "interest from the other server", func() bool { return heard("rp.sim.scope.done") })
 }
 
+// On a leaf node (a lab gateway joined to a central cluster), a
+// subscriber on the hub is heard once the hub has told the leaf about it.
+func TestInterestFromTheHubOfALeafNode(t *testing.T) {
+	hub := startConf(t, "leafnodes { listen: 127.0.0.1:-1 }\n")
+	vz, err := hub.Varz(nil)
+	if err != nil || vz.LeafNode.Port <= 0 {
+		t.Fatalf("hub's leaf node port: %v, %v", vz.LeafNode.Port, err)
+	}
+	leaf := startConf(t, fmt.Sprintf("leafnodes { remotes: [{ url: \"nats-leaf://127.0.0.1:%d\" }] }\n", vz.LeafNode.Port))
+	eventually(t, "the leaf connection", func() bool { return hub.NumLeafNodes() > 0 && leaf.NumLeafNodes() > 0 })
+	heard, err := Interest(leaf, connect(t, leaf))
+	if err != nil || heard == nil {
+		t.Fatalf("Interest: probe %v, %v", heard != nil, err)
+	}
+	if heard("rp.sim.scope.done") {
+		t.Fatal("interest before any subscription")
+	}
+	subscribe(t, connect(t, hub), "rp.*.scope.done")
+	eventually(t, "interest from the hub", func() bool { return heard("rp.sim.scope.done") })
+}
+
 // A gateway forwards without telling its interest, so there is no probe.
 func TestNoInterestProbeWithGateways(t *testing.T) {
 	ns := startConf(t, "gateway { name: g, listen: 127.0.0.1:-1 }\n")
