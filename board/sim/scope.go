@@ -364,11 +364,11 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 	return dst
 }
 
-// sample16 fills dst with decimated samples of signal sig whose windows
-// start at cs + j*dec: the last value of each window, or with avg the
-// window mean (floor, as the Verilog's shift). Noisy inputs take the
-// harmonic model plus the keyed noise, then quantise in one pass. sc is
-// the calling goroutine's scratch.
+// sample16 fills dst with the 14-bit codes (code14) of decimated samples
+// of signal sig whose windows start at cs + j*dec: the last value of each
+// window, or with avg the window mean (floor, as the Verilog's shift).
+// Noisy inputs take the harmonic model plus the keyed noise, then
+// quantise in one pass. sc is the calling goroutine's scratch.
 func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *genScratch) {
 	n := len(dst)
 	if !b.modelBased(sig, avg) {
