@@ -133,7 +133,8 @@ func (b *Board) writeIQ(k int, off, v uint32, now int64) {
 }
 
 // naSettle sums every running NA point up to now with the configuration
-// that held so far (called before each write).
+// that held so far (called before each write, and when a point's sums are
+// read after its end).
 func (b *Board) naSettle(now int64) {
 	for k := range b.iq {
 		q := &b.iq[k]
@@ -158,8 +159,14 @@ func (b *Board) naSettle(now int64) {
 // units, and whether the point is still running.
 func (b *Board) naSums(k int, now int64) (int64, int64, bool) {
 	q := &b.iq[k]
-	i, qq, nv := q.partI, q.partQ, q.noiseSq
 	to := min(now+1, q.end())
+	if q.pointActive && to == q.end() {
+		// The point is over: its sums are final, and the reads that
+		// follow (four words) take them instead of each summing the
+		// point again (5 us a point at rbw 10 kHz, 3% of its time).
+		b.naSettle(now)
+	}
+	i, qq, nv := q.partI, q.partQ, q.noiseSq
 	if q.pointActive && to > q.partUpTo {
 		di, dq, dn := b.naSum(k, q.partUpTo, to)
 		i, qq, nv = i+di, qq+dq, nv+dn
