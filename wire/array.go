@@ -227,42 +227,56 @@ func walkArrayMap(dec *msgpack.Decoder, n int, onDtype func(t []byte) error, onS
 		if err != nil {
 			return err
 		}
-		if err := walkArrayKey(dec, key, &tb, onDtype, onScale, onData); err != nil {
+		switch {
+		case string(key) == "dtype":
+			var t []byte
+			if t, err = DecodeKey(dec, tb[:]); err == nil {
+				err = onDtype(t)
+			}
+		case string(key) == "scale" && onScale != nil:
+			var v float32
+			if v, err = dec.DecodeFloat32(); err != nil {
+				err = fmt.Errorf("array scale: %w", err)
+			} else if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				err = fmt.Errorf("array scale %g is not finite", v)
+			} else {
+				err = onScale(v)
+			}
+		case string(key) == "data":
+			var nbytes int
+			if nbytes, err = dec.DecodeBytesLen(); err == nil {
+				if nbytes < 0 || nbytes > maxArrayBytes {
+					err = fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
+				} else {
+					err = onData(nbytes)
+				}
+			}
+		default:
+			err = dec.Skip()
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// walkArrayKey reads the value of one key of an array map (see walkArrayMap).
-func walkArrayKey(dec *msgpack.Decoder, key []byte, tb *[16]byte, onDtype func(t []byte) error, onScale func(float32) error, onData func(nbytes int) error) error {
-	switch {
-	case string(key) == "dtype":
-		t, err := DecodeKey(dec, tb[:])
-		if err != nil {
-			return err
-		}
-		return onDtype(t)
-	case string(key) == "scale" && onScale != nil:
-		v, err := dec.DecodeFloat32()
-		if err != nil {
-			return fmt.Errorf("array scale: %w", err)
-		}
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("array scale %g is not finite", v)
-		}
-		return onScale(v)
-	case string(key) == "data":
-		nbytes, err := dec.DecodeBytesLen()
-		if err != nil {
-			return err
-		}
-		if nbytes < 0 || nbytes > maxArrayBytes {
-			return fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
-		}
-		return onData(nbytes)
+// DecodeKey reads a short msgpack string (a map key, a dtype) into buf
+// without allocating, and returns its bytes; a longer one gets memory of
+// its own. Compare it with switch string(key), which does not allocate
+// either.
+func DecodeKey(dec *msgpack.Decoder, buf []byte) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
 	}
-	return dec.Skip()
+	if n < 0 {
+		return nil, nil
+	}
+	if n > len(buf) {
+		buf = make([]byte, n)
+	}
+	return buf[:n], dec.ReadFull(buf[:n])
 }
 
 // maxArrayBytes bounds the bin a request may declare before it is read.

@@ -166,21 +166,3 @@ func (a *F32) readData(read func([]byte) error, dtype string, nbytes int, scale 
 	}
 	return nil
 }
-
-// DecodeKey reads a short msgpack string (a map key, a dtype) into buf
-// without allocating, and returns its bytes; a longer one gets memory of
-// its own. Compare it with switch string(key), which does not allocate
-// either.
-func DecodeKey(dec *msgpack.Decoder, buf []byte) ([]byte, error) {
-	n, err := dec.DecodeBytesLen()
-	if err != nil {
-		return nil, err
-	}
-	if n < 0 {
-		return nil, nil
-	}
-	if n > len(buf) {
-		buf = make([]byte, n)
-	}
-	return buf[:n], dec.ReadFull(buf[:n])
-}
