@@ -213,19 +213,12 @@ func quantNoisy(dst []uint16, f []float64, seed, stream uint64, n0 int64, sd flo
 }
 
 // quantBlock is quantNoisy's loop over draws k... of one block. It is a
-// function of its own, with the tapes' offsets in locals: inside the
-// closure the loop re-read them through its context on every sample and
-// took 25% longer.
+// function of its own: inside the closure the loop re-read the block
+// through its context on every sample and took 25% longer.
 func quantBlock(d []uint16, f []float64, t *noiseTapes, tb tapeBlock, k uint32, sd float64, floor bool) {
 	f = f[:len(d)]
-	a, b := t.a[:], t.b[:]
-	oa, ob := tb.oa+k, tb.ob+k
 	for i := range d {
-		g := tb.sa*float64(a[(oa+uint32(i))&tapeMask]) + tb.sb*float64(b[(ob+uint32(i))&tapeMask])
-		if g > noiseClip || g < -noiseClip { // one draw in 5e8
-			g = clip(g)
-		}
-		x := (f[i] + sd*g) * regmap.VoltsNorm
+		x := (f[i] + sd*tb.draw(t, k+uint32(i))) * regmap.VoltsNorm
 		if floor {
 			x = floorFast(x)
 		} else {

@@ -374,7 +374,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	if !b.modelBased(sig, avg) {
 		last := cs + dec - 1
 		for j := range dst {
-			dst[j] = uint16(b.exactAt(sig, last+int64(j)*dec)) & 0x3FFF
+			dst[j] = code14(b.exactAt(sig, last+int64(j)*dec))
 		}
 		return
 	}
