@@ -602,24 +602,24 @@ type traceOut struct {
 // volts is t as an api.ScopeTrace with float32 volts, in s's memory.
 func (t *traceOut) volts(s *samples) *api.ScopeTrace {
 	tr := t.ScopeTrace
-	for ch, v := range [2]any{t.Ch1, t.Ch2} {
-		var f wire.F32
-		switch v := v.(type) {
-		case wire.Q16:
-			f = s.volts[ch][:len(v.Codes)]
-			for i, c := range v.Codes {
-				f[i] = float32(c) * v.Scale
-			}
-		case wire.F32:
-			f = v
-		}
-		if ch == 0 {
-			tr.Ch1 = f
-		} else {
-			tr.Ch2 = f
-		}
-	}
+	tr.Ch1, tr.Ch2 = asVolts(t.Ch1, s.volts[0][:]), asVolts(t.Ch2, s.volts[1][:])
 	return &tr
+}
+
+// asVolts is one channel of a traceOut as float32 volts: codes are
+// converted into dst, volts returned as they are.
+func asVolts(v any, dst []float32) wire.F32 {
+	switch v := v.(type) {
+	case wire.Q16:
+		f := dst[:len(v.Codes)]
+		for i, c := range v.Codes {
+			f[i] = float32(c) * v.Scale
+		}
+		return f
+	case wire.F32:
+		return v
+	}
+	return nil
 }
 
 func makeTrace(board, id string, p *plan, r *raw, s *samples, requested time.Time) traceOut {
