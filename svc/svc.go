@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -89,11 +90,15 @@ type Config struct {
 	MaxInFlight int
 	// QueueGroup overrides micro's default queue group "q".
 	QueueGroup string
+	// Logger receives what the requester must not see, such as a
+	// handler's panic with its stack; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Service is a running micro service whose endpoints are svc Handlers.
 type Service struct {
 	nc   *nats.Conn
+	log  *slog.Logger
 	ms   micro.Service
 	sem  chan struct{}
 	work chan func() // hands a request to an idle worker
@@ -126,9 +131,13 @@ func New(nc *nats.Conn, cfg Config) (*Service, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 256
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		nc:    nc,
+		log:   cfg.Logger,
 		sem:   make(chan struct{}, cfg.MaxInFlight),
 		work:  make(chan func()),
 		ctx:   ctx,
@@ -279,7 +288,10 @@ func (s *Service) serve(subject string, req *Request, h Handler) {
 func (s *Service) call(req *Request, h Handler) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = rp.Errorf(rp.EInternal, "panic: %v\n%s", p, firstLines(debug.Stack(), 12))
+			// The stack is for the log; the requester learns that it was a
+			// bug and where to look, not the service's insides.
+			s.log.Error("svc: handler panicked", "subject", req.Subject, "panic", p, "stack", string(debug.Stack()))
+			err = rp.Errorf(rp.EInternal, "the %s handler failed (a bug; the service's log has the details)", req.Subject)
 		}
 	}()
 	if req.prepErr != nil {
@@ -376,12 +388,4 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.stop()
 	return err
-}
-
-func firstLines(b []byte, n int) string {
-	lines := strings.SplitN(string(b), "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, "\n")
 }

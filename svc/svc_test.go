@@ -2,6 +2,7 @@ package svc_test
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/logtest"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/rp"
 	"github.com/rpbus/rpbus/svc"
@@ -23,8 +25,14 @@ type echo struct {
 
 func start(t *testing.T, h svc.Handler) (*svc.Service, *nats.Conn, *client.Client) {
 	t.Helper()
+	return startLogged(t, h, nil)
+}
+
+// startLogged is start with the service's log going to log.
+func startLogged(t *testing.T, h svc.Handler, log *slog.Logger) (*svc.Service, *nats.Conn, *client.Client) {
+	t.Helper()
 	ns := natstest.Server(t)
-	s, err := svc.New(natstest.Connect(t, ns), svc.Config{Name: "test", Version: "0.0.1"})
+	s, err := svc.New(natstest.Connect(t, ns), svc.Config{Name: "test", Version: "0.0.1", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +81,25 @@ func TestCodecsAndErrors(t *testing.T) {
 	if err := c.Request(ctx, "t.echo", echo{"bad"}, nil); rp.ErrorCode(err) != rp.EInvalid {
 		t.Fatalf("bad: %v", err)
 	}
-	if err := c.Request(ctx, "t.echo", echo{"panic"}, nil); rp.ErrorCode(err) != rp.EInternal {
-		t.Fatalf("panic: %v", err)
+}
+
+// A panicking handler answers 500 naming the subject, without the stack,
+// which goes to the service's log; the service keeps serving.
+func TestPanic(t *testing.T) {
+	logger, log := logtest.Logger()
+	s, _, c := startLogged(t, echoHandler, logger)
+	defer s.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Request(ctx, "t.echo", echo{"panic"}, nil)
+	if rp.ErrorCode(err) != rp.EInternal || !strings.Contains(err.Error(), "t.echo") ||
+		strings.Contains(err.Error(), "goroutine") || strings.Contains(err.Error(), ".go:") {
+		t.Fatalf("panic answered %v; want an internal error naming t.echo without a stack", err)
 	}
-	// Still serving after a panic.
+	if l := log.String(); !strings.Contains(l, "boom") || !strings.Contains(l, "svc_test.go") {
+		t.Fatalf("the log lacks the panic and its stack:\n%s", l)
+	}
+	var out echo
 	if err := c.Request(ctx, "t.echo", echo{"after"}, &out); err != nil || out.Text != "after" {
 		t.Fatalf("after panic: %v", err)
 	}

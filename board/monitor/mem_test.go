@@ -15,8 +15,9 @@ type memFPGA struct {
 	mu    sync.Mutex
 	pages map[uint32]*[pageWords]uint32
 	fail  bool
-	reads []int // words per Read call
-	wrs   []int // words per Write call
+	boom  uint32 // an address whose access panics, as a bug would (0: none)
+	reads []int  // words per Read call
+	wrs   []int  // words per Write call
 }
 
 var _ rp.FPGA = (*memFPGA)(nil)
@@ -26,6 +27,9 @@ func newMem() *memFPGA { return &memFPGA{pages: make(map[uint32]*[pageWords]uint
 func (m *memFPGA) check(addr uint32) error {
 	if m.fail {
 		return rp.Errorf(rp.EInternal, "mem: failing on purpose")
+	}
+	if m.boom != 0 && addr == m.boom {
+		panic("mem: a bug on purpose")
 	}
 	if addr%4 != 0 {
 		return rp.Invalidf("mem: unaligned address %#x", addr)

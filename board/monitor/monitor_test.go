@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpbus/rpbus/internal/logtest"
 	"github.com/rpbus/rpbus/rp"
 )
 
@@ -224,6 +225,28 @@ func TestUnknownCommandClosesOnlyThatConnection(t *testing.T) {
 	fresh := dial(t, addr)
 	if err := fresh.Read(base, make([]uint32, 1)); err != nil {
 		t.Fatalf("new client after unknown command: %v", err)
+	}
+}
+
+// A request that panics in the FPGA backend (a bug) closes its own
+// connection and is logged; the server goes on serving everyone else.
+func TestPanicClosesOnlyThatConnection(t *testing.T) {
+	mem := newMem()
+	mem.boom = base + 0x100
+	logger, log := logtest.Logger()
+	_, addr := startServer(t, mem, WithLogger(logger))
+	good := dial(t, addr)
+	bad := rawConn(t, addr)
+	bad.Write(header(CmdRead, 1, mem.boom))
+	expectClosed(t, bad)
+	if err := good.Write(base, []uint32{1}); err != nil {
+		t.Fatalf("other client after a panic: %v", err)
+	}
+	if err := dial(t, addr).Read(base, make([]uint32, 1)); err != nil {
+		t.Fatalf("new client after a panic: %v", err)
+	}
+	if !strings.Contains(log.String(), "a bug on purpose") {
+		t.Fatalf("the panic was not logged: %q", log.String())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -260,6 +261,15 @@ func (s *Server) logf(msg string, args ...any) {
 	}
 }
 
+// logError logs what must be seen even without WithLogger.
+func (s *Server) logError(msg string, args ...any) {
+	l := s.opts.log
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Error("monitor server: "+msg, args...)
+}
+
 func (s *Server) serveConn(sc *serverConn) {
 	defer s.wg.Done()
 	defer func() {
@@ -267,6 +277,13 @@ func (s *Server) serveConn(sc *serverConn) {
 		delete(s.conns, sc)
 		s.mu.Unlock()
 		sc.c.Close()
+	}()
+	defer func() {
+		// A bug met by one client's request ends that connection, not
+		// the server that every other client shares.
+		if p := recover(); p != nil {
+			s.logError("request panicked; connection closed", "remote", sc.c.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
+		}
 	}()
 	br := bufio.NewReaderSize(sc.c, 4096)
 	sess := session{fpga: s.fpga}

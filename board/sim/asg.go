@@ -184,7 +184,7 @@ func (b *Board) asgModel(ch int) model {
 		// by its mean (its noise is not propagated)
 		v := float64(a.value(a.stopped>>16)) / regmap.VoltsNorm
 		if a.random() && a.running {
-			v = real(b.asgHarmonics(a)[0].coef)
+			v = 0 // the table's mean: its k = 0 term, when above the floor
 			for _, h := range b.asgHarmonics(a) {
 				if h.k == 0 {
 					v = real(h.coef)

@@ -831,12 +831,14 @@ func (b *Board) model(sig int) model {
 			if b.dsp.outDirect[n]&bit == 0 {
 				continue
 			}
+			// The same slots as outSum; trig and iir add nothing (their
+			// outputs are not modelled).
 			switch {
 			case n <= regmap.SlotPID2:
 				m.dc += float64(b.pidOut(n)) / regmap.VoltsNorm
 			case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
 				m.add(b.iqModel(n - regmap.SlotIQ0))
-			default:
+			case n == regmap.SlotASG0 || n == regmap.SlotASG1:
 				m.add(b.asgModel(n - regmap.SlotASG0))
 			}
 		}
@@ -878,6 +880,9 @@ func (b *Board) trigEvent(from, to int64) int64 {
 		return -1
 	}
 	from = max(from, t.searched)
+	if to-from > maxSearchLag {
+		from, t.stateInit = to-maxSearchLag, false
+	}
 	buf := b.tmpTrig
 	defer func() { b.tmpTrig = buf }()
 	for c := from; c <= to; c += 4096 {

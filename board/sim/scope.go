@@ -234,6 +234,9 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	// thresh -/+ hyst wraps in 14 bits as in the Verilog
 	thm := regmap.ToSigned(uint32(th-regmap.ToSigned(s.hyst, 14)), 14)
 	thp := regmap.ToSigned(uint32(th+regmap.ToSigned(s.hyst, 14)), 14)
+	if to-s.produced > maxSearchLag {
+		s.produced, s.schmittInit = to-maxSearchLag, false
+	}
 	for s.produced < to {
 		j0 := s.produced
 		j1 := min(to, j0+4096)
@@ -270,6 +273,14 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	}
 	return false
 }
+
+// maxSearchLag bounds the samples a trigger search makes up at once: the
+// FPGA compares every sample as it comes, the sim only when asked, and a
+// search left unasked for minutes would otherwise hold the board for as
+// long. A search further behind starts afresh this many samples before
+// its end (about 8 ms of work); a condition first met in the skipped
+// stretch fires at its next occurrence.
+const maxSearchLag = 1 << 20
 
 // scopeProduce materialises samples [j0, j1) into the buffers. While a
 // helper is awake (fast acquisitions, see helper), long stretches of

@@ -748,3 +748,25 @@ func TestContinuousReplacedAcrossInstances(t *testing.T) {
 	}
 	sc.Stop(ctx)
 }
+
+// Routing the trig module or the IIR to an output (one hw.txn anyone may
+// send) once made the board's output model index a generator at -5: every
+// later scope request answered 500. The scope records out1 and in1 as
+// before.
+func TestTrigAndIIRRoutedToOutputs(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx := ctxT(t, 10*time.Second)
+	for _, slot := range []int{regmap.SlotTrig, regmap.SlotIIR} {
+		if err := e.board.HW.Write(ctx, regmap.Slot(slot)+regmap.DSPOutputDirect, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sine(t, "asg0", 1e6, 0.5, "out1")
+	tr := e.single(t, api.ScopeSettings{Input1: "out1", Input2: "in1", Decimation: 1})
+	if worst, _ := e.matchTruth(tr, tr.Ch1, regmap.SlotOut1); worst > 0 {
+		t.Fatalf("out1 with trig and iir routed to it: error %g V", worst)
+	}
+	if _, std := stats(tr.Ch2); std < 0.3 {
+		t.Fatalf("in1 shows no 0.5 V sine (std %g V)", std)
+	}
+}
