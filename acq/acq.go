@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -70,7 +70,7 @@ const MaxIDLength = 128
 // stopped, or when End is called.
 func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) {
 	if len(id) > MaxIDLength {
-		return nil, rp.Invalidf("id: %d characters, at most %d", len(id), MaxIDLength)
+		return nil, rperr.Invalidf("id: %d characters, at most %d", len(id), MaxIDLength)
 	}
 	if id == "" {
 		id = fmt.Sprintf("%s-%s-%d", t.module, t.instance, t.seq.Add(1))
@@ -81,12 +81,12 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 	defer t.mu.Unlock()
 	if _, dup := t.running[id]; dup {
 		cancel(nil)
-		return nil, rp.Invalidf("id: acquisition %q is already running", id)
+		return nil, rperr.Invalidf("id: acquisition %q is already running", id)
 	}
 	t.running[id] = a
 	if _, ok := t.early[id]; ok {
 		delete(t.early, id)
-		cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
+		cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
 	}
 	return a, nil
 }
@@ -94,21 +94,21 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 // Context is the acquisition's context.
 func (a *Acq) Context() context.Context { return a.ctx }
 
-// Err is why the acquisition's context ended, as an *rp.Error (nil while
+// Err is why the acquisition's context ended, as an *rperr.Error (nil while
 // it runs).
 func (a *Acq) Err() error {
 	if a.ctx.Err() == nil {
 		return nil
 	}
 	cause := context.Cause(a.ctx)
-	var re *rp.Error
+	var re *rperr.Error
 	if errors.As(cause, &re) {
 		return re
 	}
 	if errors.Is(cause, context.DeadlineExceeded) {
-		return rp.Errorf(rp.ETimeout, "acquisition %s timed out", a.ID)
+		return rperr.Errorf(rperr.ETimeout, "acquisition %s timed out", a.ID)
 	}
-	return rp.Errorf(rp.ECancelled, "acquisition %s cancelled: %v", a.ID, cause)
+	return rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled: %v", a.ID, cause)
 }
 
 // End unregisters the acquisition and releases its context.
@@ -116,7 +116,7 @@ func (a *Acq) End() {
 	a.t.mu.Lock()
 	delete(a.t.running, a.ID)
 	a.t.mu.Unlock()
-	a.cancel(rp.Errorf(rp.ECancelled, "acquisition %s ended", a.ID))
+	a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s ended", a.ID))
 }
 
 // OnStop registers f, called with the board on every stop request; it
@@ -183,7 +183,7 @@ func (t *Tracker) Close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, a := range t.running {
-		a.cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled: the %s service is stopping", a.ID, t.module))
+		a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled: the %s service is stopping", a.ID, t.module))
 	}
 }
 
@@ -207,7 +207,7 @@ func (t *Tracker) cancelLocal(board, id string) bool {
 	if a == nil || a.Board != board {
 		return false
 	}
-	a.cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
+	a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
 	return true
 }
 
@@ -217,14 +217,14 @@ func (t *Tracker) handleCancel(ctx context.Context, req *svc.Request) (any, erro
 		return nil, err
 	}
 	if c.ID == "" {
-		return nil, rp.Invalidf("id: the id of the acquisition to cancel is required")
+		return nil, rperr.Invalidf("id: the id of the acquisition to cancel is required")
 	}
 	r, err := t.gather(req.Board(), "cancel", c)
 	if err != nil {
 		return nil, err
 	}
 	if r.Cancelled == 0 {
-		return nil, rp.Errorf(rp.ENotFound, "id: no running %s acquisition %q on board %s", t.module, c.ID, req.Board())
+		return nil, rperr.Errorf(rperr.ENotFound, "id: no running %s acquisition %q on board %s", t.module, c.ID, req.Board())
 	}
 	return api.CancelReply{ID: c.ID, Cancelled: true}, nil
 }
@@ -234,7 +234,7 @@ func (t *Tracker) stopLocal(board string) api.StopReply {
 	var r api.StopReply
 	for _, a := range t.running {
 		if a.Board == board {
-			a.cancel(rp.Errorf(rp.ECancelled, "acquisition %s cancelled by %s.stop", a.ID, t.module))
+			a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled by %s.stop", a.ID, t.module))
 			r.Cancelled++
 		}
 	}
@@ -259,16 +259,16 @@ func (t *Tracker) gather(board, verb string, body any) (api.StopReply, error) {
 	var total api.StopReply
 	data, err := wire.Msgpack.Marshal(body)
 	if err != nil {
-		return total, rp.Errorf(rp.EInternal, "%s: %v", verb, err)
+		return total, rperr.Errorf(rperr.EInternal, "%s: %v", verb, err)
 	}
 	inbox := t.nc.NewRespInbox()
 	sub, err := t.nc.SubscribeSync(inbox)
 	if err != nil {
-		return total, rp.Errorf(rp.EUnavailable, "%s: %v", verb, err)
+		return total, rperr.Errorf(rperr.EUnavailable, "%s: %v", verb, err)
 	}
 	defer sub.Unsubscribe()
 	if err := t.nc.PublishRequest("_RPBUS."+t.module+"."+verb+"."+board, inbox, data); err != nil {
-		return total, rp.Errorf(rp.EUnavailable, "%s: %v", verb, err)
+		return total, rperr.Errorf(rperr.EUnavailable, "%s: %v", verb, err)
 	}
 	deadline := time.Now().Add(gatherMax)
 	for n := 0; ; n++ {

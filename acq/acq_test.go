@@ -9,7 +9,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 )
 
@@ -50,16 +50,16 @@ func TestCancelReachesTheOwningInstance(t *testing.T) {
 			t.Fatalf("cancel %s: %+v %v", a.ID, r, err)
 		}
 		<-a.Context().Done()
-		if rp.ErrorCode(a.Err()) != rp.ECancelled {
+		if rperr.ErrorCode(a.Err()) != rperr.ECancelled {
 			t.Fatalf("Err = %v", a.Err())
 		}
 		a.End()
 		err = c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: a.ID}, &r)
-		if rp.ErrorCode(err) != rp.ENotFound {
+		if rperr.ErrorCode(err) != rperr.ENotFound {
 			t.Fatalf("second cancel of %s: %v, want not found", a.ID, err)
 		}
 	}
-	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{}, nil); rp.ErrorCode(err) != rp.EInvalid {
+	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{}, nil); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Fatalf("empty id: %v", err)
 	}
 	// A client-chosen id, cancelled before any reply could carry it.
@@ -68,10 +68,10 @@ func TestCancelReachesTheOwningInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.End()
-	if _, err := ts[1].Start(context.Background(), "sim", "my-own-id"); rp.ErrorCode(err) != rp.EInvalid {
+	if _, err := ts[1].Start(context.Background(), "sim", "my-own-id"); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Fatalf("duplicate id: %v", err)
 	}
-	if err := c.Request(ctx, "rp.other.scope.cancel", api.Cancel{ID: "my-own-id"}, nil); rp.ErrorCode(err) != rp.ENotFound {
+	if err := c.Request(ctx, "rp.other.scope.cancel", api.Cancel{ID: "my-own-id"}, nil); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("cancel on the wrong board: %v", err)
 	}
 	if err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "my-own-id"}, nil); err != nil || a.Context().Err() == nil {
@@ -111,7 +111,7 @@ func TestCancelThatOvertakesItsRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := c.Request(ctx, "rp.sim.scope.cancel", api.Cancel{ID: "late-request"}, nil)
-	if rp.ErrorCode(err) != rp.ENotFound {
+	if rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("cancel before the request: %v, want not found", err)
 	}
 	for _, tr := range ts {
@@ -119,7 +119,7 @@ func TestCancelThatOvertakesItsRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rp.ErrorCode(a.Err()) != rp.ECancelled {
+		if rperr.ErrorCode(a.Err()) != rperr.ECancelled {
 			t.Errorf("request overtaken by its cancel still runs: %v", a.Err())
 		}
 		a.End()

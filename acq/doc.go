@@ -13,7 +13,7 @@
 //     gather their answers until none came for 50 ms, and reply once: the
 //     sum, or 404 when no instance had the id.
 //
-// A cancelled acquisition's context ends with an *rp.Error of code
+// A cancelled acquisition's context ends with an *rperr.Error of code
 // cancelled as its cause; handlers return Acq.Err and the requester gets
 // 499. Events (done, progress, trace) are published in msgpack with a
 // Content-Type header, like msgpack replies.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -55,9 +55,9 @@ func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, t
 		return err // a success that the cancel did not reach is kept
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return rp.Errorf(rp.ETimeout, "%s: no reply in time; the request was cancelled", subject)
+		return rperr.Errorf(rperr.ETimeout, "%s: no reply in time; the request was cancelled", subject)
 	}
-	return rp.Errorf(rp.ECancelled, "%s: cancelled", subject)
+	return rperr.Errorf(rperr.ECancelled, "%s: cancelled", subject)
 }
 
 // eventBuffer is how many decoded events a subscription channel holds
@@ -96,7 +96,7 @@ func subscribe[T any](ctx context.Context, c *Client, subject string, decode fun
 	// acquisition whose events it wants.
 	if err := c.nc.Flush(); err != nil {
 		_ = sub.Unsubscribe()
-		return nil, rp.Errorf(rp.EUnavailable, "subscribing to %s: %v", subject, err)
+		return nil, rperr.Errorf(rperr.EUnavailable, "subscribing to %s: %v", subject, err)
 	}
 	go func() {
 		<-ctx.Done()

@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -56,7 +56,7 @@ func (c *Client) Request(ctx context.Context, subject string, req, reply any) er
 	}
 	data, err := c.codec.Marshal(req)
 	if err != nil {
-		return rp.Invalidf("encoding request for %s: %v", subject, err)
+		return rperr.Invalidf("encoding request for %s: %v", subject, err)
 	}
 	msg, err := c.nc.RequestMsgWithContext(ctx, &nats.Msg{Subject: subject, Data: data, Header: c.codec.Header()})
 	if err != nil {
@@ -69,7 +69,7 @@ func (c *Client) Request(ctx context.Context, subject string, req, reply any) er
 		return nil
 	}
 	if err := wire.CodecOf(msg.Header).Unmarshal(msg.Data, reply); err != nil {
-		return rp.Errorf(rp.EInternal, "decoding reply from %s: %s", subject, rp.ErrorMessage(err))
+		return rperr.Errorf(rperr.EInternal, "decoding reply from %s: %s", subject, rperr.ErrorMessage(err))
 	}
 	return nil
 }
@@ -77,15 +77,15 @@ func (c *Client) Request(ctx context.Context, subject string, req, reply any) er
 func requestError(subject string, err error) error {
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return rp.Errorf(rp.ENotFound, "no service answers %s: unknown board or module, or the service is not running", subject)
+		return rperr.Errorf(rperr.ENotFound, "no service answers %s: unknown board or module, or the service is not running", subject)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
+		return rperr.Errorf(rperr.ETimeout, "%s: no reply in time", subject)
 	case errors.Is(err, context.Canceled):
-		return rp.Errorf(rp.ECancelled, "%s: cancelled", subject)
+		return rperr.Errorf(rperr.ECancelled, "%s: cancelled", subject)
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected):
-		return rp.Errorf(rp.EUnavailable, "%s: %v", subject, err)
+		return rperr.Errorf(rperr.EUnavailable, "%s: %v", subject, err)
 	}
-	return rp.Errorf(rp.EInternal, "%s: %v", subject, err)
+	return rperr.Errorf(rperr.EInternal, "%s: %v", subject, err)
 }
 
 // Board is a handle on one board's services.

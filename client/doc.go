@@ -7,8 +7,8 @@
 //	reply, err := board.HW.Txn(ctx, api.Read(regmap.ScopeBase, 1))
 //
 // Requests travel in msgpack (arrays as little-endian bytes); service
-// errors come back as *rp.Error carrying the code (rp.ErrorCode(err)), "no
-// responders" as rp.ENotFound, a context that ends as rp.ETimeout or
-// rp.ECancelled. A call whose context has no deadline gets a default
+// errors come back as *rperr.Error carrying the code (rperr.ErrorCode(err)), "no
+// responders" as rperr.ENotFound, a context that ends as rperr.ETimeout or
+// rperr.ECancelled. A call whose context has no deadline gets a default
 // timeout, so nothing waits forever.
 package client

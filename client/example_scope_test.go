@@ -11,7 +11,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/natsserver"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 )
@@ -53,7 +53,7 @@ func ExampleScope_Single() {
 	fmt.Printf("ch1[0] = %.4f V, ch2[16383] = %.4f V\n", tr.Ch1[0], tr.Ch2[16383])
 
 	_, err = b.Scope().Single(ctx, api.ScopeSettings{Duration: 10})
-	fmt.Println(rp.ErrorCode(err), "-", rp.ErrorMessage(err))
+	fmt.Println(rperr.ErrorCode(err), "-", rperr.ErrorMessage(err))
 	// Output:
 	// decimation 8, duration 0.001048576 s, dt 6.4e-08 s, t0 0 s, 16384 samples
 	// ch1[0] = 0.2500 V, ch2[16383] = 0.2500 V

@@ -12,7 +12,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/na"
 )
 
@@ -74,10 +74,10 @@ func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
 		}
 	}
 	scancel()
-	if err := <-res; rp.ErrorCode(err) != rp.ECancelled {
+	if err := <-res; rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("Single after its context was cancelled: %v", err)
 	}
-	if d := <-done; d.Value.ID != "long" || rp.ErrorCode(d.Err) != rp.ECancelled {
+	if d := <-done; d.Value.ID != "long" || rperr.ErrorCode(d.Err) != rperr.ECancelled {
 		t.Fatalf("done event: %q %v", d.Value.ID, d.Err)
 	}
 	// The service released the module: every IQ module is free at once.
@@ -87,7 +87,7 @@ func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
 			t.Fatalf("iq%d marker %v %v", k, w, err)
 		}
 	}
-	if _, err := board.NA().Cancel(ctx, "long"); rp.ErrorCode(err) != rp.ENotFound {
+	if _, err := board.NA().Cancel(ctx, "long"); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("cancel of a finished sweep: %v", err)
 	}
 	r, err := board.NA().Stop(ctx)

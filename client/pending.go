@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -74,7 +74,7 @@ type Pending struct {
 func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	m, err := h.b.c.replies()
 	if err != nil {
-		return nil, rp.Errorf(rp.EUnavailable, "hw.txn: %v", err)
+		return nil, rperr.Errorf(rperr.EUnavailable, "hw.txn: %v", err)
 	}
 	if t.ID == "" {
 		t.ID = nuid.Next()
@@ -85,7 +85,7 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	}
 	data, err := h.b.c.codec.Marshal(t)
 	if err != nil {
-		return nil, rp.Invalidf("encoding transaction: %v", err)
+		return nil, rperr.Invalidf("encoding transaction: %v", err)
 	}
 	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m}
 	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
@@ -131,7 +131,7 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 		return decodeTxnReply(subject, p.msg, r)
 	case <-timer.C:
 		p.forget()
-		return rp.Errorf(rp.ETimeout, "%s: no reply in time", subject)
+		return rperr.Errorf(rperr.ETimeout, "%s: no reply in time", subject)
 	case <-p.ctx.Done():
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cancelGrace)
@@ -146,9 +146,9 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 		p.forget()
 	}
 	if errors.Is(p.ctx.Err(), context.DeadlineExceeded) {
-		return rp.Errorf(rp.ETimeout, "transaction %s: no reply in time", p.id)
+		return rperr.Errorf(rperr.ETimeout, "transaction %s: no reply in time", p.id)
 	}
-	return rp.Errorf(rp.ECancelled, "transaction %s cancelled", p.id)
+	return rperr.Errorf(rperr.ECancelled, "transaction %s cancelled", p.id)
 }
 
 func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {
@@ -160,7 +160,7 @@ func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {
 		return err
 	}
 	if err := wire.CodecOf(m.Header).Unmarshal(m.Data, r); err != nil {
-		return rp.Errorf(rp.EInternal, "decoding reply from %s: %s", subject, rp.ErrorMessage(err))
+		return rperr.Errorf(rperr.EInternal, "decoding reply from %s: %s", subject, rperr.ErrorMessage(err))
 	}
 	return nil
 }

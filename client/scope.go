@@ -80,8 +80,8 @@ func (sc *Scope) Continuous(ctx context.Context, s api.ScopeSettings) (api.Conti
 	return r, err
 }
 
-// Cancel cancels the acquisition id; its requester gets rp.ECancelled. An
-// id that is not running gives rp.ENotFound.
+// Cancel cancels the acquisition id; its requester gets rperr.ECancelled. An
+// id that is not running gives rperr.ENotFound.
 func (sc *Scope) Cancel(ctx context.Context, id string) error {
 	return sc.b.c.Request(ctx, sc.b.subject("scope", "cancel"), api.Cancel{ID: id}, nil)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/scope"
 )
 
@@ -61,7 +61,7 @@ func TestScopeSingleCancelsWhenItsContextEnds(t *testing.T) {
 		return sb.Read(regmap.ScopeBase+regmap.ScopeTriggerSource, m) == nil && m[0] == regmap.TrigExtPos
 	})
 	cancel()
-	if err := <-errc; rp.ErrorCode(err) != rp.ECancelled {
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("Single after cancel: %v", err)
 	}
 	// The client sent scope.cancel: the service gave the board up.
@@ -69,7 +69,7 @@ func TestScopeSingleCancelsWhenItsContextEnds(t *testing.T) {
 		m, err := b.HW.Read(context.Background(), regmap.ScopeBase+regmap.ScopeControl, 1)
 		return err == nil && m[0]&regmap.ScopeArm == 0
 	})
-	if err := sc.Cancel(context.Background(), "mine"); rp.ErrorCode(err) != rp.ENotFound {
+	if err := sc.Cancel(context.Background(), "mine"); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("cancel after the end: %v, want not found", err)
 	}
 	tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -7,7 +7,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/regmap"
 )
 
 // Specan is a board's spectrum analyzer (rp.<board>.specan.*).
@@ -44,12 +44,12 @@ func SpecanTimeout(s api.SpecanSettings) time.Duration {
 	case s.Span > 0:
 		// as the service: the smallest sample rate 125 MHz/2^k >= span
 		dec = 1
-		for dec < 1<<16 && rp.Clock/float64(2*dec) >= s.Span {
+		for dec < 1<<16 && regmap.Clock/float64(2*dec) >= s.Span {
 			dec *= 2
 		}
 	}
 	n := max(s.TraceAverage, 1)
-	acq := float64(n) * 16384 * float64(dec) / rp.Clock
+	acq := float64(n) * 16384 * float64(dec) / regmap.Clock
 	return 5*time.Second + time.Duration(2*acq*float64(time.Second))
 }
 

@@ -12,13 +12,14 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
 )
 
 func TestSpecanTimeout(t *testing.T) {
-	trace := func(dec int) float64 { return 16384 * float64(dec) / rp.Clock }
+	trace := func(dec int) float64 { return 16384 * float64(dec) / regmap.Clock }
 	for _, tt := range []struct {
 		s    api.SpecanSettings
 		want float64 // s
@@ -82,13 +83,13 @@ func TestSpecanSingleCancelsWhenItsContextEnds(t *testing.T) {
 	})
 	cancel()
 	err = <-errc
-	if rp.ErrorCode(err) != rp.ECancelled {
+	if rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("Single after its context ended: %v, want cancelled", err)
 	}
 	// The service has let it go: cancelling it again finds nothing.
 	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer ccancel()
-	if _, err := sa.Cancel(cctx, "mine"); rp.ErrorCode(err) != rp.ENotFound {
+	if _, err := sa.Cancel(cctx, "mine"); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Errorf("cancel after Single returned: %v, want not_found", err)
 	}
 }
@@ -135,8 +136,8 @@ func TestSpecanNoService(t *testing.T) {
 	ns := natstest.Server(t)
 	c, _ := client.New(natstest.Connect(t, ns))
 	_, err := c.Board("sim").Specan().Single(context.Background(), api.SpecanSettings{})
-	var re *rp.Error
-	if !errors.As(err, &re) || re.Code != rp.ENotFound {
+	var re *rperr.Error
+	if !errors.As(err, &re) || re.Code != rperr.ENotFound {
 		t.Errorf("no service: %v, want not_found", err)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // composeServer starts the NATS server of docker-compose.yml, its
@@ -286,8 +286,8 @@ func TestClusterFailover(t *testing.T) {
 		}
 		// A clear error: the client's codes for a lost reply, a lost
 		// connection, or no responder while the bridge moves.
-		switch code := rp.ErrorCode(o.err); code {
-		case rp.ETimeout, rp.EUnavailable, rp.ENotFound:
+		switch code := rperr.ErrorCode(o.err); code {
+		case rperr.ETimeout, rperr.EUnavailable, rperr.ENotFound:
 			counts[code]++
 		default:
 			t.Errorf("unclear error %q (code %s)", o.err, code)

@@ -4,11 +4,11 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Clock is the FPGA clock in Hz (8 ns per cycle).
-const Clock = rp.Clock
+const Clock = 125e6
 
 // Block bases. A block spans 1 MiB (address bits 19:0 are decoded inside it).
 const (
@@ -658,8 +658,8 @@ func NASums(w [4]uint32) (i, q int64, busy bool) {
 // Module returns the FPGA module addr belongs to: "hk", "scope", "asg",
 // "ams", or the DSP slot name ("pid0".."off"), except that the input
 // selects of slots asg0 and asg1 (scope channels 1 and 2) are "scope". An
-// address outside the mapped blocks gives an *rp.Error with code
-// rp.EInvalid.
+// address outside the mapped blocks gives an *rperr.Error with code
+// rperr.EInvalid.
 func Module(addr uint32) (string, error) {
 	switch {
 	case addr >= HKBase && addr < HKBase+BlockSize:
@@ -679,7 +679,7 @@ func Module(addr uint32) (string, error) {
 	case addr >= AMSBase && addr < AMSBase+BlockSize:
 		return "ams", nil
 	}
-	return "", rp.Invalidf("address %#08x is outside the mapped blocks (hk %#08x, scope %#08x, asg %#08x, dsp %#08x, ams %#08x, %#x bytes each)",
+	return "", rperr.Invalidf("address %#08x is outside the mapped blocks (hk %#08x, scope %#08x, asg %#08x, dsp %#08x, ams %#08x, %#x bytes each)",
 		addr, HKBase, ScopeBase, ASGBase, DSPBase, AMSBase, BlockSize)
 }
 
@@ -687,10 +687,10 @@ func Module(addr uint32) (string, error) {
 // inside one mapped module (one block, or one DSP slot).
 func CheckRange(addr uint32, n int) error {
 	if n < 1 {
-		return rp.Invalidf("word count %d at %#08x: must be at least 1", n, addr)
+		return rperr.Invalidf("word count %d at %#08x: must be at least 1", n, addr)
 	}
 	if addr%4 != 0 {
-		return rp.Invalidf("address %#08x is not word aligned", addr)
+		return rperr.Invalidf("address %#08x is not word aligned", addr)
 	}
 	first, err := Module(addr)
 	if err != nil {
@@ -698,11 +698,11 @@ func CheckRange(addr uint32, n int) error {
 	}
 	end := uint64(addr) + 4*uint64(n) - 4
 	if end > math.MaxUint32 {
-		return rp.Invalidf("range %#08x + %d words overflows the address space", addr, n)
+		return rperr.Invalidf("range %#08x + %d words overflows the address space", addr, n)
 	}
 	last, err := Module(uint32(end))
 	if err != nil || last != first || moduleBase(uint32(end)) != moduleBase(addr) {
-		return rp.Invalidf("range %#08x..%#08x (%d words) crosses out of module %s", addr, end, n, first)
+		return rperr.Invalidf("range %#08x..%#08x (%d words) crosses out of module %s", addr, end, n, first)
 	}
 	return nil
 }

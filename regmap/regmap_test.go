@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 const tol = 1e-9
@@ -53,16 +53,16 @@ func TestModule(t *testing.T) {
 	}
 	for _, a := range []uint32{0, 0x3FFFFFFC, 0x40500000, 0x40600000, 0xFFFFFFFC} {
 		_, err := Module(a)
-		if rp.ErrorCode(err) != rp.EInvalid {
+		if rperr.ErrorCode(err) != rperr.EInvalid {
 			t.Errorf("Module(%#x) error %v, want code invalid", a, err)
 			continue
 		}
 		if !strings.Contains(err.Error(), "0x40300000") {
 			t.Errorf("Module(%#x) error %q does not name the mapped blocks", a, err)
 		}
-		var e *rp.Error
+		var e *rperr.Error
 		if !errors.As(err, &e) {
-			t.Errorf("Module(%#x) error is not an *rp.Error", a)
+			t.Errorf("Module(%#x) error is not an *rperr.Error", a)
 		}
 	}
 }
@@ -90,8 +90,8 @@ func TestCheckRange(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("CheckRange(%#x, %d) = %v, want ok=%v", tt.addr, tt.n, err, tt.ok)
 		}
-		if err != nil && rp.ErrorCode(err) != rp.EInvalid {
-			t.Errorf("CheckRange(%#x, %d) code %q, want invalid", tt.addr, tt.n, rp.ErrorCode(err))
+		if err != nil && rperr.ErrorCode(err) != rperr.EInvalid {
+			t.Errorf("CheckRange(%#x, %d) code %q, want invalid", tt.addr, tt.n, rperr.ErrorCode(err))
 		}
 	}
 }

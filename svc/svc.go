@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -291,7 +291,7 @@ func (s *Service) call(req *Request, h Handler) (v any, err error) {
 			// The stack is for the log; the requester learns that it was a
 			// bug and where to look, not the service's insides.
 			s.log.Error("svc: handler panicked", "subject", req.Subject, "panic", p, "stack", string(debug.Stack()))
-			err = rp.Errorf(rp.EInternal, "the %s handler failed (a bug; the service's log has the details)", req.Subject)
+			err = rperr.Errorf(rperr.EInternal, "the %s handler failed (a bug; the service's log has the details)", req.Subject)
 		}
 	}()
 	if req.prepErr != nil {
@@ -328,10 +328,10 @@ func (s *Service) respond(req *Request, v any) error {
 		replyBufs.Put(bp)
 	}()
 	if err != nil {
-		return rp.Errorf(rp.EInternal, "encoding reply: %v", err)
+		return rperr.Errorf(rperr.EInternal, "encoding reply: %v", err)
 	}
 	if max := s.nc.MaxPayload(); max > 0 && int64(len(data)) > max {
-		return rp.Invalidf("reply of %d bytes exceeds the server's max payload of %d bytes: ask for less data, or use msgpack", len(data), max)
+		return rperr.Invalidf("reply of %d bytes exceeds the server's max payload of %d bytes: ask for less data, or use msgpack", len(data), max)
 	}
 	return s.reply(req, data, req.Codec.Header())
 }

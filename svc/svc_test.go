@@ -14,7 +14,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/logtest"
 	"github.com/rpbus/rpbus/internal/natstest"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -53,12 +53,12 @@ func echoHandler(ctx context.Context, req *svc.Request) (any, error) {
 	case "panic":
 		panic("boom")
 	case "bad":
-		return nil, rp.Invalidf("text: %q is not allowed", e.Text)
+		return nil, rperr.Invalidf("text: %q is not allowed", e.Text)
 	case "slow":
 		select {
 		case <-time.After(300 * time.Millisecond):
 		case <-ctx.Done():
-			return nil, rp.Errorf(rp.ECancelled, "stopping")
+			return nil, rperr.Errorf(rperr.ECancelled, "stopping")
 		}
 	}
 	return e, nil
@@ -78,7 +78,7 @@ func TestCodecsAndErrors(t *testing.T) {
 	if err != nil || wire.CodecOf(m.Header) != wire.JSON || string(m.Data) != `{"text":"json"}` {
 		t.Fatalf("json: %q %v %v", m.Data, m.Header, err)
 	}
-	if err := c.Request(ctx, "t.echo", echo{"bad"}, nil); rp.ErrorCode(err) != rp.EInvalid {
+	if err := c.Request(ctx, "t.echo", echo{"bad"}, nil); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Fatalf("bad: %v", err)
 	}
 }
@@ -92,7 +92,7 @@ func TestPanic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := c.Request(ctx, "t.echo", echo{"panic"}, nil)
-	if rp.ErrorCode(err) != rp.EInternal || !strings.Contains(err.Error(), "t.echo") ||
+	if rperr.ErrorCode(err) != rperr.EInternal || !strings.Contains(err.Error(), "t.echo") ||
 		strings.Contains(err.Error(), "goroutine") || strings.Contains(err.Error(), ".go:") {
 		t.Fatalf("panic answered %v; want an internal error naming t.echo without a stack", err)
 	}
@@ -121,7 +121,7 @@ func TestHandlersRunConcurrently(t *testing.T) {
 		case <-release:
 			return echo{"ok"}, nil
 		case <-time.After(5 * time.Second):
-			return nil, rp.Errorf(rp.ETimeout, "the others never came")
+			return nil, rperr.Errorf(rperr.ETimeout, "the others never came")
 		}
 	})
 	defer s.Stop(context.Background())
@@ -159,7 +159,7 @@ func TestStopAnswersRequestsInFlight(t *testing.T) {
 		}
 		stopCancel()
 		err := <-errc
-		if hard && rp.ErrorCode(err) != rp.ECancelled {
+		if hard && rperr.ErrorCode(err) != rperr.ECancelled {
 			t.Errorf("hard stop: %v, want cancelled", err)
 		}
 		if !hard && err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Header names and content types of the contract.
@@ -80,7 +80,7 @@ func (c Codec) Append(dst []byte, v any) ([]byte, error) {
 // Unmarshal decodes data into v, rejecting unknown fields so that a
 // misspelt setting is an error, not silently ignored. Empty data leaves v
 // as it is (every request field is optional on the wire). Errors are
-// *rp.Error with code EInvalid naming what was wrong.
+// *rperr.Error with code EInvalid naming what was wrong.
 func (c Codec) Unmarshal(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
@@ -102,11 +102,11 @@ func (c Codec) Unmarshal(data []byte, v any) error {
 	if err == nil {
 		return nil
 	}
-	var re *rp.Error
+	var re *rperr.Error
 	if errors.As(err, &re) {
 		return re
 	}
-	return rp.Invalidf("malformed %s request: %s", c.name(), describe(err))
+	return rperr.Invalidf("malformed %s request: %s", c.name(), describe(err))
 }
 
 func (c Codec) name() string {

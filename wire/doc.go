@@ -14,5 +14,5 @@
 // "scale" key, half the bytes of "<f4"); F32 decodes either form.
 //
 // Errors: micro's Nats-Service-Error (the message) and
-// Nats-Service-Error-Code (the number from rp.Status) headers.
+// Nats-Service-Error-Code (the number from rperr.Status) headers.
 package wire

@@ -6,16 +6,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // ErrorHeaders returns the micro error code (as a decimal string) and
 // description for err.
 func ErrorHeaders(err error) (code, description string) {
-	return strconv.Itoa(rp.Status(rp.ErrorCode(err))), rp.ErrorMessage(err)
+	return strconv.Itoa(rperr.Status(rperr.ErrorCode(err))), rperr.ErrorMessage(err)
 }
 
-// ErrorFromMsg returns the service error a reply carries as an *rp.Error,
+// ErrorFromMsg returns the service error a reply carries as an *rperr.Error,
 // or nil when the reply is not an error. A reply from no responder is
 // reported by nats.go itself (nats.ErrNoResponders), not here.
 func ErrorFromMsg(msg *nats.Msg) error {
@@ -31,5 +31,5 @@ func ErrorFromMsg(msg *nats.Msg) error {
 	if err != nil {
 		status = 500
 	}
-	return &rp.Error{Code: rp.CodeOf(status), Message: desc}
+	return &rperr.Error{Code: rperr.CodeOf(status), Message: desc}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 type sample struct {
@@ -75,22 +75,22 @@ func TestUnknownFieldIsInvalid(t *testing.T) {
 		b, _ := c.Marshal(map[string]any{"nmae": "x"})
 		var s sample
 		err := c.Unmarshal(b, &s)
-		if rp.ErrorCode(err) != rp.EInvalid {
+		if rperr.ErrorCode(err) != rperr.EInvalid {
 			t.Errorf("%v: got %v, want invalid", c, err)
 		}
 	}
 	var s sample
-	if err := JSON.Unmarshal([]byte(`{"name": 3}`), &s); rp.ErrorCode(err) != rp.EInvalid {
+	if err := JSON.Unmarshal([]byte(`{"name": 3}`), &s); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Errorf("type error: %v", err)
 	}
 }
 
 func TestErrorHeadersRoundTrip(t *testing.T) {
-	code, desc := ErrorHeaders(rp.Invalidf("points: must be 1..100000"))
+	code, desc := ErrorHeaders(rperr.Invalidf("points: must be 1..100000"))
 	msg := &nats.Msg{Header: nats.Header{micro.ErrorCodeHeader: {code}, micro.ErrorHeader: {desc}}}
 	err := ErrorFromMsg(msg)
-	var e *rp.Error
-	if !errors.As(err, &e) || e.Code != rp.EInvalid || e.Message != "points: must be 1..100000" {
+	var e *rperr.Error
+	if !errors.As(err, &e) || e.Code != rperr.EInvalid || e.Message != "points: must be 1..100000" {
 		t.Fatalf("got %v", err)
 	}
 	if ErrorFromMsg(&nats.Msg{}) != nil {

@@ -13,10 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/rperr"
 )
 
-var _ rp.FPGA = (*Client)(nil)
+var _ board.FPGA = (*Client)(nil)
 
 // Option configures a Client.
 type Option func(*clientOpts) error
@@ -93,7 +94,7 @@ func WithDialFunc(dial func(ctx context.Context, network, addr string) (net.Conn
 	}
 }
 
-// Client is an rp.FPGA reached through a monitor_server. It is safe for
+// Client is an board.FPGA reached through a monitor_server. It is safe for
 // concurrent use; each connection carries one request at a time.
 type Client struct {
 	addr string
@@ -201,7 +202,7 @@ func (c *Client) Write(addr uint32, src []uint32) error {
 }
 
 // Close closes every connection, interrupting requests in flight; later
-// operations fail with rp.EUnavailable. The server is not sent a 'c'
+// operations fail with rperr.EUnavailable. The server is not sent a 'c'
 // request: closing the socket ends the session for both servers.
 func (c *Client) Close() error {
 	c.mu.Lock()
@@ -220,13 +221,13 @@ func (c *Client) Close() error {
 
 func checkRange(op string, addr uint32, n int) error {
 	if uint64(addr)+4*uint64(n) > 1<<32 {
-		return rp.Invalidf("monitor %s: %d words at %#x pass the end of the 32-bit address space", op, n, addr)
+		return rperr.Invalidf("monitor %s: %d words at %#x pass the end of the 32-bit address space", op, n, addr)
 	}
 	return nil
 }
 
 func (c *Client) errClosed() error {
-	return rp.Errorf(rp.EUnavailable, "monitor %s: client closed", c.addr)
+	return rperr.Errorf(rperr.EUnavailable, "monitor %s: client closed", c.addr)
 }
 
 func (c *Client) isClosed() bool {
@@ -255,7 +256,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		return c.errClosed()
 	}
 	if wait := time.Until(c.nextDial); c.failures > 0 && wait > 0 {
-		err := rp.Errorf(rp.EUnavailable, "monitor %s: unreachable (%v); next attempt in %v",
+		err := rperr.Errorf(rperr.EUnavailable, "monitor %s: unreachable (%v); next attempt in %v",
 			c.addr, c.lastErr, wait.Round(time.Millisecond))
 		c.mu.Unlock()
 		return err
@@ -270,7 +271,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		c.failures++
 		c.lastErr = err
 		c.nextDial = time.Now().Add(c.backoff(c.failures))
-		return rp.Errorf(rp.EUnavailable, "monitor %s: %v", c.addr, err)
+		return rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
 	}
 	if c.closed {
 		conn.Close()
@@ -332,15 +333,15 @@ func (c *Client) exchange(cc *clientConn, cmd byte, addr uint32, words []uint32)
 		if cmd == CmdRead && attempt == 0 && reused && !answered && isConnReset(err) {
 			continue
 		}
-		var re *rp.Error
+		var re *rperr.Error
 		if errors.As(err, &re) {
-			return rp.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
+			return rperr.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return rp.Errorf(rp.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
+			return rperr.Errorf(rperr.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
 		}
-		return rp.Errorf(rp.EUnavailable, "monitor %s: %v", c.addr, err)
+		return rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
 	}
 }
 
@@ -375,7 +376,7 @@ func (cc *clientConn) roundTrip(cmd byte, addr uint32, words []uint32, timeout t
 		return k > 0, err
 	}
 	if !bytes.Equal(cc.echo[:], cc.buf[:HeaderSize]) {
-		return true, rp.Errorf(rp.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
+		return true, rperr.Errorf(rperr.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
 			cc.buf[:HeaderSize], cc.echo[:])
 	}
 	if cmd == CmdRead {
@@ -386,7 +387,7 @@ func (cc *clientConn) roundTrip(cmd byte, addr uint32, words []uint32, timeout t
 		getWords(words, p)
 	}
 	if k := cc.br.Buffered(); k != 0 {
-		return true, rp.Errorf(rp.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
+		return true, rperr.Errorf(rperr.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
 	}
 	return true, nil
 }

@@ -1,6 +1,6 @@
 // Package monitor speaks PyRPL's monitor_server protocol, both sides: Client
-// is an rp.FPGA reached over TCP (a board running PyRPL's monitor_server, or
-// this package's Server), and Server serves any rp.FPGA over the protocol.
+// is an board.FPGA reached over TCP (a board running PyRPL's monitor_server, or
+// this package's Server), and Server serves any board.FPGA over the protocol.
 //
 // # Protocol
 //
@@ -30,8 +30,8 @@
 // # Client
 //
 // Dial connects at once and reports an unreachable board. Afterwards every
-// error is an *rp.Error: rp.EInvalid for a range past the 32-bit address
-// space, rp.EUnavailable for everything on the wire (refused or lost
+// error is an *rperr.Error: rperr.EInvalid for a range past the 32-bit address
+// space, rperr.EUnavailable for everything on the wire (refused or lost
 // connection, WithTimeout passed, echo mismatch, client closed). After a
 // failure the connection is dropped and the next call redials; when a
 // redial fails, calls fail at once without dialling until a backoff passes
@@ -65,7 +65,7 @@
 //   - 'c' closes the connection even with n = 0 (the original ignores n = 0
 //     first and ends only when PyRPL's client then closes the socket: the
 //     same outcome for PyRPL);
-//   - each request is one call to rp.FPGA.Read or Write with n <= 65535
+//   - each request is one call to board.FPGA.Read or Write with n <= 65535
 //     words, and any address is passed on: the FPGA decides what is valid
 //     (the original maps only the aligned 128 KiB Window holding it);
 //   - Shutdown ends connections between requests and lets requests in
@@ -85,5 +85,5 @@
 // not run PyRPL against the same board at the same time, and restart the
 // server on the board after a lost connection: the Client redials, but
 // nothing on the board restarts the server for it. Running this package's
-// Server on the board over a /dev/mem rp.FPGA removes those limits.
+// Server on the board over a /dev/mem board.FPGA removes those limits.
 package monitor

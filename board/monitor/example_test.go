@@ -9,7 +9,7 @@ import (
 	"github.com/rpbus/rpbus/board/monitor"
 )
 
-// regs is a tiny rp.FPGA: a few registers in a map.
+// regs is a tiny board.FPGA: a few registers in a map.
 type regs struct {
 	mu sync.Mutex
 	m  map[uint32]uint32

@@ -3,7 +3,8 @@ package monitor
 import (
 	"sync"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 const pageWords = 1024
@@ -20,19 +21,19 @@ type memFPGA struct {
 	wrs   []int  // words per Write call
 }
 
-var _ rp.FPGA = (*memFPGA)(nil)
+var _ board.FPGA = (*memFPGA)(nil)
 
 func newMem() *memFPGA { return &memFPGA{pages: make(map[uint32]*[pageWords]uint32)} }
 
 func (m *memFPGA) check(addr uint32) error {
 	if m.fail {
-		return rp.Errorf(rp.EInternal, "mem: failing on purpose")
+		return rperr.Errorf(rperr.EInternal, "mem: failing on purpose")
 	}
 	if m.boom != 0 && addr == m.boom {
 		panic("mem: a bug on purpose")
 	}
 	if addr%4 != 0 {
-		return rp.Invalidf("mem: unaligned address %#x", addr)
+		return rperr.Invalidf("mem: unaligned address %#x", addr)
 	}
 	return nil
 }

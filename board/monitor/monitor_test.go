@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/internal/logtest"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 func header(cmd byte, n uint16, addr uint32) []byte {
@@ -140,8 +140,8 @@ func TestClientInvalid(t *testing.T) {
 	mem := newMem()
 	_, addr := startServer(t, mem)
 	c := dial(t, addr)
-	if err := c.Read(0xFFFFFFFC, make([]uint32, 2)); rp.ErrorCode(err) != rp.EInvalid {
-		t.Errorf("read past 4 GiB: %v, want %s", err, rp.EInvalid)
+	if err := c.Read(0xFFFFFFFC, make([]uint32, 2)); rperr.ErrorCode(err) != rperr.EInvalid {
+		t.Errorf("read past 4 GiB: %v, want %s", err, rperr.EInvalid)
 	}
 	if err := c.Read(0xFFFFFFFC, make([]uint32, 1)); err != nil {
 		t.Errorf("last word: %v", err)
@@ -265,8 +265,8 @@ func TestFPGAErrorClosesConnection(t *testing.T) {
 	c := dial(t, addr)
 	mem.setFail(true)
 	err := c.Read(base, make([]uint32, 4))
-	if rp.ErrorCode(err) != rp.EUnavailable {
-		t.Fatalf("read with failing FPGA: %v, want %s", err, rp.EUnavailable)
+	if rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("read with failing FPGA: %v, want %s", err, rperr.EUnavailable)
 	}
 	mem.setFail(false)
 	if err := c.Read(base, make([]uint32, 4)); err != nil {
@@ -354,11 +354,11 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	srv.Close()
 
 	// While nothing listens, calls fail fast as unavailable.
-	if err := c.Write(base, []uint32{43}); rp.ErrorCode(err) != rp.EUnavailable {
-		t.Fatalf("write with server down: %v, want %s", err, rp.EUnavailable)
+	if err := c.Write(base, []uint32{43}); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("write with server down: %v, want %s", err, rperr.EUnavailable)
 	}
-	if err := c.Read(base, make([]uint32, 1)); rp.ErrorCode(err) != rp.EUnavailable {
-		t.Fatalf("read with server down: %v, want %s", err, rp.EUnavailable)
+	if err := c.Read(base, make([]uint32, 1)); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("read with server down: %v, want %s", err, rperr.EUnavailable)
 	}
 
 	ln2, err := net.Listen("tcp", addr)
@@ -423,12 +423,12 @@ func TestBackoff(t *testing.T) {
 	srv.Close()
 	for range 5 {
 		err := c.Read(base, make([]uint32, 1))
-		if rp.ErrorCode(err) != rp.EUnavailable {
-			t.Fatalf("read: %v, want %s", err, rp.EUnavailable)
+		if rperr.ErrorCode(err) != rperr.EUnavailable {
+			t.Fatalf("read: %v, want %s", err, rperr.EUnavailable)
 		}
-		var re *rp.Error
+		var re *rperr.Error
 		if !errors.As(err, &re) {
-			t.Fatalf("error %T is not *rp.Error", err)
+			t.Fatalf("error %T is not *rperr.Error", err)
 		}
 	}
 	mu.Lock()
@@ -456,8 +456,8 @@ func TestDialUnreachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	_, err = Dial(context.Background(), addr)
-	if rp.ErrorCode(err) != rp.EUnavailable {
-		t.Fatalf("Dial to closed port: %v, want %s", err, rp.EUnavailable)
+	if rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("Dial to closed port: %v, want %s", err, rperr.EUnavailable)
 	}
 }
 
@@ -513,7 +513,7 @@ func TestEchoMismatch(t *testing.T) {
 		func() error { return c.Write(base, []uint32{1, 2}) },
 	} {
 		err := op()
-		if rp.ErrorCode(err) != rp.EUnavailable || !strings.Contains(err.Error(), "echo mismatch") {
+		if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "echo mismatch") {
 			t.Fatalf("got %v, want an unavailable echo mismatch", err)
 		}
 		if c.slots[0].c != nil {
@@ -531,7 +531,7 @@ func TestTimeout(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	c := dial(t, ln.Addr().String(), WithTimeout(20*time.Millisecond))
 	err = c.Read(base, make([]uint32, 1))
-	if rp.ErrorCode(err) != rp.EUnavailable || !strings.Contains(err.Error(), "no answer") {
+	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "no answer") {
 		t.Fatalf("got %v, want unavailable: no answer", err)
 	}
 }
@@ -541,7 +541,7 @@ func TestClientClose(t *testing.T) {
 	c := dial(t, addr, WithPoolSize(2))
 	c.Close()
 	c.Close()
-	if err := c.Read(base, make([]uint32, 1)); rp.ErrorCode(err) != rp.EUnavailable {
+	if err := c.Read(base, make([]uint32, 1)); rperr.ErrorCode(err) != rperr.EUnavailable {
 		t.Fatalf("read after Close: %v", err)
 	}
 }
@@ -572,7 +572,7 @@ func TestShutdown(t *testing.T) {
 	if err := <-done; !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
-	if err := c.Read(base, make([]uint32, 1)); rp.ErrorCode(err) != rp.EUnavailable {
+	if err := c.Read(base, make([]uint32, 1)); rperr.ErrorCode(err) != rperr.EUnavailable {
 		t.Fatalf("read after Shutdown: %v", err)
 	}
 	if err := srv.Serve(ln); !errors.Is(err, ErrServerClosed) {

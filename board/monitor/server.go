@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/board"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
@@ -67,10 +67,10 @@ func WithLogger(l *slog.Logger) ServerOption {
 	}
 }
 
-// Server serves an rp.FPGA over the monitor_server protocol to any number of
+// Server serves an board.FPGA over the monitor_server protocol to any number of
 // clients at once. It does not own the FPGA: Close leaves it open.
 type Server struct {
-	fpga rp.FPGA
+	fpga board.FPGA
 	opts serverOpts
 
 	mu        sync.Mutex
@@ -85,7 +85,7 @@ type serverConn struct {
 }
 
 // NewServer returns a Server for fpga.
-func NewServer(fpga rp.FPGA, opts ...ServerOption) (*Server, error) {
+func NewServer(fpga board.FPGA, opts ...ServerOption) (*Server, error) {
 	if fpga == nil {
 		return nil, fmt.Errorf("%w: nil FPGA", ErrConfigValidation)
 	}
@@ -313,7 +313,7 @@ func (s *Server) serveConn(sc *serverConn) {
 // session is the protocol state of one connection: buffers reused across
 // requests, grown to the largest request seen (at most 8+4*65535 bytes).
 type session struct {
-	fpga  rp.FPGA
+	fpga  board.FPGA
 	buf   []byte
 	words []uint32
 }

@@ -8,13 +8,14 @@ import (
 
 	"gonum.org/v1/gonum/dsp/fourier"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 var (
-	_ rp.FPGA   = (*Board)(nil)
-	_ rp.Waiter = (*Board)(nil)
+	_ board.FPGA   = (*Board)(nil)
+	_ board.Waiter = (*Board)(nil)
 )
 
 func newFFT(n int) *fourier.FFT { return fourier.NewFFT(n) }
@@ -106,7 +107,7 @@ func (b *Board) Config() Config { return b.cfg }
 // Now returns the board time in 125 MHz cycles.
 func (b *Board) Now() int64 { return b.nowFn() }
 
-// Close stops the board; later calls fail with rp.EUnavailable.
+// Close stops the board; later calls fail with rperr.EUnavailable.
 func (b *Board) Close() error {
 	b.mu.Lock()
 	b.closed = true
@@ -117,7 +118,7 @@ func (b *Board) Close() error {
 // Read fills dst with the words at addr, addr+4, ...
 func (b *Board) Read(addr uint32, dst []uint32) error { return read(b, addr, dst) }
 
-// ReadHalves is Read keeping the low 16 bits of each word (rp.HalfReader):
+// ReadHalves is Read keeping the low 16 bits of each word (board.HalfReader):
 // scope samples are copied straight from the buffers.
 func (b *Board) ReadHalves(addr uint32, dst []uint16) error { return read(b, addr, dst) }
 
@@ -136,7 +137,7 @@ func read[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 // per-word register decode.
 func readInto[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 	if b.closed {
-		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
+		return rperr.Errorf(rperr.EUnavailable, "simulated board is closed")
 	}
 	now := b.nowFn()
 	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
@@ -189,7 +190,7 @@ func (b *Board) Write(addr uint32, src []uint32) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return rp.Errorf(rp.EUnavailable, "simulated board is closed")
+		return rperr.Errorf(rperr.EUnavailable, "simulated board is closed")
 	}
 	now := b.nowFn()
 	// the past is settled with the old configuration before it changes

@@ -1,5 +1,5 @@
 // Package sim is the simulated Red Pitaya: the default rpbus backend. It
-// implements rp.FPGA and rp.Waiter at register level with the PyRPL
+// implements board.FPGA and board.Waiter at register level with the PyRPL
 // bitstream's map (package regmap), in real time: board time is the time
 // since New in 125 MHz cycles (8 ns), and every result appears only when
 // the hardware would have it.

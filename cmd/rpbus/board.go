@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/board/sim"
-	"github.com/rpbus/rpbus/rp"
 )
 
 // boardFlags choose and configure the FPGA backend of a bridge.
@@ -53,7 +53,7 @@ func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 }
 
 // open builds the backend: the FPGA, and what hw.info reports about it.
-func (b *boardFlags) open(ctx context.Context) (f rp.FPGA, model any, err error) {
+func (b *boardFlags) open(ctx context.Context) (f board.FPGA, model any, err error) {
 	switch b.backend {
 	case "sim":
 		cfg, err := b.simConfigFromFlags()

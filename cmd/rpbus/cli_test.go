@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // rpbus runs the command in process and returns its stdout.
@@ -31,7 +31,7 @@ func TestClientVerbs(t *testing.T) {
 	if err != nil || !strings.Contains(out, "asg0 on sim: sin 1e+06 Hz, amplitude 0.5 V") {
 		t.Fatalf("asg0: %q %v", out, err)
 	}
-	if _, err := rpbus(t, "asg0", "--nats", url, "--amplitude", "2"); rp.ErrorCode(err) != rp.EInvalid || !strings.Contains(err.Error(), "amplitude") {
+	if _, err := rpbus(t, "asg0", "--nats", url, "--amplitude", "2"); rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "amplitude") {
 		t.Fatalf("asg0 --amplitude 2: %v", err)
 	}
 
@@ -47,7 +47,7 @@ func TestClientVerbs(t *testing.T) {
 	if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
 		t.Fatalf("trace plot: %v", err)
 	}
-	if _, err := rpbus(t, "scope", "single", "--nats", url, "--decimation", "3"); rp.ErrorCode(err) != rp.EInvalid {
+	if _, err := rpbus(t, "scope", "single", "--nats", url, "--decimation", "3"); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Fatalf("scope single --decimation 3: %v", err)
 	}
 	if _, err := rpbus(t, "scope", "single", "--nats", url, "--out", "x.txt"); err == nil {

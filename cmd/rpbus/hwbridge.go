@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
@@ -29,7 +29,7 @@ type hwbridgeCmd struct {
 	board  boardFlags
 
 	nc     *nats.Conn
-	fpga   rp.FPGA
+	fpga   board.FPGA
 	bridge *hwbridge.Bridge
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/natsserver"
-	"github.com/rpbus/rpbus/rp"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
@@ -50,7 +50,7 @@ type upCmd struct {
 
 	ns       *server.Server
 	conns    []*nats.Conn // every service's, the bridge's first
-	fpga     rp.FPGA
+	fpga     board.FPGA
 	services []stopper
 	ready    chan struct{}
 }

@@ -6,7 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/dsp/fourier"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Component selects one averaged spectrum of an Analyzer.
@@ -131,7 +131,7 @@ func (a *Analyzer) SetLimit(n int) {
 // transforms them (one complex FFT of ch1 + i ch2 when FFTLength() is a
 // power of two, two real FFTs otherwise) and adds |F1|^2, |F2|^2 and conj(F1) F2 to the average.
 // It does not allocate. A NaN or infinite sample leaves the average as it
-// was and returns an *rp.Error with code invalid naming the channel and
+// was and returns an *rperr.Error with code invalid naming the channel and
 // index (the scope never produces one, so it means corrupt input). It
 // panics if a channel's length is not Len().
 func (a *Analyzer) Add(ch1, ch2 []float64) error {
@@ -192,7 +192,7 @@ func windowInto[T float32 | float64](dst, w []float64, x []T, ch int) error {
 }
 
 func nonFinite(ch, i int, x float64) error {
-	return rp.Invalidf("spectrum: ch%d[%d] is %v; traces must be finite", ch, i, x)
+	return rperr.Invalidf("spectrum: ch%d[%d] is %v; traces must be finite", ch, i, x)
 }
 
 // weight counts a new trace and returns the factor for the old sums: 1,

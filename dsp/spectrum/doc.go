@@ -127,7 +127,7 @@
 //
 // # Errors
 //
-// Invalid settings, window and unit names return an *rp.Error with code
+// Invalid settings, window and unit names return an *rperr.Error with code
 // invalid whose message names the allowed values. A NaN or infinite sample
 // makes Add return such an error and leaves the average untouched; the
 // scope never produces one. Programmer errors (wrong trace or destination

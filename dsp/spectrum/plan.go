@@ -4,7 +4,8 @@ import (
 	"math"
 	"sync"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Limits of Settings.
@@ -29,7 +30,7 @@ type Settings struct {
 	// Window is the filter window.
 	Window Window
 	// Decimation is the scope decimation, a power of two in
-	// 1..MaxDecimation; the sample rate is fs = rp.Clock / Decimation.
+	// 1..MaxDecimation; the sample rate is fs = regmap.Clock / Decimation.
 	Decimation int
 	// NoAverage says the scope's average bit was off, so samples were
 	// picked, not boxcar-averaged, and no decimation-filter correction
@@ -42,7 +43,7 @@ type Settings struct {
 	Padding int
 }
 
-// normalise returns s with defaults filled in, or an invalid *rp.Error.
+// normalise returns s with defaults filled in, or an invalid *rperr.Error.
 func (s Settings) normalise() (Settings, error) {
 	if s.Padding == 0 {
 		s.Padding = 1
@@ -54,11 +55,11 @@ func (s Settings) normalise() (Settings, error) {
 	s.Window = w
 	switch {
 	case s.Length < 2:
-		return s, rp.Invalidf("spectrum: length %d, want at least 2", s.Length)
+		return s, rperr.Invalidf("spectrum: length %d, want at least 2", s.Length)
 	case s.Decimation < 1 || s.Decimation > MaxDecimation || s.Decimation&(s.Decimation-1) != 0:
-		return s, rp.Invalidf("spectrum: decimation %d, want a power of two in 1..%d", s.Decimation, MaxDecimation)
+		return s, rperr.Invalidf("spectrum: decimation %d, want a power of two in 1..%d", s.Decimation, MaxDecimation)
 	case s.Padding < 1 || s.Padding > MaxFFTLength || s.Length > MaxFFTLength/s.Padding:
-		return s, rp.Invalidf("spectrum: padding %d with length %d, want padding >= 1 and length*padding <= %d", s.Padding, s.Length, MaxFFTLength)
+		return s, rperr.Invalidf("spectrum: padding %d with length %d, want padding >= 1 and length*padding <= %d", s.Padding, s.Length, MaxFFTLength)
 	}
 	return s, nil
 }
@@ -80,7 +81,7 @@ type Plan struct {
 	pool sync.Pool // of *Analyzer, see NewAnalyzer and Release
 }
 
-// NewPlan builds a Plan. Invalid settings give an *rp.Error with code
+// NewPlan builds a Plan. Invalid settings give an *rperr.Error with code
 // invalid naming the field and what it allows. It costs about as much as
 // a few transforms; prefer a Cache when settings repeat.
 func NewPlan(s Settings) (*Plan, error) {
@@ -88,7 +89,7 @@ func NewPlan(s Settings) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{s: s, nfft: s.Length * s.Padding, fs: rp.Clock / float64(s.Decimation)}
+	p := &Plan{s: s, nfft: s.Length * s.Padding, fs: regmap.Clock / float64(s.Decimation)}
 	p.pair = newPairFFT(p.nfft)
 
 	p.win = s.Window.values(make([]float64, s.Length))
@@ -98,7 +99,7 @@ func NewPlan(s Settings) (*Plan, error) {
 		sum2 += v * v
 	}
 	if !(sum > 1e-9*float64(s.Length)) { // blackman of length 2 is all zeros
-		return nil, rp.Invalidf("spectrum: %s window of length %d sums to zero; use a longer trace", s.Window, s.Length)
+		return nil, rperr.Invalidf("spectrum: %s window of length %d sums to zero; use a longer trace", s.Window, s.Length)
 	}
 	p.enbw = sum2 / (sum * sum)
 	for i := range p.win {
@@ -112,7 +113,7 @@ func NewPlan(s Settings) (*Plan, error) {
 		p.freqs[k] = float64(k) * p.fs / float64(p.nfft)
 		p.corr[k] = 1
 		if s.Decimation > 1 && !s.NoAverage {
-			h := sinc(float64(s.Decimation) * p.freqs[k] / rp.Clock)
+			h := sinc(float64(s.Decimation) * p.freqs[k] / regmap.Clock)
 			p.corr[k] = 1 / (h * h)
 		}
 	}
@@ -139,7 +140,7 @@ func (p *Plan) FFTLength() int { return p.nfft }
 // Bins returns the number of frequency bins, FFTLength()/2 + 1.
 func (p *Plan) Bins() int { return len(p.freqs) }
 
-// SampleRate returns fs = rp.Clock / Decimation in Hz.
+// SampleRate returns fs = regmap.Clock / Decimation in Hz.
 func (p *Plan) SampleRate() float64 { return p.fs }
 
 // BinWidth returns the bin spacing fs / FFTLength() in Hz.
@@ -170,7 +171,7 @@ func (p *Plan) Frequencies(dst []float64) []float64 {
 }
 
 // Correction writes the decimation-filter correction 1/|H(f)|^2 per bin to
-// dst (nil: allocate), with |H(f)|^2 = sinc(Decimation * f / rp.Clock)^2;
+// dst (nil: allocate), with |H(f)|^2 = sinc(Decimation * f / regmap.Clock)^2;
 // it is 1 at decimation 1 or with NoAverage.
 func (p *Plan) Correction(dst []float64) []float64 {
 	dst = makeDst(dst, len(p.corr))

@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/rpbus/rpbus/dsp/spectrum"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Tolerances, named so a failure says which promise broke.
@@ -128,7 +129,7 @@ func TestWindowDefinitions(t *testing.T) {
 			if enbw := sum2 / (sum * sum); math.Abs(p.ENBW()-enbw) > 1e-12*enbw {
 				t.Errorf("%s n=%d: ENBW %g, want %g", w, n, p.ENBW(), enbw)
 			}
-			if rbw := p.ENBW() * rp.Clock; math.Abs(p.RBW()-rbw) > 1e-12*rbw {
+			if rbw := p.ENBW() * regmap.Clock; math.Abs(p.RBW()-rbw) > 1e-12*rbw {
 				t.Errorf("%s n=%d: rbw %g, want ENBW*fs = %g", w, n, p.RBW(), rbw)
 			}
 		}
@@ -159,11 +160,11 @@ func TestParseNames(t *testing.T) {
 		}
 	}
 	_, err := spectrum.ParseWindow("hann")
-	if rp.ErrorCode(err) != rp.EInvalid || !strings.Contains(err.Error(), "blackman, flattop, boxcar, hamming, gaussian") {
+	if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "blackman, flattop, boxcar, hamming, gaussian") {
 		t.Errorf("ParseWindow(hann) error %v, want invalid naming the windows", err)
 	}
 	_, err = spectrum.ParseUnit("dBm")
-	if rp.ErrorCode(err) != rp.EInvalid || !strings.Contains(err.Error(), "Vrms/sqrt(Hz)") {
+	if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "Vrms/sqrt(Hz)") {
 		t.Errorf("ParseUnit(dBm) error %v, want invalid naming the units", err)
 	}
 	var w spectrum.Window
@@ -171,7 +172,7 @@ func TestParseNames(t *testing.T) {
 		t.Errorf("UnmarshalText(Hamming) = %q, %v", w, err)
 	}
 	var u spectrum.Unit
-	if err := u.UnmarshalText([]byte("furlong")); rp.ErrorCode(err) != rp.EInvalid {
+	if err := u.UnmarshalText([]byte("furlong")); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Errorf("UnmarshalText(furlong) error %v", err)
 	}
 }
@@ -190,10 +191,10 @@ var invalidSettings = []spectrum.Settings{
 
 func TestSettingsValidation(t *testing.T) {
 	for _, s := range invalidSettings {
-		if _, err := spectrum.NewPlan(s); rp.ErrorCode(err) != rp.EInvalid {
+		if _, err := spectrum.NewPlan(s); rperr.ErrorCode(err) != rperr.EInvalid {
 			t.Errorf("NewPlan(%+v) error %v, want code invalid", s, err)
 		}
-		if _, err := spectrum.NewAnalyzer(s); rp.ErrorCode(err) != rp.EInvalid {
+		if _, err := spectrum.NewAnalyzer(s); rperr.ErrorCode(err) != rperr.EInvalid {
 			t.Errorf("NewAnalyzer(%+v) error %v, want code invalid", s, err)
 		}
 	}
@@ -208,7 +209,7 @@ func TestFrequencies(t *testing.T) {
 		p := mustPlan(t, spectrum.Settings{Length: c.n, Window: spectrum.Boxcar, Decimation: c.dec, Padding: c.pad})
 		m := c.n * c.pad
 		f := p.Frequencies(nil)
-		fs := rp.Clock / float64(c.dec)
+		fs := regmap.Clock / float64(c.dec)
 		if p.SampleRate() != fs || p.FFTLength() != m || len(f) != m/2+1 || p.Bins() != len(f) {
 			t.Fatalf("%+v: fs %g, M %d, bins %d", c, p.SampleRate(), p.FFTLength(), len(f))
 		}
@@ -278,7 +279,7 @@ func TestDecimationFilterTone(t *testing.T) {
 	for j := range x {
 		var s float64
 		for m := range d {
-			s += a * math.Cos(2*math.Pi*f0*float64(j*d+m)/rp.Clock+0.3)
+			s += a * math.Cos(2*math.Pi*f0*float64(j*d+m)/regmap.Clock+0.3)
 		}
 		x[j] = s / d
 	}
@@ -306,7 +307,7 @@ func TestDecimationCorrection(t *testing.T) {
 			for k, f := range p.Frequencies(nil) {
 				want := 1.0
 				if dec > 1 && !noAvg {
-					x := math.Pi * float64(dec) * f / rp.Clock
+					x := math.Pi * float64(dec) * f / regmap.Clock
 					h := 1.0
 					if x != 0 {
 						h = math.Sin(x) / x
@@ -410,7 +411,7 @@ func TestNoiseDensityPadded(t *testing.T) {
 		m += v
 	}
 	m /= float64(len(d) - 2)
-	want := sigma * sigma / (rp.Clock / 2)
+	want := sigma * sigma / (regmap.Clock / 2)
 	if e := dB(m) - dB(want); math.Abs(e) > tolNoiseDB {
 		t.Errorf("padded: %.4g Vrms^2/Hz (%+.3f dB), want %.4g", m, e, want)
 	}
@@ -614,7 +615,7 @@ func TestNonFinite(t *testing.T) {
 		y := append([]float64(nil), x...)
 		y[5] = bad
 		err := an.Add(x, y)
-		if rp.ErrorCode(err) != rp.EInvalid || !strings.Contains(err.Error(), "ch2[5]") {
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "ch2[5]") {
 			t.Errorf("Add with %v: error %v, want invalid naming ch2[5]", bad, err)
 		}
 		y32 := make([]float32, len(y))

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Unit is a display unit of PyRPL's spectrum analyzer. Spectra are kept in
@@ -35,7 +35,7 @@ func Units() []Unit {
 }
 
 // ParseUnit returns the unit named s (case-insensitive, canonical spelling
-// returned). The error, an *rp.Error with code invalid, names the allowed
+// returned). The error, an *rperr.Error with code invalid, names the allowed
 // values.
 func ParseUnit(s string) (Unit, error) {
 	for _, u := range Units() {
@@ -50,7 +50,7 @@ func ParseUnit(s string) (Unit, error) {
 		}
 		b.WriteString(string(u))
 	}
-	return "", rp.Invalidf("spectrum: unknown unit %q; allowed: %s", s, b.String())
+	return "", rperr.Invalidf("spectrum: unknown unit %q; allowed: %s", s, b.String())
 }
 
 // Valid reports whether u is one of Units().

@@ -6,7 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/dsp/window"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Window names a filter window of PyRPL's spectrum analyzer. All windows
@@ -36,14 +36,14 @@ const (
 func Windows() []Window { return []Window{Blackman, FlatTop, Boxcar, Hamming, Gaussian} }
 
 // ParseWindow returns the window named s (case-insensitive). The error,
-// an *rp.Error with code invalid, names the allowed values.
+// an *rperr.Error with code invalid, names the allowed values.
 func ParseWindow(s string) (Window, error) {
 	for _, w := range Windows() {
 		if strings.EqualFold(s, string(w)) {
 			return w, nil
 		}
 	}
-	return "", rp.Invalidf("spectrum: unknown window %q; allowed: %s", s, windowList())
+	return "", rperr.Invalidf("spectrum: unknown window %q; allowed: %s", s, windowList())
 }
 
 func windowList() string {

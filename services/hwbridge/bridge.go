@@ -9,8 +9,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 )
 
@@ -24,11 +25,11 @@ var boardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Config describes the board a bridge owns.
 type Config struct {
-	Board   string  // board name, the second subject token: rp.<board>...
-	Backend string  // "sim" or "monitor", reported by hw.info
-	Address string  // the board's host:port for the monitor backend
-	FPGA    rp.FPGA // the register space; the bridge does not close it
-	Model   any     // the simulated board's model, reported by hw.info
+	Board   string     // board name, the second subject token: rp.<board>...
+	Backend string     // "sim" or "monitor", reported by hw.info
+	Address string     // the board's host:port for the monitor backend
+	FPGA    board.FPGA // the register space; the bridge does not close it
+	Model   any        // the simulated board's model, reported by hw.info
 }
 
 // Bridge serves one board.
@@ -131,7 +132,7 @@ func (b *Bridge) handleCancel(ctx context.Context, req *svc.Request) (any, error
 		return nil, err
 	}
 	if c.ID == "" {
-		return nil, rp.Invalidf("id: the id of the transaction to cancel is required")
+		return nil, rperr.Invalidf("id: the id of the transaction to cancel is required")
 	}
 	return api.TxnCancelReply{ID: c.ID, Cancelled: b.exec.cancel(c.ID)}, nil
 }
@@ -150,7 +151,7 @@ func (b *Bridge) Info() api.HWInfo {
 		Board:       b.cfg.Board,
 		Backend:     b.cfg.Backend,
 		Address:     b.cfg.Address,
-		Clock:       rp.Clock,
+		Clock:       regmap.Clock,
 		Bitstream:   "PyRPL",
 		Samples:     regmap.ScopeBufferLen,
 		Decimations: regmap.Decimations,

@@ -15,12 +15,13 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -47,7 +48,7 @@ func newSim(tb testing.TB) (*sim.Board, sim.Config) {
 }
 
 // start serves f as board "sim" and returns a client handle over TCP.
-func start(tb testing.TB, f rp.FPGA, backend string) *env {
+func start(tb testing.TB, f board.FPGA, backend string) *env {
 	tb.Helper()
 	ns := natstest.Server(tb)
 	nc := natstest.Connect(tb, ns)
@@ -194,7 +195,7 @@ func TestSineThroughDeviceUnderTest(t *testing.T) {
 		dec       = 8
 		amplitude = 0.4
 	)
-	fs := rp.Clock / dec
+	fs := regmap.Clock / dec
 	// A whole number of periods in the trace, so the fit has no leakage.
 	f := 64 * fs / regmap.ScopeBufferLen
 	applied, err := e.board.ASG0.Setup(ctx, api.ASGSetup{
@@ -357,8 +358,8 @@ func TestBadInputAnswers400(t *testing.T) {
 			} else {
 				_, err = e.board.HW.Txn(ctx, tc.txn.Ops...)
 			}
-			var re *rp.Error
-			if !errors.As(err, &re) || re.Code != rp.EInvalid {
+			var re *rperr.Error
+			if !errors.As(err, &re) || re.Code != rperr.EInvalid {
 				t.Fatalf("got %v, want a 400", err)
 			}
 			if !strings.Contains(re.Message, tc.want) {
@@ -377,7 +378,7 @@ func TestWaitTimeoutAnswers408(t *testing.T) {
 	ctx := ctxT(t)
 	// The iq0 busy bit never sets without a started point.
 	_, err := e.board.HW.Txn(ctx, api.Wait(regmap.Slot(5)+regmap.IQNAISumLow, regmap.IQNABusy, regmap.IQNABusy, 0.05))
-	if rp.ErrorCode(err) != rp.ETimeout {
+	if rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Fatalf("got %v, want timeout", err)
 	}
 }
@@ -386,7 +387,7 @@ func TestGeneratorSetupValidates(t *testing.T) {
 	e := startSim(t)
 	ctx := ctxT(t)
 	_, err := e.board.ASG1.Setup(ctx, api.ASGSetup{Amplitude: ptr(1.5)})
-	if rp.ErrorCode(err) != rp.EInvalid || !strings.Contains(rp.ErrorMessage(err), "amplitude") {
+	if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(rperr.ErrorMessage(err), "amplitude") {
 		t.Fatalf("amplitude 1.5 V: got %v", err)
 	}
 	s, err := e.board.ASG1.Setup(ctx, api.ASGSetup{Amplitude: ptr(0.3), Waveform: ptr("square")})
@@ -403,7 +404,7 @@ func TestInfoAndUnknownBoard(t *testing.T) {
 		t.Fatalf("info %+v, %v", info, err)
 	}
 	c, _ := client.New(e.nc)
-	if _, err := c.Board("nosuch").Info(ctx); rp.ErrorCode(err) != rp.ENotFound {
+	if _, err := c.Board("nosuch").Info(ctx); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("unknown board: %v", err)
 	}
 }
@@ -430,14 +431,14 @@ func TestCancel(t *testing.T) {
 		err := cl.Request(ctx, "rp.sim.hw.cancel", api.TxnCancel{ID: "waiting"}, &r)
 		return err == nil && r.Cancelled
 	})
-	if err := <-done; rp.ErrorCode(err) != rp.ECancelled {
+	if err := <-done; rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("cancelled transaction answered %v, want cancelled", err)
 	}
 
 	if err := cl.Request(ctx, "rp.sim.hw.cancel", api.TxnCancel{ID: "early"}, &r); err != nil || r.Cancelled {
 		t.Fatalf("early cancel: %+v %v", r, err)
 	}
-	if _, err := e.bridge.Exec(ctx, api.Txn{ID: "early", Ops: []api.Op{never}}); rp.ErrorCode(err) != rp.ECancelled {
+	if _, err := e.bridge.Exec(ctx, api.Txn{ID: "early", Ops: []api.Op{never}}); rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("transaction overtaken by its cancel answered %v", err)
 	}
 	// The modules are free again.
@@ -487,7 +488,7 @@ func BenchmarkClientEcho(b *testing.B) {
 	ctx := context.Background()
 	var out api.TxnReply
 	for b.Loop() {
-		if err := c.Request(ctx, "echo", api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase, 1)}}, &out); err != nil && rp.ErrorCode(err) != rp.EInternal {
+		if err := c.Request(ctx, "echo", api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase, 1)}}, &out); err != nil && rperr.ErrorCode(err) != rperr.EInternal {
 			b.Fatal(err)
 		}
 	}

@@ -1,10 +1,10 @@
 // Package hwbridge is the hardware bridge: the only process that touches a
 // board's FPGA registers. It serves, for one board named B:
 //
-//	rp.B.hw.txn      ordered register operations, atomic per FPGA module
-//	rp.B.hw.info     backend, clock, what the bitstream provides
-//	rp.B.asg0.setup  signal generator 0, PyRPL's settings and units
-//	rp.B.asg1.setup  signal generator 1
+//	rperr.B.hw.txn      ordered register operations, atomic per FPGA module
+//	rperr.B.hw.info     backend, clock, what the bitstream provides
+//	rperr.B.asg0.setup  signal generator 0, PyRPL's settings and units
+//	rperr.B.asg1.setup  signal generator 1
 //
 // A transaction names no lock: the bridge derives the FPGA modules from the
 // addresses (regmap.Module) and holds each module's mutex, taken in name

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // executor runs transactions on one FPGA with per-module locks.
 type executor struct {
-	fpga rp.FPGA
+	fpga board.FPGA
 
 	locks *moduleLocks
 
@@ -27,17 +28,17 @@ type executor struct {
 // travel on different subjects) is remembered.
 const earlyCancelTTL = 10 * time.Second
 
-func newExecutor(f rp.FPGA) *executor {
+func newExecutor(f board.FPGA) *executor {
 	return &executor{fpga: f, locks: newModuleLocks(), running: map[string]context.CancelFunc{}, early: map[string]time.Time{}}
 }
 
 // plan validates t and returns the sorted modules it touches.
 func plan(t api.Txn) ([]string, error) {
 	if len(t.Ops) == 0 {
-		return nil, rp.Invalidf("ops: a transaction needs 1..%d operations, got none", api.MaxTxnOps)
+		return nil, rperr.Invalidf("ops: a transaction needs 1..%d operations, got none", api.MaxTxnOps)
 	}
 	if len(t.Ops) > api.MaxTxnOps {
-		return nil, rp.Invalidf("ops: %d operations, at most %d per transaction", len(t.Ops), api.MaxTxnOps)
+		return nil, rperr.Invalidf("ops: %d operations, at most %d per transaction", len(t.Ops), api.MaxTxnOps)
 	}
 	var modules []string
 	words := 0
@@ -47,34 +48,34 @@ func plan(t api.Txn) ([]string, error) {
 		case api.OpRead:
 			n = op.N
 			if n < 1 || n > api.MaxOpWords {
-				return nil, rp.Invalidf("ops[%d].n: read count %d is outside 1..%d", i, n, api.MaxOpWords)
+				return nil, rperr.Invalidf("ops[%d].n: read count %d is outside 1..%d", i, n, api.MaxOpWords)
 			}
 			if op.Width != 0 && op.Width != 16 && op.Width != 32 {
-				return nil, rp.Invalidf("ops[%d].width: %d, want 32 (the default) or 16", i, op.Width)
+				return nil, rperr.Invalidf("ops[%d].width: %d, want 32 (the default) or 16", i, op.Width)
 			}
 			words += n
 		case api.OpWrite:
 			n = len(op.Words)
 			if n < 1 || n > api.MaxOpWords {
-				return nil, rp.Invalidf("ops[%d].words: %d words, a write takes 1..%d", i, n, api.MaxOpWords)
+				return nil, rperr.Invalidf("ops[%d].words: %d words, a write takes 1..%d", i, n, api.MaxOpWords)
 			}
 			words += n
 		case api.OpWait:
 			if op.Timeout < 0 || op.Timeout > api.MaxWaitTimeout || math.IsNaN(op.Timeout) {
-				return nil, rp.Invalidf("ops[%d].timeout: %g s is outside 0..%g s", i, op.Timeout, api.MaxWaitTimeout)
+				return nil, rperr.Invalidf("ops[%d].timeout: %g s is outside 0..%g s", i, op.Timeout, api.MaxWaitTimeout)
 			}
 		default:
-			return nil, rp.Invalidf("ops[%d].op: unknown operation %q, want read, write or wait", i, op.Op)
+			return nil, rperr.Invalidf("ops[%d].op: unknown operation %q, want read, write or wait", i, op.Op)
 		}
 		if words > api.MaxTxnWords {
-			return nil, rp.Invalidf("ops: the transaction moves more than %d words; split it", api.MaxTxnWords)
+			return nil, rperr.Invalidf("ops: the transaction moves more than %d words; split it", api.MaxTxnWords)
 		}
 		if err := regmap.CheckRange(uint32(op.Addr), n); err != nil {
-			return nil, rp.Invalidf("ops[%d].addr: %s", i, rp.ErrorMessage(err))
+			return nil, rperr.Invalidf("ops[%d].addr: %s", i, rperr.ErrorMessage(err))
 		}
 		m, err := regmap.Module(uint32(op.Addr))
 		if err != nil {
-			return nil, rp.Invalidf("ops[%d].addr: %s", i, rp.ErrorMessage(err))
+			return nil, rperr.Invalidf("ops[%d].addr: %s", i, rperr.ErrorMessage(err))
 		}
 		if !slices.Contains(modules, m) {
 			modules = append(modules, m)
@@ -94,7 +95,7 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 	defer e.mu.Unlock()
 	if _, dup := e.running[id]; dup {
 		cancel()
-		return nil, nil, rp.Invalidf("id: transaction %q is already running", id)
+		return nil, nil, rperr.Invalidf("id: transaction %q is already running", id)
 	}
 	e.running[id] = cancel
 	if _, ok := e.early[id]; ok {
@@ -193,7 +194,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 	results := make([]api.OpResult, len(t.Ops))
 	for i, op := range t.Ops {
 		if err := ctx.Err(); err != nil {
-			return api.TxnReply{}, rp.Errorf(rp.ECancelled, "transaction cancelled before ops[%d]", i)
+			return api.TxnReply{}, rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", i)
 		}
 		addr := uint32(op.Addr)
 		switch op.Op {
@@ -226,7 +227,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 				return api.TxnReply{}, opError(i, op, err)
 			}
 			if !ok {
-				return api.TxnReply{}, rp.Errorf(rp.ETimeout, "ops[%d]: word at %v & %#x did not become %#x within %g s", i, op.Addr, op.Mask, op.Value, timeout)
+				return api.TxnReply{}, rperr.Errorf(rperr.ETimeout, "ops[%d]: word at %v & %#x did not become %#x within %g s", i, op.Addr, op.Mask, op.Value, timeout)
 			}
 			results[i].Waited = time.Since(t0).Seconds()
 		}
@@ -235,10 +236,10 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 }
 
 // readHalves reads n words keeping their low halves: straight into the
-// halves with an rp.HalfReader backend, else through a buffer of words.
+// halves with an board.HalfReader backend, else through a buffer of words.
 func (e *executor) readHalves(addr uint32, pool *pooledReply, n int) ([]uint16, error) {
 	halves := pool.halves(n)
-	if hr, ok := e.fpga.(rp.HalfReader); ok {
+	if hr, ok := e.fpga.(board.HalfReader); ok {
 		return halves, hr.ReadHalves(addr, halves)
 	}
 	words := pool.words(n)
@@ -252,22 +253,22 @@ func (e *executor) readHalves(addr uint32, pool *pooledReply, n int) ([]uint16, 
 }
 
 func opError(i int, op api.Op, err error) error {
-	code := rp.ErrorCode(err)
-	if code == rp.EInternal {
-		code = rp.EUnavailable // the backend failed: the board, not the request
+	code := rperr.ErrorCode(err)
+	if code == rperr.EInternal {
+		code = rperr.EUnavailable // the backend failed: the board, not the request
 	}
-	return rp.Errorf(code, "ops[%d] (%s at %v): %s", i, op.Op, op.Addr, rp.ErrorMessage(err))
+	return rperr.Errorf(code, "ops[%d] (%s at %v): %s", i, op.Op, op.Addr, rperr.ErrorMessage(err))
 }
 
 // wait blocks until word(addr)&mask == value. Backends that know when a
-// condition will hold (rp.Waiter) do it themselves; others are polled with
+// condition will hold (board.Waiter) do it themselves; others are polled with
 // a backoff from 10 us to 1 ms, which keeps latency low for short waits
 // without spinning through long ones.
 func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
-	if w, ok := e.fpga.(rp.Waiter); ok {
+	if w, ok := e.fpga.(board.Waiter); ok {
 		ok, err := w.WaitFor(ctx, addr, mask, value, timeout)
 		if err != nil && ctx.Err() != nil {
-			return false, rp.Errorf(rp.ECancelled, "wait cancelled")
+			return false, rperr.Errorf(rperr.ECancelled, "wait cancelled")
 		}
 		return ok, err
 	}
@@ -287,7 +288,7 @@ func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout t
 		}
 		select {
 		case <-ctx.Done():
-			return false, rp.Errorf(rp.ECancelled, "wait cancelled")
+			return false, rperr.Errorf(rperr.ECancelled, "wait cancelled")
 		case <-time.After(min(backoff, left)):
 		}
 		backoff = min(2*backoff, time.Millisecond)

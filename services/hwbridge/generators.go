@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/asg"
+	"github.com/rpbus/rpbus/services/hwbridge/asg"
 	"github.com/rpbus/rpbus/svc"
 )
 

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // moduleLocks hands FPGA modules to transactions in the order they queued.
@@ -50,7 +50,7 @@ func (l *moduleLocks) wait(ctx context.Context, t *turn) error {
 		return nil
 	case <-ctx.Done():
 		l.leave(t)
-		return rp.Errorf(rp.ECancelled, "cancelled while waiting for modules %v", t.modules)
+		return rperr.Errorf(rperr.ECancelled, "cancelled while waiting for modules %v", t.modules)
 	}
 }
 

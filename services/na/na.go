@@ -15,7 +15,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -226,7 +226,7 @@ func (s *Service) sweep(a *acq.Acq, p *plan, received time.Time) (api.NATrace, e
 	// The module's "on" is its bit in the DSP sync word, shared by all
 	// modules; the NA reads it but leaves it alone.
 	if on := r.Results[len(r.Results)-1].Words[0]; on&(1<<(regmap.SlotIQ0+cl.k)) == 0 {
-		return tr, rp.Errorf(rp.EUnavailable, "%s is switched off (DSP sync word %#x has bit %d clear)", tr.IQ, on, regmap.SlotIQ0+cl.k)
+		return tr, rperr.Errorf(rperr.EUnavailable, "%s is switched off (DSP sync word %#x has bit %d clear)", tr.IQ, on, regmap.SlotIQ0+cl.k)
 	}
 	pr := &progress{p: api.Progress{ID: a.ID, Total: len(p.points) * p.s.TraceAverage}}
 	stop := s.publishProgress(a.Board, pr)

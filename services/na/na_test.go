@@ -15,7 +15,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/na"
 	"github.com/rpbus/rpbus/services/scope"
 )
@@ -204,7 +204,7 @@ func TestBadSettingsAnswer400NamingTheField(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 	for _, c := range cases {
 		err := e.c.Request(ctx, "rp.sim.na.single", c.s, nil)
-		if rp.ErrorCode(err) != rp.EInvalid || !strings.HasPrefix(rp.ErrorMessage(err), c.field+":") {
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.HasPrefix(rperr.ErrorMessage(err), c.field+":") {
 			t.Errorf("%+v: %v, want 400 naming %s", c.s, err, c.field)
 		}
 	}
@@ -274,7 +274,7 @@ func TestModulesAreReleasedAfterCancelTimeoutAndErrors(t *testing.T) {
 	quick := api.NASettings{StartFreq: 1e6, StopFreq: 2e6, Points: 11, RBW: 10e3}
 	nw := quick
 	nw.NoWait = true
-	if _, err := e.board.NA().Single(ctx, nw); rp.ErrorCode(err) != rp.EBusy {
+	if _, err := e.board.NA().Single(ctx, nw); rperr.ErrorCode(err) != rperr.EBusy {
 		t.Fatalf("no_wait with every module held: %v, want 409", err)
 	}
 	// A waiting request gets the first module freed.
@@ -287,7 +287,7 @@ func TestModulesAreReleasedAfterCancelTimeoutAndErrors(t *testing.T) {
 	if _, err := e.board.NA().Cancel(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errs; rp.ErrorCode(err) != rp.ECancelled {
+	if err := <-errs; rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("cancelled sweep: %v", err)
 	}
 	if err := <-waited; err != nil {
@@ -297,7 +297,7 @@ func TestModulesAreReleasedAfterCancelTimeoutAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if err := <-errs; rp.ErrorCode(err) != rp.ECancelled {
+		if err := <-errs; rperr.ErrorCode(err) != rperr.ECancelled {
 			t.Fatalf("stopped sweep: %v", err)
 		}
 	}
@@ -306,14 +306,14 @@ func TestModulesAreReleasedAfterCancelTimeoutAndErrors(t *testing.T) {
 	// A timeout: the sweep needs 3 s, it may take 0.2.
 	to := long
 	to.Timeout = 0.2
-	if _, err := e.board.NA().Single(ctx, to); rp.ErrorCode(err) != rp.ETimeout {
+	if _, err := e.board.NA().Single(ctx, to); rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Fatalf("timeout: %v", err)
 	}
 	// The client's context ending cancels on the service.
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	_, err := e.board.NA().Single(cctx, long)
 	cancel()
-	if code := rp.ErrorCode(err); code != rp.ETimeout {
+	if code := rperr.ErrorCode(err); code != rperr.ETimeout {
 		t.Fatalf("client deadline: %v", err)
 	}
 	markersFree(t, e)
@@ -432,11 +432,11 @@ func TestProgressAndDoneEvents(t *testing.T) {
 	}
 	// A failed sweep's done event carries the error.
 	s.ID, s.Timeout = "late", 0.05
-	if _, err := e.board.NA().Single(ctx, s); rp.ErrorCode(err) != rp.ETimeout {
+	if _, err := e.board.NA().Single(ctx, s); rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Fatalf("timeout: %v", err)
 	}
 	d = <-done
-	if rp.ErrorCode(d.Err) != rp.ETimeout || d.Value.ID != "late" {
+	if rperr.ErrorCode(d.Err) != rperr.ETimeout || d.Value.ID != "late" {
 		t.Fatalf("failed done: %v %q", d.Err, d.Value.ID)
 	}
 }
@@ -444,7 +444,7 @@ func TestProgressAndDoneEvents(t *testing.T) {
 func TestUnknownBoardIs404(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.c.Board("nowhere").NA().Single(ctxT(t, 10*time.Second), api.NASettings{Points: 3})
-	if rp.ErrorCode(err) != rp.ENotFound {
+	if rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("unknown board: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // NumIQ is the number of IQ modules a sweep can borrow (iq0..iq2).
@@ -118,7 +118,7 @@ func (p *pool) acquire(ctx context.Context, board string, noWait bool) (claim, e
 			holders = hs
 		}
 		if noWait {
-			return claim{}, rp.Errorf(rp.EBusy, "no IQ module free on board %s (%s) and no_wait is set", board, strings.Join(holders, ", "))
+			return claim{}, rperr.Errorf(rperr.EBusy, "no IQ module free on board %s (%s) and no_wait is set", board, strings.Join(holders, ", "))
 		}
 		t := time.NewTimer(pollInterval)
 		select {
@@ -174,7 +174,7 @@ func (p *pool) claimModule(ctx context.Context, board string, k int) (claim, str
 	if err == nil {
 		return claim{k: k, saved: r.Results[1].Words[0]}, "", nil
 	}
-	if rp.ErrorCode(err) != rp.ETimeout || cctx.Err() != nil {
+	if rperr.ErrorCode(err) != rperr.ETimeout || cctx.Err() != nil {
 		return claim{}, "", err
 	}
 	// Held: by whom?
@@ -193,7 +193,7 @@ func (p *pool) claimModule(ctx context.Context, board string, k int) (claim, str
 	// Stale: its holder is gone (or is this instance, which does not hold
 	// it, after a failed release). Take it over if the marker is unchanged.
 	if _, err := b.HW.Txn(cctx, api.Wait(addr, markerMask, marker, casTimeout), api.Write(addr, ours)); err != nil {
-		if rp.ErrorCode(err) == rp.ETimeout && cctx.Err() == nil {
+		if rperr.ErrorCode(err) == rperr.ETimeout && cctx.Err() == nil {
 			return claim{}, "taken over by another instance just now", nil
 		}
 		return claim{}, "", err

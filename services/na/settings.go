@@ -5,7 +5,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Defaults of the zero-valued settings (api.NASettings).
@@ -122,7 +122,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	}{{"start_freq", s.StartFreq}, {"stop_freq", s.StopFreq}, {"rbw", s.RBW}, {"amplitude", s.Amplitude},
 		{"acbandwidth", s.ACBandwidth}, {"q_factor_min", s.QFactorMin}, {"timeout", s.Timeout}} {
 		if !finite(f.v) {
-			return nil, rp.Invalidf("%s: %g is not a finite number", f.name, f.v)
+			return nil, rperr.Invalidf("%s: %g is not a finite number", f.name, f.v)
 		}
 	}
 	if s.StartFreq == 0 {
@@ -145,51 +145,51 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 			if *s.Logscale {
 				scale = " (log scale needs positive frequencies)"
 			}
-			return nil, rp.Invalidf("%s: %g Hz is outside %.6g .. %g Hz%s", f.name, f.v, freqStep, nyq, scale)
+			return nil, rperr.Invalidf("%s: %g Hz is outside %.6g .. %g Hz%s", f.name, f.v, freqStep, nyq, scale)
 		}
 	}
 	switch {
 	case s.Points == 0:
 		s.Points = DefaultPoints
 	case s.Points < 1 || s.Points > MaxPoints:
-		return nil, rp.Invalidf("points: %d is outside 1..%d", s.Points, MaxPoints)
+		return nil, rperr.Invalidf("points: %d is outside 1..%d", s.Points, MaxPoints)
 	}
 	if s.RBW == 0 {
 		s.RBW = DefaultRBW
 	}
 	lo, hi := rbwOptions[0], rbwOptions[len(rbwOptions)-1]
 	if s.RBW < lo*(1-1e-9) || s.RBW > hi*(1+1e-9) {
-		return nil, rp.Invalidf("rbw: %g Hz: the IQ module's quadrature filters make %.4g .. %.4g Hz", s.RBW, lo, hi)
+		return nil, rperr.Invalidf("rbw: %g Hz: the IQ module's quadrature filters make %.4g .. %.4g Hz", s.RBW, lo, hi)
 	}
 	s.RBW = nearest(rbwOptions, s.RBW)
 	switch {
 	case s.AveragePerPoint == 0:
 		s.AveragePerPoint = 1
 	case s.AveragePerPoint < 1:
-		return nil, rp.Invalidf("average_per_point: %d must be at least 1", s.AveragePerPoint)
+		return nil, rperr.Invalidf("average_per_point: %d must be at least 1", s.AveragePerPoint)
 	}
 	switch {
 	case s.Amplitude == 0:
 		s.Amplitude = DefaultAmplitude
 	case s.Amplitude < 0 || s.Amplitude > 1:
-		return nil, rp.Invalidf("amplitude: %g V is outside 0..1 V", s.Amplitude)
+		return nil, rperr.Invalidf("amplitude: %g V is outside 0..1 V", s.Amplitude)
 	}
 	if s.Input == "" {
 		s.Input = DefaultInput
 	}
 	in, ok := regmap.SlotNumber(s.Input)
 	if !ok || !contains(Inputs, s.Input) {
-		return nil, rp.Invalidf("input: %q is not one of %v", s.Input, Inputs)
+		return nil, rperr.Invalidf("input: %q is not one of %v", s.Input, Inputs)
 	}
 	if s.OutputDirect == "" {
 		s.OutputDirect = DefaultOutputDirect
 	}
 	od, ok := outputDirects[s.OutputDirect]
 	if !ok {
-		return nil, rp.Invalidf("output_direct: %q is not one of off, out1, out2, both", s.OutputDirect)
+		return nil, rperr.Invalidf("output_direct: %q is not one of off, out1, out2, both", s.OutputDirect)
 	}
 	if s.ACBandwidth < 0 || s.ACBandwidth > acOptions[len(acOptions)-1]*(1+1e-9) {
-		return nil, rp.Invalidf("acbandwidth: %g Hz is outside 0 (off) .. %.4g Hz", s.ACBandwidth, acOptions[len(acOptions)-1])
+		return nil, rperr.Invalidf("acbandwidth: %g Hz is outside 0 (off) .. %.4g Hz", s.ACBandwidth, acOptions[len(acOptions)-1])
 	}
 	var inFilter uint32
 	if s.ACBandwidth > 0 {
@@ -200,16 +200,16 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	case s.QFactorMin == 0:
 		s.QFactorMin = DefaultQFactorMin
 	case s.QFactorMin < 0:
-		return nil, rp.Invalidf("q_factor_min: %g must be positive", s.QFactorMin)
+		return nil, rperr.Invalidf("q_factor_min: %g must be positive", s.QFactorMin)
 	}
 	switch {
 	case s.TraceAverage == 0:
 		s.TraceAverage = 1
 	case s.TraceAverage < 1 || s.TraceAverage > MaxTraceAverage:
-		return nil, rp.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
+		return nil, rperr.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
 	}
 	if s.Timeout < 0 || s.Timeout > MaxTimeout {
-		return nil, rp.Invalidf("timeout: %g s is outside 0 (default) .. %g s", s.Timeout, MaxTimeout)
+		return nil, rperr.Invalidf("timeout: %g s is outside 0 (default) .. %g s", s.Timeout, MaxTimeout)
 	}
 
 	// The reply must fit in one message: 3 float64 arrays (4 in zero span).
@@ -223,7 +223,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	}
 	if maxReply > 0 {
 		if most := (maxReply - 4096) / perPoint; int64(s.Points) > most {
-			return nil, rp.Invalidf("points: %d points make a reply larger than the server's max payload of %d bytes: at most %d points (msgpack replies are about 3 times smaller than JSON)", s.Points, maxReply, max(most, 0))
+			return nil, rperr.Invalidf("points: %d points make a reply larger than the server's max payload of %d bytes: at most %d points (msgpack replies are about 3 times smaller than JSON)", s.Points, maxReply, max(most, 0))
 		}
 	}
 
@@ -231,7 +231,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	// and the normalisation divides by exactly what is sent.
 	ampSteps := min(math.Round(s.Amplitude*regmap.VoltsNorm), regmap.VoltsNorm-1)
 	if ampSteps < 1 {
-		return nil, rp.Invalidf("amplitude: %g V is below the output's step of %g V", s.Amplitude, 1.0/regmap.VoltsNorm)
+		return nil, rperr.Invalidf("amplitude: %g V is below the output's step of %g V", s.Amplitude, 1.0/regmap.VoltsNorm)
 	}
 	s.Amplitude = ampSteps / regmap.VoltsNorm
 
@@ -258,7 +258,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 		}
 		// na_averages and the first point's sleep are 32-bit cycle counts.
 		if maxAvg := int(float64(math.MaxUint32) / (regmap.Clock / bw) / (FirstPointFactor + 1)); s.AveragePerPoint > maxAvg {
-			return nil, rp.Invalidf("average_per_point: %d is outside 1..%d at rbw %.4g Hz", s.AveragePerPoint, maxAvg, bw)
+			return nil, rperr.Invalidf("average_per_point: %d is outside 1..%d at rbw %.4g Hz", s.AveragePerPoint, maxAvg, bw)
 		}
 		pt := bandPoint(f, bw, s.AveragePerPoint, i == 0)
 		pt.freq = regmap.RegToFreq(pt.freqReg, regmap.IQPhaseBits)
@@ -267,14 +267,14 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 		cycles += pt.cycles()
 	}
 	if p.points[0].avg == 0 {
-		return nil, rp.Invalidf("rbw: %g Hz leaves no cycle to average", s.RBW)
+		return nil, rperr.Invalidf("rbw: %g Hz leaves no cycle to average", s.RBW)
 	}
 	p.hwTime = float64(cycles) / regmap.Clock * float64(s.TraceAverage)
 	if s.Timeout == 0 {
 		s.Timeout = math.Round((2*p.hwTime+5)*1000) / 1000
 	}
 	if s.Timeout > MaxTimeout {
-		return nil, rp.Invalidf("points: the sweep takes %.0f s of hardware time, more than %g s", p.hwTime, MaxTimeout)
+		return nil, rperr.Invalidf("points: the sweep takes %.0f s of hardware time, more than %g s", p.hwTime, MaxTimeout)
 	}
 	p.s = s
 	return p, nil

@@ -13,7 +13,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -203,14 +203,14 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 		cancel()
 		if err != nil {
 			putRaw(r)
-			if rp.ErrorCode(err) == rp.ETimeout && ctx.Err() == nil {
+			if rperr.ErrorCode(err) == rperr.ETimeout && ctx.Err() == nil {
 				return nil, timeoutError(p, i)
 			}
 			return nil, err
 		}
 		if len(tr.Results) != opCh2+1 {
 			putRaw(r)
-			return nil, rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
+			return nil, rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 		}
 		start, end := bridgeTimes(tr)
 		if i == 0 {
@@ -241,7 +241,7 @@ func timeoutError(p *plan, done int) error {
 	if p.n > 1 {
 		msg += fmt.Sprintf(" (%d of %d traces acquired)", done, p.n)
 	}
-	return rp.Errorf(rp.ETimeout, "scope: %s; the scope is disarmed", msg)
+	return rperr.Errorf(rperr.ETimeout, "scope: %s; the scope is disarmed", msg)
 }
 
 // samples are a trace's two channels as the reply sends them, pooled:

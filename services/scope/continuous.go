@@ -10,7 +10,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -39,10 +39,10 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 		return nil, err
 	}
 	if p.rolling() && p.n > 1 {
-		return nil, rp.Invalidf("trace_average: %d, but durations above %g s run in rolling mode, which takes 1", p.n, RollingDuration)
+		return nil, rperr.Invalidf("trace_average: %d, but durations above %g s run in rolling mode, which takes 1", p.n, RollingDuration)
 	}
 	if len(set.ID) > acqMaxID {
-		return nil, rp.Invalidf("id: %d characters, at most %d", len(set.ID), acqMaxID)
+		return nil, rperr.Invalidf("id: %d characters, at most %d", len(set.ID), acqMaxID)
 	}
 	name := req.Board()
 	// Answer "no such board" now rather than publish nothing for ever.
@@ -75,7 +75,7 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 	// The run starts when this announcement comes back (see announced).
 	if err := s.nc.Publish(replaceSubject+"."+name, []byte(s.instance+" "+id)); err != nil {
 		cancel()
-		return nil, rp.Errorf(rp.EUnavailable, "scope: announcing the continuous run: %v", err)
+		return nil, rperr.Errorf(rperr.EUnavailable, "scope: announcing the continuous run: %v", err)
 	}
 	s.wg.Add(1)
 	go s.publish(name, c)
@@ -139,7 +139,7 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 		case <-c.ctx.Done():
 			putRaw(r)
 		}
-	case err != nil && c.ctx.Err() == nil && rp.ErrorCode(err) != rp.ETimeout:
+	case err != nil && c.ctx.Err() == nil && rperr.ErrorCode(err) != rperr.ETimeout:
 		// The bridge is gone or failing: retry gently until stopped.
 		select {
 		case <-time.After(100 * time.Millisecond):

@@ -16,7 +16,7 @@ import (
 	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -280,7 +280,7 @@ func (s *Service) enqueue(name string, j *job) error {
 
 func (s *Service) boardLocked(name string) (*board, error) {
 	if s.closed {
-		return nil, rp.Errorf(rp.EUnavailable, "scope: the service is stopping")
+		return nil, rperr.Errorf(rperr.EUnavailable, "scope: the service is stopping")
 	}
 	b := s.boards[name]
 	if b == nil {
@@ -387,7 +387,7 @@ func (s *Service) worker(b *board) {
 			b.queue = nil
 			s.mu.Unlock()
 			for _, j := range q {
-				j.done <- result{err: rp.Errorf(rp.ECancelled, "scope: acquisition %s cancelled: the service is stopping", j.a.ID)}
+				j.done <- result{err: rperr.Errorf(rperr.ECancelled, "scope: acquisition %s cancelled: the service is stopping", j.a.ID)}
 			}
 			return
 		case <-idle.C:
@@ -448,7 +448,7 @@ func (s *Service) land(b *board, f *flight, last bool) {
 	var r *raw
 	switch {
 	case err == nil && len(tr.Results) != opCh2+1:
-		err = rp.Errorf(rp.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
+		err = rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 	case err == nil:
 		// The hardware started when the bridge gave the transaction the
 		// scope, which may be after it was sent: it waited there behind
@@ -457,7 +457,7 @@ func (s *Service) land(b *board, f *flight, last bool) {
 		r.started, r.ended = bridgeTimes(*tr)
 		r.addTrace(*tr, f.j.p.delay, true)
 		r.txn, tr = tr, nil // r's words are tr's: it goes back with r
-	case rp.ErrorCode(err) == rp.ETimeout && ctx.Err() == nil:
+	case rperr.ErrorCode(err) == rperr.ETimeout && ctx.Err() == nil:
 		err = timeoutError(f.j.p, 0)
 	case ctx.Err() != nil:
 		err = f.j.a.Err()
@@ -468,7 +468,7 @@ func (s *Service) land(b *board, f *flight, last bool) {
 	f.j.done <- result{r: r, err: err}
 	// The next flight's transaction resets the scope first anyway, and a
 	// reset sent now would wait at the bridge behind it.
-	if code := rp.ErrorCode(err); last && (code == rp.ETimeout || code == rp.ECancelled) {
+	if code := rperr.ErrorCode(err); last && (code == rperr.ETimeout || code == rperr.ECancelled) {
 		s.disarm(b, f.j.a.ID)
 	}
 }
@@ -484,7 +484,7 @@ func (s *Service) runJob(b *board, j *job) {
 		err = j.a.Err()
 	}
 	j.done <- result{r: r, err: err}
-	if code := rp.ErrorCode(err); code == rp.ETimeout || code == rp.ECancelled {
+	if code := rperr.ErrorCode(err); code == rperr.ETimeout || code == rperr.ECancelled {
 		s.disarm(b, j.a.ID)
 	}
 }
@@ -503,7 +503,7 @@ func (s *Service) disarm(b *board, txnID string) {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		_, err := b.cb.HW.Do(ctx, api.Txn{Ops: resetOps()})
 		cancel()
-		if err == nil || txnID == "" || rp.ErrorCode(err) == rp.ENotFound {
+		if err == nil || txnID == "" || rperr.ErrorCode(err) == rperr.ENotFound {
 			return
 		}
 		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
@@ -559,7 +559,7 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
 	mp, err := encodeMsgpack(&tr, 2)
 	if err != nil {
-		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
+		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
 	}
 	// The done event carries the same bytes as a msgpack reply. It goes
 	// out from the events goroutine after the reply (see eventDelay), so
@@ -582,7 +582,7 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 	// samples as volts.
 	js, err := wire.JSON.Marshal(tr.volts(bufs))
 	if err != nil {
-		return nil, rp.Errorf(rp.EInternal, "scope: encoding the trace: %v", err)
+		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
 	}
 	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -116,7 +116,7 @@ func TestBadSettingsAnswer400ThenTheNextSucceeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = wire.ErrorFromMsg(m)
-		if rp.ErrorCode(err) != rp.EInvalid || m.Header.Get("Nats-Service-Error-Code") != "400" || !strings.Contains(rp.ErrorMessage(err), b.field) {
+		if rperr.ErrorCode(err) != rperr.EInvalid || m.Header.Get("Nats-Service-Error-Code") != "400" || !strings.Contains(rperr.ErrorMessage(err), b.field) {
 			t.Errorf("%s: %v, want 400 naming %s", b.body, err, b.field)
 		}
 		tr := e.single(t, api.ScopeSettings{})
@@ -138,11 +138,11 @@ func TestBadSettingsAnswer400ThenTheNextSucceeds(t *testing.T) {
 func TestUnknownBoardIsNotFound(t *testing.T) {
 	e := newEnv(t, 1)
 	_, err := e.c.Board("nosuch").Scope().Single(ctxT(t, 10*time.Second), api.ScopeSettings{})
-	if rp.ErrorCode(err) != rp.ENotFound {
+	if rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("unknown board: %v, want not_found", err)
 	}
 	_, err = e.c.Board("nosuch").Scope().Continuous(ctxT(t, 10*time.Second), api.ScopeSettings{})
-	if rp.ErrorCode(err) != rp.ENotFound {
+	if rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("continuous on an unknown board: %v, want not_found", err)
 	}
 }
@@ -241,7 +241,7 @@ func TestHysteresisSuppressesRetriggeringOnNoise(t *testing.T) {
 	big := 12 * sigma
 	s.Hysteresis, s.Timeout = big, 0.3
 	_, err := e.board.Scope().Single(ctxT(t, 10*time.Second), s)
-	if rp.ErrorCode(err) != rp.ETimeout {
+	if rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Fatalf("hysteresis %g V on noise of %g V: %v, want 408", big, sigma, err)
 	}
 	natstest.WaitFor(t, 5*time.Second, "the scope disarmed", func() bool {
@@ -346,7 +346,7 @@ func TestCancelAndStop(t *testing.T) {
 			return false
 		}
 	})
-	if rp.ErrorCode(err) != rp.ECancelled {
+	if rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("cancelled single: %v, want 499", err)
 	}
 	if tr := e.single(t, api.ScopeSettings{}); len(tr.Ch1) != 16384 {
@@ -368,7 +368,7 @@ func TestCancelAndStop(t *testing.T) {
 		return err == nil && r.Cancelled >= n
 	})
 	for i := 0; i < n; i++ {
-		if err := <-errs; rp.ErrorCode(err) != rp.ECancelled {
+		if err := <-errs; rperr.ErrorCode(err) != rperr.ECancelled {
 			t.Fatalf("stopped single: %v, want 499", err)
 		}
 	}
@@ -379,7 +379,7 @@ func TestCancelAndStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	_, err = sc.Single(ctx, never)
 	cancel()
-	if code := rp.ErrorCode(err); code != rp.ETimeout && code != rp.ECancelled {
+	if code := rperr.ErrorCode(err); code != rperr.ETimeout && code != rperr.ECancelled {
 		t.Fatalf("single whose context ended: %v", err)
 	}
 	if tr := e.single(t, api.ScopeSettings{Timeout: 2}); len(tr.Ch1) != 16384 {
@@ -411,7 +411,7 @@ func TestQueuedBehindAMissingTriggerRuns(t *testing.T) {
 	if len(tr.Ch1) != 16384 {
 		t.Fatalf("the single behind: %d samples", len(tr.Ch1))
 	}
-	if err := <-errc; rp.ErrorCode(err) != rp.ETimeout {
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Fatalf("the first: %v, want 408", err)
 	}
 }
@@ -554,7 +554,7 @@ func TestScopeAndNetworkAnalyzerAtTheSameTime(t *testing.T) {
 	default:
 	}
 	cancel()
-	if err := <-done; rp.ErrorCode(err) != rp.ECancelled {
+	if err := <-done; rperr.ErrorCode(err) != rperr.ECancelled {
 		t.Fatalf("NA point: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // N is the number of samples per channel in one trace.
@@ -78,7 +78,7 @@ func (p *plan) acqTime() float64 {
 // Normalize validates s and returns it with every default filled in and
 // every value as the hardware applies it (duration and decimation
 // consistent, trigger_delay, threshold and hysteresis rounded to their
-// register steps). Bad input gives an *rp.Error with code rp.EInvalid
+// register steps). Bad input gives an *rperr.Error with code rperr.EInvalid
 // naming the field and the allowed values.
 func Normalize(s api.ScopeSettings) (api.ScopeSettings, error) {
 	p, err := newPlan(s)
@@ -107,15 +107,15 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	}
 	switch {
 	case s.Duration != 0 && s.Decimation != 0:
-		return nil, rp.Invalidf("duration, decimation: give one of them, not both (duration %g s, decimation %d)", s.Duration, s.Decimation)
+		return nil, rperr.Invalidf("duration, decimation: give one of them, not both (duration %g s, decimation %d)", s.Duration, s.Decimation)
 	case s.Decimation != 0:
 		if s.Decimation < 1 || !regmap.ValidDecimation(uint32(min(s.Decimation, 1<<20))) {
-			return nil, rp.Invalidf("decimation: %d is not allowed; want a power of two 1, 2, 4, ... 65536", s.Decimation)
+			return nil, rperr.Invalidf("decimation: %d is not allowed; want a power of two 1, 2, 4, ... 65536", s.Decimation)
 		}
 		p.dec = uint32(s.Decimation)
 	case s.Duration != 0:
 		if !finite(s.Duration) || s.Duration < 0 || s.Duration > MaxDuration*(1+1e-12) {
-			return nil, rp.Invalidf("duration: %g s is outside (0, %.10g] s (16384 x 8 ns x decimation 1..65536)", s.Duration, MaxDuration)
+			return nil, rperr.Invalidf("duration: %g s is outside (0, %.10g] s (16384 x 8 ns x decimation 1..65536)", s.Duration, MaxDuration)
 		}
 		p.dec = regmap.DecimationFor(s.Duration)
 	default:
@@ -129,18 +129,18 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	}
 	code, ok := regmap.TriggerSourceCode(s.TriggerSource)
 	if !ok || code == regmap.TrigOff {
-		return nil, rp.Invalidf("trigger_source: %q is not one of %s", s.TriggerSource, strings.Join(TriggerSources, ", "))
+		return nil, rperr.Invalidf("trigger_source: %q is not one of %s", s.TriggerSource, strings.Join(TriggerSources, ", "))
 	}
 	p.trig = code
 
 	if !finite(s.Threshold) || s.Threshold < -1 || s.Threshold > 1 {
-		return nil, rp.Invalidf("threshold: %g V is outside -1..1 V", s.Threshold)
+		return nil, rperr.Invalidf("threshold: %g V is outside -1..1 V", s.Threshold)
 	}
 	p.threshold = regmap.VoltsToReg(s.Threshold)
 	s.Threshold = regmap.RegToVolts(p.threshold)
 
 	if !finite(s.Hysteresis) || s.Hysteresis < 0 || s.Hysteresis > 1 {
-		return nil, rp.Invalidf("hysteresis: %g V is outside 0..1 V (0: the hardware default of 20 LSB, 2.4 mV)", s.Hysteresis)
+		return nil, rperr.Invalidf("hysteresis: %g V is outside 0..1 V (0: the hardware default of 20 LSB, 2.4 mV)", s.Hysteresis)
 	}
 	p.hysteresis = regmap.ScopeDefaultHysteresis
 	if s.Hysteresis != 0 {
@@ -150,7 +150,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 
 	dt := regmap.SamplingTime(p.dec)
 	if !finite(s.TriggerDelay) || s.TriggerDelay < -s.Duration/2 || s.TriggerDelay > MaxTriggerDelay {
-		return nil, rp.Invalidf("trigger_delay: %g s is outside %.9g..%.9g s (-duration/2 .. 8 ns x 2^30)", s.TriggerDelay, -s.Duration/2, MaxTriggerDelay)
+		return nil, rperr.Invalidf("trigger_delay: %g s is outside %.9g..%.9g s (-duration/2 .. 8 ns x 2^30)", s.TriggerDelay, -s.Duration/2, MaxTriggerDelay)
 	}
 	if p.trig == regmap.TrigImmediately {
 		// PyRPL: the trace runs from the software trigger to duration;
@@ -170,12 +170,12 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 		s.TraceAverage = 1
 	}
 	if s.TraceAverage < 1 || s.TraceAverage > MaxTraceAverage {
-		return nil, rp.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
+		return nil, rperr.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
 	}
 	p.n = s.TraceAverage
 
 	if !finite(s.Timeout) || s.Timeout < 0 || s.Timeout > MaxTimeout {
-		return nil, rp.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x the acquisition time x trace_average)", s.Timeout, MaxTimeout)
+		return nil, rperr.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x the acquisition time x trace_average)", s.Timeout, MaxTimeout)
 	}
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTimeout(p.acqTime(), p.n)
@@ -197,5 +197,5 @@ func input(field, name string) (uint32, error) {
 			return uint32(n), nil
 		}
 	}
-	return 0, rp.Invalidf("%s: %q is not one of %s", field, name, strings.Join(Inputs, ", "))
+	return 0, rperr.Invalidf("%s: %q is not one of %s", field, name, strings.Join(Inputs, ", "))
 }

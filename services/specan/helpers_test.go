@@ -16,7 +16,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/natsserver"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
@@ -135,11 +135,11 @@ func ctxT(tb testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// wantCode fails unless err is an *rp.Error of code whose message holds
+// wantCode fails unless err is an *rperr.Error of code whose message holds
 // every part.
 func wantCode(tb testing.TB, err error, code string, parts ...string) {
 	tb.Helper()
-	var re *rp.Error
+	var re *rperr.Error
 	if !errors.As(err, &re) || re.Code != code {
 		tb.Fatalf("error %v, want code %s", err, code)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 type result struct {
@@ -130,12 +130,12 @@ func addTrace(an *spectrum.Analyzer, r request, tr *api.ScopeTrace) error {
 	n := regmap.ScopeBufferLen
 	switch {
 	case len(tr.Ch1) != n || len(tr.Ch2) != n:
-		return rp.Errorf(rp.EInternal, "the scope sent %d and %d samples, want %d per channel", len(tr.Ch1), len(tr.Ch2), n)
+		return rperr.Errorf(rperr.EInternal, "the scope sent %d and %d samples, want %d per channel", len(tr.Ch1), len(tr.Ch2), n)
 	case tr.Settings.Decimation != r.dec:
-		return rp.Errorf(rp.EInternal, "the scope applied decimation %d, want %d", tr.Settings.Decimation, r.dec)
+		return rperr.Errorf(rperr.EInternal, "the scope applied decimation %d, want %d", tr.Settings.Decimation, r.dec)
 	}
 	if err := an.AddFloat32(tr.Ch1, tr.Ch2); err != nil {
-		return rp.Errorf(rp.EInternal, "%s", rp.ErrorMessage(err))
+		return rperr.Errorf(rperr.EInternal, "%s", rperr.ErrorMessage(err))
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func (s *Service) failure(ctx context.Context, a *acq.Acq, r request, done int, 
 		return aerr
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return rp.Errorf(rp.ETimeout, "spectrum %s: %d of %d traces in the timeout of %g s", a.ID, done, r.traces, r.timeout.Seconds())
+		return rperr.Errorf(rperr.ETimeout, "spectrum %s: %d of %d traces in the timeout of %g s", a.ID, done, r.traces, r.timeout.Seconds())
 	}
 	return errDetail(a.ID, done, r.traces, err)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Defaults and limits of api.SpecanSettings.
@@ -42,18 +42,18 @@ type request struct {
 
 // TraceTime returns the duration of one scope trace at decimation dec, in
 // seconds: 16384 * dec / 125 MHz.
-func TraceTime(dec int) float64 { return regmap.ScopeBufferLen * float64(dec) / rp.Clock }
+func TraceTime(dec int) float64 { return regmap.ScopeBufferLen * float64(dec) / regmap.Clock }
 
 // DecimationForSpan returns the decimation whose sample rate 125 MHz/dec
 // is the smallest allowed one at least span (the largest decimation, if
 // span is below every sample rate), or an invalid error naming the field.
 func DecimationForSpan(span float64) (int, error) {
-	if !(span > 0) || span > rp.Clock || math.IsInf(span, 0) {
-		return 0, rp.Invalidf("span: %v Hz; allowed: 0 < span <= 125e6 (rounded up to 125e6/2^k, k = 0..16)", span)
+	if !(span > 0) || span > regmap.Clock || math.IsInf(span, 0) {
+		return 0, rperr.Invalidf("span: %v Hz; allowed: 0 < span <= 125e6 (rounded up to 125e6/2^k, k = 0..16)", span)
 	}
 	for i := len(regmap.Decimations) - 1; i >= 0; i-- {
 		d := regmap.Decimations[i]
-		if rp.Clock/float64(d) >= span*(1-1e-12) { // a span read back from a reply maps to itself
+		if regmap.Clock/float64(d) >= span*(1-1e-12) { // a span read back from a reply maps to itself
 			return int(d), nil
 		}
 	}
@@ -72,7 +72,7 @@ func parse(s api.SpecanSettings) (request, error) {
 	var r request
 	switch {
 	case s.Span != 0 && s.Decimation != 0:
-		return r, rp.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
+		return r, rperr.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
 	case s.Span != 0:
 		d, err := DecimationForSpan(s.Span)
 		if err != nil {
@@ -81,7 +81,7 @@ func parse(s api.SpecanSettings) (request, error) {
 		r.dec = d
 	case s.Decimation != 0:
 		if s.Decimation < 0 || !regmap.ValidDecimation(uint32(s.Decimation)) {
-			return r, rp.Invalidf("decimation: %d; allowed: 1, 2, 4, ... 65536 (powers of two)", s.Decimation)
+			return r, rperr.Invalidf("decimation: %d; allowed: 1, 2, 4, ... 65536 (powers of two)", s.Decimation)
 		}
 		r.dec = s.Decimation
 	default:
@@ -97,13 +97,13 @@ func parse(s api.SpecanSettings) (request, error) {
 	r.window = DefaultWindow
 	if s.Window != "" {
 		if r.window, err = spectrum.ParseWindow(s.Window); err != nil {
-			return r, rp.Invalidf("window: %q; allowed: %s", s.Window, joinWindows())
+			return r, rperr.Invalidf("window: %q; allowed: %s", s.Window, joinWindows())
 		}
 	}
 	r.unit = DefaultUnit
 	if s.Unit != "" {
 		if r.unit, err = spectrum.ParseUnit(s.Unit); err != nil {
-			return r, rp.Invalidf("unit: %q; allowed: %s", s.Unit, joinUnits())
+			return r, rperr.Invalidf("unit: %q; allowed: %s", s.Unit, joinUnits())
 		}
 	}
 	r.traces = s.TraceAverage
@@ -111,17 +111,17 @@ func parse(s api.SpecanSettings) (request, error) {
 	case r.traces == 0:
 		r.traces = 1
 	case r.traces < 0 || r.traces > MaxTraceAverage:
-		return r, rp.Invalidf("trace_average: %d; allowed: 1..%d (0 means 1)", s.TraceAverage, MaxTraceAverage)
+		return r, rperr.Invalidf("trace_average: %d; allowed: 1..%d (0 means 1)", s.TraceAverage, MaxTraceAverage)
 	}
 	switch {
 	case s.Timeout == 0:
 		r.timeout = DefaultTimeout(r.dec, r.traces)
 	case !(s.Timeout > 0) || s.Timeout > MaxTimeout:
-		return r, rp.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition time)", s.Timeout, MaxTimeout)
+		return r, rperr.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition time)", s.Timeout, MaxTimeout)
 	default:
 		r.timeout = time.Duration(s.Timeout * float64(time.Second))
 	}
-	s.Span = rp.Clock / float64(r.dec)
+	s.Span = regmap.Clock / float64(r.dec)
 	s.Decimation = r.dec
 	s.Window = string(r.window)
 	s.Unit = string(r.unit)
@@ -140,7 +140,7 @@ func input(field, v, def string) (string, error) {
 			return in, nil
 		}
 	}
-	return "", rp.Invalidf("%s: %q; allowed: %s", field, v, strings.Join(Inputs, ", "))
+	return "", rperr.Invalidf("%s: %q; allowed: %s", field, v, strings.Join(Inputs, ", "))
 }
 
 func joinWindows() string {

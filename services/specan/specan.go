@@ -14,7 +14,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
 )
 
@@ -134,7 +134,7 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	}
 	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: r.window, Decimation: r.dec})
 	if err != nil {
-		return nil, rp.Errorf(rp.EInternal, "plan: %s", rp.ErrorMessage(err))
+		return nil, rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
 	}
 	board := req.Board()
 	a, err := s.tr.Start(ctx, board, in.ID)
@@ -182,5 +182,5 @@ func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // errDetail wraps a scope error so the requester sees where it came from,
 // keeping its code.
 func errDetail(id string, done, total int, err error) error {
-	return rp.Errorf(rp.ErrorCode(err), "spectrum %s: scope trace %d of %d: %s", id, done+1, total, rp.ErrorMessage(err))
+	return rperr.Errorf(rperr.ErrorCode(err), "spectrum %s: scope trace %d of %d: %s", id, done+1, total, rperr.ErrorMessage(err))
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/internal/natstest"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/specan"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -72,7 +73,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := e.board.Specan().Single(ctxT(t, 5*time.Second), c.s)
-		wantCode(t, err, rp.EInvalid, c.field)
+		wantCode(t, err, rperr.EInvalid, c.field)
 	}
 	// Unknown fields and wrong types, over plain JSON as a shell would send.
 	for raw, field := range map[string]string{
@@ -84,7 +85,7 @@ func TestBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, wire.ErrorFromMsg(msg), rp.EInvalid, field)
+		wantCode(t, wire.ErrorFromMsg(msg), rperr.EInvalid, field)
 	}
 }
 
@@ -154,7 +155,7 @@ func TestSineAmplitude(t *testing.T) {
 // averaged noise spans several LSB), spread over fs/2.
 func expectedFloor(cfg sim.Config, dec int) float64 {
 	sd := cfg.SampleNoiseStd(uint32(dec), true)
-	fs := rp.Clock / float64(dec)
+	fs := regmap.Clock / float64(dec)
 	return (sd*sd + sim.LSB*sim.LSB/12) / (fs / 2)
 }
 
@@ -200,7 +201,7 @@ func TestNoiseFloor(t *testing.T) {
 
 // boxcar is the scope's exact averaging response at decimation dec.
 func boxcar(f float64, dec int) float64 {
-	x := math.Pi * f / rp.Clock
+	x := math.Pi * f / regmap.Clock
 	if dec == 1 || x == 0 {
 		return 1
 	}
@@ -475,10 +476,10 @@ func TestCancel(t *testing.T) {
 	if err != nil || !r.Cancelled {
 		t.Fatalf("cancel: %+v, %v", r, err)
 	}
-	wantCode(t, <-res, rp.ECancelled, "long-1")
+	wantCode(t, <-res, rperr.ECancelled, "long-1")
 	scopeFree(t, e)
 	_, err = e.board.Specan().Cancel(ctxT(t, 5*time.Second), "long-1")
-	wantCode(t, err, rp.ENotFound, "long-1")
+	wantCode(t, err, rperr.ENotFound, "long-1")
 }
 
 func TestStop(t *testing.T) {
@@ -488,7 +489,7 @@ func TestStop(t *testing.T) {
 	if err != nil || r.Cancelled != 1 {
 		t.Fatalf("stop: %+v, %v", r, err)
 	}
-	wantCode(t, <-res, rp.ECancelled, "long-2")
+	wantCode(t, <-res, rperr.ECancelled, "long-2")
 	scopeFree(t, e)
 }
 
@@ -515,7 +516,7 @@ func TestClientContextCancels(t *testing.T) {
 		}
 	})
 	cancel()
-	wantCode(t, <-res, rp.ECancelled)
+	wantCode(t, <-res, rperr.ECancelled)
 	scopeFree(t, e)
 }
 
@@ -526,7 +527,7 @@ func TestTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := e.board.Specan().Single(context.Background(), s)
 	t.Logf("408 after %v", time.Since(start))
-	wantCode(t, err, rp.ETimeout, "0 of 3 traces", "0.2 s")
+	wantCode(t, err, rperr.ETimeout, "0 of 3 traces", "0.2 s")
 	scopeFree(t, e)
 }
 
@@ -552,10 +553,10 @@ func TestServiceStop(t *testing.T) {
 	if err := e.svc.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, <-res, rp.ECancelled, "long-3")
+	wantCode(t, <-res, rperr.ECancelled, "long-3")
 	scopeFree(t, e)
 	_, err := e.board.Specan().Single(ctxT(t, 5*time.Second), api.SpecanSettings{})
-	wantCode(t, err, rp.ENotFound)
+	wantCode(t, err, rperr.ENotFound)
 }
 
 // TestMissingServices: a board no bridge serves, or no scope service at
@@ -563,7 +564,7 @@ func TestServiceStop(t *testing.T) {
 func TestMissingServices(t *testing.T) {
 	e := newEnv(t, specan.Config{})
 	_, err := e.c.Board("nosuch").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
-	wantCode(t, err, rp.ENotFound, "scope trace 1 of 1")
+	wantCode(t, err, rperr.ENotFound, "scope trace 1 of 1")
 
 	ns := natstest.Server(t)
 	sa, err := specan.Start(natstest.Connect(t, ns), specan.Config{})
@@ -576,5 +577,5 @@ func TestMissingServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Board("sim").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
-	wantCode(t, err, rp.ENotFound, "scope.single")
+	wantCode(t, err, rperr.ENotFound, "scope.single")
 }

@@ -3,7 +3,7 @@
 A service answers an error with an empty body and two headers:
 ``Nats-Service-Error`` (the message) and ``Nats-Service-Error-Code`` (an
 HTTP-like number). :func:`error_from_code` maps the number to one subclass of
-:class:`RpbusError`; the table is the client side of the Go package ``rp``.
+:class:`RpbusError`; the table is the client side of the Go package ``rperr``.
 
 ============  ============  =============================================
 code          name          class

@@ -8,8 +8,9 @@ import (
 	"testing"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // mem is register storage, not a simulation: a sparse map of words that
@@ -64,7 +65,7 @@ func (m *mem) nwrites() int {
 	return len(m.writes)
 }
 
-var _ rp.FPGA = (*mem)(nil)
+var _ board.FPGA = (*mem)(nil)
 
 func ptr[T any](v T) *T { return &v }
 
@@ -122,7 +123,7 @@ func TestNewDefaults(t *testing.T) {
 			t.Errorf("ch %d: control half = %#x, want 0x11", ch, got)
 		}
 	}
-	if _, err := New(newMem(), 2); rp.ErrorCode(err) != rp.EInvalid {
+	if _, err := New(newMem(), 2); rperr.ErrorCode(err) != rperr.EInvalid {
 		t.Errorf("New(ch 2) error = %v, want invalid", err)
 	}
 }
@@ -383,9 +384,9 @@ func TestValidation(t *testing.T) {
 		m.w[ctrlAddr] = 0xDEADBEEF // anything: must stay
 		before := m.nwrites()
 		s, err := g.Setup(tt.req)
-		var e *rp.Error
-		if !errors.As(err, &e) || e.Code != rp.EInvalid {
-			t.Errorf("Setup(%+v) error = %v, want *rp.Error with code invalid", tt.req, err)
+		var e *rperr.Error
+		if !errors.As(err, &e) || e.Code != rperr.EInvalid {
+			t.Errorf("Setup(%+v) error = %v, want *rperr.Error with code invalid", tt.req, err)
 			continue
 		}
 		for _, w := range tt.want {
@@ -466,10 +467,10 @@ func TestWriteSequence(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	m := newMem()
 	g := newGen(t, m, 0)
-	m.fail = rp.Errorf(rp.EUnavailable, "board gone")
+	m.fail = rperr.Errorf(rperr.EUnavailable, "board gone")
 	before := g.Settings()
 	_, err := g.Setup(api.ASGSetup{Amplitude: ptr(0.5)})
-	if rp.ErrorCode(err) != rp.EUnavailable || !strings.Contains(err.Error(), "asg0") {
+	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "asg0") {
 		t.Errorf("error = %v, want unavailable naming asg0", err)
 	}
 	if g.Settings() != before {

@@ -1,12 +1,9 @@
-package rp
+package board
 
 import (
 	"context"
 	"time"
 )
-
-// Clock is the Red Pitaya FPGA clock: 125 MHz, 8 ns per cycle.
-const Clock = 125e6
 
 // FPGA is a board's register space, 32-bit words at absolute addresses
 // (0x40000000 and up). Implementations must be safe for concurrent use;

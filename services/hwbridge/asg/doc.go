@@ -1,7 +1,7 @@
 // Package asg is the host-side driver of the two arbitrary signal
 // generators (asg0, asg1) of the PyRPL bitstream: it turns PyRPL's user
 // settings into register values and 16384-point waveform tables, as
-// pyrpl/hardware_modules/asg.py does, and writes them through an rp.FPGA.
+// pyrpl/hardware_modules/asg.py does, and writes them through an board.FPGA.
 //
 // # Concurrency
 //

@@ -1,6 +1,7 @@
-package rp
+package rperr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -49,9 +50,9 @@ func ErrorCode(err error) string {
 		return ""
 	case errors.As(err, &e):
 		return e.Code
-	case errors.Is(err, errDeadline):
+	case errors.Is(err, context.DeadlineExceeded):
 		return ETimeout
-	case errors.Is(err, errCanceled):
+	case errors.Is(err, context.Canceled):
 		return ECancelled
 	}
 	return EInternal

@@ -7,8 +7,9 @@ import (
 	"strings"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // TableLen is the number of points of a waveform table.
@@ -49,7 +50,7 @@ const ownBits = regmap.ASGTrigMask | regmap.ASGWrap | regmap.ASGOnce | regmap.AS
 // Generator drives generator 0 (asg0) or 1 (asg1) of one board. It is not
 // safe for concurrent use: the caller holds the locks of Modules().
 type Generator struct {
-	f    rp.FPGA
+	f    board.FPGA
 	ch   int
 	name string
 	set  api.ASGSettings
@@ -58,12 +59,12 @@ type Generator struct {
 // New returns the driver of generator channel (0 or 1) and forces PyRPL's
 // defaults into the hardware (see the package documentation), so that
 // Settings tells the truth from the start.
-func New(f rp.FPGA, channel int) (*Generator, error) {
+func New(f board.FPGA, channel int) (*Generator, error) {
 	if f == nil {
-		return nil, rp.Invalidf("asg: nil FPGA")
+		return nil, rperr.Invalidf("asg: nil FPGA")
 	}
 	if channel != 0 && channel != 1 {
-		return nil, rp.Invalidf("channel: %d is not 0 or 1", channel)
+		return nil, rperr.Invalidf("channel: %d is not 0 or 1", channel)
 	}
 	g := &Generator{f: f, ch: channel, name: fmt.Sprintf("asg%d", channel)}
 	def := api.ASGSettings{
@@ -93,7 +94,7 @@ func (g *Generator) Settings() api.ASGSettings { return g.set }
 
 // Setup validates req, merges it with the current settings, writes the
 // registers and the table, and returns the settings as applied. Invalid
-// input gives an *rp.Error with code rp.EInvalid naming every bad field,
+// input gives an *rperr.Error with code rperr.EInvalid naming every bad field,
 // and nothing is written. If a write fails, the error is returned and
 // Settings keeps the previous value; the hardware may then be partly
 // written, and the next Setup rewrites every register.
@@ -199,7 +200,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return cur, rp.Invalidf("%s", strings.Join(bad, "; "))
+		return cur, rperr.Invalidf("%s", strings.Join(bad, "; "))
 	}
 	return s, nil
 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/asg"
-	"github.com/rpbus/rpbus/rp"
+	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/hwbridge/asg"
 )
 
-// words is the smallest rp.FPGA: storage only.
+// words is the smallest board.FPGA: storage only.
 type words map[uint32]uint32
 
 func (w words) Read(addr uint32, dst []uint32) error {
@@ -43,7 +43,7 @@ func Example() {
 
 	bad := 1.5
 	_, err = g.Setup(api.ASGSetup{Amplitude: &bad})
-	fmt.Println(rp.ErrorCode(err), rp.ErrorMessage(err))
+	fmt.Println(rperr.ErrorCode(err), rperr.ErrorMessage(err))
 	// Output:
 	// asg1: sin 1000000.047497 Hz, 0.800049 V on out2
 	// step 8589935, amplitude register 6554
