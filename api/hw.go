@@ -60,6 +60,10 @@ type Op struct {
 	Mask    uint32   `json:"mask,omitempty"`    // wait
 	Value   uint32   `json:"value,omitempty"`   // wait
 	Timeout float64  `json:"timeout,omitempty"` // wait: seconds, default 1
+	// Earliest is a wait's hint: the seconds after the wait begins before
+	// which the condition cannot hold (a trace's or an NA point's
+	// duration). A polled backend sleeps through it instead of polling.
+	Earliest float64 `json:"earliest,omitempty"`
 }
 
 // Read, Read16, Write and Wait build operations.
@@ -72,6 +76,14 @@ func Write(addr uint32, words ...uint32) Op {
 }
 func Wait(addr, mask, value uint32, timeoutSeconds float64) Op {
 	return Op{Op: OpWait, Addr: Addr(addr), Mask: mask, Value: value, Timeout: timeoutSeconds}
+}
+
+// WaitAfter is Wait with the hint that the condition cannot hold before
+// earliestSeconds have passed (see Op.Earliest).
+func WaitAfter(addr, mask, value uint32, earliestSeconds, timeoutSeconds float64) Op {
+	o := Wait(addr, mask, value, timeoutSeconds)
+	o.Earliest = earliestSeconds
+	return o
 }
 
 // Txn is the body of rp.<board>.hw.txn: operations run in order, atomically

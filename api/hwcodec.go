@@ -79,7 +79,7 @@ func (t *Txn) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // EncodeMsgpack writes o as the map its json tags describe.
 func (o Op) EncodeMsgpack(enc *msgpack.Encoder) error {
-	n := 2 + count(o.N != 0, o.Width != 0, len(o.Words) > 0, o.Mask != 0, o.Value != 0, o.Timeout != 0)
+	n := 2 + count(o.N != 0, o.Width != 0, len(o.Words) > 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0)
 	w := mapWriter{enc: enc}
 	w.len(n)
 	w.str("op", o.Op)
@@ -102,6 +102,9 @@ func (o Op) EncodeMsgpack(enc *msgpack.Encoder) error {
 	}
 	if o.Timeout != 0 {
 		w.float("timeout", o.Timeout)
+	}
+	if o.Earliest != 0 {
+		w.float("earliest", o.Earliest)
 	}
 	return w.err
 }
@@ -130,6 +133,8 @@ func (o *Op) DecodeMsgpack(dec *msgpack.Decoder) error {
 			o.Value, err = decodeUint32(dec)
 		case "timeout":
 			o.Timeout, err = dec.DecodeFloat64()
+		case "earliest":
+			o.Earliest, err = dec.DecodeFloat64()
 		default:
 			return errUnknown
 		}

@@ -22,6 +22,7 @@ func TestOpCodecRoundTrip(t *testing.T) {
 		Write(0x40100004, 7),
 		Write(0x40100008, long...),
 		Wait(0x40100000, 3, 0, 0.25),
+		WaitAfter(0x40100000, 3, 0, 131e-6, 0.25),
 		{Op: "read", Addr: 0xFFFFFFFC, N: 1},
 	}}
 	b, err := wire.Msgpack.Marshal(txn)

@@ -25,11 +25,24 @@ type HalfReader interface {
 	ReadHalves(addr uint32, dst []uint16) error
 }
 
+// Cond is a register condition a transaction waits for: the word at Addr,
+// masked with Mask, equals Value.
+type Cond struct {
+	Addr, Mask, Value uint32
+	// Earliest is how long after the wait begins the condition can first
+	// hold, when the caller knows it (a trace's acquisition time, a
+	// network-analyzer point's duration); 0 means unknown. A backend may
+	// sleep until then instead of polling.
+	Earliest time.Duration
+	// Timeout ends the wait unmet.
+	Timeout time.Duration
+}
+
 // Waiter is implemented by backends that can wait for a register condition
-// more cheaply or more precisely than polling it: the simulated board knows
-// when its scope or network-analyzer point will be done and sleeps until
-// then. WaitFor returns true as soon as Read(addr)&mask == value, false when
-// timeout passes first, and ctx.Err() when ctx ends first.
+// more cheaply or more precisely than Poll: the simulated board knows when
+// its scope or network-analyzer point will be done and sleeps until then.
+// WaitFor returns true as soon as the condition holds, false when
+// c.Timeout passes first, and ctx.Err() when ctx ends first.
 type Waiter interface {
-	WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error)
+	WaitFor(ctx context.Context, c Cond) (bool, error)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/internal/cputime"
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -62,7 +63,7 @@ func BenchmarkAcquisitionRaw(b *testing.B) {
 		wr(b, bd, s+regmap.ScopeDelay, bufLen)
 		wr(b, bd, s+regmap.ScopeControl, regmap.ScopeArm)
 		wr(b, bd, s+regmap.ScopeTriggerSource, regmap.TrigImmediately)
-		ok, err := bd.WaitFor(context.Background(), s+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, time.Second)
+		ok, err := bd.WaitFor(context.Background(), board.Cond{Addr: s + regmap.ScopeControl, Mask: regmap.ScopeArm | regmap.ScopeDelayRunning, Value: 0, Timeout: time.Second})
 		if !ok || err != nil {
 			b.Fatal(ok, err)
 		}
@@ -132,7 +133,7 @@ func BenchmarkWaitFor(b *testing.B) {
 				bd.mu.Lock()
 				end := bd.start.Add(time.Duration(bd.iq[0].doneAt() * 8))
 				bd.mu.Unlock()
-				ok, err := bd.WaitFor(context.Background(), iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, time.Second)
+				ok, err := bd.WaitFor(context.Background(), board.Cond{Addr: iq + regmap.IQNAISumLow, Mask: regmap.IQNABusy, Value: 0, Timeout: time.Second})
 				l := time.Since(end)
 				if !ok || err != nil || l < 0 {
 					b.Fatalf("wait %v %v late %v", ok, err, l)

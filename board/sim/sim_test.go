@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -89,7 +90,7 @@ func acquire(t testing.TB, b *Board, dec uint32, avg bool, src uint32, delay uin
 	t0 := time.Now()
 	wr(t, b, s+regmap.ScopeControl, regmap.ScopeArm)
 	wr(t, b, s+regmap.ScopeTriggerSource, src)
-	ok, err := b.WaitFor(context.Background(), s+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, 20*time.Second)
+	ok, err := b.WaitFor(context.Background(), board.Cond{Addr: s + regmap.ScopeControl, Mask: regmap.ScopeArm | regmap.ScopeDelayRunning, Value: 0, Timeout: 20 * time.Second})
 	if err != nil || !ok {
 		t.Fatalf("acquisition did not finish: %v %v", ok, err)
 	}
@@ -349,7 +350,7 @@ func TestEdgeTrigger(t *testing.T) {
 	wr(t, b, regmap.ScopeBase+regmap.ScopeThreshold, regmap.VoltsToReg(0.95))
 	wr(t, b, regmap.ScopeBase+regmap.ScopeControl, regmap.ScopeArm)
 	wr(t, b, regmap.ScopeBase+regmap.ScopeTriggerSource, regmap.TrigCh1Pos)
-	ok, err := b.WaitFor(context.Background(), regmap.ScopeBase, regmap.ScopeArm, 0, 50*time.Millisecond)
+	ok, err := b.WaitFor(context.Background(), board.Cond{Addr: regmap.ScopeBase, Mask: regmap.ScopeArm, Value: 0, Timeout: 50 * time.Millisecond})
 	if ok || err != nil {
 		t.Errorf("unreachable trigger fired: %v %v", ok, err)
 	}
@@ -380,7 +381,7 @@ func TestNA(t *testing.T) {
 		if !busy && time.Since(started) < 1500*time.Microsecond {
 			t.Fatal("point not busy right after start")
 		}
-		ok, err := b.WaitFor(context.Background(), iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, time.Second)
+		ok, err := b.WaitFor(context.Background(), board.Cond{Addr: iq + regmap.IQNAISumLow, Mask: regmap.IQNABusy, Value: 0, Timeout: time.Second})
 		if !ok || err != nil {
 			t.Fatal("NA point did not finish", err)
 		}
@@ -412,7 +413,7 @@ func TestWaitForPrecision(t *testing.T) {
 	for k := 0; k < 20; k++ {
 		wr(t, b, iq+regmap.IQFrequency, uint32(1000+k))
 		end := b.start.Add(time.Duration(b.iq[0].doneAt() * 8))
-		ok, err := b.WaitFor(context.Background(), iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, time.Second)
+		ok, err := b.WaitFor(context.Background(), board.Cond{Addr: iq + regmap.IQNAISumLow, Mask: regmap.IQNABusy, Value: 0, Timeout: time.Second})
 		late := time.Since(end)
 		if !ok || err != nil || late < 0 {
 			t.Fatalf("wait %v %v late %v", ok, err, late)
@@ -423,7 +424,7 @@ func TestWaitForPrecision(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	wr(t, b, iq+regmap.IQFrequency, 5)
-	if _, err := b.WaitFor(ctx, iq+regmap.IQNAISumLow, regmap.IQNABusy, 0, time.Second); err == nil {
+	if _, err := b.WaitFor(ctx, board.Cond{Addr: iq + regmap.IQNAISumLow, Mask: regmap.IQNABusy, Value: 0, Timeout: time.Second}); err == nil {
 		t.Error("cancelled context must end the wait")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -41,19 +42,21 @@ const (
 	maxSlack = 250 * time.Microsecond
 )
 
-// WaitFor returns true as soon as Read(addr)&mask == value, false when
-// timeout passes first, and ctx.Err() when ctx ends first. For the scope
+// WaitFor returns true as soon as the condition holds, false when its
+// timeout passes first, and ctx.Err() when ctx ends first; it predicts
+// the end itself, so it needs no c.Earliest. For the scope
 // control word and the NA sum words it sleeps until the predicted instant
 // minus a margin (spinWindow plus the learned oversleep), in slices of at
 // most maxSleep (scopeSleep for the scope), then spins and re-reads every
 // spinPoll until the instant; otherwise it polls every pollPeriod. A wait
 // that is already late (the value is there, or the deadline has passed)
 // returns at once.
-func (b *Board) WaitFor(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
+func (b *Board) WaitFor(ctx context.Context, c board.Cond) (bool, error) {
+	addr, mask, value := c.Addr, c.Mask, c.Value
 	if err := regmap.CheckRange(addr, 1); err != nil {
 		return false, err
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(c.Timeout)
 	var timer *time.Timer // one per wait, reset for every sleep
 	defer func() {
 		if timer != nil {

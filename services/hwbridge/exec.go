@@ -64,6 +64,9 @@ func plan(t api.Txn) ([]string, error) {
 			if op.Timeout < 0 || op.Timeout > api.MaxWaitTimeout || math.IsNaN(op.Timeout) {
 				return nil, rperr.Invalidf("ops[%d].timeout: %g s is outside 0..%g s", i, op.Timeout, api.MaxWaitTimeout)
 			}
+			if op.Earliest < 0 || op.Earliest > api.MaxWaitTimeout || math.IsNaN(op.Earliest) {
+				return nil, rperr.Invalidf("ops[%d].earliest: %g s is outside 0..%g s", i, op.Earliest, api.MaxWaitTimeout)
+			}
 		default:
 			return nil, rperr.Invalidf("ops[%d].op: unknown operation %q, want read, write or wait", i, op.Op)
 		}
@@ -222,7 +225,8 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 				timeout = api.DefaultWait
 			}
 			t0 := time.Now()
-			ok, err := e.wait(ctx, addr, op.Mask, op.Value, time.Duration(timeout*float64(time.Second)))
+			ok, err := e.wait(ctx, board.Cond{Addr: addr, Mask: op.Mask, Value: op.Value,
+				Earliest: seconds(op.Earliest), Timeout: seconds(timeout)})
 			if err != nil {
 				return api.TxnReply{}, opError(i, op, err)
 			}
@@ -252,6 +256,8 @@ func (e *executor) readHalves(addr uint32, pool *pooledReply, n int) ([]uint16, 
 	return halves, nil
 }
 
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
 func opError(i int, op api.Op, err error) error {
 	code := rperr.ErrorCode(err)
 	if code == rperr.EInternal {
@@ -260,39 +266,20 @@ func opError(i int, op api.Op, err error) error {
 	return rperr.Errorf(code, "ops[%d] (%s at %v): %s", i, op.Op, op.Addr, rperr.ErrorMessage(err))
 }
 
-// wait blocks until word(addr)&mask == value. Backends that know when a
-// condition will hold (board.Waiter) do it themselves; others are polled with
-// a backoff from 10 us to 1 ms, which keeps latency low for short waits
-// without spinning through long ones.
-func (e *executor) wait(ctx context.Context, addr, mask, value uint32, timeout time.Duration) (bool, error) {
-	if w, ok := e.fpga.(board.Waiter); ok {
-		ok, err := w.WaitFor(ctx, addr, mask, value, timeout)
-		if err != nil && ctx.Err() != nil {
-			return false, rperr.Errorf(rperr.ECancelled, "wait cancelled")
-		}
-		return ok, err
+// wait blocks until the condition holds: backends that know when it will
+// (board.Waiter) wait themselves, others are polled (board.Poll).
+func (e *executor) wait(ctx context.Context, c board.Cond) (bool, error) {
+	var ok bool
+	var err error
+	if w, is := e.fpga.(board.Waiter); is {
+		ok, err = w.WaitFor(ctx, c)
+	} else {
+		ok, err = board.Poll(ctx, e.fpga, c)
 	}
-	deadline := time.Now().Add(timeout)
-	backoff := 10 * time.Microsecond
-	var word [1]uint32
-	for {
-		if err := e.fpga.Read(addr, word[:]); err != nil {
-			return false, err
-		}
-		if word[0]&mask == value {
-			return true, nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, rperr.Errorf(rperr.ECancelled, "wait cancelled")
-		case <-time.After(min(backoff, left)):
-		}
-		backoff = min(2*backoff, time.Millisecond)
+	if err != nil && ctx.Err() != nil {
+		return false, rperr.Errorf(rperr.ECancelled, "wait cancelled")
 	}
+	return ok, err
 }
 
 // queued is a valid transaction with its place in the module queues.

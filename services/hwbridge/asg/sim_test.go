@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -54,7 +55,7 @@ func TestSimScope(t *testing.T) {
 	w(sc+regmap.ScopeTriggerSource, regmap.TrigImmediately)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ok, err := b.WaitFor(ctx, sc+regmap.ScopeControl, regmap.ScopeArm|regmap.ScopeDelayRunning, 0, 5*time.Second)
+	ok, err := b.WaitFor(ctx, board.Cond{Addr: sc + regmap.ScopeControl, Mask: regmap.ScopeArm | regmap.ScopeDelayRunning, Value: 0, Timeout: 5 * time.Second})
 	if err != nil || !ok {
 		t.Fatalf("scope not done: %v %v", ok, err)
 	}
