@@ -220,6 +220,9 @@ func (t *Tracker) handleCancel(ctx context.Context, req *svc.Request) (any, erro
 	if c.ID == "" {
 		return nil, rperr.Invalidf("id: the id of the acquisition to cancel is required")
 	}
+	if len(c.ID) > MaxIDLength {
+		return nil, rperr.Invalidf("id: %d characters, at most %d", len(c.ID), MaxIDLength)
+	}
 	r, err := t.gather(req.Board(), "cancel", c)
 	if err != nil {
 		return nil, err
@@ -250,6 +253,9 @@ func (t *Tracker) stopLocal(board string) api.StopReply {
 }
 
 func (t *Tracker) handleStop(ctx context.Context, req *svc.Request) (any, error) {
+	if err := req.DecodeEmpty(); err != nil {
+		return nil, err
+	}
 	return t.gather(req.Board(), "stop", nil)
 }
 

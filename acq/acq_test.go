@@ -2,6 +2,7 @@ package acq_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,32 @@ func TestCancelThatOvertakesItsRequest(t *testing.T) {
 			t.Errorf("request overtaken by its cancel still runs: %v", a.Err())
 		}
 		a.End()
+	}
+}
+
+// stop takes no body and cancel bounds its id: anything else is a 400
+// naming what was wrong, not silently ignored.
+func TestStopAndCancelBodies(t *testing.T) {
+	_, c := instances(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		subject string
+		body    any
+		want    string
+	}{
+		{"rp.sim.scope.stop", map[string]any{"board": "sim"}, `unknown field "board"`},
+		{"rp.sim.scope.stop", "everything", "takes no body"},
+		{"rp.sim.scope.cancel", api.Cancel{ID: strings.Repeat("x", 129)}, "id: 129 characters, at most 128"},
+		{"rp.sim.scope.cancel", map[string]any{"Id": "x"}, `unknown field "Id"`},
+	} {
+		err := c.Request(ctx, tc.subject, tc.body, nil)
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(rperr.ErrorMessage(err), tc.want) {
+			t.Errorf("%s %v: %v, want a 400 saying %q", tc.subject, tc.body, err, tc.want)
+		}
+	}
+	var r api.StopReply
+	if err := c.Request(ctx, "rp.sim.scope.stop", nil, &r); err != nil {
+		t.Errorf("stop with no body: %v", err)
 	}
 }

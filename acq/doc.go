@@ -5,8 +5,11 @@
 // A request reaches one of them, but cancel and stop must act wherever the
 // acquisition runs:
 //
-//   - ids are <module>-<instance>-<n>, or chosen by the client (the "id"
-//     field of a request) so it can cancel before the reply arrives;
+//   - ids are <module>-<96 random bits in hex>, which nobody can guess
+//     ahead, or chosen by the client (the "id" field of a request, at most
+//     128 characters) so it can cancel before the reply arrives; an id is
+//     scoped to its board, and a cancel that overtakes its request is
+//     remembered for 10 s (Precancels);
 //   - rp.<board>.<module>.cancel and .stop (queue group: one instance
 //     takes the request) ask every instance on
 //     _RPBUS.<module>.cancel.<board> or .stop.<board> (no queue group),

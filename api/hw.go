@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -24,7 +24,44 @@ const (
 	MaxTxnWords    = 131072 // words read plus written per transaction (512 KiB)
 	MaxWaitTimeout = 3600.0 // seconds one wait may last
 	DefaultWait    = 1.0    // seconds a wait lasts when Timeout is 0
+	MaxTxnID       = 128    // characters of a transaction id
 )
+
+// CheckFields refuses what a transaction carries that its operations do
+// not take (a read's words, a write's count, a wait's width, ...) and an
+// id longer than MaxTxnID: a requester who wrote them meant something
+// the bridge would not do.
+func (t Txn) CheckFields() error {
+	if len(t.ID) > MaxTxnID {
+		return rperr.Invalidf("id: %d characters, at most %d", len(t.ID), MaxTxnID)
+	}
+	for i, o := range t.Ops {
+		var stray string
+		switch o.Op {
+		case OpRead:
+			stray = firstSet([]string{"words", "mask", "value", "timeout", "earliest"},
+				len(o.Words) > 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0)
+		case OpWrite:
+			stray = firstSet([]string{"n", "width", "mask", "value", "timeout", "earliest"},
+				o.N != 0, o.Width != 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0)
+		case OpWait:
+			stray = firstSet([]string{"n", "width", "words"}, o.N != 0, o.Width != 0, len(o.Words) > 0)
+		}
+		if stray != "" {
+			return rperr.Invalidf("ops[%d].%s: a %s takes no %s", i, stray, o.Op, stray)
+		}
+	}
+	return nil
+}
+
+func firstSet(names []string, set ...bool) string {
+	for i, s := range set {
+		if s {
+			return names[i]
+		}
+	}
+	return ""
+}
 
 // Addr is an absolute register address. JSON accepts a number or a string
 // such as "0x40100000", so shell users can write addresses in hex.
@@ -33,19 +70,26 @@ type Addr uint32
 func (a *Addr) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := strconv.ParseUint(strings.TrimSpace(s), 0, 32)
-		if err != nil {
-			return fmt.Errorf("address %q: want a number or a hex string like \"0x40100000\"", s)
+		v, err := strconv.ParseUint(s, 0, 32)
+		if err != nil || s == "" || s[0] == '+' {
+			return fmt.Errorf("address %q: want a number or a hex string like \"0x40100000\", without spaces", truncate(s))
 		}
 		*a = Addr(v)
 		return nil
 	}
 	var v uint32
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("address %s: want a 32-bit unsigned number", b)
+	if err := wire.JSON.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("%s is outside 0..4294967295 (or not a number): want an address, or a hex string like \"0x40100000\"", truncate(string(b)))
 	}
 	*a = Addr(v)
 	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
 }
 
 func (a Addr) String() string { return fmt.Sprintf("0x%08x", uint32(a)) }

@@ -1,8 +1,7 @@
 package api
 
 import (
-	"fmt"
-	"math"
+	"errors"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -54,21 +53,21 @@ func (t Txn) EncodeMsgpack(enc *msgpack.Encoder) error {
 // one slice of the right length.
 func (t *Txn) DecodeMsgpack(dec *msgpack.Decoder) error {
 	*t = Txn{}
-	return decodeMap(dec, "txn", func(key []byte) error {
+	return decodeMap(dec, func(key []byte) error {
 		switch string(key) {
 		case "id":
 			var err error
-			t.ID, err = dec.DecodeString()
+			t.ID, err = wire.DecodeString(dec)
 			return err
 		case "ops":
-			n, err := dec.DecodeArrayLen()
+			n, err := wire.DecodeArrayLen(dec)
 			if err != nil || n < 0 { // -1: nil
 				return err
 			}
 			t.Ops = make([]Op, n)
 			for i := range t.Ops {
 				if err := t.Ops[i].DecodeMsgpack(dec); err != nil {
-					return fmt.Errorf("%d: %w", i, err)
+					return wire.AtIndex(i, err)
 				}
 			}
 			return nil
@@ -112,14 +111,14 @@ func (o Op) EncodeMsgpack(enc *msgpack.Encoder) error {
 // DecodeMsgpack reads an op map, keys in any order.
 func (o *Op) DecodeMsgpack(dec *msgpack.Decoder) error {
 	*o = Op{}
-	return decodeMap(dec, "op", func(key []byte) error {
+	return decodeMap(dec, func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "op":
-			o.Op, err = dec.DecodeString()
+			o.Op, err = wire.DecodeString(dec)
 		case "addr":
-			var v uint32
-			v, err = decodeUint32(dec)
+			var v uint64
+			v, err = wire.DecodeUint(dec, 32)
 			o.Addr = Addr(v)
 		case "n":
 			o.N, err = decodeInt(dec)
@@ -132,9 +131,9 @@ func (o *Op) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "value":
 			o.Value, err = decodeUint32(dec)
 		case "timeout":
-			o.Timeout, err = dec.DecodeFloat64()
+			o.Timeout, err = wire.DecodeFloat(dec)
 		case "earliest":
-			o.Earliest, err = dec.DecodeFloat64()
+			o.Earliest, err = wire.DecodeFloat(dec)
 		default:
 			return errUnknown
 		}
@@ -166,7 +165,7 @@ func (r OpResult) EncodeMsgpack(enc *msgpack.Encoder) error {
 func (r *OpResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 	words, halves := r.Words[:0], r.Halves[:0]
 	*r = OpResult{}
-	return decodeMap(dec, "result", func(key []byte) error {
+	return decodeMap(dec, func(key []byte) error {
 		switch string(key) {
 		case "words":
 			r.Words = words
@@ -176,7 +175,7 @@ func (r *OpResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 			return r.Halves.DecodeMsgpack(dec)
 		case "waited":
 			var err error
-			r.Waited, err = dec.DecodeFloat64()
+			r.Waited, err = wire.DecodeFloat(dec)
 			return err
 		}
 		return errUnknown
@@ -200,43 +199,52 @@ func encodeWords(enc *msgpack.Encoder, words wire.U32) error {
 	return nil
 }
 
-var errUnknown = fmt.Errorf("unknown field")
+var errUnknown = errors.New("unknown field")
 
-// decodeMap reads a map (nil reads as empty), calling field for each key.
-func decodeMap(dec *msgpack.Decoder, what string, field func(key []byte) error) error {
-	n, err := dec.DecodeMapLen()
+// decodeMap reads a map (nil reads as empty), calling field for each key;
+// errors name the key (wire.AtField), as Codec.Unmarshal's do.
+func decodeMap(dec *msgpack.Decoder, field func(key []byte) error) error {
+	n, err := wire.DecodeMapLen(dec)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return err
 	}
 	var buf [16]byte
+	// The keys seen so far, without allocating: every valid key is short
+	// and a map has at most 10 of them.
+	var seen [12][16]byte
+	var seenLen [12]int
+	k := 0
 	for i := 0; i < n; i++ {
-		key, err := wire.DecodeKey(dec, buf[:])
+		key, err := wire.DecodeFieldName(dec, buf[:])
 		if err != nil {
-			return fmt.Errorf("%s: key: %w", what, err)
+			return err
+		}
+		for j := 0; j < k; j++ {
+			if string(seen[j][:seenLen[j]]) == string(key) {
+				return wire.DuplicateField(string(key))
+			}
 		}
 		if err := field(key); err == errUnknown {
-			return fmt.Errorf("%s: unknown field %q", what, key)
+			return wire.UnknownField(string(key))
 		} else if err != nil {
-			return fmt.Errorf("%s: %s: %w", what, key, err)
+			return wire.AtField(string(key), err)
+		}
+		if k < len(seen) && len(key) <= len(seen[k]) {
+			seenLen[k] = copy(seen[k][:], key)
+			k++
 		}
 	}
 	return nil
 }
 
 func decodeUint32(dec *msgpack.Decoder) (uint32, error) {
-	v, err := dec.DecodeInt64()
-	if err == nil && (v < 0 || v > math.MaxUint32) {
-		// a uint64 beyond int64 reads as negative: outside too
-		err = fmt.Errorf("%d is outside 0..%d", v, uint32(math.MaxUint32))
-	}
+	v, err := wire.DecodeUint(dec, 32)
 	return uint32(v), err
 }
 
+// decodeInt reads an int of 32 bits, the size of int on the board.
 func decodeInt(dec *msgpack.Decoder) (int, error) {
-	v, err := dec.DecodeInt64()
-	if err == nil && (v < math.MinInt32 || v > math.MaxInt32) {
-		err = fmt.Errorf("%d is outside the 32-bit integers", v)
-	}
+	v, err := wire.DecodeInt(dec, 32)
 	return int(v), err
 }
 

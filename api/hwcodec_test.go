@@ -64,9 +64,9 @@ func TestOpCodecErrors(t *testing.T) {
 		want string
 	}{
 		{map[string]any{"op": "read", "adr": 1}, `unknown field "adr"`},
-		{map[string]any{"op": "read", "addr": int64(1) << 33}, "addr: 8589934592 is outside 0..4294967295"},
-		{map[string]any{"op": "read", "addr": -4}, "addr: -4 is outside"},
-		{map[string]any{"op": 3}, "op: op:"},
+		{map[string]any{"op": "read", "addr": int64(1) << 33}, "ops[0].addr: 8589934592 is outside 0..4294967295"},
+		{map[string]any{"op": "read", "addr": -4}, "ops[0].addr: -4 is outside"},
+		{map[string]any{"op": 3}, "ops[0].op: want a string, got an integer"},
 	} {
 		b, _ := wire.Msgpack.Marshal(map[string]any{"ops": []any{c.op}})
 		var got Txn

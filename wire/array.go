@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"unsafe"
 
@@ -77,7 +78,11 @@ func (a *U16) DecodeMsgpack(dec *msgpack.Decoder) error {
 				(*a)[i] = binary.LittleEndian.Uint16(b[2*i:])
 			}
 		},
-		func(i int, v float64) { (*a)[i] = uint16(v) })
+		func(i int, n number) error {
+			v, err := n.toUint(16)
+			(*a)[i] = uint16(v)
+			return err
+		})
 }
 
 // DecodeMsgpack reads an F32 array map ("<f4"), a Q16 one ("<i2" with
@@ -89,7 +94,7 @@ func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 	}
 	if isArrayCode(code) {
 		return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return nil }, nil,
-			func(i int, v float64) { (*a)[i] = float32(v) })
+			func(i int, n number) error { (*a)[i] = float32(n.float()); return nil })
 	}
 	n, err := dec.DecodeMapLen()
 	if err != nil {
@@ -105,7 +110,7 @@ func (a *F64) DecodeMsgpack(dec *msgpack.Decoder) error {
 				(*a)[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 			}
 		},
-		func(i int, v float64) { (*a)[i] = v })
+		func(i int, n number) error { (*a)[i] = n.float(); return nil })
 }
 
 func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
@@ -115,7 +120,11 @@ func (a *U32) DecodeMsgpack(dec *msgpack.Decoder) error {
 				(*a)[i] = binary.LittleEndian.Uint32(b[4*i:])
 			}
 		},
-		func(i int, v float64) { (*a)[i] = uint32(v) })
+		func(i int, n number) error {
+			v, err := n.toUint(32)
+			(*a)[i] = uint32(v)
+			return err
+		})
 }
 
 // resize returns a of length n, in its own memory when that is large
@@ -170,7 +179,7 @@ func encodeBin(enc *msgpack.Encoder, dtype string, n, size int, fill func([]byte
 // numbers (handy for hand-written requests). alloc makes the destination
 // for n elements and returns its memory when that is the little-endian
 // form, so the bin's bytes are read straight into it.
-func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) []byte, fromBytes func([]byte), set func(int, float64)) error {
+func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) []byte, fromBytes func([]byte), set func(int, number) error) error {
 	code, err := dec.PeekCode()
 	if err != nil {
 		return err
@@ -180,13 +189,18 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 		if err != nil {
 			return err
 		}
+		if left := Remaining(dec); left >= 0 && n > left {
+			return fmt.Errorf("an array of %d elements in %d bytes: truncated", n, left)
+		}
 		alloc(max(n, 0))
 		for i := 0; i < n; i++ {
-			v, err := dec.DecodeFloat64()
-			if err != nil {
-				return err
+			v, err := DecodeNumber(dec, reflect.TypeFor[float64]())
+			if err == nil {
+				err = set(i, v)
 			}
-			set(i, v)
+			if err != nil {
+				return AtIndex(i, err)
+			}
 		}
 		return nil
 	}
@@ -245,7 +259,9 @@ func walkArrayMap(dec *msgpack.Decoder, n int, onDtype func(t []byte) error, onS
 		case string(key) == "data":
 			var nbytes int
 			if nbytes, err = dec.DecodeBytesLen(); err == nil {
-				if nbytes < 0 || nbytes > maxArrayBytes {
+				if left := Remaining(dec); left >= 0 && nbytes > left {
+					err = fmt.Errorf("array of %d bytes in %d: truncated", nbytes, left)
+				} else if nbytes < 0 || nbytes > maxArrayBytes {
 					err = fmt.Errorf("array of %d bytes, want at most %d", nbytes, maxArrayBytes)
 				} else {
 					err = onData(nbytes)

@@ -77,34 +77,35 @@ func (c Codec) Append(dst []byte, v any) ([]byte, error) {
 	return b[:len(b)-1], nil // Encode ends with a newline; Marshal does not
 }
 
-// Unmarshal decodes data into v, rejecting unknown fields so that a
-// misspelt setting is an error, not silently ignored. Empty data leaves v
-// as it is (every request field is optional on the wire). Errors are
-// *rperr.Error with code EInvalid naming what was wrong.
+// Unmarshal decodes data into v strictly: an unknown field (names are
+// case-sensitive), a field given twice, a number outside its field's
+// range or a value of the wrong type is an error naming the field, in
+// both encodings alike; a float that is a whole number fills an integer
+// field, and any integer a float field. Empty data leaves v as it is
+// (every request field is optional on the wire). Errors are *rperr.Error
+// with code EInvalid.
 func (c Codec) Unmarshal(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
 	var err error
 	if c == Msgpack {
-		dec := msgpack.NewDecoder(bytes.NewReader(data))
-		dec.SetCustomStructTag("json")
-		dec.DisallowUnknownFields(true)
-		err = dec.Decode(v)
+		err = decodeMsgpack(data, v)
 	} else {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(v)
-		if err == nil && dec.More() {
-			err = errors.New("trailing data after the JSON value")
-		}
+		err = decodeJSON(data, v)
 	}
 	if err == nil {
 		return nil
 	}
 	var re *rperr.Error
-	if errors.As(err, &re) {
+	var fe *FieldError
+	switch {
+	case errors.As(err, &re):
 		return re
+	case errors.As(err, &fe) && (fe.Path != "" || fe.aboutField):
+		return rperr.Invalidf("%s", fe.Error())
+	case errors.As(err, &fe):
+		return rperr.Invalidf("malformed %s request: %s", c.name(), fe.Msg)
 	}
 	return rperr.Invalidf("malformed %s request: %s", c.name(), describe(err))
 }
@@ -118,15 +119,12 @@ func (c Codec) name() string {
 
 // describe turns decoder errors into messages that name the field.
 func describe(err error) string {
-	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q: expected %s, got %s", te.Field, te.Type, te.Value)
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d: %v", se.Offset, err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "truncated input"
 	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "json: "), "msgpack: ")
 }

@@ -134,10 +134,16 @@ func (b *Bridge) handleCancel(ctx context.Context, req *svc.Request) (any, error
 	if c.ID == "" {
 		return nil, rperr.Invalidf("id: the id of the transaction to cancel is required")
 	}
+	if len(c.ID) > api.MaxTxnID {
+		return nil, rperr.Invalidf("id: %d characters, at most %d", len(c.ID), api.MaxTxnID)
+	}
 	return api.TxnCancelReply{ID: c.ID, Cancelled: b.exec.cancel(c.ID)}, nil
 }
 
 func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) {
+	if err := req.DecodeEmpty(); err != nil {
+		return nil, err
+	}
 	return b.Info(), nil
 }
 

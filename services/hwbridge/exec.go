@@ -37,6 +37,9 @@ func plan(t api.Txn) ([]string, error) {
 	if len(t.Ops) > api.MaxTxnOps {
 		return nil, rperr.Invalidf("ops: %d operations, at most %d per transaction", len(t.Ops), api.MaxTxnOps)
 	}
+	if err := t.CheckFields(); err != nil {
+		return nil, err
+	}
 	var modules []string
 	words := 0
 	for i, op := range t.Ops {

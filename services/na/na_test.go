@@ -197,6 +197,7 @@ func TestBadSettingsAnswer400NamingTheField(t *testing.T) {
 		{api.NASettings{RBW: 1.2, AveragePerPoint: 100}, "average_per_point"},
 		{api.NASettings{TraceAverage: -1}, "trace_average"},
 		{api.NASettings{QFactorMin: -1}, "q_factor_min"},
+		{api.NASettings{QFactorMin: 1e308}, "q_factor_min"},
 		{api.NASettings{Timeout: -1}, "timeout"},
 		{api.NASettings{StartFreq: math.NaN()}, "start_freq"},
 		{api.NASettings{Points: 50000}, "points"}, // larger than the 1 MiB max payload

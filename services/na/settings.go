@@ -18,9 +18,12 @@ const (
 	DefaultInput        = "in1"
 	DefaultOutputDirect = "out1"
 	DefaultQFactorMin   = 10
-	MaxPoints           = 100000
-	MaxTraceAverage     = 10000
-	MaxTimeout          = 7 * 24 * 3600.0 // s
+	// MaxQFactorMin bounds q_factor_min: above 62.5 MHz / 1.186 Hz (5e7)
+	// every point already gets the narrowest filter.
+	MaxQFactorMin   = 1e8
+	MaxPoints       = 100000
+	MaxTraceAverage = 10000
+	MaxTimeout      = 7 * 24 * 3600.0 // s
 	// SleepTimes is PyRPL's settling wait before each point, in units of
 	// 1/rbw (network_analyzer.sleeptimes); the first point of a trace
 	// lasts FirstPointFactor points.
@@ -199,8 +202,8 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	switch {
 	case s.QFactorMin == 0:
 		s.QFactorMin = DefaultQFactorMin
-	case s.QFactorMin < 0:
-		return nil, rperr.Invalidf("q_factor_min: %g must be positive", s.QFactorMin)
+	case s.QFactorMin < 0 || s.QFactorMin > MaxQFactorMin:
+		return nil, rperr.Invalidf("q_factor_min: %g is outside (0, %g] (0: the default %g)", s.QFactorMin, float64(MaxQFactorMin), float64(DefaultQFactorMin))
 	}
 	switch {
 	case s.TraceAverage == 0:
