@@ -46,7 +46,9 @@ func FuzzArrays(f *testing.F) {
 }
 
 func sameArrays(a, b arrays) bool {
-	same := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) || (math.IsInf(x, 0) && math.IsNaN(y)) }
+	same := func(x, y float64) bool {
+		return x == y || (math.IsNaN(x) && math.IsNaN(y)) || (math.IsInf(x, 0) && math.IsNaN(y))
+	}
 	if len(a.F32) != len(b.F32) || len(a.F64) != len(b.F64) || len(a.U32) != len(b.U32) || len(a.U16) != len(b.U16) {
 		return false
 	}
