@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"gopkg.in/yaml.v3"
 )
 
@@ -74,23 +76,53 @@ func readCompose(tb testing.TB, path string) composeFile {
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([^}]*))?\}`)
 
-// interpolate does compose's ${VAR:-default} substitution with an empty
-// environment: what `docker compose up` does on a fresh checkout. Every
-// reference must have a default (or be a :+ alternative).
+// interpolate does compose's ${VAR} substitution with the environment
+// `rpbus secrets` wrote (.env): what `docker compose --env-file .env up`
+// does.
 func interpolate(tb testing.TB, s string) string {
 	tb.Helper()
+	out, err := interpolateEnv(s, secrets(tb).env)
+	if err != nil {
+		tb.Error(err)
+	}
+	return out
+}
+
+// interpolateEnv substitutes ${VAR}, ${VAR:-default}, ${VAR:+alt} and
+// ${VAR:?message} (an error when VAR is unset or empty) from env, as
+// compose does. A reference with no default and no message is an error
+// too: compose would substitute an empty string.
+func interpolateEnv(s string, env map[string]string) (string, error) {
+	var errs []string
 	s = varRef.ReplaceAllStringFunc(s, func(ref string) string {
 		m := varRef.FindStringSubmatch(ref)
+		v, set := env[m[1]]
 		switch m[2] {
 		case ":-", "-":
-			return m[3]
+			if v == "" {
+				return m[3]
+			}
+			return v
 		case ":+", "+":
+			if v != "" {
+				return m[3]
+			}
 			return ""
+		case ":?", "?":
+			if v == "" {
+				errs = append(errs, m[1]+": "+m[3])
+			}
+			return v
 		}
-		tb.Errorf("%s has no default: compose would substitute an empty string", ref)
-		return ""
+		if !set {
+			errs = append(errs, ref+" has no default: compose would substitute an empty string")
+		}
+		return v
 	})
-	return strings.ReplaceAll(s, "$$", "$")
+	if errs != nil {
+		return "", errors.New(strings.Join(errs, "; "))
+	}
+	return strings.ReplaceAll(s, "$$", "$"), nil
 }
 
 // rpbusCLI is the binary built as the Dockerfile builds it, with what it
@@ -423,8 +455,8 @@ func TestDockerignore(t *testing.T) {
 		return ex
 	}
 	// What the build reads: go.mod, go.sum and the module's Go files that
-	// cmd/rpbus depends on.
-	list := exec.Command("go", "list", "-deps", "-f", `{{if not .Standard}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{end}}`, "./cmd/rpbus")
+	// cmd/rpbus depends on, with the files they embed.
+	list := exec.Command("go", "list", "-deps", "-f", `{{if not .Standard}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}`, "./cmd/rpbus")
 	list.Dir = repoRoot
 	out, err := list.Output()
 	must(t, err, "go list ./cmd/rpbus")
@@ -550,7 +582,10 @@ func natsServices(t *testing.T, path string, f composeFile) []natsService {
 				ns.volumes[dst] = src
 				continue
 			}
-			copyFile(t, filepath.Join(filepath.Dir(path), src), filepath.Join(ns.root, dst))
+			if !filepath.IsAbs(src) {
+				src = filepath.Join(filepath.Dir(path), src)
+			}
+			copyFile(t, src, filepath.Join(ns.root, dst))
 		}
 		if i := slices.Index(s.Command, "--config"); i >= 0 && i+1 < len(s.Command) {
 			ns.conf = filepath.Join(ns.root, s.Command[i+1])
@@ -573,7 +608,7 @@ func TestComposePortsVolumes(t *testing.T) {
 		f := readCompose(t, path)
 		clientPorts := map[string]int{} // nats service -> client port
 		for _, ns := range natsServices(t, path, f) {
-			o, err := serverConfig(ns.conf)
+			o, err := server.ProcessConfigFile(ns.conf)
 			if err != nil {
 				t.Errorf("%s: %s: %v", path, ns.name, err)
 				continue
@@ -581,9 +616,19 @@ func TestComposePortsVolumes(t *testing.T) {
 			clientPorts[ns.name] = o.Port
 			var published []int
 			for _, p := range ns.svc.Ports {
-				_, container, _ := strings.Cut(p, ":")
-				n, _ := strconv.Atoi(container)
+				parts := strings.Split(interpolate(t, p), ":")
+				n, _ := strconv.Atoi(parts[len(parts)-1])
 				published = append(published, n)
+				// Unless told otherwise, only the host's loopback reaches it.
+				if len(parts) != 3 || parts[0] != "127.0.0.1" {
+					t.Errorf("%s: %s publishes %s on every address of the host by default; want 127.0.0.1", path, ns.name, p)
+				}
+				if n == o.HTTPPort {
+					t.Errorf("%s: %s publishes its monitoring port %d, which has no authentication", path, ns.name, n)
+				}
+			}
+			if o.HTTPPort != 0 && o.HTTPHost != "127.0.0.1" {
+				t.Errorf("%s: %s: monitoring listens on %s: want 127.0.0.1 (no authentication)", path, ns.name, o.HTTPHost)
 			}
 			for _, p := range published {
 				if p != o.Port && p != o.HTTPPort && p != o.LeafNode.Port {
@@ -692,4 +737,34 @@ func runHealth(t *testing.T, s composeService, natsURL string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// TestComposeNeedsSecrets shows that neither compose file starts without
+// real credentials: with an empty environment (no .env) every password
+// and the accounts file are errors that say what to run, not published
+// example passwords; with what `rpbus secrets` wrote, everything
+// resolves.
+func TestComposeNeedsSecrets(t *testing.T) {
+	for _, path := range composeFiles {
+		data, err := os.ReadFile(path)
+		must(t, err, "read %s", path)
+		if strings.Contains(string(data), "example-") {
+			t.Errorf("%s still names an example credential", path)
+		}
+		_, err = interpolateEnv(string(data), map[string]string{})
+		for _, v := range []string{"RPBUS_NATS_ACCOUNTS", "RPBUS_HWBRIDGE_PASSWORD", "RPBUS_INSTRUMENTS_PASSWORD"} {
+			if err == nil || !strings.Contains(err.Error(), v+": ") || !strings.Contains(err.Error(), "rpbus secrets") {
+				t.Errorf("%s without secrets: %v; want %s refused, saying to run rpbus secrets", path, err, v)
+			}
+		}
+		if _, err := interpolateEnv(string(data), secrets(t).env); err != nil {
+			t.Errorf("%s with the generated .env: %v", path, err)
+		}
+	}
+	f := readCompose(t, filepath.Join("cluster", "docker-compose.yml"))
+	for name, s := range f.Services {
+		if strings.HasPrefix(s.Image, "nats:") && !slices.ContainsFunc(s.Volumes, func(v string) bool { return strings.Contains(v, "RPBUS_CLUSTER_SECRETS:?") }) {
+			t.Errorf("cluster node %s does not need the generated cluster secrets", name)
+		}
+	}
 }

@@ -1,15 +1,20 @@
 package deploy_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,8 +25,9 @@ import (
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
-// The example users of deploy/nats/accounts.example.conf. Their
-// passwords are published examples; the tests prove the hashes match.
+// The example users of deploy/nats/accounts.example.conf and of
+// cluster-secrets.example.conf. Their passwords are published examples;
+// TestExampleUsers proves the hashes match.
 var examplePasswords = map[string]string{
 	"hwbridge":    "example-hwbridge-password",
 	"instruments": "example-instruments-password",
@@ -33,6 +39,60 @@ var examplePasswords = map[string]string{
 // repoRoot is the repository root: tests run in deploy/.
 const repoRoot = ".."
 
+// generated is what `rpbus secrets` wrote for the tests: the compose
+// files run with it, as they would in a lab.
+type generated struct {
+	dir       string
+	passwords map[string]string // users.txt
+	env       map[string]string // .env
+}
+
+var (
+	secretsOnce sync.Once
+	secretsGen  generated
+	secretsErr  string
+)
+
+// secrets runs the built `rpbus secrets` once per test binary.
+func secrets(tb testing.TB) generated {
+	tb.Helper()
+	c := buildRPBus(tb)
+	secretsOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rpbus-secrets")
+		if err != nil {
+			secretsErr = err.Error()
+			return
+		}
+		if out, err := exec.Command(c.path, "secrets", dir).CombinedOutput(); err != nil {
+			secretsErr = fmt.Sprintf("rpbus secrets: %v\n%s", err, out)
+			return
+		}
+		g := generated{dir: dir, passwords: map[string]string{}, env: map[string]string{}}
+		g.passwords = readPairs(tb, filepath.Join(dir, "users.txt"), " ")
+		g.env = readPairs(tb, filepath.Join(dir, ".env"), "=")
+		secretsGen = g
+	})
+	if secretsErr != "" {
+		tb.Fatal(secretsErr)
+	}
+	return secretsGen
+}
+
+// readPairs reads "key<sep>value" lines, skipping comments.
+func readPairs(tb testing.TB, path, sep string) map[string]string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, sep); ok && !strings.HasPrefix(l, "#") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // copyFile copies src to dst, creating dst's directory.
 func copyFile(tb testing.TB, src, dst string) {
 	tb.Helper()
@@ -40,74 +100,129 @@ func copyFile(tb testing.TB, src, dst string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	writeFile(tb, dst, string(data))
+}
+
+func writeFile(tb testing.TB, dst, data string) {
+	tb.Helper()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
+	if err := os.WriteFile(dst, []byte(data), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 }
 
 // clusterDir lays out deploy/cluster/ as a node's container sees it: the
-// node files and the accounts file beside them.
+// node files, and the generated secrets and accounts beside them.
 func clusterDir(tb testing.TB) string {
 	tb.Helper()
+	g := secrets(tb)
 	dir := tb.TempDir()
 	for _, f := range []string{"cluster-common.conf", "n1.conf", "n2.conf", "n3.conf"} {
 		copyFile(tb, filepath.Join("cluster", f), filepath.Join(dir, f))
 	}
-	copyFile(tb, filepath.Join("nats", "accounts.example.conf"), filepath.Join(dir, "accounts.conf"))
+	copyFile(tb, g.env["RPBUS_CLUSTER_SECRETS"], filepath.Join(dir, "cluster-secrets.conf"))
+	copyFile(tb, g.env["RPBUS_NATS_ACCOUNTS"], filepath.Join(dir, "accounts.conf"))
 	return dir
 }
 
-// loadConfig reads a nats-server configuration file as the deployment
-// has it, then moves every listener to 127.0.0.1 and a random port and
-// the JetStream store to a temporary directory: the tests must run in
-// parallel on a CI machine and reach nothing but loopback. Everything
-// else (accounts, users, permissions, cluster and leaf-node auth) stays
-// as written. Routes and leaf remotes name the compose hosts (n1, n2,
-// ...); the callers point them at the test servers, keeping their
-// credentials.
-func loadConfig(tb testing.TB, file string) *server.Options {
-	tb.Helper()
-	o, err := server.ProcessConfigFile(file)
-	if err != nil {
-		tb.Fatalf("%s: %v", file, err)
-	}
-	o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
-	if o.HTTPPort != 0 {
-		o.HTTPHost, o.HTTPPort = "127.0.0.1", server.RANDOM_PORT
-	}
-	if o.JetStream {
-		o.StoreDir = tb.TempDir()
-	}
-	if o.Cluster.Port != 0 {
-		o.Cluster.Host, o.Cluster.Port = "127.0.0.1", server.RANDOM_PORT
-	}
-	if o.LeafNode.Port != 0 {
-		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", server.RANDOM_PORT
-	}
-	o.NoLog, o.NoSigs = true, true
-	return o
+// node is a NATS server process (`rpbus server`), as the containers run
+// one: the tests can kill it, and its bcrypt runs without the race
+// detector (cost 11 takes seconds with it).
+type node struct {
+	name    string
+	url     string // client URL
+	monitor string // http://host:port, when it has monitoring
+	cluster string // host:port of its route listener, when it has one
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
-// startServer runs a server with o until the test ends.
-func startServer(tb testing.TB, o *server.Options) *server.Server {
+// startNode runs `rpbus server --config conf` with every listener moved
+// to 127.0.0.1 (the client and monitoring ports free ones) and the
+// JetStream store in a temporary directory, plus args. Everything else
+// (accounts, users, permissions, cluster, leaf and TLS settings) is
+// read from the file as written.
+func startNode(tb testing.TB, conf string, args ...string) *node {
 	tb.Helper()
-	ns, err := server.NewServer(o)
+	c := buildRPBus(tb)
+	o, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		tb.Fatalf("%s: %v", conf, err)
+	}
+	full := []string{"server", "--config", conf, "--listen", "127.0.0.1:0"}
+	if o.HTTPPort != 0 {
+		full = append(full, "--http", "127.0.0.1:0")
+	}
+	if o.JetStream {
+		full = append(full, "--store", tb.TempDir())
+	}
+	full = append(full, args...)
+	cmd := exec.Command(c.path, full...)
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	go ns.Start()
-	if !ns.ReadyForConnections(20 * time.Second) {
-		ns.Shutdown()
-		tb.Fatalf("server %s not ready", o.ServerName)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
+	n := &node{name: o.ServerName, cmd: cmd, done: make(chan struct{})}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	go func() { _ = cmd.Wait(); close(n.done) }()
+	tb.Cleanup(func() { n.kill() })
+	timeout := time.After(30 * time.Second)
+	for n.url == "" || (o.HTTPPort != 0 && n.monitor == "") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				tb.Fatalf("rpbus server %v exited: %s", full, stderr.String())
+			}
+			if _, u, ok := strings.Cut(l, " clients "); ok {
+				n.url = u
+			}
+			if _, u, ok := strings.Cut(l, " monitoring "); ok {
+				n.monitor = u
+			}
+			if _, u, ok := strings.Cut(l, " routes "); ok {
+				n.cluster = u
+			}
+		case <-timeout:
+			tb.Fatalf("rpbus server %v: not ready in 30 s: %s", full, stderr.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return n
+}
+
+// kill ends the server at once, as kill -9 does.
+func (n *node) kill() {
+	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.done
+}
+
+// get reads a monitoring endpoint.
+func (n *node) get(tb testing.TB, path string) string {
+	tb.Helper()
+	resp, err := http.Get(n.monitor + path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // retarget keeps u's scheme and credentials and points it at host:port.
@@ -147,31 +262,64 @@ func (e *errs) has(parts ...string) bool {
 	return false
 }
 
-// conn is a connection as one of the example users.
+func (e *errs) all() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.list...)
+}
+
+// conn is a connection as one of the users.
 type conn struct {
 	*nats.Conn
 	errs *errs
 }
 
-// connectAs connects user to the servers at urls (comma separated), with
-// the reconnect behaviour of the rpbus command (cmd/rpbus/connect.go).
+// connectAs connects user, with the password `rpbus secrets` made, to
+// the servers at urls (comma separated), with the reconnect behaviour of
+// the rpbus command and its inbox prefix _INBOX_<user>.
 func connectAs(tb testing.TB, urls, user string, opts ...nats.Option) *conn {
 	tb.Helper()
-	pw, ok := examplePasswords[user]
+	pw, ok := secrets(tb).passwords[user]
 	if !ok {
-		tb.Fatalf("no example user %q", user)
+		tb.Fatalf("no user %q", user)
 	}
+	return connectWith(tb, urls, user, pw, opts...)
+}
+
+// logins serialises the tests' logins (see connectWith).
+var logins sync.Mutex
+
+// connectWith connects user with password pw.
+func connectWith(tb testing.TB, urls, user, pw string, opts ...nats.Option) *conn {
+	tb.Helper()
 	e := &errs{}
 	opts = append([]nats.Option{
 		nats.Name("test-" + user),
 		nats.UserInfo(user, pw),
+		nats.CustomInboxPrefix("_INBOX_" + user),
 		nats.ErrorHandler(e.handler),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.PermissionErrOnSubscribe(true),
-		nats.Timeout(5 * time.Second),
+		nats.Timeout(10 * time.Second),
 	}, opts...)
-	nc, err := nats.Connect(urls, opts...)
+	// A login checks a bcrypt hash of cost 11 in the server: 0.15 s on an
+	// idle core, seconds when several tests log in at once on a loaded
+	// machine, and past 2 s the server's first PING overtakes the
+	// handshake's PONG ("expected 'PONG', got 'PING'"). Try again then,
+	// as the services' own reconnect loop does; and log in one at a
+	// time, so the tests do not slow each other's logins past that.
+	var nc *nats.Conn
+	var err error
+	logins.Lock()
+	for try := 0; try < 10; try++ {
+		if nc, err = nats.Connect(urls, opts...); err == nil || !strings.Contains(err.Error(), "PONG") {
+			break
+		}
+		// The server still checks the hash of the try it gave up on.
+		time.Sleep(time.Duration(try+1) * 500 * time.Millisecond)
+	}
+	logins.Unlock()
 	if err != nil {
 		tb.Fatalf("connect as %s to %s: %v", user, urls, err)
 	}
@@ -252,7 +400,11 @@ func must(tb testing.TB, err error, what string, args ...any) {
 	}
 }
 
-var _ = io.Discard
-
-// serverConfig reads a configuration as written, ports and all.
-func serverConfig(file string) (*server.Options, error) { return server.ProcessConfigFile(file) }
+// freePort returns a loopback port nobody listened on a moment ago.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(tb, err, "listen")
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -2,11 +2,16 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,8 +27,9 @@ import (
 )
 
 // composeServer starts the NATS server of docker-compose.yml, its
-// configuration read as the container reads it.
-func composeServer(t *testing.T) (*server.Server, composeFile) {
+// configuration read as the container reads it, with the credentials
+// `rpbus secrets` made.
+func composeServer(t *testing.T) (*node, composeFile) {
 	t.Helper()
 	path := filepath.Join(repoRoot, "docker-compose.yml")
 	f := readCompose(t, path)
@@ -31,7 +37,7 @@ func composeServer(t *testing.T) (*server.Server, composeFile) {
 	if len(nss) != 1 {
 		t.Fatalf("docker-compose.yml: %d NATS services, want 1", len(nss))
 	}
-	return startServer(t, loadConfig(t, nss[0].conf)), f
+	return startNode(t, nss[0].conf), f
 }
 
 // TestPermissions shows the users of the example accounts doing their
@@ -41,7 +47,7 @@ func composeServer(t *testing.T) (*server.Server, composeFile) {
 func TestPermissions(t *testing.T) {
 	t.Parallel()
 	ns, f := composeServer(t)
-	url := ns.ClientURL()
+	url := ns.url
 
 	bridge := connectAs(t, url, "hwbridge")
 	startBridge(t, bridge.Conn, "sim", 1)
@@ -87,6 +93,7 @@ func TestPermissions(t *testing.T) {
 	expectPublishRefused(t, obs, "rp.sim.asg0.setup")
 	expectSubscribeRefused(t, obs, "rp.*.hw.txn")
 	expectSubscribeRefused(t, obs, "_INBOX.>")
+	expectSubscribeRefused(t, obs, "_INBOX_operator.>")
 
 	// Only the bridge serves hw.txn.
 	expectSubscribeRefused(t, inst, "rp.sim.hw.txn")
@@ -106,66 +113,156 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// TestExampleUsers shows each example password matches its hash, and a
-// wrong one is refused.
+// TestExampleUsers shows each example password matches its hash (cost
+// 11 or more, as every hash in deploy/), and a wrong one is refused.
 func TestExampleUsers(t *testing.T) {
 	t.Parallel()
-	ns, _ := composeServer(t)
-	for user := range examplePasswords {
-		connectAs(t, ns.ClientURL(), user).Close()
+	dir := t.TempDir()
+	copyFile(t, filepath.Join("nats", "nats.conf"), filepath.Join(dir, "nats.conf"))
+	copyFile(t, filepath.Join("nats", "accounts.example.conf"), filepath.Join(dir, "accounts.conf"))
+	n := startNode(t, filepath.Join(dir, "nats.conf"))
+	for user, pw := range examplePasswords {
+		connectWith(t, n.url, user, pw).Close()
 	}
-	_, err := nats.Connect(ns.ClientURL(), nats.UserInfo("operator", "wrong"), nats.NoReconnect())
+	_, err := nats.Connect(n.url, nats.UserInfo("operator", "wrong"), nats.NoReconnect())
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Errorf("wrong password: %v, want an authorization error", err)
 	}
+	checkHashCosts(t, ".")
 }
 
-// startCluster starts n1, n2 and n3 of deploy/cluster on loopback. The
-// configured routes name the compose hosts; here every node lists all
-// three at free loopback ports, chosen beforehand because a JetStream
-// cluster wants its routes configured from the start, with the
-// configured route credentials (checked against the bcrypt hash).
-func startCluster(t *testing.T) []*server.Server {
+// checkHashCosts wants every bcrypt hash under dir at cost 11 or more.
+func checkHashCosts(t *testing.T, dir string) {
 	t.Helper()
-	dir := clusterDir(t)
-	var opts []*server.Options
+	hash := regexp.MustCompile(`\$2[aby]\$(\d\d)\$`)
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range hash.FindAllStringSubmatch(string(data), -1) {
+			n++
+			if cost, _ := strconv.Atoi(m[1]); cost < 11 {
+				t.Errorf("%s: a bcrypt hash of cost %d; want 11 or more", path, cost)
+			}
+		}
+		return nil
+	})
+	must(t, err, "walk %s", dir)
+	if n == 0 {
+		t.Errorf("no bcrypt hash under %s", dir)
+	}
+}
+
+// TestSecrets shows what `rpbus secrets` writes: private files, new
+// passwords of cost 11 that log in, the example's users with exactly the
+// example's permissions, and a .env whose paths are the files.
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	g := secrets(t)
+	for _, f := range []string{"accounts.conf", "cluster-secrets.conf", "leaf-secrets.conf", "users.txt", ".env"} {
+		st, err := os.Stat(filepath.Join(g.dir, f))
+		must(t, err, "stat %s", f)
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+	checkHashCosts(t, g.dir)
+	for user, pw := range g.passwords {
+		if len(pw) < 32 || pw == examplePasswords[user] {
+			t.Errorf("%s: password %q is short or the example's", user, pw)
+		}
+	}
+	example, err := server.ProcessConfigFile(filepath.Join("nats", "accounts.example.conf"))
+	must(t, err, "example accounts")
+	real, err := server.ProcessConfigFile(g.env["RPBUS_NATS_ACCOUNTS"])
+	must(t, err, "generated accounts")
+	perms := func(o *server.Options) map[string]string {
+		m := map[string]string{}
+		for _, u := range o.Users {
+			b, _ := json.Marshal(u.Permissions)
+			m[u.Username] = u.Account.Name + " " + string(b)
+		}
+		return m
+	}
+	if a, b := perms(example), perms(real); len(a) != 5 || !reflect.DeepEqual(a, b) {
+		t.Errorf("generated users and permissions differ from the example's:\n%v\n%v", b, a)
+	}
+	dir := t.TempDir()
+	copyFile(t, filepath.Join("nats", "nats.conf"), filepath.Join(dir, "nats.conf"))
+	copyFile(t, g.env["RPBUS_NATS_ACCOUNTS"], filepath.Join(dir, "accounts.conf"))
+	n := startNode(t, filepath.Join(dir, "nats.conf"))
+	for _, user := range []string{"operator", "admin"} {
+		connectAs(t, n.url, user).Close()
+		if _, err := nats.Connect(n.url, nats.UserInfo(user, examplePasswords[user]), nats.NoReconnect()); err == nil {
+			t.Errorf("%s logs in with the example password", user)
+		}
+	}
+}
+
+// startCluster starts n1, n2 and n3 of deploy/cluster as processes on
+// loopback. The configured routes name the compose hosts; here every
+// node lists all three at free loopback ports, chosen beforehand because
+// a JetStream cluster wants its routes configured from the start, with
+// the configured route credentials (checked against the bcrypt hash).
+func startCluster(t *testing.T) []*node {
+	t.Helper()
+	return startNodes(t, clusterDir(t), "n1.conf", "n2.conf", "n3.conf")
+}
+
+// startNodes starts the node files of dir as a cluster (see startCluster).
+func startNodes(t *testing.T, dir string, files ...string) []*node {
+	t.Helper()
+	var confs []string
 	var ports []int
-	for i := 1; i <= 3; i++ {
-		o := loadConfig(t, filepath.Join(dir, fmt.Sprintf("n%d.conf", i)))
+	var configured *url.URL
+	for _, f := range files {
+		conf := filepath.Join(dir, f)
+		o, err := server.ProcessConfigFile(conf)
+		must(t, err, "%s", f)
 		if len(o.Routes) != 3 {
-			t.Fatalf("n%d: %d routes, want all 3 nodes", i, len(o.Routes))
+			t.Fatalf("%s: %d routes, want all 3 nodes", f, len(o.Routes))
 		}
+		configured = o.Routes[0]
+		confs = append(confs, conf)
 		ports = append(ports, freePort(t))
-		opts = append(opts, o)
 	}
-	var nodes []*server.Server
-	for i, o := range opts {
-		configured := o.Routes[0]
-		o.Cluster.Port = ports[i]
-		o.Routes = nil
-		for _, p := range ports {
-			o.Routes = append(o.Routes, retarget(configured, fmt.Sprintf("127.0.0.1:%d", p)))
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, retarget(configured, fmt.Sprintf("127.0.0.1:%d", p)).String())
+	}
+	nodes := make([]*node, len(files))
+	var wg sync.WaitGroup
+	for i, conf := range confs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i] = startNode(t, conf, "--cluster-listen", fmt.Sprintf("127.0.0.1:%d", ports[i]),
+				"--leaf-listen", "127.0.0.1:0", "--routes", strings.Join(routes, ","))
+		}()
+	}
+	wg.Wait()
+	for _, n := range nodes {
+		if n == nil {
+			t.FailNow()
 		}
-		nodes = append(nodes, startServer(t, o))
 	}
-	waitFor(t, 20*time.Second, "a full mesh of routes", func() bool {
+	waitFor(t, 30*time.Second, "a full mesh of routes", func() bool {
 		for _, n := range nodes {
-			if n.NumRoutes() < 2 {
+			var rz struct {
+				NumRoutes int `json:"num_routes"`
+			}
+			if json.Unmarshal([]byte(n.get(t, "/routez")), &rz) != nil || rz.NumRoutes < 2 {
 				return false
 			}
 		}
 		return true
 	})
 	return nodes
-}
-
-// freePort returns a loopback port nobody listened on a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err, "listen")
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // outcome of one request in the failover test.
@@ -186,7 +283,7 @@ func TestClusterFailover(t *testing.T) {
 	urls := func(order ...int) string {
 		var s []string
 		for _, i := range order {
-			s = append(s, nodes[i].ClientURL())
+			s = append(s, nodes[i].url)
 		}
 		return strings.Join(s, ",")
 	}
@@ -243,7 +340,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	// okSince waits until requests started after t0 succeed again.
 	okSince := func(what string, t0 time.Time) {
-		waitFor(t, 15*time.Second, what, func() bool {
+		waitFor(t, 30*time.Second, what, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			ok := 0
@@ -257,21 +354,38 @@ func TestClusterFailover(t *testing.T) {
 	}
 	okSince("requests before any failure", time.Now())
 
-	// The clients' node goes away.
+	// The clients' node goes away (kill -9). It is n3 unless a login
+	// slowed by the machine's load sent a client on to the next node.
+	services := nodeOf(t, nodes, bridge)
+	clients := nodeOf(t, nodes, op)
+	if clients == services {
+		clients = 3 - services // one of the other two
+	}
+	moved := []*conn{}
+	for _, c := range []*conn{op, inst} {
+		if nodeOf(t, nodes, c) == clients {
+			moved = append(moved, c)
+		}
+	}
 	t0 := time.Now()
-	nodes[2].Shutdown()
-	waitFor(t, 10*time.Second, "clients reconnected", func() bool {
-		return op.Stats().Reconnects > 0 && op.IsConnected() && inst.Stats().Reconnects > 0 && inst.IsConnected()
+	nodes[clients].kill()
+	waitFor(t, 30*time.Second, "clients reconnected", func() bool {
+		for _, c := range moved {
+			if c.Stats().Reconnects == 0 || !c.IsConnected() {
+				return false
+			}
+		}
+		return true
 	})
-	okSince("requests after n3 stopped", t0)
+	okSince("requests after the clients' node stopped", t0)
 
-	// The services' node goes away.
+	// The services' node goes away (kill -9).
 	t1 := time.Now()
-	nodes[0].Shutdown()
-	waitFor(t, 10*time.Second, "bridge reconnected", func() bool {
+	nodes[services].kill()
+	waitFor(t, 30*time.Second, "bridge reconnected", func() bool {
 		return bridge.Stats().Reconnects > 0 && bridge.IsConnected()
 	})
-	okSince("requests after n1 stopped", t1)
+	okSince("requests after the services' node stopped", t1)
 	stop.Store(true)
 	wg.Wait()
 
@@ -304,33 +418,34 @@ func TestClusterFailover(t *testing.T) {
 func TestLeafGateway(t *testing.T) {
 	t.Parallel()
 	dir := clusterDir(t)
-	ho := loadConfig(t, filepath.Join(dir, "n1.conf"))
 	// One hub node is enough here; alone it cannot run clustered
-	// JetStream, which this test does not need.
-	ho.Routes, ho.JetStream = nil, false
-	hub := startServer(t, ho)
+	// JetStream, which this test does not need: its routes go nowhere.
+	leafPort := freePort(t)
+	hub := startNode(t, filepath.Join(dir, "n1.conf"), "--cluster-listen", "127.0.0.1:0", "--routes", "",
+		"--leaf-listen", fmt.Sprintf("127.0.0.1:%d", leafPort))
 
+	g := secrets(t)
 	gdir := t.TempDir()
 	copyFile(t, filepath.Join("leaf", "gateway.conf"), filepath.Join(gdir, "gateway.conf"))
-	copyFile(t, filepath.Join("nats", "accounts.example.conf"), filepath.Join(gdir, "accounts.conf"))
-	gw := loadConfig(t, filepath.Join(gdir, "gateway.conf"))
-	if len(gw.LeafNode.Remotes) != 1 || len(gw.LeafNode.Remotes[0].URLs) != 3 {
-		t.Fatalf("gateway: want one remote with the 3 cluster nodes, got %+v", gw.LeafNode.Remotes)
+	copyFile(t, g.env["RPBUS_NATS_ACCOUNTS"], filepath.Join(gdir, "accounts.conf"))
+	// The generated leaf remotes name the cluster hosts: point them at
+	// the hub, as a lab would at its cluster's addresses.
+	leaf, err := os.ReadFile(filepath.Join(g.dir, "leaf-secrets.conf"))
+	must(t, err, "leaf secrets")
+	if n := strings.Count(string(leaf), "nats-leaf://leaf:"+g.passwords["leaf"]+"@"); n != 3 {
+		t.Fatalf("leaf-secrets.conf: %d remotes with the generated password, want the 3 nodes", n)
 	}
-	r := gw.LeafNode.Remotes[0]
-	r.URLs = []*url.URL{retarget(r.URLs[0], fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))}
-	gateway := startServer(t, gw)
-	waitFor(t, 10*time.Second, "the gateway's leaf connection", func() bool {
-		return hub.NumLeafNodes() == 1 && gateway.NumLeafNodes() == 1
-	})
+	retargeted := regexp.MustCompile(`@n[123]:7422`).ReplaceAllString(string(leaf), fmt.Sprintf("@127.0.0.1:%d", leafPort))
+	writeFile(t, filepath.Join(gdir, "leaf-secrets.conf"), retargeted)
+	gateway := startNode(t, filepath.Join(gdir, "gateway.conf"))
 
-	bridge := connectAs(t, gateway.ClientURL(), "hwbridge")
+	bridge := connectAs(t, gateway.url, "hwbridge")
 	startBridge(t, bridge.Conn, "lab1", 1)
-	inst := connectAs(t, hub.ClientURL(), "instruments")
-	op := connectAs(t, hub.ClientURL(), "operator")
+	inst := connectAs(t, hub.url, "instruments")
+	op := connectAs(t, hub.url, "operator")
 	ic, _ := client.New(inst.Conn)
 	oc, _ := client.New(op.Conn)
-	waitFor(t, 10*time.Second, "the lab's bridge seen from the cluster", func() bool {
+	waitFor(t, 20*time.Second, "the lab's bridge seen from the cluster", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		_, err := ic.Board("lab1").HW.Read(ctx, 0x40100000, 1)
@@ -338,7 +453,7 @@ func TestLeafGateway(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := oc.Board("lab1").ASG0.Setup(ctx, api.ASGSetup{Waveform: ptr("square")})
+	_, err = oc.Board("lab1").ASG0.Setup(ctx, api.ASGSetup{Waveform: ptr("square")})
 	must(t, err, "operator on the cluster: lab1 asg0.setup through the gateway")
 	expectPublishRefused(t, op, "rp.lab1.hw.txn")
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
@@ -347,3 +462,15 @@ func TestLeafGateway(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// nodeOf is the index of the node c is connected to.
+func nodeOf(t *testing.T, nodes []*node, c *conn) int {
+	t.Helper()
+	for i, n := range nodes {
+		if n.url == c.ConnectedUrl() {
+			return i
+		}
+	}
+	t.Fatalf("%s is connected to %s, none of the nodes", c.Opts.Name, c.ConnectedUrl())
+	return -1
+}

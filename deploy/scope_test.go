@@ -28,7 +28,7 @@ func startScope(t *testing.T, c *conn) {
 func TestScopePermissions(t *testing.T) {
 	t.Parallel()
 	ns, f := composeServer(t)
-	url := ns.ClientURL()
+	url := ns.url
 	startBridge(t, connectAs(t, url, "hwbridge").Conn, "sim", 1)
 	inst := connectAs(t, url, "instruments")
 	startScope(t, inst)
@@ -64,7 +64,7 @@ func TestScopePermissions(t *testing.T) {
 func TestTwoBoards(t *testing.T) {
 	t.Parallel()
 	ns, _ := composeServer(t)
-	url := ns.ClientURL()
+	url := ns.url
 	startBridge(t, connectAs(t, url, "hwbridge").Conn, "a", 1)
 	startBridge(t, connectAs(t, url, "hwbridge").Conn, "b", 2)
 	startScope(t, connectAs(t, url, "instruments"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +16,8 @@ type natsFlags struct {
 	creds string
 	user  string
 	pass  string
+	inbox string
+	tlsCA string
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
@@ -22,6 +25,38 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.creds, "creds", "", "NATS credentials file")
 	fs.StringVar(&n.user, "user", "", "NATS user")
 	fs.StringVar(&n.pass, "password", "", "NATS password")
+	fs.StringVar(&n.tlsCA, "tls-ca", "", "PEM file of the CA that signed the NATS server's certificate (deploy/tls/)")
+	fs.StringVar(&n.inbox, "inbox-prefix", "", "subject prefix of this connection's replies (default _INBOX_<user> with --user, else _INBOX): deploy/'s users may read only their own")
+}
+
+// inboxPrefix is the prefix of the connection's reply subjects: the flag,
+// or _INBOX_<user> for a user whose name is a subject token, which is
+// the prefix deploy/'s accounts let that user read.
+func (n *natsFlags) inboxPrefix() string {
+	if n.inbox != "" || n.user == "" || !subjectToken.MatchString(n.user) {
+		return n.inbox
+	}
+	return "_INBOX_" + n.user
+}
+
+var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// authOptions are the credentials, the inbox prefix and the TLS trust of n.
+func (n *natsFlags) authOptions() []nats.Option {
+	var opts []nats.Option
+	if n.creds != "" {
+		opts = append(opts, nats.UserCredentials(n.creds))
+	}
+	if n.user != "" {
+		opts = append(opts, nats.UserInfo(n.user, n.pass))
+	}
+	if p := n.inboxPrefix(); p != "" {
+		opts = append(opts, nats.CustomInboxPrefix(p))
+	}
+	if n.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(n.tlsCA))
+	}
+	return opts
 }
 
 var natsAliases = map[string][]string{"nats": {"RPBUS_NATS_URL"}}
@@ -41,11 +76,5 @@ func (n *natsFlags) connectTo(url, name string) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(5 * time.Second),
 	}
-	if n.creds != "" {
-		opts = append(opts, nats.UserCredentials(n.creds))
-	}
-	if n.user != "" {
-		opts = append(opts, nats.UserInfo(n.user, n.pass))
-	}
-	return nats.Connect(url, opts...)
+	return nats.Connect(url, append(opts, n.authOptions()...)...)
 }

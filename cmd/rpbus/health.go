@@ -80,13 +80,7 @@ func (c *healthCmd) Run(ctx context.Context) error {
 	}
 	// No reconnect loop here: a healthcheck must answer within its timeout.
 	opts := []nats.Option{nats.Name("rpbus-health"), nats.Timeout(c.timeout), nats.NoReconnect()}
-	if c.nats.creds != "" {
-		opts = append(opts, nats.UserCredentials(c.nats.creds))
-	}
-	if c.nats.user != "" {
-		opts = append(opts, nats.UserInfo(c.nats.user, c.nats.pass))
-	}
-	nc, err := nats.Connect(c.nats.url, opts...)
+	nc, err := nats.Connect(c.nats.url, append(opts, c.nats.authOptions()...)...)
 	if err != nil {
 		return fmt.Errorf("health: connect %s: %w", c.nats.url, err)
 	}
