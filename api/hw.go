@@ -164,6 +164,10 @@ type TxnReply struct {
 	Modules []string   `json:"modules"` // the FPGA modules the transaction held
 	Started float64    `json:"started"` // when it got its modules, Unix seconds (the bridge's clock)
 	Elapsed float64    `json:"elapsed"` // seconds from then to the end of its last op
+	// Bridge is the answering bridge's instance (HWInfo.Instance): a
+	// requester whose transaction is still out sees from hw.info that the
+	// bridge restarted and lost it.
+	Bridge string `json:"bridge,omitempty"`
 }
 
 // HWInfo answers rp.<board>.hw.info.
@@ -180,4 +184,17 @@ type HWInfo struct {
 	Generators  []string `json:"generators"`          // asg0, asg1
 	Version     string   `json:"version"`             // rpbus version
 	Model       any      `json:"sim_model,omitempty"` // sim: the analog model's configuration
+	Liveness
+}
+
+// Liveness is what hw.info finds of the board itself, beyond the bridge
+// answering: whether a read of its FPGA's ID register came back, checked
+// at each hw.info; and which bridge answered.
+type Liveness struct {
+	Reachable  bool    `json:"reachable"`
+	BoardError string  `json:"board_error,omitempty"` // why not
+	ReadTime   float64 `json:"read_time,omitempty"`   // s the check's read took
+	// Instance identifies the running bridge; it changes when the bridge
+	// restarts.
+	Instance string `json:"instance,omitempty"`
 }

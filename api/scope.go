@@ -49,4 +49,11 @@ type ContinuousReply struct {
 	ID       string        `json:"id"`
 	Subject  string        `json:"subject"` // rp.<board>.scope.trace
 	Settings ScopeSettings `json:"settings"`
+	// Interval (s) is the longest gap between traces the run keeps while
+	// singles share the board: rolling mode reads every interval;
+	// triggered traces come back to back when no single waits, and at
+	// least one per interval (the rolling interval, or two traces' time
+	// if longer) when singles do. A single longer than the interval
+	// delays the run by its own length: the board has one buffer.
+	Interval float64 `json:"interval"`
 }

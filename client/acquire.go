@@ -23,9 +23,9 @@ const cancelGrace = 2 * time.Second
 // own answer: the hardware is free again when await returns. A cancel
 // that overtakes its request is remembered by the service, so one is
 // enough.
-func await[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context)) (T, error) {
+func await[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context), alive probe) (T, error) {
 	var v T
-	if err := awaitInto(ctx, c, subject, req, timeout, cancel, &v); err != nil {
+	if err := awaitInto(ctx, c, subject, req, timeout, cancel, alive, &v); err != nil {
 		var zero T
 		return zero, err
 	}
@@ -33,8 +33,10 @@ func await[T any](ctx context.Context, c *Client, subject string, req any, timeo
 }
 
 // awaitInto is await decoding the reply into *v, whose arrays are reused
-// when they are large enough.
-func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context), v *T) error {
+// when they are large enough. While it waits, alive (when not nil)
+// checks that the service is still there (see watch): a 503 naming what
+// is gone ends the wait early.
+func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, timeout time.Duration, cancel func(context.Context), alive probe, v *T) error {
 	// The request outlives ctx's cancellation, so the service's 499 (or a
 	// late success) still arrives; once the service has been told, it
 	// gets cancelGrace to answer. The request runs on this goroutine: a
@@ -50,7 +52,14 @@ func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, t
 		cancel(cctx)
 	})
 	defer unhook()
+	var gone atomic.Pointer[error]
+	if alive != nil {
+		defer watch(alive, func(err error) { gone.Store(&err); stop() })()
+	}
 	err := c.Request(rctx, subject, req, v)
+	if g := gone.Load(); g != nil && err != nil && !told.Load() {
+		return goneError(subject, *g)
+	}
 	if !told.Load() || err == nil {
 		return err // a success that the cancel did not reach is kept
 	}

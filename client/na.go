@@ -87,7 +87,7 @@ func (n *NA) Single(ctx context.Context, s api.NASettings) (api.NATrace, error) 
 	}
 	return await[api.NATrace](ctx, n.b.c, n.b.subject("na", "single"), s, time.Duration(timeout*float64(time.Second))+naGrace, func(cctx context.Context) {
 		_, _ = n.Cancel(cctx, s.ID)
-	})
+	}, n.b.c.servicePing("na"))
 }
 
 // Cancel cancels the running sweep id (404 if none runs).

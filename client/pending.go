@@ -42,6 +42,7 @@ func (c *Client) replies() (*replyMux, error) {
 			m.mu.Unlock()
 			if p != nil {
 				p.msg = msg
+				p.stopWatch()
 				close(p.arrived)
 			}
 		})
@@ -63,6 +64,13 @@ type Pending struct {
 	msg      *nats.Msg
 	deadline time.Time
 	mux      *replyMux
+	bridge   string // the bridge instance known when it was sent
+
+	// While it waits, the bridge is checked (see watch): gone is closed,
+	// goneErr set, when it is found gone.
+	gone      chan struct{}
+	goneErr   error
+	stopWatch func()
 }
 
 // Start sends t at once, from the caller's goroutine, and returns without
@@ -87,8 +95,10 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	if err != nil {
 		return nil, rperr.Invalidf("encoding transaction: %v", err)
 	}
-	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m}
+	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m, bridge: h.b.c.bridges.get(h.b.Name)}
 	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
+	p.gone = make(chan struct{})
+	p.stopWatch = watch(h.b.bridgeProbe(p.bridge), func(err error) { p.goneErr = err; close(p.gone) })
 	m.mu.Lock()
 	m.waiting[p.inbox] = p
 	m.mu.Unlock()
@@ -104,7 +114,12 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 // without waiting. A caller with other work selects on it.
 func (p *Pending) Arrived() <-chan struct{} { return p.arrived }
 
+// Gone is closed when the bridge was found gone while the transaction
+// was out: Wait then returns a 503 that says so without waiting.
+func (p *Pending) Gone() <-chan struct{} { return p.gone }
+
 func (p *Pending) forget() {
+	p.stopWatch()
 	p.mux.mu.Lock()
 	delete(p.mux.waiting, p.inbox)
 	p.mux.mu.Unlock()
@@ -121,17 +136,23 @@ func (p *Pending) Wait() (api.TxnReply, error) {
 
 // WaitInto is Wait decoding the answer into *r, whose read buffers are
 // reused when they are large enough: a caller that recycles its replies
-// allocates no buffer memory per transaction.
+// allocates no buffer memory per transaction. While it waits it checks
+// that the bridge is still there (see watch): a bridge killed or
+// restarted meanwhile ends the wait with a 503 within about 1.5 s.
 func (p *Pending) WaitInto(r *api.TxnReply) error {
 	subject := p.h.b.subject("hw", "txn")
 	timer := time.NewTimer(time.Until(p.deadline) + cancelGrace)
 	defer timer.Stop()
+	defer p.stopWatch()
 	select {
 	case <-p.arrived:
-		return decodeTxnReply(subject, p.msg, r)
+		return p.decode(subject, r)
 	case <-timer.C:
 		p.forget()
 		return rperr.Errorf(rperr.ETimeout, "%s: no reply in time", subject)
+	case <-p.gone:
+		p.forget()
+		return goneError(subject, p.goneErr)
 	case <-p.ctx.Done():
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cancelGrace)
@@ -139,7 +160,7 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 	_ = p.h.b.c.Request(cctx, p.h.b.subject("hw", "cancel"), api.TxnCancel{ID: p.id}, nil)
 	select {
 	case <-p.arrived:
-		if err := decodeTxnReply(subject, p.msg, r); err == nil {
+		if err := p.decode(subject, r); err == nil {
 			return nil // it finished before the cancel reached it
 		}
 	case <-cctx.Done():
@@ -149,6 +170,15 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 		return rperr.Errorf(rperr.ETimeout, "transaction %s: no reply in time", p.id)
 	}
 	return rperr.Errorf(rperr.ECancelled, "transaction %s cancelled", p.id)
+}
+
+// decode reads the answer into r and remembers the bridge that gave it.
+func (p *Pending) decode(subject string, r *api.TxnReply) error {
+	err := decodeTxnReply(subject, p.msg, r)
+	if err == nil {
+		p.h.b.c.bridges.set(p.h.b.Name, r.Bridge)
+	}
+	return err
 }
 
 func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {

@@ -69,7 +69,7 @@ func (sc *Scope) SingleInto(ctx context.Context, s api.ScopeSettings, tr *api.Sc
 	*tr = api.ScopeTrace{Ch1: tr.Ch1[:0], Ch2: tr.Ch2[:0]} // nothing stale survives
 	return awaitInto(ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeRequestTimeout(s), func(cctx context.Context) {
 		_ = sc.Cancel(cctx, s.ID)
-	}, tr)
+	}, sc.b.c.servicePing("scope"), tr)
 }
 
 // Continuous starts continuous mode on the board: traces follow on

@@ -28,7 +28,7 @@ func (sa *Specan) Single(ctx context.Context, s api.SpecanSettings) (api.Spectru
 	}
 	return await[api.Spectrum](ctx, sa.b.c, sa.b.subject("specan", "single"), s, SpecanTimeout(s), func(cctx context.Context) {
 		_, _ = sa.Cancel(cctx, s.ID)
-	})
+	}, sa.b.c.servicePing("specan"))
 }
 
 // SpecanTimeout is how long the service may take for s: s.Timeout, or its

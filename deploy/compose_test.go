@@ -540,8 +540,10 @@ func TestComposeServices(t *testing.T) {
 				} else {
 					checkArgs(t, where+" healthcheck", c.flags["health"], hc.Test[3:])
 					for k := range s.Environment {
+						// The credentials are meant for it, and so is the
+						// board: the bridge's healthcheck checks its own.
 						if n := envAliases[k]; n == "" && slices.Contains(c.flags["health"], strings.ToLower(strings.TrimPrefix(k, "RPBUS_"))) &&
-							!slices.Contains([]string{"RPBUS_USER", "RPBUS_PASSWORD", "RPBUS_CREDS"}, k) {
+							!slices.Contains([]string{"RPBUS_USER", "RPBUS_PASSWORD", "RPBUS_CREDS", "RPBUS_BOARD"}, k) {
 							t.Errorf("%s: %s would also set the healthcheck's flag", where, k)
 						}
 					}

@@ -107,7 +107,7 @@ func TestPermissions(t *testing.T) {
 		t.Errorf("hwbridge healthcheck: %v\n%s", err, out)
 	}
 	other := br
-	other.Healthcheck = &struct{ Test []string }{Test: []string{"CMD", "/rpbus", "health", "--service", "hwbridge", "--metadata", "board=nope", "--timeout", "300ms"}}
+	other.Healthcheck = &struct{ Test []string }{Test: []string{"CMD", "/rpbus", "health", "--board", "nope", "--timeout", "300ms"}}
 	if out, err := runHealth(t, other, url); err == nil {
 		t.Errorf("healthcheck of an unserved board passed:\n%s", out)
 	}

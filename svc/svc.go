@@ -22,7 +22,8 @@ var ErrConfigValidation = errors.New("svc: invalid configuration")
 
 // Handler answers one request: the returned value is encoded with the
 // request's codec; a returned error becomes the error reply. A handler must
-// return when ctx ends (on a hard stop).
+// return when ctx ends: on a hard stop, or when the requester is gone
+// (ErrRequesterGone).
 type Handler func(ctx context.Context, req *Request) (any, error)
 
 // Raw is a reply already encoded; svc sends it as it is, then calls
@@ -60,6 +61,9 @@ type Request struct {
 
 	msg     micro.Request
 	prepErr error
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	watch   *time.Timer // checks that the requester still waits (requester.go)
 }
 
 // Data returns the raw payload.
@@ -196,6 +200,7 @@ func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, met
 	s.mu.Unlock()
 	err := s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
 		req := &Request{Codec: wire.CodecOf(nats.Header(mr.Headers())), Subject: mr.Subject(), Received: time.Now(), msg: mr}
+		s.begin(req)
 		if prep != nil {
 			req.Prepared, req.prepErr = prep(req)
 		}
@@ -256,6 +261,7 @@ func (s *Service) worker(f func()) {
 }
 
 func (s *Service) serve(subject string, req *Request, h Handler) {
+	defer req.end()
 	v, err := s.call(req, h)
 	if err == nil {
 		err = s.respond(req, v)
@@ -297,7 +303,7 @@ func (s *Service) call(req *Request, h Handler) (v any, err error) {
 	if req.prepErr != nil {
 		return nil, req.prepErr
 	}
-	return h(s.ctx, req)
+	return h(req.Context(), req)
 }
 
 // reply publishes the one reply. It does not go through micro's

@@ -2,10 +2,13 @@ package main
 
 import (
 	"flag"
+	"log/slog"
 	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/svc"
 )
 
 const defaultNATS = "nats://127.0.0.1:4222"
@@ -76,5 +79,6 @@ func (n *natsFlags) connectTo(url, name string) (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(5 * time.Second),
 	}
+	opts = append(opts, svc.ConnectionLog(slog.Default(), name)...)
 	return nats.Connect(url, append(opts, n.authOptions()...)...)
 }

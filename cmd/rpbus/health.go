@@ -13,10 +13,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/rpbus/rpbus/client"
 )
 
 func init() {
-	register("health", "exit 0 if a service answers over NATS (container healthchecks: the image has no shell)", func(stdout, stderr io.Writer) command {
+	register("health", "exit 0 if a service, or a board through its bridge, answers over NATS (container healthchecks: the image has no shell)", func(stdout, stderr io.Writer) command {
 		return &healthCmd{stdout: stdout}
 	})
 }
@@ -25,12 +27,16 @@ func init() {
 // request and wants a reply that is not an error; with --service it asks
 // micro's $SRV.INFO.<service> and wants an instance whose metadata match
 // every --metadata pair (say board=lab1, so one board's bridge is checked
-// and not another's). With --tcp it only dials (simboard speaks no NATS).
+// and not another's); with --board it asks the board's bridge for
+// hw.info and wants the board itself to answer (a bridge whose board is
+// unplugged is not healthy). With --tcp it only dials (simboard speaks no
+// NATS).
 type healthCmd struct {
 	stdout   io.Writer
 	nats     natsFlags
 	subject  string
 	service  string
+	board    string
 	tcp      string
 	metadata map[string]string
 	timeout  time.Duration
@@ -42,6 +48,7 @@ func (c *healthCmd) ParseFlags(args []string) error {
 	c.metadata = map[string]string{}
 	fs.StringVar(&c.subject, "subject", "", "request this subject (e.g. rp.sim.hw.info) and want a reply that is not an error")
 	fs.StringVar(&c.service, "service", "", "micro service name (hwbridge, scope, na, specan): want an instance to answer $SRV.INFO")
+	fs.StringVar(&c.board, "board", "", "board name: want its bridge to answer rp.<board>.hw.info and the board to answer the bridge")
 	fs.StringVar(&c.tcp, "tcp", "", "HOST:PORT: want a TCP listener there (simboard)")
 	fs.Func("metadata", "with --service: KEY=VALUE the instance's metadata must hold (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -56,13 +63,13 @@ func (c *healthCmd) ParseFlags(args []string) error {
 		return err
 	}
 	n := 0
-	for _, s := range []string{c.subject, c.service, c.tcp} {
+	for _, s := range []string{c.subject, c.service, c.board, c.tcp} {
 		if s != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		return usageError{"rpbus health needs exactly one of --subject, --service or --tcp"}
+		return usageError{"rpbus health needs exactly one of --subject, --service, --board or --tcp"}
 	}
 	return nil
 }
@@ -85,10 +92,31 @@ func (c *healthCmd) Run(ctx context.Context) error {
 		return fmt.Errorf("health: connect %s: %w", c.nats.url, err)
 	}
 	defer nc.Close()
-	if c.subject != "" {
+	switch {
+	case c.subject != "":
 		return c.request(ctx, nc)
+	case c.board != "":
+		return c.boardReachable(ctx, nc)
 	}
 	return c.info(ctx, nc)
+}
+
+// boardReachable asks the board's bridge for hw.info, which reads a
+// register of the board, and wants that read to have come back.
+func (c *healthCmd) boardReachable(ctx context.Context, nc *nats.Conn) error {
+	cl, err := client.New(nc, client.WithJSON())
+	if err != nil {
+		return err
+	}
+	info, err := cl.Board(c.board).Info(ctx)
+	if err != nil {
+		return fmt.Errorf("health: board %s: %w", c.board, err)
+	}
+	if !info.Reachable {
+		return fmt.Errorf("health: board %s: its bridge answers, the board does not: %s", c.board, info.BoardError)
+	}
+	fmt.Fprintf(c.stdout, "ok: board %s answers (%s backend, a register read in %.3g ms; bridge %s)\n", c.board, info.Backend, info.ReadTime*1e3, info.Instance)
+	return nil
 }
 
 func (c *healthCmd) request(ctx context.Context, nc *nats.Conn) error {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
@@ -34,10 +35,12 @@ type Config struct {
 
 // Bridge serves one board.
 type Bridge struct {
-	cfg  Config
-	exec *executor
-	gens []*generator
-	svc  *svc.Service
+	cfg      Config
+	exec     *executor
+	gens     []*generator
+	svc      *svc.Service
+	instance string     // this run of the bridge (hw.info, every hw.txn reply)
+	check    boardCheck // hw.info's read of the board (health.go)
 }
 
 // Start validates cfg and serves the board's subjects on nc.
@@ -48,7 +51,7 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if cfg.FPGA == nil {
 		return nil, fmt.Errorf("%w: no FPGA backend", ErrConfigValidation)
 	}
-	b := &Bridge{cfg: cfg, exec: newExecutor(cfg.FPGA)}
+	b := &Bridge{cfg: cfg, exec: newExecutor(cfg.FPGA), instance: nuid.Next()}
 	gens, err := newGenerators(b.exec)
 	if err != nil {
 		return nil, fmt.Errorf("hwbridge: generators: %w", err)
@@ -123,6 +126,7 @@ func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 		return nil, err
 	}
 	reply.TxnReply = r
+	reply.Bridge = b.instance
 	return reply, nil
 }
 
@@ -144,7 +148,9 @@ func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) 
 	if err := req.DecodeEmpty(); err != nil {
 		return nil, err
 	}
-	return b.Info(), nil
+	info := b.Info()
+	info.Liveness = b.liveness()
+	return info, nil
 }
 
 // Info describes the board and the bridge.

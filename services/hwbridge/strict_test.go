@@ -2,11 +2,15 @@ package hwbridge_test
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -73,5 +77,49 @@ func TestStrictBodies(t *testing.T) {
 		if err != nil || wire.ErrorFromMsg(m) != nil {
 			t.Errorf("hw.info %q: %v %v", body, err, wire.ErrorFromMsg(m))
 		}
+	}
+}
+
+// hw.info says whether the board itself answers, not only the bridge: with
+// the board's monitor_server gone it answers reachable false and why,
+// promptly; and it names the bridge's instance.
+func TestHWInfoReportsTheBoard(t *testing.T) {
+	b, _ := newSim(t)
+	srv, err := monitor.NewServer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	ctx := ctxT(t)
+	mc, err := monitor.Dial(ctx, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mc.Close() })
+	e := start(t, mc, "monitor")
+	info, err := e.board.Info(ctx)
+	if err != nil || !info.Reachable || info.BoardError != "" || info.Instance == "" {
+		t.Fatalf("with the board up: %+v, %v", info.Liveness, err)
+	}
+	srv.Close()
+	ln.Close()
+	t0 := time.Now()
+	info, err = e.board.Info(ctx)
+	if err != nil {
+		t.Fatalf("hw.info with the board gone: %v", err)
+	}
+	if info.Reachable || info.BoardError == "" {
+		t.Errorf("with the board gone: %+v", info.Liveness)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("hw.info took %v with the board gone", d)
+	}
+	r, err := e.board.HW.Txn(ctx, api.Read(0x40100000, 1))
+	if rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Errorf("a transaction with the board gone: %+v %v, want 503", r, err)
 	}
 }

@@ -23,10 +23,57 @@ type continuous struct {
 	cancel context.CancelFunc
 	out    chan *raw // worker -> publisher
 	txn    uint64    // transactions issued, for unique txn ids
+	// interval is the longest gap between two traces the run keeps while
+	// singles share the board (api.ContinuousReply.Interval).
+	interval time.Duration
 
-	// rolling mode, owned by the worker
-	armed    bool
-	nextRead time.Time
+	// owned by the worker
+	next  time.Time // when the next trace is due
+	armed bool      // rolling mode: armed, and no single ran since
+}
+
+// continuousInterval is the gap a run keeps between traces: the rolling
+// read interval, or for triggered traces the longer of that and two
+// traces' time, so singles keep at least half the board.
+func (s *Service) continuousInterval(p *plan) time.Duration {
+	if p.rolling() {
+		return s.cfg.RollingInterval
+	}
+	return max(s.cfg.RollingInterval, time.Duration(2*float64(p.n)*p.acqTime()*float64(time.Second)))
+}
+
+// fill is how long a rolling run is armed before a read that follows a
+// single: the single's reset emptied the buffer, and the read should
+// find samples.
+func (c *continuous) fill() time.Duration { return c.interval / 2 }
+
+// dueAt is when the worker must turn to the run: at its next trace, or,
+// in rolling mode after a single, fill before it to re-arm.
+func (c *continuous) dueAt() time.Time {
+	if c.p.rolling() && !c.armed {
+		return c.next.Add(-c.fill())
+	}
+	return c.next
+}
+
+// due says whether the run's turn has come: no further single starts.
+func (c *continuous) due() bool { return !time.Now().Before(c.dueAt()) }
+
+// dueTimer fires at the run's turn; nil (never) without a run.
+func (c *continuous) dueTimer() (<-chan time.Time, func()) {
+	if c == nil {
+		return nil, func() {}
+	}
+	t := time.NewTimer(time.Until(c.dueAt()))
+	return t.C, func() { t.Stop() }
+}
+
+// singleRan notes that a single used the scope: its reset disarmed a
+// rolling run.
+func (c *continuous) singleRan() {
+	if c != nil {
+		c.armed = false
+	}
 }
 
 func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, error) {
@@ -58,7 +105,11 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 	}
 	p.set.ID = id
 	cctx, cancel := context.WithCancel(s.ctx)
-	c := &continuous{id: id, p: p, ctx: cctx, cancel: cancel, out: make(chan *raw, 2)}
+	c := &continuous{id: id, p: p, ctx: cctx, cancel: cancel, out: make(chan *raw, 2), interval: s.continuousInterval(p)}
+	c.next = time.Now()
+	if p.rolling() {
+		c.next = c.next.Add(c.interval)
+	}
 
 	s.mu.Lock()
 	b, err := s.boardLocked(name)
@@ -79,7 +130,7 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 	}
 	s.wg.Add(1)
 	go s.publish(name, c)
-	return api.ContinuousReply{ID: id, Subject: api.Subject(name, "scope", "trace"), Settings: p.set}, nil
+	return api.ContinuousReply{ID: id, Subject: api.Subject(name, "scope", "trace"), Settings: p.set, Interval: c.interval.Seconds()}, nil
 }
 
 // acqMaxID mirrors acq.MaxIDLength for continuous ids.
@@ -130,6 +181,7 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 	} else {
 		c.txn++
 		txnID = fmt.Sprintf("%s.%d", c.id, c.txn)
+		c.next = time.Now().Add(c.interval)
 		r, err = acquire(c.ctx, b.cb, c.p, txnID)
 	}
 	switch {
@@ -153,10 +205,11 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 	}
 }
 
-// roll runs rolling mode: arm once, then read the buffer every
-// RollingInterval. It returns early (nil, nil) when a single request
-// arrives, which then runs between two reads; its reset disarms the
-// scope, and the next read notices and re-arms.
+// roll runs rolling mode: arm (after a single, or at the start), then
+// read the buffer at the run's due times, every RollingInterval. Before
+// the run's turn it returns early (nil, nil) when a single arrives, which
+// then runs between two reads; its reset disarms the scope, and the run
+// re-arms fill before its next read. Within that window singles wait.
 func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 	defer cancel()
@@ -165,9 +218,9 @@ func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 			return nil, err
 		}
 		c.armed = true
-		c.nextRead = time.Now().Add(s.cfg.RollingInterval)
 	}
-	if wait := time.Until(c.nextRead); wait > 0 {
+	woken := false
+	for wait := time.Until(c.next); wait > 0; wait = time.Until(c.next) {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -176,19 +229,30 @@ func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 			return nil, nil
 		case <-b.wake:
 			t.Stop()
-			b.signal() // for the worker's loop
-			return nil, nil
+			if time.Until(c.next) > c.fill() {
+				b.signal() // for the worker's loop: a single runs first
+				return nil, nil
+			}
+			woken = true // within the run's window: the single waits
 		}
 	}
+	if woken {
+		b.signal()
+	}
+	c.next = c.next.Add(c.interval)
+	if now := time.Now(); c.next.Before(now) {
+		c.next = now.Add(c.interval) // fell behind: no burst
+	}
 	started := time.Now()
-	c.nextRead = started.Add(s.cfg.RollingInterval)
 	tr, err := b.cb.HW.Txn(ctx, rollOps()...)
 	if err != nil {
 		return nil, err
 	}
 	res := tr.Results
 	if res[rollControl].Words[0]&regmap.ScopeArm == 0 {
-		c.armed = false // a single (ours or another instance's) ran meanwhile
+		// Another instance's single, or a raw hw.txn, reset the scope.
+		c.armed = false
+		c.next = time.Now().Add(c.fill())
 		return nil, nil
 	}
 	written := int(min(res[rollWritten].Words[0], N))

@@ -70,7 +70,12 @@ func newEnvConn(tb testing.TB, instances int, conn func(*server.Server) *nats.Co
 
 func (e *env) addScope(tb testing.TB) *scope.Service {
 	tb.Helper()
-	s, err := scope.Start(e.conn(e.ns), scope.Config{})
+	return e.addScopeWith(tb, scope.Config{})
+}
+
+func (e *env) addScopeWith(tb testing.TB, cfg scope.Config) *scope.Service {
+	tb.Helper()
+	s, err := scope.Start(e.conn(e.ns), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -299,11 +299,6 @@ func (b *board) signal() {
 	}
 }
 
-// worker runs one board's transactions one after the other: queued
-// singles first, in arrival order, and continuous traces between them.
-// It hands each result to the request's goroutine and starts the next
-// transaction at once, so converting and sending trace k overlaps
-// acquiring trace k+1.
 // pipelineDepth is how many single-trace acquisitions of one board a
 // worker keeps at the bridge at once: while one runs, the next ones wait
 // there, so the board starts each the moment the previous trace is read,
@@ -312,9 +307,21 @@ func (b *board) signal() {
 // CPU) still finds the board busy. Measured on a decimation-8 spectrum:
 // the board idled before about one trace in nine with two, one in sixteen
 // with three. Every acquisition begins with a scope reset, so one does
-// not depend on how the previous one ended.
+// not depend on how the previous one ended. While a continuous run is on,
+// one single at a time goes to the bridge, so the run's next trace waits
+// for one single at most.
 const pipelineDepth = 3
 
+// worker runs one board's transactions one after the other: queued
+// singles in arrival order, and a continuous run's traces both between
+// them and at their due times. A continuous run states the longest gap
+// between its traces (its interval); when a trace is due, no further
+// single starts until it is taken, and singles fill the time between, so
+// the run keeps its rate and the singles progress. Without singles a
+// triggered run takes its traces back to back. The worker hands each
+// single's result to the request's goroutine and starts the next
+// transaction at once, so converting and sending trace k overlaps
+// acquiring trace k+1.
 func (s *Service) worker(b *board) {
 	defer s.wg.Done()
 	idle := time.NewTimer(idleExit)
@@ -324,36 +331,57 @@ func (s *Service) worker(b *board) {
 		s.land(b, flying[0], len(flying) == 1)
 		flying = flying[1:]
 	}
+	pop := func() *job {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		j := b.queue[0]
+		b.queue[0] = nil
+		b.queue = b.queue[1:]
+		b.busy = len(flying) + 1
+		return j
+	}
 	for {
 		s.mu.Lock()
 		var j *job
 		if len(b.queue) > 0 {
 			j = b.queue[0]
-			b.queue[0] = nil
-			b.queue = b.queue[1:]
 		}
 		b.busy = len(flying)
-		if j != nil {
-			b.busy++
-		}
 		c := b.cont
 		s.mu.Unlock()
+		if c != nil && c.ctx.Err() != nil {
+			c = nil
+		}
+		depth := pipelineDepth
+		if c != nil {
+			depth = 1
+		}
 		switch {
+		case c != nil && c.due() && len(flying) > 0:
+			land() // the run's trace is due: make room for it
+			continue
+		case c != nil && c.due():
+			s.stepContinuous(b, c)
+			continue
+		case j != nil && j.p.n == 1 && len(flying) >= depth:
+			land()
+			continue
 		case j != nil && j.p.n == 1:
-			if len(flying) == pipelineDepth {
-				land()
-			}
+			j = pop()
+			c.singleRan()
 			if f := s.launch(b, j, flying); f != nil {
 				flying = append(flying, f)
 			}
 			continue
-		case len(flying) > 0 && j != nil:
+		case j != nil && len(flying) > 0:
 			// Land what flies before anything that is not a pipelined
 			// single.
-			s.mu.Lock()
-			b.queue = append([]*job{j}, b.queue...)
-			s.mu.Unlock()
 			land()
+			continue
+		case j != nil:
+			j = pop()
+			c.singleRan()
+			s.runJob(b, j)
 			continue
 		case len(flying) > 0:
 			// Wait for the oldest answer, but a single that arrives
@@ -361,18 +389,23 @@ func (s *Service) worker(b *board) {
 			// before the acquisition running now ends. (Landing first
 			// left the board idle for a reply's round trip whenever the
 			// next request came late: a sixth of a decimation-8
-			// spectrum's traces.)
+			// spectrum's traces.) A continuous trace falling due ends the
+			// wait too.
+			due, stopDue := c.dueTimer()
 			select {
 			case <-flying[0].pending.Arrived():
+			case <-flying[0].pending.Gone():
 			case <-flying[0].expired:
 			case <-s.ctx.Done():
+			case <-due:
+				stopDue()
+				continue
 			case <-b.wake:
+				stopDue()
 				continue
 			}
+			stopDue()
 			land()
-			continue
-		case j != nil:
-			s.runJob(b, j)
 			continue
 		case c != nil:
 			s.stepContinuous(b, c)
@@ -526,7 +559,9 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 		return nil, err
 	}
 	name := req.Board()
-	a, err := s.tr.Start(s.svc.Context(), name, set.ID)
+	// The request's context ends when its requester is gone: a single
+	// nobody waits for any more is dropped before it starts, or cancelled.
+	a, err := s.tr.Start(req.Context(), name, set.ID)
 	if err != nil {
 		return nil, err
 	}

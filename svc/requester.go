@@ -1,0 +1,93 @@
+package svc
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/rperr"
+)
+
+// Requests still running after requesterCheckAfter check, every
+// requesterCheckEvery, that their requester still waits for the reply;
+// when it does not, the request's context ends (cause: ErrRequesterGone),
+// so a queued acquisition is dropped before it starts and a running one
+// is cancelled instead of holding the board for nobody.
+const (
+	requesterCheckAfter = time.Second
+	requesterCheckEvery = time.Second
+	requesterProbeWait  = 300 * time.Millisecond
+)
+
+// ErrRequesterGone is the cause of a request's context when nobody waits
+// for its reply any more.
+var ErrRequesterGone = rperr.Errorf(rperr.ECancelled, "the requester is gone: nobody waits for the reply")
+
+// Context ends when the requester is gone (see ErrRequesterGone), when
+// the service is hard-stopped, or once the request is answered.
+func (r *Request) Context() context.Context {
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return r.ctx
+}
+
+// begin gives r its context and starts watching its requester.
+func (s *Service) begin(r *Request) {
+	r.ctx, r.cancel = context.WithCancelCause(s.ctx)
+	reply := r.msg.Reply()
+	if !probeable(reply) {
+		return
+	}
+	var check func()
+	check = func() {
+		if r.ctx.Err() != nil {
+			return
+		}
+		if s.requesterGone(r.ctx, reply) {
+			s.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
+			r.cancel(ErrRequesterGone)
+			return
+		}
+		time.AfterFunc(requesterCheckEvery, check) // ends with r.ctx
+	}
+	r.watch = time.AfterFunc(requesterCheckAfter, check)
+}
+
+// end releases r's context once it is answered.
+func (r *Request) end() {
+	if r.watch != nil {
+		r.watch.Stop()
+	}
+	if r.cancel != nil {
+		r.cancel(context.Canceled)
+	}
+}
+
+// probeable says whether reply is an inbox whose requester can be asked
+// after: nats.go, nats-py, nats.js and natscli reply to
+// <prefix>.<id>.<token> and listen on <prefix>.<id>.*, with a prefix
+// that begins with _INBOX (_INBOX_<user> in deploy/).
+func probeable(reply string) bool {
+	return strings.HasPrefix(reply, "_INBOX") && strings.Count(reply, ".") >= 2
+}
+
+// requesterGone asks the server whether anyone listens beside reply: a
+// message to a sibling subject (<prefix>.<id>.rpbus-probe, which the
+// requester's reply subscription receives and ignores) that nobody
+// receives comes back as a no-responders status. It works through
+// routes and leaf nodes, whose interest a server knows. Any doubt (a
+// timeout, a refused publish, a lost connection) counts as "still there".
+func (s *Service) requesterGone(ctx context.Context, reply string) bool {
+	if !s.nc.IsConnected() {
+		return false
+	}
+	sibling := reply[:strings.LastIndexByte(reply, '.')] + ".rpbus-probe"
+	ctx, cancel := context.WithTimeout(ctx, requesterProbeWait)
+	defer cancel()
+	_, err := s.nc.RequestMsgWithContext(ctx, &nats.Msg{Subject: sibling})
+	return errors.Is(err, nats.ErrNoResponders)
+}
