@@ -32,27 +32,57 @@ type probe func(ctx context.Context) error
 
 // watch runs p every probeEvery from probeAfter on, until the returned
 // stop is called; after probeMisses failures in a row it calls gone with
-// the last, once, and stops.
+// the last, once, and stops. Most calls end before probeAfter: until then
+// a watch is a timer and little else.
 func watch(p probe, gone func(error)) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	misses := 0
-	var next func()
-	next = func() {
-		if ctx.Err() != nil {
+	w := &watcher{p: p, gone: gone}
+	w.timer = time.AfterFunc(time.Hour, w.fire)
+	w.timer.Reset(probeAfter) // armed after the field is set: fire reads it
+	return w.stop
+}
+
+type watcher struct {
+	p      probe
+	gone   func(error)
+	timer  *time.Timer
+	misses int // owned by fire, which runs once at a time
+
+	mu      sync.Mutex
+	stopped bool
+	ctx     context.Context // made at the first probe; stop cancels it
+	cancel  context.CancelFunc
+}
+
+func (w *watcher) fire() {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	if w.ctx == nil {
+		w.ctx, w.cancel = context.WithCancel(context.Background())
+	}
+	ctx := w.ctx
+	w.mu.Unlock()
+	if err := w.p(ctx); err != nil && ctx.Err() == nil {
+		if w.misses++; w.misses >= probeMisses {
+			w.gone(err)
 			return
 		}
-		if err := p(ctx); err != nil && ctx.Err() == nil {
-			if misses++; misses >= probeMisses {
-				gone(err)
-				return
-			}
-		} else {
-			misses = 0
-		}
-		time.AfterFunc(probeEvery, next)
+	} else {
+		w.misses = 0
 	}
-	t := time.AfterFunc(probeAfter, next)
-	return func() { t.Stop(); cancel() }
+	w.timer.Reset(probeEvery)
+}
+
+func (w *watcher) stop() {
+	w.timer.Stop()
+	w.mu.Lock()
+	w.stopped = true
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.mu.Unlock()
 }
 
 // servicePing probes a micro service by name: it is gone when no instance
@@ -60,8 +90,8 @@ func watch(p probe, gone func(error)) (stop func()) {
 // that dies while another lives goes unnoticed (its requests wait for
 // their timeout).
 func (c *Client) servicePing(name string) probe {
-	subject := "$SRV.PING." + name
 	return func(ctx context.Context) error {
+		subject := "$SRV.PING." + name
 		if err := c.connLost(); err != nil || !c.nc.IsConnected() {
 			return err // a reconnecting connection is no sign of the service: wait
 		}
@@ -108,8 +138,8 @@ func (b *bridges) set(board, instance string) {
 // bridge answers that is not the one known when the transaction was sent
 // (it restarted, and the transaction died with the old one).
 func (b *Board) bridgeProbe(known string) probe {
-	subject := b.subject("hw", "info")
 	return func(ctx context.Context) error {
+		subject := b.subject("hw", "info")
 		if err := b.c.connLost(); err != nil || !b.c.nc.IsConnected() {
 			return err
 		}

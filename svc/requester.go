@@ -38,23 +38,25 @@ func (r *Request) Context() context.Context {
 // begin gives r its context and starts watching its requester.
 func (s *Service) begin(r *Request) {
 	r.ctx, r.cancel = context.WithCancelCause(s.ctx)
-	reply := r.msg.Reply()
-	if !probeable(reply) {
+	if probeable(r.msg.Reply()) {
+		r.svc = s
+		// Armed after the field is set: check reads it.
+		r.watch = time.AfterFunc(time.Hour, r.check)
+		r.watch.Reset(requesterCheckAfter)
+	}
+}
+
+// check cancels r when its requester is gone, and checks again later.
+func (r *Request) check() {
+	if r.ctx.Err() != nil {
 		return
 	}
-	var check func()
-	check = func() {
-		if r.ctx.Err() != nil {
-			return
-		}
-		if s.requesterGone(r.ctx, reply) {
-			s.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
-			r.cancel(ErrRequesterGone)
-			return
-		}
-		time.AfterFunc(requesterCheckEvery, check) // ends with r.ctx
+	if r.svc.requesterGone(r.ctx, r.msg.Reply()) {
+		r.svc.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
+		r.cancel(ErrRequesterGone)
+		return
 	}
-	r.watch = time.AfterFunc(requesterCheckAfter, check)
+	r.watch.Reset(requesterCheckEvery) // end stops it
 }
 
 // end releases r's context once it is answered.

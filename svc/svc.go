@@ -64,6 +64,7 @@ type Request struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	watch   *time.Timer // checks that the requester still waits (requester.go)
+	svc     *Service
 }
 
 // Data returns the raw payload.

@@ -78,12 +78,12 @@ func (n number) toInt(bits int) (int64, error) {
 // toUint returns n as an unsigned integer of bits bits.
 func (n number) toUint(bits int) (uint64, error) {
 	hi := uint64(math.MaxUint64) >> (64 - bits)
-	rng := "0.." + strconv.FormatUint(hi, 10)
+	outside := func() error { return n.outside("0.." + strconv.FormatUint(hi, 10)) }
 	var v uint64
 	switch n.kind {
 	case 'i':
 		if n.i < 0 {
-			return 0, n.outside(rng)
+			return 0, outside()
 		}
 		v = uint64(n.i)
 	case 'u':
@@ -93,12 +93,12 @@ func (n number) toUint(bits int) (uint64, error) {
 			return 0, err
 		}
 		if n.f < 0 || n.f >= float64(hi)+1 {
-			return 0, n.outside(rng)
+			return 0, outside()
 		}
 		v = uint64(n.f)
 	}
 	if v > hi {
-		return 0, n.outside(rng)
+		return 0, outside()
 	}
 	return v, nil
 }
