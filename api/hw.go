@@ -24,7 +24,9 @@ const (
 	MaxTxnWords    = 131072 // words read plus written per transaction (512 KiB)
 	MaxWaitTimeout = 3600.0 // seconds one wait may last
 	DefaultWait    = 1.0    // seconds a wait lasts when Timeout is 0
-	MaxTxnID       = 128    // characters of a transaction id
+	// MaxTxnID bounds a transaction id: an instrument's acquisition id (at
+	// most 128 characters) with its name before it and a trace number after.
+	MaxTxnID = 192
 )
 
 // CheckFields refuses what a transaction carries that its operations do

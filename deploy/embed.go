@@ -12,3 +12,12 @@ var (
 	//go:embed leaf/leaf-secrets.example.conf
 	LeafSecretsExample string
 )
+
+// The single server's and the cluster's configuration, which
+// `rpbus chaos` runs as they are.
+var (
+	//go:embed nats/nats.conf
+	NATSConf string
+	//go:embed cluster/cluster-common.conf
+	ClusterCommon string
+)

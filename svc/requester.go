@@ -13,12 +13,17 @@ import (
 
 // Requests still running after requesterCheckAfter check, every
 // requesterCheckEvery, that their requester still waits for the reply;
-// when it does not, the request's context ends (cause: ErrRequesterGone),
-// so a queued acquisition is dropped before it starts and a running one
-// is cancelled instead of holding the board for nobody.
+// when it has not for requesterMisses checks in a row, the request's
+// context ends (cause: ErrRequesterGone), so a queued acquisition is
+// dropped before it starts and a running one is cancelled instead of
+// holding the board for nobody. Three checks, and none while the
+// service's own connection has just come back, so that a requester
+// reconnecting to another node, or everyone after a server restart, is
+// not taken for gone.
 const (
 	requesterCheckAfter = time.Second
 	requesterCheckEvery = time.Second
+	requesterMisses     = 3
 	requesterProbeWait  = 300 * time.Millisecond
 )
 
@@ -40,6 +45,7 @@ func (s *Service) begin(r *Request) {
 	r.ctx, r.cancel = context.WithCancelCause(s.ctx)
 	if probeable(r.msg.Reply()) {
 		r.svc = s
+		r.reconnects = s.nc.Stats().Reconnects
 		// Armed after the field is set: check reads it.
 		r.watch = time.AfterFunc(time.Hour, r.check)
 		r.watch.Reset(requesterCheckAfter)
@@ -51,10 +57,16 @@ func (r *Request) check() {
 	if r.ctx.Err() != nil {
 		return
 	}
-	if r.svc.requesterGone(r.ctx, r.msg.Reply()) {
-		r.svc.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
-		r.cancel(ErrRequesterGone)
-		return
+	if n := r.svc.nc.Stats().Reconnects; n != r.reconnects {
+		r.reconnects, r.misses = n, 0 // interest is being rebuilt: no verdict yet
+	} else if r.svc.requesterGone(r.ctx, r.msg.Reply()) {
+		if r.misses++; r.misses >= requesterMisses {
+			r.svc.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
+			r.cancel(ErrRequesterGone)
+			return
+		}
+	} else {
+		r.misses = 0
 	}
 	r.watch.Reset(requesterCheckEvery) // end stops it
 }

@@ -65,6 +65,10 @@ type Request struct {
 	cancel  context.CancelCauseFunc
 	watch   *time.Timer // checks that the requester still waits (requester.go)
 	svc     *Service
+	// owned by check: the checks in a row that found nobody, and the
+	// connection's reconnects when it last looked
+	misses     int
+	reconnects uint64
 }
 
 // Data returns the raw payload.

@@ -22,7 +22,7 @@ import (
 func TestStrictBodies(t *testing.T) {
 	e := startSim(t)
 	ctx := ctxT(t)
-	long := strings.Repeat("x", 129)
+	long := strings.Repeat("x", api.MaxTxnID+1)
 	for _, c := range []struct {
 		subject string
 		body    any    // sent in both encodings
@@ -32,9 +32,9 @@ func TestStrictBodies(t *testing.T) {
 		{subject: "rp.sim.hw.info", raw: "garbage", want: "hw.info takes no body"},
 		{subject: "rp.sim.hw.info", body: map[string]any{"board": "x"}, want: `unknown field "board"`},
 		{subject: "rp.sim.hw.info", raw: `{"a":"` + strings.Repeat("y", 900_000) + `"}`, want: `unknown field "a"`},
-		{subject: "rp.sim.hw.cancel", body: map[string]any{"id": long}, want: "id: 129 characters, at most 128"},
+		{subject: "rp.sim.hw.cancel", body: map[string]any{"id": long}, want: "id: 193 characters, at most 192"},
 		{subject: "rp.sim.hw.cancel", body: map[string]any{"ID": "x"}, want: `unknown field "ID"`},
-		{subject: "rp.sim.hw.txn", body: map[string]any{"id": long, "ops": []any{map[string]any{"op": "read", "addr": 0x40100000, "n": 1}}}, want: "id: 129 characters"},
+		{subject: "rp.sim.hw.txn", body: map[string]any{"id": long, "ops": []any{map[string]any{"op": "read", "addr": 0x40100000, "n": 1}}}, want: "id: 193 characters"},
 		{subject: "rp.sim.hw.txn", body: map[string]any{"ops": []any{map[string]any{"op": "read", "addr": 0x40100000, "n": 1, "words": []int{1}}}}, want: "ops[0].words: a read takes no words"},
 		{subject: "rp.sim.hw.txn", body: map[string]any{"ops": []any{map[string]any{"op": "write", "addr": 0x40100000, "words": []int{1}, "timeout": 1}}}, want: "ops[0].timeout: a write takes no timeout"},
 		{subject: "rp.sim.hw.txn", body: map[string]any{"ops": []any{map[string]any{"op": "wait", "addr": 0x40100000, "mask": 1, "n": 2}}}, want: "ops[0].n: a wait takes no n"},

@@ -186,6 +186,12 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 	r.traces++
 }
 
+// txnID is the bridge transaction id of acquisition id: the bridge's ids
+// are shared by every instrument on the board, so the scope's carry its
+// name, and a client's id (or another instrument's cancel) cannot reach
+// another instrument's transaction.
+func txnID(id string) string { return "scope:" + id }
+
 // acquire runs the plan's traces on board, one transaction each, named id
 // (a suffix for the traces after the first) so hw.cancel reaches them.
 func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, error) {

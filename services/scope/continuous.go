@@ -175,14 +175,14 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 	}
 	var r *raw
 	var err error
-	txnID := ""
+	tid := ""
 	if c.p.rolling() {
 		r, err = s.roll(b, c)
 	} else {
 		c.txn++
-		txnID = fmt.Sprintf("%s.%d", c.id, c.txn)
+		tid = fmt.Sprintf("%s.%d", txnID(c.id), c.txn)
 		c.next = time.Now().Add(c.interval)
-		r, err = acquire(c.ctx, b.cb, c.p, txnID)
+		r, err = acquire(c.ctx, b.cb, c.p, tid)
 	}
 	switch {
 	case r != nil:
@@ -201,7 +201,7 @@ func (s *Service) stepContinuous(b *board, c *continuous) {
 		}
 	}
 	if c.ctx.Err() != nil {
-		s.disarm(b, txnID) // stop: no more writing, nothing left armed
+		s.disarm(b, tid) // stop: no more writing, nothing left armed
 	}
 }
 

@@ -149,17 +149,17 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if started := next.Started - float64(t0.UnixNano())/1e9; started > 5 {
+	if started := next.Started - float64(t0.UnixNano())/1e9; started > 6.5 {
 		t.Errorf("the next single started %.1f s after an abandoned 8.6 s one: it ran to its end", started)
 	}
-	// Queued: behind a 2.1 s single that someone waits for, an abandoned
+	// Queued: behind a 4.3 s single that someone waits for, an abandoned
 	// 8.6 s one, then another single: the last starts when the first
 	// ends, the abandoned one never runs.
 	errc := make(chan error, 1)
 	var first api.ScopeTrace
 	go func() {
 		var err error
-		first, err = sc.Single(ctx, api.ScopeSettings{Decimation: 16384})
+		first, err = sc.Single(ctx, api.ScopeSettings{Decimation: 32768})
 		errc <- err
 	}()
 	natstest.WaitFor(t, 5*time.Second, "the first single queued", func() bool { return e.scopes[0].Queued("sim") == 1 })
@@ -208,5 +208,34 @@ func TestDeadBridgeIs503(t *testing.T) {
 	}
 	if d := time.Since(killed); d > 4*time.Second {
 		t.Errorf("noticed after %v, want about 2 s", d)
+	}
+}
+
+// A client's acquisition id is the scope's: another instrument's
+// transaction id, or a cancel at the bridge for the same text, does not
+// reach it (the bridge's ids are shared by every instrument of a board).
+func TestClientIDScopedToTheScope(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A cancel at the bridge for "mine" is remembered there for 10 s.
+	var r api.TxnCancelReply
+	if err := e.c.Request(ctx, "rp.sim.hw.cancel", api.TxnCancel{ID: "mine"}, &r); err != nil || r.Cancelled {
+		t.Fatalf("hw.cancel: %+v %v", r, err)
+	}
+	if _, err := e.board.Scope().Single(ctx, api.ScopeSettings{ID: "mine"}); err != nil {
+		t.Fatalf("a single with id mine after an hw.cancel of mine: %v", err)
+	}
+	// A raw transaction with the id "theirs" runs beside a scope single
+	// with the same id (the bridge refuses an id already running).
+	p, err := e.board.HW.Start(ctx, api.Txn{ID: "theirs", Ops: []api.Op{api.Wait(0x40100000, 1<<31, 1<<31, 0.3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.board.Scope().Single(ctx, api.ScopeSettings{ID: "theirs"}); err != nil {
+		t.Errorf("a single with the id of a raw transaction: %v", err)
+	}
+	if _, err := p.Wait(); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Errorf("the raw transaction: %v, want its own 408", err)
 	}
 }

@@ -463,7 +463,7 @@ func (s *Service) launch(b *board, j *job, ahead []*flight) *flight {
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(limit*float64(time.Second)))
 	f := &flight{j: j, cancel: cancel, expired: tctx.Done()}
 	var err error
-	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: j.a.ID, Ops: j.p.acqOps(j.p.timeout)}); err != nil {
+	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: txnID(j.a.ID), Ops: j.p.acqOps(j.p.timeout)}); err != nil {
 		cancel()
 		j.done <- result{err: err}
 		return nil
@@ -502,7 +502,7 @@ func (s *Service) land(b *board, f *flight, last bool) {
 	// The next flight's transaction resets the scope first anyway, and a
 	// reset sent now would wait at the bridge behind it.
 	if code := rperr.ErrorCode(err); last && (code == rperr.ETimeout || code == rperr.ECancelled) {
-		s.disarm(b, f.j.a.ID)
+		s.disarm(b, txnID(f.j.a.ID))
 	}
 }
 
@@ -512,13 +512,13 @@ func (s *Service) runJob(b *board, j *job) {
 		j.done <- result{err: j.a.Err()}
 		return
 	}
-	r, err := acquire(ctx, b.cb, j.p, j.a.ID)
+	r, err := acquire(ctx, b.cb, j.p, txnID(j.a.ID))
 	if err != nil && ctx.Err() != nil {
 		err = j.a.Err()
 	}
 	j.done <- result{r: r, err: err}
 	if code := rperr.ErrorCode(err); code == rperr.ETimeout || code == rperr.ECancelled {
-		s.disarm(b, j.a.ID)
+		s.disarm(b, txnID(j.a.ID))
 	}
 }
 
