@@ -166,10 +166,15 @@ type TxnReply struct {
 	Modules []string   `json:"modules"` // the FPGA modules the transaction held
 	Started float64    `json:"started"` // when it got its modules, Unix seconds (the bridge's clock)
 	Elapsed float64    `json:"elapsed"` // seconds from then to the end of its last op
-	// Bridge is the answering bridge's instance (HWInfo.Instance): a
-	// requester whose transaction is still out sees from hw.info that the
-	// bridge restarted and lost it.
-	Bridge string `json:"bridge,omitempty"`
+}
+
+// TxnHeldReply answers rp.<board>.hw.held (body TxnCancel): whether the
+// bridge holds the transaction with that id, queued for its modules or
+// running. A requester still waiting for a transaction the bridge does
+// not hold learns that the bridge lost it (it restarted).
+type TxnHeldReply struct {
+	ID   string `json:"id"`
+	Held bool   `json:"held"`
 }
 
 // HWInfo answers rp.<board>.hw.info.

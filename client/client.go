@@ -18,10 +18,9 @@ const DefaultTimeout = 5 * time.Second
 
 // Client talks to rpbus services over one NATS connection.
 type Client struct {
-	nc      *nats.Conn
-	codec   wire.Codec
-	mux     replyMux // for HW.Start
-	bridges bridges  // the bridge instance each board last answered from
+	nc    *nats.Conn
+	codec wire.Codec
+	mux   replyMux // for HW.Start
 }
 
 // Option configures a Client.
@@ -114,9 +113,6 @@ func (b *Board) subject(module, verb string) string { return api.Subject(b.Name,
 func (b *Board) Info(ctx context.Context) (api.HWInfo, error) {
 	var info api.HWInfo
 	err := b.c.Request(ctx, b.subject("hw", "info"), struct{}{}, &info)
-	if err == nil {
-		b.c.bridges.set(b.Name, info.Instance)
-	}
 	return info, err
 }
 

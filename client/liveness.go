@@ -108,50 +108,26 @@ func (c *Client) servicePing(name string) probe {
 	}
 }
 
-// bridges remembers, per board, the bridge instance that last answered:
-// every transaction reply and hw.info names it.
-type bridges struct {
-	mu sync.Mutex
-	by map[string]string
-}
-
-func (b *bridges) get(board string) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.by[board]
-}
-
-func (b *bridges) set(board, instance string) {
-	if instance == "" {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.by == nil {
-		b.by = map[string]string{}
-	}
-	b.by[board] = instance
-}
-
-// bridgeProbe probes the board's bridge with hw.info: it is gone when
-// nobody answers, when it does not answer within probeTimeout, or when a
-// bridge answers that is not the one known when the transaction was sent
-// (it restarted, and the transaction died with the old one).
-func (b *Board) bridgeProbe(known string) probe {
+// heldProbe asks the board's bridge whether it still holds transaction
+// id (hw.held): it is gone when nobody answers or it does not answer
+// within probeTimeout, and it lost the transaction (it restarted) when it
+// answers that it does not hold it. A reply on its way when the bridge
+// answers "not held" arrives before the next check: only two misses in a
+// row count.
+func (b *Board) heldProbe(id string) probe {
 	return func(ctx context.Context) error {
-		subject := b.subject("hw", "info")
 		if err := b.c.connLost(); err != nil || !b.c.nc.IsConnected() {
 			return err
 		}
+		subject := b.subject("hw", "held")
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
-		var info api.HWInfo
-		err := b.c.Request(pctx, subject, struct{}{}, &info)
+		var r api.TxnHeldReply
+		err := b.c.Request(pctx, subject, api.TxnCancel{ID: id}, &r)
 		switch code := rperr.ErrorCode(err); {
-		case err == nil && known != "" && info.Instance != "" && info.Instance != known:
-			return rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s restarted (instance %s, was %s): the transaction it held is lost", b.Name, info.Instance, known)
+		case err == nil && !r.Held:
+			return rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s no longer holds transaction %s: it restarted, and the transaction is lost", b.Name, id)
 		case err == nil:
-			b.c.bridges.set(b.Name, info.Instance)
 			return nil
 		case code == rperr.ENotFound:
 			return rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s is gone: nobody answers %s", b.Name, subject)

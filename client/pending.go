@@ -64,7 +64,6 @@ type Pending struct {
 	msg      *nats.Msg
 	deadline time.Time
 	mux      *replyMux
-	bridge   string // the bridge instance known when it was sent
 
 	// While it waits, the bridge is checked (see watch): gone is closed,
 	// goneErr set, when it is found gone.
@@ -95,10 +94,10 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	if err != nil {
 		return nil, rperr.Invalidf("encoding transaction: %v", err)
 	}
-	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m, bridge: h.b.c.bridges.get(h.b.Name)}
+	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m}
 	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
 	p.gone = make(chan struct{})
-	p.stopWatch = watch(h.b.bridgeProbe(p.bridge), func(err error) { p.goneErr = err; close(p.gone) })
+	p.stopWatch = watch(h.b.heldProbe(t.ID), func(err error) { p.goneErr = err; close(p.gone) })
 	m.mu.Lock()
 	m.waiting[p.inbox] = p
 	m.mu.Unlock()
@@ -138,7 +137,8 @@ func (p *Pending) Wait() (api.TxnReply, error) {
 // reused when they are large enough: a caller that recycles its replies
 // allocates no buffer memory per transaction. While it waits it checks
 // that the bridge is still there (see watch): a bridge killed or
-// restarted meanwhile ends the wait with a 503 within about 1.5 s.
+// restarted meanwhile (it no longer holds the transaction) ends the wait
+// with a 503 within about 1.5 s.
 func (p *Pending) WaitInto(r *api.TxnReply) error {
 	subject := p.h.b.subject("hw", "txn")
 	timer := time.NewTimer(time.Until(p.deadline) + cancelGrace)
@@ -172,13 +172,9 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 	return rperr.Errorf(rperr.ECancelled, "transaction %s cancelled", p.id)
 }
 
-// decode reads the answer into r and remembers the bridge that gave it.
+// decode reads the answer into r.
 func (p *Pending) decode(subject string, r *api.TxnReply) error {
-	err := decodeTxnReply(subject, p.msg, r)
-	if err == nil {
-		p.h.b.c.bridges.set(p.h.b.Name, r.Bridge)
-	}
-	return err
+	return decodeTxnReply(subject, p.msg, r)
 }
 
 func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {

@@ -17,7 +17,7 @@ var users = []string{"hwbridge", "instruments", "operator", "observer", "admin"}
 // to: every rpbus request and event, the services' internal subjects,
 // micro's, every user's inbox and the wildcards that would snoop on them.
 var securitySubjects = []string{
-	"rp.sim.hw.txn", "rp.sim.hw.cancel", "rp.sim.hw.info", "rp.sim.asg0.setup", "rp.sim.asg1.setup",
+	"rp.sim.hw.txn", "rp.sim.hw.cancel", "rp.sim.hw.info", "rp.sim.hw.held", "rp.sim.asg0.setup", "rp.sim.asg1.setup",
 	"rp.sim.scope.single", "rp.sim.scope.continuous", "rp.sim.scope.cancel", "rp.sim.scope.stop",
 	"rp.sim.na.single", "rp.sim.na.stop", "rp.sim.specan.single", "rp.sim.specan.cancel",
 	"rp.sim.scope.done", "rp.sim.scope.trace", "rp.sim.na.progress", "rp.sim.specan.done",

@@ -39,7 +39,7 @@ type Bridge struct {
 	exec     *executor
 	gens     []*generator
 	svc      *svc.Service
-	instance string     // this run of the bridge (hw.info, every hw.txn reply)
+	instance string     // this run of the bridge (hw.info)
 	check    boardCheck // hw.info's read of the board (health.go)
 }
 
@@ -82,6 +82,8 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 			"order":   "transactions on a module run one at a time, in the order they arrive",
 		}, b.prepareTxn},
 		{"cancel", "hw", "cancel", b.handleCancel, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","cancelled":true}`}, nil},
+		{"held", "hw", "held", b.handleHeld, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","held":true}`,
+			"use": "a requester still waiting checks that the bridge holds its transaction"}, nil},
 		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}, nil},
 	}
 	for _, g := range b.gens {
@@ -126,7 +128,6 @@ func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 		return nil, err
 	}
 	reply.TxnReply = r
-	reply.Bridge = b.instance
 	return reply, nil
 }
 
@@ -142,6 +143,17 @@ func (b *Bridge) handleCancel(ctx context.Context, req *svc.Request) (any, error
 		return nil, rperr.Invalidf("id: %d characters, at most %d", len(c.ID), api.MaxTxnID)
 	}
 	return api.TxnCancelReply{ID: c.ID, Cancelled: b.exec.cancel(c.ID)}, nil
+}
+
+func (b *Bridge) handleHeld(ctx context.Context, req *svc.Request) (any, error) {
+	var c api.TxnCancel
+	if err := req.Decode(&c); err != nil {
+		return nil, err
+	}
+	if c.ID == "" || len(c.ID) > api.MaxTxnID {
+		return nil, rperr.Invalidf("id: %d characters, want 1..%d", len(c.ID), api.MaxTxnID)
+	}
+	return api.TxnHeldReply{ID: c.ID, Held: b.exec.held(c.ID)}, nil
 }
 
 func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) {

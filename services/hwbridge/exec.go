@@ -112,6 +112,14 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 	}, nil
 }
 
+// held says whether a transaction with this id is queued or running.
+func (e *executor) held(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.running[id]
+	return ok
+}
+
 // cancel ends the transaction with this id; it answers 499. An id not
 // (yet) known is remembered for acq.PrecancelTTL, so a cancel that overtakes
 // its transaction still takes effect when the transaction arrives.

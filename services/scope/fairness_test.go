@@ -15,6 +15,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -237,5 +238,49 @@ func TestClientIDScopedToTheScope(t *testing.T) {
 	}
 	if _, err := p.Wait(); rperr.ErrorCode(err) != rperr.ETimeout {
 		t.Errorf("the raw transaction: %v, want its own 408", err)
+	}
+}
+
+// A bridge killed and restarted at once (a supervisor's restart) lost the
+// acquisition it held; the scope learns it from hw.held within about 2 s
+// and answers 503, instead of waiting out the acquisition's timeout.
+func TestRestartedBridgeIs503(t *testing.T) {
+	var bridgeConn *nats.Conn
+	var mu sync.Mutex
+	e := newEnvConn(t, 1, func(ns *server.Server) *nats.Conn {
+		nc := natstest.Connect(t, ns)
+		mu.Lock()
+		if bridgeConn == nil {
+			bridgeConn = nc
+		}
+		mu.Unlock()
+		return nc
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.board.Scope().Single(ctx, api.ScopeSettings{Decimation: 65536})
+		errc <- err
+	}()
+	natstest.WaitFor(t, 5*time.Second, "the acquisition at the bridge", func() bool { return e.scopes[0].Queued("sim") == 1 })
+	time.Sleep(300 * time.Millisecond)
+	killed := time.Now()
+	bridgeConn.Close()
+	br, err := hwbridge.Start(natstest.Connect(t, e.ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: e.sim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Stop(context.Background()) })
+	err = <-errc
+	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "no longer holds") {
+		t.Fatalf("got %v, want a 503 saying the bridge lost the transaction", err)
+	}
+	if d := time.Since(killed); d > 4*time.Second {
+		t.Errorf("noticed after %v, want about 2 s", d)
+	}
+	// The new bridge serves the next single.
+	if _, err := e.board.Scope().Single(ctx, api.ScopeSettings{}); err != nil {
+		t.Errorf("the next single: %v", err)
 	}
 }
