@@ -101,36 +101,33 @@ type payload struct {
 // into msgpack as the number they spell (or as a string).
 func encode(body map[string]any, codec wire.Codec) ([]byte, error) {
 	if codec == wire.Msgpack {
-		return msgpack.Marshal(toMsgpack(body))
+		return msgpack.Marshal(mapLeaves(body, func(v any) any {
+			if x, ok := v.(raw); ok {
+				var f float64
+				if _, err := fmt.Sscan(string(x), &f); err == nil {
+					return f
+				}
+				return string(x)
+			}
+			return v
+		}))
 	}
+	// Raw tokens (and NaN, infinities, which JSON cannot hold) go in as
+	// placeholder strings, replaced in the text afterwards.
 	repl := map[string]string{}
-	var placeholders func(v any) any
-	placeholders = func(v any) any {
-		switch x := v.(type) {
-		case raw:
-			k := fmt.Sprintf("\x01RAW%d\x01", len(repl))
-			repl[`"`+strings.ReplaceAll(k, "\x01", `\u0001`)+`"`] = string(x)
-			return k
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return placeholders(raw(fmt.Sprint(x))) // NaN, +Inf: not JSON
-			}
-		case map[string]any:
-			m := map[string]any{}
-			for k, e := range x {
-				m[k] = placeholders(e)
-			}
-			return m
-		case []any:
-			a := make([]any, len(x))
-			for i, e := range x {
-				a[i] = placeholders(e)
-			}
-			return a
+	withPlaceholders := mapLeaves(body, func(v any) any {
+		x, ok := v.(raw)
+		if f, isFloat := v.(float64); isFloat && notJSON(f) {
+			x, ok = raw(fmt.Sprint(f)), true
 		}
-		return v
-	}
-	b, err := json.Marshal(placeholders(body))
+		if !ok {
+			return v
+		}
+		k := fmt.Sprintf("\x01RAW%d\x01", len(repl))
+		repl[`"`+strings.ReplaceAll(k, "\x01", `\u0001`)+`"`] = string(x)
+		return k
+	})
+	b, err := json.Marshal(withPlaceholders)
 	if err != nil {
 		return nil, err
 	}
@@ -141,48 +138,28 @@ func encode(body map[string]any, codec wire.Codec) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func toMsgpack(v any) any {
+// mapLeaves copies v, maps and arrays deeply, with f applied to every
+// other value.
+func mapLeaves(v any, f func(any) any) any {
 	switch x := v.(type) {
-	case raw:
-		var f float64
-		if _, err := fmt.Sscan(string(x), &f); err == nil {
-			return f
-		}
-		return string(x)
 	case map[string]any:
-		m := map[string]any{}
+		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = toMsgpack(e)
+			m[k] = mapLeaves(e, f)
 		}
 		return m
 	case []any:
 		a := make([]any, len(x))
 		for i, e := range x {
-			a[i] = toMsgpack(e)
+			a[i] = mapLeaves(e, f)
 		}
 		return a
 	}
-	return v
+	return f(v)
 }
 
 // clone copies a body deeply enough to mutate it.
-func clone(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := map[string]any{}
-		for k, e := range x {
-			m[k] = clone(e)
-		}
-		return m
-	case []any:
-		a := make([]any, len(x))
-		for i, e := range x {
-			a[i] = clone(e)
-		}
-		return a
-	}
-	return v
-}
+func clone(v any) any { return mapLeaves(v, func(v any) any { return v }) }
 
 // payloads makes at least n bad bodies for ep in codec, always the same
 // for the same endpoint: every field with every bad value of its kind,

@@ -42,9 +42,7 @@ type tail struct {
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		t.lines = append(t.lines, l)
-	}
+	t.lines = append(t.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
 	if len(t.lines) > 20 {
 		t.lines = t.lines[len(t.lines)-20:]
 	}

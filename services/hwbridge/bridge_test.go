@@ -33,6 +33,7 @@ type env struct {
 	bridge *hwbridge.Bridge
 	sim    *sim.Board
 	cfg    sim.Config
+	unplug func() // the monitor backend: the board's server goes away
 }
 
 func newSim(tb testing.TB) (*sim.Board, sim.Config) {
@@ -96,6 +97,7 @@ func startMonitor(tb testing.TB) *env {
 	tb.Cleanup(func() { mc.Close() })
 	e := start(tb, mc, "monitor")
 	e.sim, e.cfg = b, cfg
+	e.unplug = func() { srv.Close(); ln.Close() }
 	return e
 }
 

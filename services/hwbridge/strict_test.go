@@ -2,7 +2,6 @@ package hwbridge_test
 
 import (
 	"bytes"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -84,29 +82,13 @@ func TestStrictBodies(t *testing.T) {
 // the board's monitor_server gone it answers reachable false and why,
 // promptly; and it names the bridge's instance.
 func TestHWInfoReportsTheBoard(t *testing.T) {
-	b, _ := newSim(t)
-	srv, err := monitor.NewServer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
+	e := startMonitor(t)
 	ctx := ctxT(t)
-	mc, err := monitor.Dial(ctx, ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mc.Close() })
-	e := start(t, mc, "monitor")
 	info, err := e.board.Info(ctx)
 	if err != nil || !info.Reachable || info.BoardError != "" || info.Instance == "" {
 		t.Fatalf("with the board up: %+v, %v", info.Liveness, err)
 	}
-	srv.Close()
-	ln.Close()
+	e.unplug()
 	t0 := time.Now()
 	info, err = e.board.Info(ctx)
 	if err != nil {

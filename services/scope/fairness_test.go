@@ -177,10 +177,12 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	}
 }
 
-// A bridge that dies while an acquisition of any length waits on it is
-// noticed within about 2 s: the requester gets a 503 that names the
-// bridge, not a 408 at the timeout (it was 22 s at decimation 65536).
-func TestDeadBridgeIs503(t *testing.T) {
+// longSingleAtTheBridge starts a decimation-65536 single (8.6 s) and
+// returns once it holds the board, with its result to come on the
+// channel and the bridge's connection, which the caller closes to kill
+// the bridge (the server drops its subscriptions, as at a kill -9).
+func longSingleAtTheBridge(t *testing.T) (*env, *nats.Conn, <-chan error) {
+	t.Helper()
 	var bridgeConn *nats.Conn
 	var mu sync.Mutex
 	e := newEnvConn(t, 1, func(ns *server.Server) *nats.Conn {
@@ -193,7 +195,7 @@ func TestDeadBridgeIs503(t *testing.T) {
 		return nc
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := e.board.Scope().Single(ctx, api.ScopeSettings{Decimation: 65536})
@@ -201,15 +203,31 @@ func TestDeadBridgeIs503(t *testing.T) {
 	}()
 	natstest.WaitFor(t, 5*time.Second, "the acquisition at the bridge", func() bool { return e.scopes[0].Queued("sim") == 1 })
 	time.Sleep(300 * time.Millisecond)
-	killed := time.Now()
-	bridgeConn.Close() // as kill -9: the server drops its subscriptions
+	mu.Lock()
+	defer mu.Unlock()
+	return e, bridgeConn, errc
+}
+
+// wantNoticed wants a 503 saying want within about 2 s of since.
+func wantNoticed(t *testing.T, errc <-chan error, since time.Time, want string) {
+	t.Helper()
 	err := <-errc
-	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "hardware bridge of board sim") {
-		t.Fatalf("got %v, want a 503 naming the bridge", err)
+	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want a 503 saying %q", err, want)
 	}
-	if d := time.Since(killed); d > 4*time.Second {
+	if d := time.Since(since); d > 4*time.Second {
 		t.Errorf("noticed after %v, want about 2 s", d)
 	}
+}
+
+// A bridge that dies while an acquisition of any length waits on it is
+// noticed within about 2 s: the requester gets a 503 that names the
+// bridge, not a 408 at the timeout (it was 22 s at decimation 65536).
+func TestDeadBridgeIs503(t *testing.T) {
+	_, bridge, errc := longSingleAtTheBridge(t)
+	killed := time.Now()
+	bridge.Close()
+	wantNoticed(t, errc, killed, "hardware bridge of board sim")
 }
 
 // A client's acquisition id is the scope's: another instrument's
@@ -245,41 +263,18 @@ func TestClientIDScopedToTheScope(t *testing.T) {
 // acquisition it held; the scope learns it from hw.held within about 2 s
 // and answers 503, instead of waiting out the acquisition's timeout.
 func TestRestartedBridgeIs503(t *testing.T) {
-	var bridgeConn *nats.Conn
-	var mu sync.Mutex
-	e := newEnvConn(t, 1, func(ns *server.Server) *nats.Conn {
-		nc := natstest.Connect(t, ns)
-		mu.Lock()
-		if bridgeConn == nil {
-			bridgeConn = nc
-		}
-		mu.Unlock()
-		return nc
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := e.board.Scope().Single(ctx, api.ScopeSettings{Decimation: 65536})
-		errc <- err
-	}()
-	natstest.WaitFor(t, 5*time.Second, "the acquisition at the bridge", func() bool { return e.scopes[0].Queued("sim") == 1 })
-	time.Sleep(300 * time.Millisecond)
+	e, bridge, errc := longSingleAtTheBridge(t)
 	killed := time.Now()
-	bridgeConn.Close()
+	bridge.Close()
 	br, err := hwbridge.Start(natstest.Connect(t, e.ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: e.sim})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { br.Stop(context.Background()) })
-	err = <-errc
-	if rperr.ErrorCode(err) != rperr.EUnavailable || !strings.Contains(err.Error(), "no longer holds") {
-		t.Fatalf("got %v, want a 503 saying the bridge lost the transaction", err)
-	}
-	if d := time.Since(killed); d > 4*time.Second {
-		t.Errorf("noticed after %v, want about 2 s", d)
-	}
+	wantNoticed(t, errc, killed, "no longer holds")
 	// The new bridge serves the next single.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := e.board.Scope().Single(ctx, api.ScopeSettings{}); err != nil {
 		t.Errorf("the next single: %v", err)
 	}
