@@ -5,6 +5,10 @@
 //	rpbus scope|na|specan     one instrument service; with a verb (single, ...) a client call
 //	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol
 //	rpbus bench hw            benchmark figures for the bridge
+//	rpbus server              a NATS server alone, from a deploy/ configuration file
+//	rpbus secrets DIR         real credentials for deploy/: passwords, bcrypt hashes, accounts file, .env
+//	rpbus health              container healthchecks: a service, a board through its bridge, a port
+//	rpbus chaos               the reliability suite (scripts/reliability)
 //
 // Every flag has an environment fallback: --nats reads RPBUS_NATS, and so
 // on (upper case, dashes as underscores). RPBUS_NATS_URL is also accepted
