@@ -21,6 +21,11 @@ type SpecanSettings struct {
 	Unit         string  `json:"unit,omitempty"`          // Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)
 	Cross        bool    `json:"cross,omitempty"`         // compute the cross spectrum
 	Timeout      float64 `json:"timeout,omitempty"`       // s; default 5 s + 2 x the acquisitions' time
+	// Save stores the spectrum in the curve store before the reply,
+	// which then carries its curve id; Name and Tags label it there.
+	Save bool     `json:"save,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Spectrum answers specan.single and is published on specan.done.
@@ -40,5 +45,6 @@ type Spectrum struct {
 	// power form of Settings.Unit (Vpk^2, Vrms^2 or Vrms^2/Hz), signed, so
 	// that arg(cross) = phase(ch2) - phase(ch1).
 	CrossUnit string `json:"cross_unit,omitempty"`
+	Curve     string `json:"curve,omitempty"` // the stored curve's id, when saved
 	Timing
 }

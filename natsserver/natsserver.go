@@ -66,7 +66,12 @@ func Start(o Options) (*server.Server, error) {
 		}
 		ln.Close()
 	}
+	release := func() {}
 	if o.DataDir != "" {
+		var err error
+		if release, err = lockDataDir(o.DataDir); err != nil {
+			return nil, err
+		}
 		opts.JetStream = true
 		opts.StoreDir = o.DataDir
 	}
@@ -77,6 +82,7 @@ func Start(o Options) (*server.Server, error) {
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
 	}
 	if o.Log {
@@ -85,8 +91,14 @@ func Start(o Options) (*server.Server, error) {
 	go ns.Start()
 	if !ns.ReadyForConnections(o.ReadyTimeout) {
 		ns.Shutdown()
+		ns.WaitForShutdown()
+		release()
 		return nil, fmt.Errorf("natsserver: not ready for connections after %v", o.ReadyTimeout)
 	}
+	go func() {
+		ns.WaitForShutdown()
+		release()
+	}()
 	return ns, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/natsserver"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
@@ -47,6 +46,7 @@ type upCmd struct {
 	natsConfig string
 	natsLog    bool
 	board      boardFlags
+	curvesMax  byteSize
 
 	ns       *server.Server
 	conns    []*nats.Conn // every service's, the bridge's first
@@ -58,7 +58,9 @@ type upCmd struct {
 func (c *upCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus up", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:4222", "address the embedded NATS server listens on (port 0 picks a free one)")
-	fs.StringVar(&c.data, "data", filepath.Join(os.TempDir(), "rpbus-jetstream"), "JetStream store directory of the embedded server (empty: JetStream off)")
+	fs.StringVar(&c.data, "data", defaultDataDir(), "JetStream store directory of the embedded server, with the saved curves; one rpbus up at a time (empty: JetStream and the curve store off)")
+	c.curvesMax = curves.DefaultMaxBytes
+	fs.Var(&c.curvesMax, "curves-max-bytes", "the curve store's size, e.g. 512MiB, 2GB: when full, the oldest curves not marked keep go first")
 	fs.StringVar(&c.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server (accounts, cluster, ...)")
 	fs.BoolVar(&c.natsLog, "nats-log", false, "log the embedded NATS server's events")
 	c.board.register(fs)
@@ -96,6 +98,19 @@ func (c *upCmd) Run(ctx context.Context) error {
 	}
 	c.services = append(c.services, bridge)
 	names := []string{"hwbridge (" + c.board.backend + ")"}
+	if c.ns.JetStreamEnabled() {
+		// Before the instruments that save into it, so stopped after them.
+		nc, err := c.connect("curves")
+		if err != nil {
+			return err
+		}
+		s, err := curves.Start(nc, curves.Config{MaxBytes: int64(c.curvesMax)})
+		if err != nil {
+			return err
+		}
+		c.services = append(c.services, s)
+		names = append(names, "curves")
+	}
 	for _, in := range instruments {
 		nc, err := c.connect(in.name)
 		if err != nil {
@@ -145,6 +160,10 @@ func (c *upCmd) banner(names []string) {
 		for _, ex := range in.examples(b) {
 			fmt.Fprintf(w, "  nats -s %s %s\n", url, ex)
 		}
+	}
+	if c.ns.JetStreamEnabled() {
+		fmt.Fprintf(w, "  nats -s %s req rp.%s.scope.single '{\"duration\":0.001,\"save\":true,\"name\":\"first\"}'\n", url, b)
+		fmt.Fprintf(w, "  nats -s %s req rp.curves.list '{}'\n", url)
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops, after answering the requests in flight.")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -47,14 +48,15 @@ type Config struct {
 
 // Service is a running network analyzer serving every board.
 type Service struct {
-	cfg  Config
-	nc   *nats.Conn
-	c    *client.Client
-	svc  *svc.Service
-	acq  *acq.Tracker
-	pool *pool
-	sub  *nats.Subscription
-	log  *slog.Logger
+	cfg   Config
+	nc    *nats.Conn
+	c     *client.Client
+	saver *curves.Saver
+	svc   *svc.Service
+	acq   *acq.Tracker
+	pool  *pool
+	sub   *nats.Subscription
+	log   *slog.Logger
 }
 
 // Start serves rp.*.na.single, .cancel and .stop on nc (queue group "q":
@@ -82,7 +84,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, nc: nc, c: c, log: cfg.Logger, acq: acq.New(nc, "na")}
+	s := &Service{cfg: cfg, nc: nc, c: c, log: cfg.Logger, acq: acq.New(nc, "na"), saver: curves.NewSaver(nc, api.InstrumentNA)}
 	s.pool = &pool{nc: nc, c: c, boards: map[string]*boardPool{}}
 	if err := s.pickTag(); err != nil {
 		return nil, err
@@ -165,6 +167,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := curves.CheckLabels(set.Save, set.Name, set.Tags); err != nil {
+		return nil, err
+	}
 	board := req.Board()
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(p.s.Timeout*float64(time.Second)))
 	defer cancel()
@@ -182,10 +187,31 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		s.publishFailure(board, tr, err)
 		return nil, err
 	}
+	var saved []byte
+	if p.s.Save {
+		if saved, err = s.save(ctx, &tr); err != nil {
+			s.publishFailure(board, tr, err)
+			return nil, err
+		}
+	}
 	if err := s.acq.Publish(board, "done", tr); err != nil {
 		s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", err)
 	}
+	if saved != nil && req.Codec == wire.Msgpack {
+		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+	}
 	return tr, nil
+}
+
+// save stores the sweep in the curve store and returns the msgpack bytes
+// stored, with the curve id that tr now carries.
+func (s *Service) save(ctx context.Context, tr *api.NATrace) ([]byte, error) {
+	tr.Curve = curves.NewID()
+	data, err := wire.Msgpack.Marshal(tr)
+	if err != nil {
+		return nil, rperr.Errorf(rperr.EInternal, "na: encoding the sweep: %v", err)
+	}
+	return data, s.saver.Save(ctx, data, tr.Curve, tr.Settings.Name, tr.Settings.Tags)
 }
 
 // publishFailure sends done with the error headers of an error reply and

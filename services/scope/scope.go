@@ -17,6 +17,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -51,6 +52,7 @@ type Service struct {
 	c        *client.Client
 	svc      *svc.Service
 	tr       *acq.Tracker
+	saver    *curves.Saver
 	cfg      Config
 	instance string
 	sub      *nats.Subscription
@@ -116,7 +118,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
-		boards: map[string]*board{}, tr: acq.New(nc, "scope"), events: make(chan event, 64)}
+		boards: map[string]*board{}, tr: acq.New(nc, "scope"), saver: curves.NewSaver(nc, api.InstrumentScope), events: make(chan event, 64)}
 	s.tr.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
@@ -525,6 +527,9 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.SaveEvery != 0 {
+		return nil, rperr.Invalidf("save_every: %d, but only continuous runs take it; a single saves with \"save\": true", set.SaveEvery)
+	}
 	name := req.Board()
 	a, err := s.tr.Start(s.svc.Context(), name, set.ID)
 	if err != nil {
@@ -540,7 +545,7 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 }
 
 // handleSingle waits for the single prepareSingle queued and answers it.
-func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error) {
+func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
 	j := req.Prepared.(*job)
 	a, p, name := j.a, j.p, req.Board()
 	defer a.End()
@@ -557,9 +562,20 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 	bufs := getSamples()
 	defer putSamples(bufs)
 	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
+	if p.set.Save {
+		tr.Curve = curves.NewID()
+	}
 	mp, err := encodeMsgpack(&tr, 2)
 	if err != nil {
 		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
+	}
+	if p.set.Save {
+		// Stored as the msgpack reply carries it, before the reply.
+		if err := s.saver.Save(ctx, mp.data, tr.Curve, p.set.Name, p.set.Tags); err != nil {
+			mp.release()
+			mp.release()
+			return nil, err
+		}
 	}
 	// The done event carries the same bytes as a msgpack reply. It goes
 	// out from the events goroutine after the reply (see eventDelay), so

@@ -7,6 +7,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 )
 
 // N is the number of samples per channel in one trace.
@@ -181,6 +182,12 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 		s.Timeout = DefaultTimeout(p.acqTime(), p.n)
 	}
 	p.timeout = s.Timeout
+	if err := curves.CheckSaveEvery(s.SaveEvery); err != nil {
+		return nil, err
+	}
+	if err := curves.CheckLabels(s.Save || s.SaveEvery > 0, s.Name, s.Tags); err != nil {
+		return nil, err
+	}
 	p.set = s
 	return p, nil
 }

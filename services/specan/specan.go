@@ -15,7 +15,9 @@ import (
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
+	"github.com/rpbus/rpbus/wire"
 )
 
 // Version of the service, reported by micro.
@@ -53,10 +55,11 @@ type Config struct {
 
 // Service is a running spectrum analyzer serving every board.
 type Service struct {
-	cfg Config
-	c   *client.Client
-	svc *svc.Service
-	tr  *acq.Tracker
+	cfg   Config
+	c     *client.Client
+	svc   *svc.Service
+	tr    *acq.Tracker
+	saver *curves.Saver
 }
 
 // Start serves rp.*.specan.single, .cancel and .stop on nc. It gets its
@@ -84,7 +87,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
 	}
-	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module)}
+	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module), saver: curves.NewSaver(nc, api.InstrumentSpecan)}
 	s.svc, err = svc.New(nc, svc.Config{
 		Name:        "specan",
 		Version:     Version,
@@ -132,6 +135,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := curves.CheckLabels(in.Save, in.Name, in.Tags); err != nil {
+		return nil, err
+	}
 	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: r.window, Decimation: r.dec})
 	if err != nil {
 		return nil, rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
@@ -152,7 +158,20 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	}
 	sp.Requested = unix(req.Received)
 	s.fill(&sp, r, an)
+	var saved []byte
+	if r.applied.Save {
+		sp.Curve = curves.NewID()
+		if saved, err = wire.Msgpack.Marshal(sp); err != nil {
+			return nil, rperr.Errorf(rperr.EInternal, "specan: encoding the spectrum: %v", err)
+		}
+		if err := s.saver.Save(ctx, saved, sp.Curve, r.applied.Name, r.applied.Tags); err != nil {
+			return nil, err
+		}
+	}
 	_ = s.tr.Publish(board, "done", sp)
+	if saved != nil && req.Codec == wire.Msgpack {
+		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+	}
 	return sp, nil
 }
 

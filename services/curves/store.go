@@ -1,0 +1,161 @@
+package curves
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rpbus/rpbus/rperr"
+)
+
+// The layout in JetStream (docs/curves.md says why):
+//
+//   - stream TracesStream: one message per curve on TraceSubject(id), the
+//     trace's msgpack bytes as the instrument's reply carried them; read
+//     with a direct get (one round trip, served by any replica);
+//   - KV bucket MetaBucket: key id, the curve's metadata in JSON; its
+//     watch feeds every instance's index, deletes included.
+const (
+	TracesStream = "RPBUS_CURVES"
+	tracePrefix  = "rpbus.curves."
+	MetaBucket   = "rpbus_curves"
+)
+
+// TraceSubject is the subject of curve id's trace in TracesStream.
+func TraceSubject(id string) string { return tracePrefix + id }
+
+// markerTTL is how long a deleted curve's purge marker stays in the
+// metadata bucket: long enough for every instance's watch to see it.
+const markerTTL = 24 * time.Hour
+
+// maxMetaBytes bounds one curve's metadata (a settings map, a note of 4
+// KiB, 32 tags ...).
+const maxMetaBytes = 64 << 10
+
+// store is the curve store's JetStream side.
+type store struct {
+	js     jetstream.JetStream
+	traces jetstream.Stream
+	meta   jetstream.KeyValue
+}
+
+// openStore creates or updates the stream and the bucket, retrying while
+// JetStream is not ready (a cluster electing its leaders) until ctx ends.
+func openStore(ctx context.Context, nc *nats.Conn, maxBytes int64, replicas int) (*store, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st := &store{js: js}
+	for {
+		err = st.create(ctx, maxBytes, replicas)
+		if err == nil {
+			return st, nil
+		}
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("curves: JetStream is not enabled for this connection's account: start the server with JetStream (rpbus up --data DIR, nats-server -js, or jetstream: enabled for the account): %w", err)
+		}
+		var api *jetstream.APIError
+		if errors.As(err, &api) && api.Code == 400 {
+			return nil, fmt.Errorf("curves: JetStream refused the store's configuration: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("curves: JetStream not ready: %w", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (st *store) create(ctx context.Context, maxBytes int64, replicas int) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var err error
+	st.traces, err = st.js.CreateOrUpdateStream(cctx, jetstream.StreamConfig{
+		Name:              TracesStream,
+		Description:       "rpbus curves: one trace per curve, msgpack as the instrument sent it",
+		Subjects:          []string{tracePrefix + "*"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          replicas,
+		MaxBytes:          maxBytes,
+		Discard:           jetstream.DiscardNew,
+		MaxMsgsPerSubject: 1,
+		AllowDirect:       true,
+		DenyDelete:        false,
+	})
+	if err != nil {
+		return err
+	}
+	st.meta, err = st.js.CreateOrUpdateKeyValue(cctx, jetstream.KeyValueConfig{
+		Bucket:         MetaBucket,
+		Description:    "rpbus curves: each curve's metadata (JSON), by curve id",
+		MaxValueSize:   maxMetaBytes,
+		History:        1,
+		Storage:        jetstream.FileStorage,
+		Replicas:       replicas,
+		LimitMarkerTTL: markerTTL,
+	})
+	return err
+}
+
+// putTrace stores a new curve's trace; the id must be new.
+func (st *store) putTrace(ctx context.Context, id, instrument string, raw []byte) error {
+	msg := &nats.Msg{Subject: TraceSubject(id), Data: raw, Header: nats.Header{instrumentHeader: []string{instrument}}}
+	_, err := st.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithExpectStream(TracesStream))
+	return err
+}
+
+// instrumentHeader names the instrument of a stored trace, so a trace
+// tells what it is without its metadata.
+const instrumentHeader = "Rpbus-Instrument"
+
+// trace reads a curve's trace; nil, nil when there is none.
+func (st *store) trace(ctx context.Context, id string) ([]byte, error) {
+	m, err := st.traces.GetLastMsgForSubject(ctx, TraceSubject(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m.Data, nil
+}
+
+// remove deletes a curve's trace and metadata.
+func (st *store) remove(ctx context.Context, id string) error {
+	if err := st.traces.Purge(ctx, jetstream.WithPurgeSubject(TraceSubject(id))); err != nil {
+		return err
+	}
+	err := st.meta.Purge(ctx, id, jetstream.PurgeTTL(markerTTL))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	return err
+}
+
+// isFull reports a publish the stream refused for its byte limit.
+func isFull(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && strings.Contains(api.Description, "maximum bytes")
+}
+
+// isWrongLast reports a write refused because the subject or key already
+// had a message (or another revision).
+func isWrongLast(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// unavailable wraps a JetStream failure as a 503 that says what failed.
+func unavailable(what string, err error) error {
+	if rperr.ErrorCode(err) == rperr.ETimeout || errors.Is(err, nats.ErrTimeout) {
+		return rperr.Errorf(rperr.ETimeout, "curve store: %s: JetStream did not answer in time", what)
+	}
+	return rperr.Errorf(rperr.EUnavailable, "curve store: %s: %v", what, err)
+}
