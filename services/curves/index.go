@@ -132,6 +132,14 @@ func (x *index) removeLocked(e *entry) {
 	}
 }
 
+// holds reports whether the index has curve id at revision rev or later.
+func (x *index) holds(id string, rev uint64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e := x.byID[id]
+	return e != nil && e.rev >= rev
+}
+
 func (x *index) get(id string) *entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

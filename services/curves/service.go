@@ -164,6 +164,9 @@ func (s *Service) apply(e jetstream.KeyValueEntry) {
 		s.idx.removed(e.Key(), e.Revision())
 		return
 	}
+	if s.idx.holds(e.Key(), e.Revision()) {
+		return // this instance's own write, come back
+	}
 	var c api.Curve
 	if err := json.Unmarshal(e.Value(), &c); err != nil {
 		s.log.Warn("curves: unreadable metadata", "id", e.Key(), "err", err)
@@ -206,7 +209,9 @@ func (s *Service) tidy() {
 	defer cancel()
 	info, err := s.st.traces.Info(ctx, jetstream.WithSubjectFilter(tracePrefix+"*"))
 	if err != nil {
-		s.log.Warn("curves: listing traces", "err", err)
+		if s.ctx.Err() == nil {
+			s.log.Warn("curves: listing traces", "err", err)
+		}
 		return
 	}
 	for subject := range info.State.Subjects {
