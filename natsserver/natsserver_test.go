@@ -216,3 +216,25 @@ func TestNoInterestProbeWithGateways(t *testing.T) {
 		t.Fatalf("Interest with a gateway = %v, %v; want no probe", heard != nil, err)
 	}
 }
+
+// TestDataDirLock: a second server on a data directory in use fails to
+// start, naming the holder; once the first shuts down, it starts.
+func TestDataDirLock(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Start(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if !errors.Is(err, ErrDataDirInUse) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(err.Error(), "--data") {
+		t.Fatalf("second server on %s: %v, want ErrDataDirInUse naming the holder and --data", dir, err)
+	}
+	first.Shutdown()
+	first.WaitForShutdown()
+	again, err := Start(Options{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatalf("after the first shut down: %v", err)
+	}
+	again.Shutdown()
+	again.WaitForShutdown()
+}
