@@ -657,7 +657,6 @@ func TestInstancesAgree(t *testing.T) {
 	}
 }
 
-
 // TestUpload stores a trace a client holds (here one read back in JSON,
 // its curve id taken off) through rp.curves.save, in JSON and msgpack.
 func TestUpload(t *testing.T) {
