@@ -27,6 +27,7 @@ var examplePasswords = map[string]string{
 	"instruments": "example-instruments-password",
 	"operator":    "example-operator-password",
 	"observer":    "example-observer-password",
+	"curves":      "example-curves-password",
 	"admin":       "example-admin-password",
 }
 
