@@ -325,7 +325,7 @@ func TestBadInput(t *testing.T) {
 		code, field   string
 	}{
 		{api.CurvesSave, `{}`, rperr.EInvalid, "no trace"},
-		{api.CurvesSave, `{"curve":{"board":"x"},"scope":{}}`, rperr.EInvalid, "board"},
+		{api.CurvesSave, `{"curve":{"bored":"x"},"scope":{}}`, rperr.EInvalid, "bored"},
 		{api.CurvesSave, `{"scope":{"ch1":"x"}}`, rperr.EInvalid, "ch1"},
 		{api.CurvesSave, `{"scope":{},"na":{}}`, rperr.EInvalid, "one trace"},
 		{api.CurvesSave, `{"curve":{"id":"a b"},"scope":{}}`, rperr.EInvalid, "curve.id"},

@@ -17,7 +17,9 @@ import (
 )
 
 // labels are the fields of a save request's "curve" that the saver
-// chooses; the rest of the metadata comes from the trace.
+// chooses; the rest of the metadata comes from the trace, and the other
+// fields of an api.Curve given there (a curve read back and saved again)
+// are ignored.
 type labels struct {
 	ID         string   `json:"id,omitempty"`
 	Instrument string   `json:"instrument,omitempty"`
@@ -27,9 +29,13 @@ type labels struct {
 	Keep       bool     `json:"keep,omitempty"`
 }
 
+func labelsOf(c api.Curve) labels {
+	return labels{ID: c.ID, Instrument: c.Instrument, Name: c.Name, Tags: c.Tags, Note: c.Note, Keep: c.Keep}
+}
+
 // saveJSON is a save request in JSON: the trace as numbers.
 type saveJSON struct {
-	Curve  labels          `json:"curve"`
+	Curve  api.Curve       `json:"curve"`
 	Scope  *api.ScopeTrace `json:"scope,omitempty"`
 	NA     *api.NATrace    `json:"na,omitempty"`
 	Specan *api.Spectrum   `json:"specan,omitempty"`
@@ -61,7 +67,7 @@ func parseSave(codec wire.Codec, data []byte) (*parsed, error) {
 		if err := wire.JSON.Unmarshal(data, &req); err != nil {
 			return nil, err
 		}
-		l = req.Curve
+		l = labelsOf(req.Curve)
 		var tr any
 		for _, t := range []struct {
 			name string
@@ -141,9 +147,11 @@ func splitSave(data []byte, c *api.Curve) (l labels, raw []byte, traceCurve stri
 		}
 		switch key {
 		case "curve":
-			if err := dec.Decode(&l); err != nil {
+			var given api.Curve
+			if err := dec.Decode(&given); err != nil {
 				return l, nil, "", rperr.Invalidf("curve: %v", err)
 			}
+			l = labelsOf(given)
 		case api.InstrumentScope, api.InstrumentNA, api.InstrumentSpecan:
 			if c.Instrument != "" {
 				return l, nil, "", rperr.Invalidf("%s, %s: give one trace, under its instrument's key", c.Instrument, key)

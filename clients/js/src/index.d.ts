@@ -264,3 +264,5 @@ export function scopeTimeout(s?: ScopeSettings): number;
 export function naTimeout(s?: NASettings): number;
 export function specanTimeout(s?: SpecanSettings): number;
 export function txnTimeout(ops?: Op[]): number;
+
+export * from "./curves.js";

@@ -37,6 +37,7 @@ from .client import (
     wait,
     write,
 )
+from .curves import Curve, CurveArray, CurveList, Curves, CurveStore
 from .errors import (
     BusyError,
     InternalError,
@@ -82,6 +83,11 @@ __all__ = [
     "Instrument",
     "Scope",
     "NetworkAnalyzer",
+    "Curves",
+    "Curve",
+    "CurveArray",
+    "CurveList",
+    "CurveStore",
     "SpectrumAnalyzer",
     "EventStream",
     "read",

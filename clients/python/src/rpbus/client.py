@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import nats
 import nats.errors
@@ -33,6 +33,9 @@ from .errors import (
     UnavailableError,
 )
 from .types import ASGSettings, CancelReply, HWInfo, StopReply, TxnCancelReply, TxnReply, from_wire
+
+if TYPE_CHECKING:
+    from .curves import Curves
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -115,6 +118,13 @@ class Client:
     def nc(self) -> NATS:
         """The nats-py connection."""
         return self._nc
+
+    @property
+    def curves(self) -> Curves:
+        """The curve store: saved acquisitions (:mod:`rpbus.curves`)."""
+        from .curves import Curves
+
+        return Curves(self)
 
     def board(self, name: str) -> Board:
         """A handle on the board called ``name`` (``sim`` for ``rpbus up``)."""

@@ -81,6 +81,9 @@ class NetworkAnalyzer(Instrument):
         timeout: float | None = None,
         no_wait: bool | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> NATrace:
         """Sweeps from ``start_freq`` to ``stop_freq`` (Hz) in ``points``
@@ -89,6 +92,8 @@ class NetworkAnalyzer(Instrument):
         *service's* limit (default 2 x the sweep + 5 s); ``no_wait``
         answers 409 instead of waiting for a free IQ module. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
+        ``save`` stores the result in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
 
         Cancelling the awaiting task cancels the sweep on the service.
         """
@@ -109,6 +114,9 @@ class NetworkAnalyzer(Instrument):
             timeout=timeout,
             no_wait=no_wait,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
         wait = request_timeout if request_timeout is not None else _wait_time(body)
         return from_wire(NATrace, await self._acquire("single", body, wait))

@@ -111,6 +111,9 @@ class Scope(Instrument):
         trace_average: int | None = None,
         timeout: float | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> ScopeTrace:
         """Acquires one trace (the average of ``trace_average`` traces).
@@ -124,6 +127,8 @@ class Scope(Instrument):
         the *service* waits before answering 408 (default 1 s + 2 x the
         acquisition). ``id`` names the acquisition (one is chosen when
         absent); ``request_timeout`` overrides how long this client waits.
+        ``save`` stores the trace in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
 
         Cancelling the awaiting task cancels the acquisition on the service.
         """
@@ -140,6 +145,9 @@ class Scope(Instrument):
             trace_average=trace_average,
             timeout=timeout,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
         wait = request_timeout if request_timeout is not None else _wait_time(body)
         return from_wire(ScopeTrace, await self._acquire("single", body, wait))
@@ -159,11 +167,16 @@ class Scope(Instrument):
         trace_average: int | None = None,
         timeout: float | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        save_every: int | None = None,
         request_timeout: float | None = None,
     ) -> ContinuousReply:
         """Starts continuous mode with these settings (as :meth:`single`);
         traces follow on rp.<board>.scope.trace (see :meth:`traces`) until
-        :meth:`stop`."""
+        :meth:`stop`. ``save_every=N`` (or ``save`` for every trace) stores
+        one trace in N in the curve store; those carry their ``curve`` id."""
         body = _given(
             duration=duration,
             decimation=decimation,
@@ -177,6 +190,10 @@ class Scope(Instrument):
             trace_average=trace_average,
             timeout=timeout,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
+            save_every=save_every,
         )
         wait = request_timeout if request_timeout is not None else _wait_time(body)
         return from_wire(ContinuousReply, await self._acquire("continuous", body, wait))

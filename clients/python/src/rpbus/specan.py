@@ -60,6 +60,9 @@ class SpectrumAnalyzer(Instrument):
         cross: bool | None = None,
         timeout: float | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> Spectrum:
         """The spectra of both inputs (and their cross spectrum with
@@ -70,6 +73,8 @@ class SpectrumAnalyzer(Instrument):
         Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz),
         Vrms/sqrt(Hz)); ``timeout``: the *service's* limit. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
+        ``save`` stores the result in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
 
         Cancelling the awaiting task cancels the acquisition on the service.
         """
@@ -84,6 +89,9 @@ class SpectrumAnalyzer(Instrument):
             cross=cross,
             timeout=timeout,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
         wait = request_timeout if request_timeout is not None else _wait_time(body)
         return from_wire(Spectrum, await self._acquire("single", body, wait))

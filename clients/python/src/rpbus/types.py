@@ -228,6 +228,10 @@ class ScopeSettings:
     average: bool | None = None
     trace_average: int = 0
     timeout: float = 0.0  # s
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
+    save_every: int = 0  # continuous: one trace in N saved
 
 
 @dataclass
@@ -245,6 +249,7 @@ class ScopeTrace(Timing):
     ch1: F32 = _arr("<f4")  # V (NaN: not yet written)
     ch2: F32 = _arr("<f4")  # V
     trigger_time: float = 0.0  # s since the board started (cycle counter / 125 MHz)
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def times(self) -> F64:
@@ -285,6 +290,9 @@ class NASettings:
     trace_average: int = 0
     timeout: float = 0.0  # s
     no_wait: bool = False
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
 
 
 @dataclass
@@ -301,6 +309,7 @@ class NATrace(Timing):
     re: F64 = _arr("<f8")
     im: F64 = _arr("<f8")
     hardware_time: float = 0.0  # s on the FPGA alone
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def response(self) -> npt.NDArray[np.complex128]:
@@ -325,6 +334,9 @@ class SpecanSettings:
     unit: str = ""
     cross: bool = False
     timeout: float = 0.0  # s
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
 
 
 @dataclass
@@ -343,6 +355,7 @@ class Spectrum(Timing):
     enbw: float = 0.0  # sum(w^2)/sum(w)^2: a fraction of the sample rate
     traces: int = 0
     cross_unit: str = ""  # unit of cross_re/cross_im: the power form of settings.unit
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def cross(self) -> npt.NDArray[np.complex128]:
