@@ -301,6 +301,30 @@ func (c *curvesCmd) Close() error {
 	return nil
 }
 
+// registerSave adds --save, --name and --tag to an instrument's single
+// verb, bound to its settings' fields.
+func registerSave(fs *flag.FlagSet, save *bool, name *string, tags *[]string) {
+	fs.BoolVar(save, "save", false, "store the result in the curve store (rpbus curves ls shows it)")
+	fs.StringVar(name, "name", "", "with --save: the curve's name")
+	fs.Func("tag", "with --save: a tag of the curve (repeatable)", func(v string) error {
+		*tags = append(*tags, v)
+		return nil
+	})
+}
+
+// savedCurve is the curve id a reply carries, when it was saved.
+func savedCurve(v any) string {
+	switch t := v.(type) {
+	case api.ScopeTrace:
+		return t.Curve
+	case api.NATrace:
+		return t.Curve
+	case api.Spectrum:
+		return t.Curve
+	}
+	return ""
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

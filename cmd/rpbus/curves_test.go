@@ -295,10 +295,12 @@ func TestCurvesCLI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b := cl.Board("sim")
-	tr, err := b.Scope().Single(ctx, api.ScopeSettings{Decimation: 8, Save: true, Name: "first trace", Tags: []string{"lab"}})
-	if err != nil || tr.Curve == "" {
-		t.Fatalf("scope single with save: %v, curve %q", err, tr.Curve)
+	out, err := rpbus(t, "scope", "single", "--nats", url, "--decimation", "8", "--save", "--name", "first trace", "--tag", "lab")
+	m := regexp.MustCompile(`saved as curve (\S+) `).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("rpbus scope single --save: %v\n%s", err, out)
 	}
+	tr := api.ScopeTrace{Curve: m[1]}
 	sweep, err := b.NA().Single(ctx, api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 11, RBW: 10000, Save: true, Name: "bode"})
 	if err != nil || sweep.Curve == "" {
 		t.Fatalf("na single with save: %v", err)
@@ -308,7 +310,7 @@ func TestCurvesCLI(t *testing.T) {
 		t.Fatalf("specan single with save: %v", err)
 	}
 
-	out, err := rpbus(t, "curves", "ls", "--nats", url)
+	out, err = rpbus(t, "curves", "ls", "--nats", url)
 	if err != nil || !strings.Contains(out, tr.Curve) || !strings.Contains(out, "first trace") || !strings.Contains(out, "3 curves") {
 		t.Fatalf("curves ls: %v\n%s", err, out)
 	}

@@ -72,6 +72,7 @@ func (c *naCmd) ParseFlags(args []string) error {
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the hardware time)")
 	fs.BoolVar(&c.set.NoWait, "no-wait", false, "answer 409 instead of waiting for a free IQ module")
 	c.outputs.register(fs, true)
+	registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}

@@ -62,6 +62,9 @@ func (o *outputFlags) write(stdout io.Writer, v any, summary func(io.Writer)) er
 		return report.WriteJSON(stdout, v)
 	}
 	summary(stdout)
+	if id := savedCurve(v); id != "" {
+		fmt.Fprintf(stdout, "saved as curve %s (rpbus curves get %s)\n", id, id)
+	}
 	for _, f := range []string{o.out, o.png} {
 		if f != "" {
 			fmt.Fprintf(stdout, "wrote %s\n", f)

@@ -62,6 +62,7 @@ func (c *scopeCmd) ParseFlags(args []string) error {
 		fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces averaged by the service (default 1)")
 		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition)")
 		c.outputs.register(fs, false)
+		registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	}
 	if err := c.parse(fs, args); err != nil {
 		return err

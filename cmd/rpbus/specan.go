@@ -60,6 +60,7 @@ func (c *specanCmd) ParseFlags(args []string) error {
 	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
 	c.outputs.register(fs, true)
+	registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	return c.parse(fs, args)
 }
 
