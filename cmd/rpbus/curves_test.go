@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -253,38 +252,10 @@ func traceBytes(t *testing.T, data []byte) []byte {
 	return raw
 }
 
-// startUpData runs `rpbus up` in process with its store in a temporary
-// folder and returns its URL.
-func startUpData(t *testing.T) string {
-	t.Helper()
-	up := &upCmd{stdout: io.Discard}
-	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- up.Run(ctx) }()
-	select {
-	case <-up.ready:
-	case err := <-errc:
-		cancel()
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("rpbus up did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-errc
-		up.Close()
-	})
-	return up.URL()
-}
-
 // TestCurvesCLI saves through the instruments and works on the curves
 // with `rpbus curves ls|get|tag|rm`, and with natscli.
 func TestCurvesCLI(t *testing.T) {
-	url := startUpData(t)
+	url := startUpArgs(t, "--data", t.TempDir())
 	dir := t.TempDir()
 	nc, err := nats.Connect(url)
 	if err != nil {

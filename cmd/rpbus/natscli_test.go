@@ -32,8 +32,14 @@ func natsCLI(t *testing.T) string {
 // startUp runs `rpbus up` in process on a random port and returns its URL.
 func startUp(t *testing.T) string {
 	t.Helper()
+	return startUpArgs(t, "--data", "")
+}
+
+// startUpArgs is startUp with more flags of rpbus up.
+func startUpArgs(t *testing.T, args ...string) string {
+	t.Helper()
 	up := &upCmd{stdout: io.Discard}
-	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", ""}); err != nil {
+	if err := up.ParseFlags(append([]string{"--listen", "127.0.0.1:0"}, args...)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -505,23 +505,33 @@ func (s *Service) lookup(ctx context.Context, field, id string) (*entry, error) 
 	if e := s.idx.get(id); e != nil {
 		return e, nil
 	}
-	kv, err := s.st.meta.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil, rperr.Errorf(rperr.ENotFound, "%s: no curve %s (rp.curves.list shows the stored ones)", field, id)
-	}
+	c, kv, err := s.readMeta(ctx, field, id)
 	if err != nil {
-		return nil, unavailable("reading metadata", err)
+		return nil, err
 	}
-	var c api.Curve
-	if err := json.Unmarshal(kv.Value(), &c); err != nil {
-		return nil, rperr.Errorf(rperr.EInternal, "curve %s: unreadable metadata: %v", id, err)
-	}
-	c.Settings = integers(c.Settings)
 	e, err := newEntry(c, kv.Revision(), kv.Value())
 	if err != nil {
 		return nil, rperr.Errorf(rperr.EInternal, "curve %s: %v", id, err)
 	}
 	return e, nil
+}
+
+// readMeta reads a curve's metadata from the bucket: 404 naming field
+// when there is none.
+func (s *Service) readMeta(ctx context.Context, field, id string) (api.Curve, jetstream.KeyValueEntry, error) {
+	var c api.Curve
+	kv, err := s.st.meta.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return c, nil, rperr.Errorf(rperr.ENotFound, "%s: no curve %s (rp.curves.list shows the stored ones)", field, id)
+	}
+	if err != nil {
+		return c, nil, unavailable("reading metadata", err)
+	}
+	if err := json.Unmarshal(kv.Value(), &c); err != nil {
+		return c, nil, rperr.Errorf(rperr.EInternal, "curve %s: unreadable metadata: %v", id, err)
+	}
+	c.Settings = integers(c.Settings)
+	return c, kv, nil
 }
 
 func (s *Service) handleGet(ctx context.Context, req *svc.Request) (any, error) {
@@ -602,18 +612,10 @@ func (s *Service) handleUpdate(ctx context.Context, req *svc.Request) (any, erro
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for try := 0; ; try++ {
-		kv, err := s.st.meta.Get(ctx, u.ID)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			return nil, rperr.Errorf(rperr.ENotFound, "id: no curve %s (rp.curves.list shows the stored ones)", u.ID)
-		}
+		c, kv, err := s.readMeta(ctx, "id", u.ID)
 		if err != nil {
-			return nil, unavailable("reading metadata", err)
+			return nil, err
 		}
-		var c api.Curve
-		if err := json.Unmarshal(kv.Value(), &c); err != nil {
-			return nil, rperr.Errorf(rperr.EInternal, "curve %s: unreadable metadata: %v", u.ID, err)
-		}
-		c.Settings = integers(c.Settings)
 		if u.Name != nil {
 			c.Name = *u.Name
 		}
