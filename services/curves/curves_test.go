@@ -699,3 +699,37 @@ func TestUpload(t *testing.T) {
 		}
 	}
 }
+
+// TestShrink restarts the store with a smaller MaxBytes: it starts, and
+// the oldest curves not marked keep go until the store fits.
+func TestShrink(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &curves.Config{MaxBytes: 4 << 20})
+	var saved []string
+	for i := 0; i < 30; i++ {
+		tr, err := saveScope(t, e, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, tr.Curve)
+	}
+	keep := true
+	if _, err := e.c.Curves().Update(ctxT(t, 5*time.Second), api.CurveUpdate{ID: saved[0], Keep: &keep}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.curves.Stop(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	small := e.startCurves(t, curves.Config{MaxBytes: curves.MinMaxBytes})
+	waitFor(t, 20*time.Second, "the store under its new limit", func() bool {
+		st := small.Stats()
+		return st.Bytes <= st.MaxBytes && st.Curves > 0
+	})
+	have := ids(listAll(t, e, api.CurveQuery{}))
+	if !slices.Contains(have, saved[0]) || !slices.Contains(have, saved[len(saved)-1]) || slices.Contains(have, saved[1]) {
+		t.Errorf("after shrinking: kept %v; want the kept oldest and the newest, not the second", have)
+	}
+	if _, err := saveScope(t, e, ""); err != nil {
+		t.Errorf("save after shrinking: %v", err)
+	}
+}
