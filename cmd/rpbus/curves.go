@@ -64,6 +64,15 @@ func (c *curvesCmd) ParseFlags(args []string) error {
 		c.verb, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("rpbus curves", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: rpbus curves [flags]                  run the curve store\n"+
+			"       rpbus curves ls [flags]               list saved curves, newest first\n"+
+			"       rpbus curves get ID [flags]           print one; --out file.csv|json, --png file.png\n"+
+			"       rpbus curves tag ID [flags]           rename, retag, annotate, keep\n"+
+			"       rpbus curves rm ID...                 delete\n"+
+			"flags of rpbus curves %s:\n", c.verb)
+		fs.PrintDefaults()
+	}
 	c.nats.register(fs)
 	switch c.verb {
 	case "":
@@ -84,6 +93,7 @@ func (c *curvesCmd) ParseFlags(args []string) error {
 		fs.BoolVar(&c.asJSON, "json", false, "print the replies as JSON")
 	case "get":
 		c.outputs.register(fs, false)
+		c.outputs.stored = true
 	case "rm":
 	case "tag":
 		fs.Func("name", "the new name", func(v string) error { c.update.Name = &v; return nil })

@@ -23,6 +23,7 @@ type outputFlags struct {
 	png      string
 	asJSON   bool
 	progress bool
+	stored   bool // the reply came from the curve store: no "saved as" line
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet, withProgress bool) {
@@ -62,7 +63,7 @@ func (o *outputFlags) write(stdout io.Writer, v any, summary func(io.Writer)) er
 		return report.WriteJSON(stdout, v)
 	}
 	summary(stdout)
-	if id := savedCurve(v); id != "" {
+	if id := savedCurve(v); id != "" && !o.stored {
 		fmt.Fprintf(stdout, "saved as curve %s (rpbus curves get %s)\n", id, id)
 	}
 	for _, f := range []string{o.out, o.png} {
