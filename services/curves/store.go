@@ -61,7 +61,10 @@ func openStore(ctx context.Context, nc *nats.Conn, maxBytes int64, replicas int)
 			return nil, fmt.Errorf("curves: JetStream is not enabled for this connection's account: start the server with JetStream (rpbus up --data DIR, nats-server -js, or jetstream: enabled for the account): %w", err)
 		}
 		var api *jetstream.APIError
-		if errors.As(err, &api) && api.Code == 400 {
+		if errors.As(err, &api) && !notReady[api.ErrorCode] {
+			if api.ErrorCode == jsInsufficientResources || api.ErrorCode == jsStorageExceeded {
+				return nil, fmt.Errorf("curves: JetStream has no room for a store of %d bytes x %d replicas: give a smaller --max-bytes, or the server more (max_file_store): %w", maxBytes, replicas, err)
+			}
 			return nil, fmt.Errorf("curves: JetStream refused the store's configuration: %w", err)
 		}
 		select {
@@ -71,6 +74,19 @@ func openStore(ctx context.Context, nc *nats.Conn, maxBytes int64, replicas int)
 		}
 	}
 }
+
+// JetStream's answers that mean "not now" (a cluster electing leaders),
+// after which openStore tries again; any other answer is final.
+var notReady = map[jetstream.ErrorCode]bool{
+	10008: true, // JetStream system temporarily unavailable
+	10009: true, // JetStream cluster can not handle request
+}
+
+// JetStream's answers that mean the server has not the room asked for.
+const (
+	jsInsufficientResources jetstream.ErrorCode = 10023
+	jsStorageExceeded       jetstream.ErrorCode = 10047
+)
 
 func (st *store) create(ctx context.Context, maxBytes int64, replicas int) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
