@@ -50,7 +50,7 @@ func rpbusBinary(t *testing.T) string {
 			return
 		}
 		built = filepath.Join(dir, "rpbus")
-		cmd := exec.Command("go", "build", "-o", built, "github.com/rpbus/rpbus/cmd/rpbus")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", built, "github.com/rpbus/rpbus/cmd/rpbus")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = errors.New(string(out))
@@ -197,5 +197,128 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestInstallLifecycle(t *testing.T) {
+	r := newRig(t)
+	var progress bytes.Buffer
+	cfg := r.config(&progress)
+	cfg.Bitstream = ""
+	cfg.Python = "python3"
+	t.Setenv("PYTHONPATH", r.pyrpl)
+	cfg.SSH.KnownHosts = filepath.Join(t.TempDir(), "known_hosts")
+	cfg.SSH.AcceptNewHostKey = true
+
+	out, err := r.install(cfg)
+	if err != nil {
+		t.Fatalf("install: %v\nprogress:\n%s", err, out)
+	}
+	t.Logf("install:\n%s", out)
+	for i, want := range []string{"[1/9] bitstream: " + r.bitstream + " (PyRPL, found by", "ssh: permanently added", "[9/9] bus: rp.lab1.hw.info answered", "installed: board lab1"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("progress line %d: want %q in\n%s", i, want, out)
+		}
+	}
+	if data, err := os.ReadFile(cfg.SSH.KnownHosts); err != nil || !strings.Contains(string(data), r.sshd.HostKey.Type()) {
+		t.Fatalf("host key not remembered: %q %v", data, err)
+	}
+	// The files landed, the secrets readable by root only.
+	for rel, mode := range map[string]os.FileMode{
+		"bin/rpbus": 0o755, "bin/rpbus-hwbridge": 0o755, "fpga/red_pitaya.bin": 0o644, "etc/hwbridge.env": 0o600, "install.json": 0o644,
+	} {
+		st, err := os.Stat(filepath.Join(r.prefix, rel))
+		if err != nil || st.Mode().Perm() != mode {
+			t.Fatalf("%s: %v, mode %v want %v", rel, err, st.Mode().Perm(), mode)
+		}
+	}
+	same(t, r.binary, filepath.Join(r.prefix, "bin/rpbus"))
+	same(t, r.bitstream, filepath.Join(r.prefix, "fpga/red_pitaya.bin"))
+	if info, err := r.answers(); err != nil || !strings.Contains(info, `"backend":"devmem"`) {
+		t.Fatalf("hw.info: %s %v", info, err)
+	}
+	cfg.SSH.AcceptNewHostKey = false // known now
+
+	var status bytes.Buffer
+	if err := boardinstall.Status(context.Background(), cfg, &status); err != nil {
+		t.Fatalf("status: %v\n%s", err, status.String())
+	}
+	for _, want := range []string{"board:     lab1 on", "rpbus-hwbridge: running (pid", "bus:       rp.lab1.hw.info answered"} {
+		if !strings.Contains(status.String(), want) {
+			t.Fatalf("status: want %q in\n%s", want, status.String())
+		}
+	}
+	var logs bytes.Buffer
+	if err := boardinstall.Logs(context.Background(), cfg, 20, false, &logs, &logs); err != nil || !strings.Contains(logs.String(), `hwbridge: board "lab1" on backend devmem`) {
+		t.Fatalf("logs: %v\n%s", err, logs.String())
+	}
+
+	// The supervisor restarts a bridge that dies.
+	pid := bridgePID(t, r.prefix)
+	must(t, exec.Command("kill", "-KILL", pid).Run())
+	natstest.WaitFor(t, 20*time.Second, "the bridge restarted", func() bool {
+		p := bridgePID(t, r.prefix)
+		_, err := r.answers()
+		return p != "" && p != pid && err == nil
+	})
+
+	// A second install replaces the first and leaves no copy behind.
+	progress.Reset()
+	if out, err := r.install(cfg); err != nil || !strings.Contains(out, "replacing the install of board lab1") {
+		t.Fatalf("reinstall: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(r.prefix + ".previous"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("previous install left: %v", err)
+	}
+
+	// A reinstall whose bridge never answers puts the previous one back.
+	bad := cfg
+	bad.Wait = 3 * time.Second
+	bad.Board = "lab1"
+	bad.MemFile = filepath.Join(t.TempDir(), "short.mem")
+	must(t, os.WriteFile(bad.MemFile, []byte{1, 2, 3}, 0o644))
+	out, err = r.install(bad)
+	if err == nil || !strings.Contains(err.Error(), "step 9/9, bus") || !strings.Contains(err.Error(), "the previous install") {
+		t.Fatalf("failed reinstall: %v\n%s", err, out)
+	}
+	t.Logf("failed reinstall: %v", err)
+	natstest.WaitFor(t, 20*time.Second, "the previous bridge answering again", func() bool { _, err := r.answers(); return err == nil })
+	same(t, r.bitstream, filepath.Join(r.prefix, "fpga/red_pitaya.bin"))
+	if data, err := os.ReadFile(filepath.Join(r.prefix, "install.json")); err != nil || !strings.Contains(string(data), r.memFile) {
+		t.Fatalf("install.json after the rollback is not the previous one: %s %v", data, err)
+	}
+
+	progress.Reset()
+	if err := boardinstall.Uninstall(context.Background(), cfg); err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, progress.String())
+	}
+	t.Logf("uninstall:\n%s", progress.String())
+	r.nothingInstalled("uninstall")
+	if _, err := r.answers(); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("hw.info after uninstall: %v", err)
+	}
+	progress.Reset()
+	if err := boardinstall.Uninstall(context.Background(), cfg); err != nil || !strings.Contains(progress.String(), "nothing to uninstall") {
+		t.Fatalf("second uninstall: %v\n%s", err, progress.String())
+	}
+	if err := boardinstall.Status(context.Background(), cfg, &status); !errors.Is(err, boardinstall.ErrNotInstalled) {
+		t.Fatalf("status after uninstall: %v", err)
+	}
+}
+
+// bridgePID is the pid of the running bridge of the install, or "".
+func bridgePID(t *testing.T, prefix string) string {
+	out, _ := exec.Command("pgrep", "-f", prefix+"/bin/rpbus hwbridge").Output()
+	return strings.TrimSpace(string(out))
+}
+
+func same(t *testing.T, a, b string) {
+	t.Helper()
+	da, err := os.ReadFile(a)
+	must(t, err)
+	db, err := os.ReadFile(b)
+	must(t, err)
+	if !bytes.Equal(da, db) {
+		t.Fatalf("%s and %s differ", a, b)
 	}
 }
