@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/rpbus/rpbus/internal/boardinstall"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/sshdtest"
+	"github.com/rpbus/rpbus/natsserver"
 )
 
 // rig is one board (the sshd on loopback), one NATS server and the files
@@ -321,4 +324,61 @@ func same(t *testing.T, a, b string) {
 	if !bytes.Equal(da, db) {
 		t.Fatalf("%s and %s differ", a, b)
 	}
+}
+
+// TestLeafTopology installs the bridge against a NATS leaf node "on the
+// board", joined to a hub "on the PC", with the two configurations of
+// docs/board.md as written there (listeners moved to free loopback
+// ports), and checks it from the hub with --check-nats.
+func TestLeafTopology(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/board.md")
+	must(t, err)
+	hubPort, clientPort := freePort(t), freePort(t)
+	dir := t.TempDir()
+	conf := func(name string, old, new []string) string {
+		start := strings.Index(string(doc), "```text\n# "+name)
+		if start < 0 {
+			t.Fatalf("docs/board.md has no %s block", name)
+		}
+		block := string(doc)[start+len("```text\n"):]
+		block = block[:strings.Index(block, "```")]
+		for i := range old {
+			if !strings.Contains(block, old[i]) {
+				t.Fatalf("%s in docs/board.md lacks %q", name, old[i])
+			}
+			block = strings.ReplaceAll(block, old[i], new[i])
+		}
+		f := filepath.Join(dir, name)
+		must(t, os.WriteFile(f, []byte(block), 0o644))
+		return f
+	}
+	hubConf := conf("hub.conf", []string{"0.0.0.0:7422"}, []string{"127.0.0.1:" + hubPort})
+	leafConf := conf("leaf.conf", []string{"127.0.0.1:4222", "192.168.1.10:7422"}, []string{"127.0.0.1:" + clientPort, "127.0.0.1:" + hubPort})
+	// As rpbus up starts them, with --listen on a free loopback port for the hub.
+	hub, err := natsserver.Start(natsserver.Options{ConfigFile: hubConf, Listen: "127.0.0.1:0"})
+	must(t, err)
+	t.Cleanup(hub.Shutdown)
+	leaf, err := natsserver.Start(natsserver.Options{ConfigFile: leafConf})
+	must(t, err)
+	t.Cleanup(leaf.Shutdown)
+	natstest.WaitFor(t, 10*time.Second, "the leaf link", func() bool { return hub.NumLeafNodes() == 1 })
+
+	r := newRig(t)
+	cfg := r.config(&bytes.Buffer{})
+	cfg.NATS, cfg.CheckNATS = leaf.ClientURL(), hub.ClientURL()
+	out, err := r.install(cfg)
+	if err != nil || !strings.Contains(out, "[2/9] nats: this PC reaches "+hub.ClientURL()) || !strings.Contains(out, "reaches 127.0.0.1:"+clientPort) {
+		t.Fatalf("install through a leaf node: %v\n%s", err, out)
+	}
+	if err := boardinstall.Uninstall(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	r.nothingInstalled("uninstall")
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
