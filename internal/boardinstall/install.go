@@ -265,6 +265,7 @@ type installer struct {
 	prev              *Record
 	prevMgr           manager
 	answeredBefore    string
+	exitsAtStart      int // the manager's count of the bridge's exits right after the start
 	tmp               string
 }
 
@@ -673,6 +674,7 @@ func portOf(hostport string) string {
 // exactly what happened, newest first.
 func (in *installer) start(ctx context.Context) (string, error) {
 	l, r, rec := in.l, in.r, in.rec
+	var err error
 	mv := func(from, to string) func(context.Context) error {
 		return func(ctx context.Context) error {
 			_, err := r.Run(ctx, fmt.Sprintf("mv %s %s", shq(from), shq(to)))
@@ -709,6 +711,11 @@ func (in *installer) start(ctx context.Context) (string, error) {
 	if err := in.mgr.start(ctx, r, rec); err != nil {
 		return "", err
 	}
+	if rec.Manager == ManagerSystemd { // the plain supervisor's log is new: 0
+		if in.exitsAtStart, err = in.mgr.exits(ctx, r, rec); err != nil {
+			in.exitsAtStart = -1
+		}
+	}
 	if rec.Manager == ManagerSystemd {
 		return fmt.Sprintf("systemd unit %s enabled and started (restarts on failure, starts at boot)", rec.Unit), nil
 	}
@@ -721,7 +728,15 @@ func (in *installer) waitInfo(ctx context.Context) (string, error) {
 	deadline := start.Add(in.cfg.Wait)
 	in.st.note("waiting up to %v for rp.%s.hw.info on %s ...", in.cfg.Wait, in.cfg.Board, redact(in.checkURL()))
 	var last error
+	nextCheck := start.Add(time.Second)
 	for time.Now().Before(deadline) {
+		if time.Now().After(nextCheck) {
+			// A bridge that exits will not answer: say so now, not at the deadline.
+			if n, err := in.mgr.exits(ctx, in.r, in.rec); err == nil && in.exitsAtStart >= 0 && n > in.exitsAtStart {
+				return "", fmt.Errorf("the bridge exited %d time(s) since it was started and has not answered rp.%s.hw.info", n-in.exitsAtStart, in.cfg.Board)
+			}
+			nextCheck = time.Now().Add(2 * time.Second)
+		}
 		info, err := askInfo(ctx, in.nc, in.cfg.Board, 2*time.Second)
 		if err == nil {
 			if info.Backend != "devmem" {

@@ -30,6 +30,9 @@ type manager interface {
 	status(ctx context.Context, r *Remote, rec Record) (desc string, running bool, err error)
 	// logs is the script that prints (or follows) the bridge's log.
 	logs(rec Record, lines int, follow bool) string
+	// exits counts how often the bridge exited since it was started
+	// (-1 when the manager cannot tell).
+	exits(ctx context.Context, r *Remote, rec Record) (int, error)
 }
 
 // file is one file of an install, at a path under the prefix.
@@ -125,6 +128,24 @@ func (systemd) logs(_ Record, lines int, follow bool) string {
 	return s
 }
 
+func (systemd) exits(ctx context.Context, r *Remote, _ Record) (int, error) {
+	out, err := r.Run(ctx, "systemctl show -p NRestarts --value "+UnitName+"; systemctl is-failed "+UnitName+" || true")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(out)
+	if len(f) == 2 && f[1] == "failed" {
+		return 1, nil
+	}
+	var n int
+	if len(f) == 2 {
+		if _, err := fmt.Sscan(f[0], &n); err == nil {
+			return n, nil
+		}
+	}
+	return -1, nil // systemd before 235 has no NRestarts
+}
+
 // plain runs the bridge under a supervisor loop, PREFIX/bin/rpbus-hwbridge,
 // started in the background; nothing starts it at boot.
 type plain struct{}
@@ -170,6 +191,16 @@ func (plain) status(ctx context.Context, r *Remote, rec Record) (string, bool, e
 		return "", false, err
 	}
 	return strings.TrimSpace(out), true, nil
+}
+
+func (plain) exits(ctx context.Context, r *Remote, rec Record) (int, error) {
+	out, err := r.Run(ctx, fmt.Sprintf("grep -c 'rpbus-hwbridge: the bridge exited' %s || true", shq(layout{rec.Prefix}.logFile())))
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	_, err = fmt.Sscan(strings.TrimSpace(out), &n)
+	return n, err
 }
 
 func (plain) logs(rec Record, lines int, follow bool) string {
