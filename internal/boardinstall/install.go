@@ -427,31 +427,15 @@ func readBoard(ctx context.Context, r *Remote, l layout, dev string) (boardState
 	}
 	var b boardState
 	head, rec, hasRec := strings.Cut(out, "record\n")
+	strs := map[string]*string{"arch": &b.arch, "os": &b.os, "uid": &b.uid, "manager": &b.manager}
+	flags := map[string]*bool{"dev": &b.dev, "devrw": &b.devRW, "unit": &b.unit, "staged": &b.staged,
+		"stagedrecord": &b.stagedRecord, "prev": &b.prev, "prefix": &b.prefix}
 	for _, line := range strings.Split(head, "\n") {
 		k, v, _ := strings.Cut(line, "=")
-		switch k {
-		case "arch":
-			b.arch = v
-		case "os":
-			b.os = v
-		case "uid":
-			b.uid = v
-		case "manager":
-			b.manager = v
-		case "dev":
-			b.dev = true
-		case "devrw":
-			b.devRW = true
-		case "unit":
-			b.unit = true
-		case "staged":
-			b.staged = true
-		case "stagedrecord":
-			b.stagedRecord = true
-		case "prev":
-			b.prev = true
-		case "prefix":
-			b.prefix = true
+		if p, ok := strs[k]; ok {
+			*p = v
+		} else if p, ok := flags[k]; ok {
+			*p = true
 		}
 	}
 	if hasRec {

@@ -56,7 +56,6 @@ func (l layout) envFile() string { return l.prefix + "/etc/hwbridge.env" }
 func (l layout) creds() string   { return l.prefix + "/etc/nats.creds" }
 func (l layout) record() string  { return l.prefix + "/install.json" }
 func (l layout) logFile() string { return l.prefix + "/log/hwbridge.log" }
-func (l layout) pidFile() string { return l.prefix + "/run/hwbridge.pid" }
 func (l layout) unit() string    { return unitDir + "/" + UnitName }
 func (l layout) staged() string  { return l.prefix + ".new" }
 func (l layout) previous() string {

@@ -32,27 +32,34 @@ func open(ctx context.Context, cfg *Config) (*Remote, boardState, error) {
 	return r, b, nil
 }
 
-func notInstalled(cfg Config) error {
-	return fmt.Errorf("%w under %s on %s (another --prefix?)", ErrNotInstalled, cfg.Prefix, cfg.Target)
+// openInstall is open for an install that must be there: its record and
+// manager.
+func openInstall(ctx context.Context, cfg *Config) (*Remote, boardState, Record, manager, error) {
+	r, b, err := open(ctx, cfg)
+	if err != nil {
+		return nil, b, Record{}, nil, err
+	}
+	if b.record == nil {
+		r.Close()
+		return nil, b, Record{}, nil, fmt.Errorf("%w under %s on %s (another --prefix?)", ErrNotInstalled, cfg.Prefix, cfg.Target)
+	}
+	mgr, err := managerFor(b.record.Manager)
+	if err != nil {
+		r.Close()
+		return nil, b, Record{}, nil, fmt.Errorf("%s: %w", layout{cfg.Prefix}.record(), err)
+	}
+	return r, b, *b.record, mgr, nil
 }
 
 // Status prints what is installed, whether the service runs, the last log
 // lines and whether the bridge answers on the bus. It fails when the
 // bridge is not running or does not answer.
 func Status(ctx context.Context, cfg Config, w io.Writer) error {
-	r, b, err := open(ctx, &cfg)
+	r, b, rec, mgr, err := openInstall(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if b.record == nil {
-		return notInstalled(cfg)
-	}
-	rec := *b.record
-	mgr, err := managerFor(rec.Manager)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(w, "board:     %s on %s (%s, %s)\n", rec.Board, cfg.Target, orUnknown(b.os), b.arch)
 	fmt.Fprintf(w, "installed: rpbus %s on %s under %s\n", rec.Version, rec.Installed.Format(time.DateTime+" MST"), rec.Prefix)
 	fmt.Fprintf(w, "bitstream: %s (sha256 %s, from %s)\n", rec.Bitstream.Path, short(rec.Bitstream.SHA256), rec.Bitstream.Source)
@@ -107,22 +114,15 @@ func short(sum string) string {
 // Logs prints the bridge's last lines, and with follow keeps printing
 // new ones until ctx ends.
 func Logs(ctx context.Context, cfg Config, lines int, follow bool, stdout, stderr io.Writer) error {
-	r, b, err := open(ctx, &cfg)
+	r, _, rec, mgr, err := openInstall(ctx, &cfg)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if b.record == nil {
-		return notInstalled(cfg)
-	}
-	mgr, err := managerFor(b.record.Manager)
-	if err != nil {
-		return err
-	}
 	if lines <= 0 {
 		lines = 100
 	}
-	err = r.Stream(ctx, mgr.logs(*b.record, lines, follow), stdout, stderr)
+	err = r.Stream(ctx, mgr.logs(rec, lines, follow), stdout, stderr)
 	if follow && errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package sshdtest
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -13,12 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/rpbus/rpbus/internal/logtest"
 )
 
 // OptOutEnv, set to 1, skips tests that need sshd where it is missing.
@@ -37,7 +37,7 @@ type Server struct {
 	Dir        string
 
 	cmd *exec.Cmd
-	log *syncBuffer
+	log *logtest.Buffer
 }
 
 // Target is USER@127.0.0.1:PORT.
@@ -97,7 +97,7 @@ PermitRootLogin yes
 AllowUsers %s
 LogLevel INFO
 `, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), s.User)), 0o600))
-		s.log = &syncBuffer{}
+		s.log = &logtest.Buffer{}
 		s.cmd = exec.Command(sshd, "-D", "-e", "-f", cfg)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		if err := s.cmd.Start(); err != nil {
@@ -174,21 +174,4 @@ func must(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatalf("sshdtest: %v", err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
