@@ -382,3 +382,68 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
+
+// scripted answers questions as a user at the terminal would.
+type scripted struct {
+	answers []string
+	asked   []string
+}
+
+func (s *scripted) next(prompt string) (string, error) {
+	s.asked = append(s.asked, prompt)
+	if len(s.answers) == 0 {
+		return "", errors.New("no more answers")
+	}
+	a := s.answers[0]
+	s.answers = s.answers[1:]
+	return a, nil
+}
+
+func (s *scripted) Password(prompt string) (string, error) { return s.next(prompt) }
+func (s *scripted) Line(prompt string) (string, error)     { return s.next(prompt) }
+
+// TestTerminalQuestions: a host met for the first time is accepted only
+// on "yes" (or its fingerprint), as OpenSSH asks; a typed password is
+// asked three times.
+func TestTerminalQuestions(t *testing.T) {
+	sshd := sshdtest.Start(t)
+	target, err := boardinstall.ParseTarget(sshd.Target())
+	must(t, err)
+	ctx := context.Background()
+
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	no := &scripted{answers: []string{"no"}}
+	_, err = boardinstall.Dial(ctx, target, boardinstall.SSHOptions{Identities: []string{sshd.Identity}, KnownHosts: kh, NoAgent: true, Prompt: no})
+	if err == nil || !strings.Contains(err.Error(), "host key not accepted") || len(no.asked) != 1 ||
+		!strings.Contains(no.asked[0], "The authenticity of host '[127.0.0.1]:") || !strings.Contains(no.asked[0], "(yes/no/[fingerprint])?") {
+		t.Fatalf("answer no: %v, asked %q", err, no.asked)
+	}
+	if _, err := os.Stat(kh); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("known_hosts written after no: %v", err)
+	}
+
+	yes := &scripted{answers: []string{"perhaps", "yes"}}
+	var log bytes.Buffer
+	r, err := boardinstall.Dial(ctx, target, boardinstall.SSHOptions{Identities: []string{sshd.Identity}, KnownHosts: kh, NoAgent: true, Prompt: yes, Log: &log})
+	if err != nil || len(yes.asked) != 2 || !strings.Contains(yes.asked[1], "Please type 'yes', 'no' or the fingerprint") {
+		t.Fatalf("answer yes: %v, asked %q", err, yes.asked)
+	}
+	r.Close()
+	if !strings.Contains(log.String(), "ssh: permanently added '[127.0.0.1]:") {
+		t.Fatalf("log: %q", log.String())
+	}
+	// Known now: no question.
+	quiet := &scripted{}
+	r, err = boardinstall.Dial(ctx, target, boardinstall.SSHOptions{Identities: []string{sshd.Identity}, KnownHosts: kh, NoAgent: true, Prompt: quiet})
+	if err != nil || len(quiet.asked) != 0 {
+		t.Fatalf("known host: %v, asked %q", err, quiet.asked)
+	}
+	r.Close()
+
+	typed := &scripted{answers: []string{"a", "b", "c"}}
+	_, err = boardinstall.Dial(ctx, target, boardinstall.SSHOptions{Identities: []string{}, KnownHosts: kh, NoAgent: true, Prompt: typed})
+	if err == nil || !strings.Contains(err.Error(), "a typed password): wrong password?") || len(typed.asked) != 3 ||
+		typed.asked[0] != sshd.User+"@127.0.0.1's password: " {
+		t.Fatalf("typed passwords: %v, asked %q", err, typed.asked)
+	}
+}
