@@ -91,4 +91,3 @@ func preciseSleep(d time.Duration) {
 	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
 	}
 }
-
