@@ -54,7 +54,7 @@ func (c *hwbridgeCmd) Run(ctx context.Context) error {
 	if c.bridge, err = hwbridge.Start(c.nc, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "hwbridge: board %q on backend %s, NATS %s\n", c.board.name, c.board.backend, c.nats.url)
+	fmt.Fprintf(c.stdout, "hwbridge: board %q on backend %s, NATS %s\n", c.board.name, c.board.backend, c.nats.shown())
 	if err := c.bridge.Ready(); err != nil {
 		fmt.Fprintf(c.stderr, "hwbridge: not serving the FPGA, every request answers 503 until this is fixed: %s\n", rperr.ErrorMessage(err))
 	}

@@ -46,6 +46,7 @@ type boardCmd struct {
 	bitstream, python, binary string
 	prefix, manager           string
 	devMem, memFile           string
+	bridgeArgs                []string
 	wait                      time.Duration
 	lines                     int
 	follow                    bool
@@ -89,6 +90,10 @@ func (c *boardCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.manager, "service-manager", boardinstall.ManagerAuto, "auto, systemd (a unit that restarts on failure and starts at boot) or plain (a supervisor loop in the background)")
 		fs.StringVar(&c.devMem, "dev-mem", "/dev/mem", "the register device the board must have")
 		fs.StringVar(&c.memFile, "mem-file", "", "dry run: the bridge maps this plain file on the board instead of the FPGA")
+		fs.Func("bridge-arg", "one more flag for rpbus hwbridge on the board, e.g. --bridge-arg=--fpga-loader=fpgautil (repeatable)", func(s string) error {
+			c.bridgeArgs = append(c.bridgeArgs, s)
+			return nil
+		})
 		fs.DurationVar(&c.wait, "wait", boardinstall.DefaultWait, "how long to wait for the new bridge to answer on the bus")
 	case "status":
 		fs.StringVar(&c.natsURL, "nats", "", "the NATS URL this PC checks the bridge on (default: the one it was installed with)")
@@ -120,7 +125,7 @@ func (c *boardCmd) ParseFlags(args []string) error {
 		},
 		Board: c.board, NATS: withUser(c.natsURL, c.user, c.pass), CheckNATS: c.checkNATS, Creds: c.creds,
 		Bitstream: c.bitstream, Python: c.python, Binary: c.binary,
-		Prefix: c.prefix, Manager: c.manager, DevMem: c.devMem, MemFile: c.memFile, Wait: c.wait,
+		Prefix: c.prefix, Manager: c.manager, DevMem: c.devMem, MemFile: c.memFile, BridgeArgs: c.bridgeArgs, Wait: c.wait,
 		Progress: c.stdout,
 	}
 	if c.creds != "" {

@@ -61,12 +61,15 @@ func TestBoardCommands(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	bitstream := filepath.Join(dir, "red_pitaya.bin")
-	mem := filepath.Join(dir, "fpga.mem")
-	for _, f := range []string{bitstream, mem} {
-		if err := os.WriteFile(f, make([]byte, 4<<20), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	// Bytes shaped as a Xilinx bitstream (sync word first), loaded into a
+	// file standing in for OS 1.x's /dev/xdevcfg; the bridge maps a file
+	// it makes, reading as PyRPL's design does.
+	bitstream, xdevcfg, mem := filepath.Join(dir, "red_pitaya.bin"), filepath.Join(dir, "xdevcfg"), filepath.Join(dir, "fpga.mem")
+	if err := os.WriteFile(bitstream, bytes.Repeat([]byte{0xAA, 0x99, 0x55, 0x66}, 1<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(xdevcfg, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	prefix := filepath.Join(dir, "opt", "rpbus")
 	t.Cleanup(func() { _ = exec.Command(filepath.Join(prefix, "bin", "rpbus-hwbridge"), "stop").Run() })
@@ -80,7 +83,7 @@ func TestBoardCommands(t *testing.T) {
 	}
 
 	out, err := run("board", "install", "--board", "cli1", "--nats", ns.ClientURL(), "--bitstream", bitstream,
-		"--binary", bin, "--mem-file", mem, "--service-manager", "plain", "--wait", "20s")
+		"--binary", bin, "--mem-file", mem, "--bridge-arg", "--xdevcfg="+xdevcfg, "--service-manager", "plain", "--wait", "20s")
 	if err != nil || !strings.Contains(out, "[9/9] bus: rp.cli1.hw.info answered") {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
@@ -97,5 +100,12 @@ func TestBoardCommands(t *testing.T) {
 	t.Logf("rpbus board uninstall:\n%s", out)
 	if out, err = run("board", "status"); err == nil || !strings.Contains(err.Error(), "no rpbus install under "+prefix) || exitCode(err) != 1 {
 		t.Fatalf("status after uninstall: %v\n%s", err, out)
+	}
+}
+
+func TestShownURL(t *testing.T) {
+	n := natsFlags{url: "nats://hwbridge:s3cret@10.0.0.1:4222,nats://10.0.0.2:4222"}
+	if got := n.shown(); strings.Contains(got, "s3cret") || !strings.Contains(got, "hwbridge:xxxxx@10.0.0.1:4222") || !strings.HasSuffix(got, ",nats://10.0.0.2:4222") {
+		t.Fatalf("shown() = %q", got)
 	}
 }

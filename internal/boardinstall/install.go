@@ -48,7 +48,10 @@ type Config struct {
 	Manager string // auto, systemd or plain; empty: auto
 	DevMem  string // the register device checked on the board; empty: /dev/mem
 	MemFile string // a plain file the bridge maps instead (dry runs)
-	Wait    time.Duration
+	// BridgeArgs are more flags for rpbus hwbridge on the board, e.g.
+	// --fpga-loader=fpgautil.
+	BridgeArgs []string
+	Wait       time.Duration
 
 	// Progress gets a line per step.
 	Progress io.Writer
@@ -61,6 +64,10 @@ const DefaultWait = 90 * time.Second
 const rollbackTimeout = 2 * time.Minute
 
 var boardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// safeArg is what a bridge flag may hold: it goes unquoted into a systemd
+// unit.
+var safeArg = regexp.MustCompile(`^-[A-Za-z0-9._+/=:,@-]+$`)
 
 // safeURL is what an environment file line can hold unquoted in both
 // systemd and sh.
@@ -104,6 +111,11 @@ func (c *Config) validate() error {
 	if c.MemFile != "" {
 		if err := checkPath("--mem-file", c.MemFile); err != nil {
 			return err
+		}
+	}
+	for _, a := range c.BridgeArgs {
+		if !safeArg.MatchString(a) {
+			return fmt.Errorf("--bridge-arg %q: want a flag of letters, digits and . _ + / = : , @ -, e.g. --fpga-loader=fpgautil", a)
 		}
 	}
 	if c.Manager != ManagerAuto {
@@ -454,15 +466,18 @@ func (in *installer) inspect(ctx context.Context) (string, error) {
 		return "", err
 	}
 	in.board = b
-	checked := in.cfg.DevMem
+	checked := in.cfg.DevMem + " present"
 	if in.cfg.MemFile != "" {
-		checked = in.cfg.MemFile
+		checked = "--mem-file " + in.cfg.MemFile
 	}
 	switch {
 	case in.cfg.MemFile != "":
-		if _, err := in.r.Run(ctx, "[ -r "+shq(in.cfg.MemFile)+" ] && [ -w "+shq(in.cfg.MemFile)+" ]"); err != nil {
-			return "", fmt.Errorf("--mem-file %s: no such file the bridge can read and write on the board", in.cfg.MemFile)
+		// The bridge makes a missing one, reading as PyRPL's design does.
+		f := shq(in.cfg.MemFile)
+		if _, err := in.r.Run(ctx, fmt.Sprintf(`if [ -e %[1]s ]; then [ -r %[1]s ] && [ -w %[1]s ]; else [ -w "$(dirname %[1]s)" ]; fi`, f)); err != nil {
+			return "", fmt.Errorf("--mem-file %s: the bridge can neither read and write it nor make it on the board", in.cfg.MemFile)
 		}
+		checked += " (dry run)"
 	case !b.dev:
 		return "", fmt.Errorf("the board has no %s: the devmem backend maps the FPGA's registers from it. Is %s a Red Pitaya running its own Linux?",
 			in.cfg.DevMem, in.cfg.Target.Host)
@@ -508,7 +523,7 @@ func (in *installer) inspect(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("another bridge already answers rp.%s.hw.info on this bus (%s): stop it, or install under another --board name",
 			in.cfg.Board, in.answeredBefore)
 	}
-	line := fmt.Sprintf("%s, %s, uid %s, %s, %s present", orUnknown(b.os), b.arch, b.uid, name, checked)
+	line := fmt.Sprintf("%s, %s, uid %s, %s, %s", orUnknown(b.os), b.arch, b.uid, name, checked)
 	if in.prev != nil {
 		line += fmt.Sprintf("; replacing the install of board %s, rpbus %s of %s", in.prev.Board, in.prev.Version, in.prev.Installed.Format(time.DateTime))
 	}
@@ -552,7 +567,7 @@ func (in *installer) stage(ctx context.Context) (string, error) {
 	in.binary.Path = in.l.binary()
 	rec := Record{
 		Format: 1, Board: cfg.Board, NATS: stripUser(cfg.NATS), Manager: managerName(in.mgr), Prefix: in.l.prefix,
-		Command:   bridgeCommand(in.l, cfg.Board, in.bitstream.Path, cfg.MemFile),
+		Command:   append(bridgeCommand(in.l, cfg.Board, in.bitstream.Path, cfg.MemFile), cfg.BridgeArgs...),
 		Bitstream: in.bitstream, Binary: in.binary, Version: hwbridge.Version, Installed: time.Now().UTC().Truncate(time.Second),
 		Host: BoardInfo{Arch: in.board.arch, OS: in.board.os},
 	}
@@ -726,6 +741,10 @@ func (in *installer) waitInfo(ctx context.Context) (string, error) {
 			if info.Backend != "devmem" {
 				return "", fmt.Errorf("rp.%s.hw.info answers with backend %q, not the devmem bridge just installed: another bridge serves this board name", in.cfg.Board, info.Backend)
 			}
+			if d := info.Design; d != nil && d.SHA256 != "" && d.SHA256 != in.bitstream.SHA256 {
+				return "", fmt.Errorf("rp.%s.hw.info reports the design of sha256 %s loaded, not the bitstream just installed (%s): another bridge serves this board name",
+					in.cfg.Board, short(d.SHA256), short(in.bitstream.SHA256))
+			}
 			return fmt.Sprintf("rp.%s.hw.info answered %.1f s after the start: %s", in.cfg.Board, time.Since(start).Seconds(), describeInfo(info)), nil
 		}
 		var se *serviceError
@@ -796,11 +815,22 @@ func askInfo(ctx context.Context, nc *nats.Conn, board string, timeout time.Dura
 
 func describeInfo(i api.HWInfo) string {
 	s := "backend " + i.Backend
-	if i.Bitstream != "" {
+	if i.Address != "" {
+		s += " on " + i.Address
+	}
+	if d := i.Design; d != nil {
+		s += ", design " + d.Name
+		if d.Loader != "" {
+			s += " loaded by " + d.Loader
+		}
+		if d.SHA256 != "" {
+			s += " (sha256 " + short(d.SHA256) + ")"
+		}
+	} else if i.Bitstream != "" {
 		s += ", bitstream " + i.Bitstream
 	}
-	if i.Address != "" {
-		s += ", address " + i.Address
+	if i.OS != "" {
+		s += ", " + i.OS
 	}
 	return s + ", rpbus " + i.Version
 }

@@ -34,6 +34,7 @@ type rig struct {
 	bitstream string
 	pyrpl     string // PYTHONPATH holding a pyrpl package with fpga/red_pitaya.bin
 	memFile   string
+	xdevcfg   string // a file standing in for /dev/xdevcfg
 	prefix    string
 }
 
@@ -77,8 +78,11 @@ func newRig(t *testing.T) *rig {
 	r.bitstream = filepath.Join(r.pyrpl, "pyrpl", "fpga", boardinstall.PyRPLBitstream)
 	// Not PyRPL's design (never in this repository): bytes of the size of one.
 	must(t, os.WriteFile(r.bitstream, bytes.Repeat([]byte{0xAA, 0x99, 0x55, 0x66}, 2083740/4), 0o644))
+	// The bridge makes the file, reading as PyRPL's design does.
 	r.memFile = filepath.Join(dir, "fpga.mem")
-	must(t, os.WriteFile(r.memFile, make([]byte, 4<<20), 0o644))
+	// The loader of Red Pitaya OS 1.x writes the design to this device.
+	r.xdevcfg = filepath.Join(dir, "xdevcfg")
+	must(t, os.WriteFile(r.xdevcfg, nil, 0o644))
 	r.prefix = filepath.Join(dir, "opt", "rpbus")
 	t.Cleanup(func() {
 		// A failed test may leave a supervisor running: stop it.
@@ -99,6 +103,7 @@ func (r *rig) config(progress *bytes.Buffer) boardinstall.Config {
 		Board: "lab1", NATS: r.natsURL,
 		Bitstream: r.bitstream, Binary: r.binary,
 		Prefix: r.prefix, Manager: boardinstall.ManagerPlain, MemFile: r.memFile,
+		BridgeArgs: []string{"--xdevcfg=" + r.xdevcfg},
 		Wait:     20 * time.Second,
 		Progress: progress,
 	}
@@ -236,6 +241,7 @@ func TestInstallLifecycle(t *testing.T) {
 		}
 	}
 	same(t, r.binary, filepath.Join(r.prefix, "bin/rpbus"))
+	same(t, r.bitstream, r.xdevcfg) // the bridge loaded the design it was given
 	same(t, r.bitstream, filepath.Join(r.prefix, "fpga/red_pitaya.bin"))
 	if info, err := r.answers(); err != nil || !strings.Contains(info, `"backend":"devmem"`) {
 		t.Fatalf("hw.info: %s %v", info, err)
@@ -274,14 +280,14 @@ func TestInstallLifecycle(t *testing.T) {
 		t.Fatalf("previous install left: %v", err)
 	}
 
-	// A reinstall whose bridge never answers puts the previous one back.
+	// A reinstall whose bridge finds no PyRPL design (a register space of
+	// zeros) answers 503: the previous install comes back.
 	bad := cfg
-	bad.Wait = 3 * time.Second
-	bad.Board = "lab1"
-	bad.MemFile = filepath.Join(t.TempDir(), "short.mem")
-	must(t, os.WriteFile(bad.MemFile, []byte{1, 2, 3}, 0o644))
+	bad.MemFile = filepath.Join(t.TempDir(), "zeros.mem")
+	must(t, os.WriteFile(bad.MemFile, make([]byte, 5<<20), 0o644))
 	out, err = r.install(bad)
-	if err == nil || !strings.Contains(err.Error(), "step 9/9, bus") || !strings.Contains(err.Error(), "the previous install") {
+	if err == nil || !strings.Contains(err.Error(), "step 9/9, bus: the bridge answers rp.lab1.hw.info with an error") ||
+		!strings.Contains(err.Error(), "the previous install (rpbus") {
 		t.Fatalf("failed reinstall: %v\n%s", err, out)
 	}
 	t.Logf("failed reinstall: %v", err)
