@@ -104,8 +104,8 @@ func (r *rig) config(progress *bytes.Buffer) boardinstall.Config {
 		Bitstream: r.bitstream, Binary: r.binary,
 		Prefix: r.prefix, Manager: boardinstall.ManagerPlain, MemFile: r.memFile,
 		BridgeArgs: []string{"--xdevcfg=" + r.xdevcfg},
-		Wait:     20 * time.Second,
-		Progress: progress,
+		Wait:       20 * time.Second,
+		Progress:   progress,
 	}
 }
 
