@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -535,9 +536,22 @@ type RemoteError struct {
 func (e *RemoteError) Error() string { return e.Msg }
 
 // Stream runs a script with its output copied to stdout and stderr until
-// it ends or ctx does.
+// it ends or ctx does. The two are written one at a time, so they may be
+// one writer.
 func (r *Remote) Stream(ctx context.Context, script string, stdout, stderr io.Writer) error {
-	return r.stream(ctx, script, nil, stdout, stderr)
+	var mu sync.Mutex
+	return r.stream(ctx, script, nil, &lockedWriter{&mu, stdout}, &lockedWriter{&mu, stderr})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // Write stores data at path on the board with the given mode.
