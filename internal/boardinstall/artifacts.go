@@ -193,7 +193,7 @@ func Binary(ctx context.Context, given string, p Platform, dir, tmpDir string) (
 			"(GOOS=linux GOARCH=%s GOARM=%s CGO_ENABLED=0 go build ./cmd/rpbus)", runtime.GOOS, runtime.GOARCH, p, err, p.GOARCH, p.GOARM)
 	}
 	out := filepath.Join(tmpDir, "rpbus-linux-"+p.GOARCH)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/rpbus")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags=-s -w", "-o", out, "./cmd/rpbus")
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+p.GOARCH, "GOARM="+p.GOARM, "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {

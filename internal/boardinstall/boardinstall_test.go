@@ -105,3 +105,30 @@ func TestSupervisorScript(t *testing.T) {
 		t.Fatalf("command not quoted word by word:\n%s", f[0].data)
 	}
 }
+
+// TestBinaryForTheBoard: without --binary, an armv7l board gets rpbus
+// built for linux/arm GOARM=7 from this checkout; a binary for another
+// machine is refused.
+func TestBinaryForTheBoard(t *testing.T) {
+	p, err := PlatformFor("armv7l")
+	if err != nil || p.String() != "linux/arm GOARM=7" {
+		t.Fatalf("PlatformFor(armv7l) = %v, %v", p, err)
+	}
+	a, err := Binary(t.Context(), "", p, ".", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(a.Source, "built for linux/arm GOARM=7 from ") || a.Size < 1<<20 {
+		t.Fatalf("built %+v", a)
+	}
+	if err := checkELF(a.Local, p); err != nil {
+		t.Fatal(err)
+	}
+	amd64, _ := PlatformFor("x86_64")
+	if _, err := Binary(t.Context(), a.Local, amd64, ".", t.TempDir()); err == nil || !strings.Contains(err.Error(), "is built for EM_ARM, the board needs linux/amd64") {
+		t.Fatalf("ARM binary for an x86_64 board: %v", err)
+	}
+	if _, err := PlatformFor("mips"); err == nil {
+		t.Fatal("mips accepted")
+	}
+}
