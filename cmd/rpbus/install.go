@@ -121,7 +121,7 @@ func (c *boardCmd) ParseFlags(args []string) error {
 		Target: t,
 		SSH: boardinstall.SSHOptions{
 			Identities: c.identities, KnownHosts: c.knownHosts, AcceptNewHostKey: c.acceptNewHostKey,
-			NoAgent: c.noAgent, Password: os.Getenv(boardinstall.PasswordEnv), Prompt: terminalPrompt(),
+			NoAgent: c.noAgent, Password: os.Getenv(boardinstall.PasswordEnv),
 		},
 		Board: c.board, NATS: withUser(c.natsURL, c.user, c.pass), CheckNATS: c.checkNATS, Creds: c.creds,
 		Bitstream: c.bitstream, Python: c.python, Binary: c.binary,
@@ -138,6 +138,7 @@ func (c *boardCmd) ParseFlags(args []string) error {
 }
 
 func (c *boardCmd) Run(ctx context.Context) error {
+	c.cfg.SSH.Prompt = terminalPrompt(ctx)
 	switch c.verb {
 	case "install":
 		return boardinstall.Install(ctx, c.cfg)
@@ -187,32 +188,65 @@ func percentEncode(s string) string {
 	return b.String()
 }
 
-// ttyPrompt asks on the terminal: passwords without echo.
+// ttyPrompt asks on the terminal: passwords without echo. Ctrl-C (the
+// end of ctx) ends a question with the terminal as it was.
 type ttyPrompt struct {
-	in *bufio.Reader
+	ctx context.Context
+	fd  int
+	in  *bufio.Reader
 }
 
 // terminalPrompt is nil when standard input is not a terminal, so the
 // install never waits on a question nobody sees.
-func terminalPrompt() boardinstall.Prompter {
-	if !term.IsTerminal(int(os.Stdin.Fd())) {
+func terminalPrompt(ctx context.Context) boardinstall.Prompter {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
 		return nil
 	}
-	return &ttyPrompt{in: bufio.NewReader(os.Stdin)}
+	return &ttyPrompt{ctx: ctx, fd: fd, in: bufio.NewReader(os.Stdin)}
 }
 
 func (p *ttyPrompt) Password(prompt string) (string, error) {
-	fmt.Fprint(os.Stderr, prompt)
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(os.Stderr)
-	return string(b), err
+	return p.ask(prompt, func() (string, error) {
+		b, err := term.ReadPassword(p.fd)
+		fmt.Fprintln(os.Stderr)
+		return string(b), err
+	})
 }
 
 func (p *ttyPrompt) Line(prompt string) (string, error) {
-	fmt.Fprint(os.Stderr, prompt)
-	s, err := p.in.ReadString('\n')
-	if err == io.EOF && s != "" {
-		err = nil
+	return p.ask(prompt, func() (string, error) {
+		s, err := p.in.ReadString('\n')
+		if err == io.EOF && s != "" {
+			err = nil
+		}
+		return strings.TrimRight(s, "\r\n"), err
+	})
+}
+
+// ask reads an answer unless ctx ends first; the read then stays
+// pending until the process exits.
+func (p *ttyPrompt) ask(prompt string, read func() (string, error)) (string, error) {
+	state, err := term.GetState(p.fd)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimRight(s, "\r\n"), err
+	fmt.Fprint(os.Stderr, prompt)
+	type answer struct {
+		s   string
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		s, err := read()
+		ch <- answer{s, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.s, a.err
+	case <-p.ctx.Done():
+		_ = term.Restore(p.fd, state)
+		fmt.Fprintln(os.Stderr)
+		return "", p.ctx.Err()
+	}
 }

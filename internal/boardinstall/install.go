@@ -313,7 +313,7 @@ func Install(ctx context.Context, cfg Config) (err error) {
 	} {
 		if err := in.st.do(s.name, func() (string, error) { return s.f(ctx) }); err != nil {
 			var se *StepError
-			if errors.As(err, &se) && s.name == "bus" {
+			if errors.As(err, &se) && (s.name == "service" || s.name == "bus") {
 				se.Log = in.logTail()
 			}
 			return err

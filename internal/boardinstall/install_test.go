@@ -452,4 +452,17 @@ func TestTerminalQuestions(t *testing.T) {
 		typed.asked[0] != sshd.User+"@127.0.0.1's password: " {
 		t.Fatalf("typed passwords: %v, asked %q", err, typed.asked)
 	}
+
+	// PAM asks through keyboard-interactive: the same password answers it.
+	pam := sshdtest.Start(t, sshdtest.KeyboardInteractive())
+	target, err = boardinstall.ParseTarget(pam.Target())
+	must(t, err)
+	typed = &scripted{answers: []string{"a", "b", "c", "d"}}
+	_, err = boardinstall.Dial(ctx, target, boardinstall.SSHOptions{KnownHosts: pam.KnownHosts, NoAgent: true, Prompt: typed})
+	if err == nil || !strings.Contains(err.Error(), "a typed password): wrong password?") || len(typed.asked) != 3 {
+		t.Fatalf("keyboard-interactive: %v, asked %q\n%s", err, typed.asked, pam.Log())
+	}
+	if strings.Count(pam.Log(), "PAM: Authentication failure") != 3 {
+		t.Fatalf("the server did not ask through PAM:\n%s", pam.Log())
+	}
 }

@@ -19,6 +19,9 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
+// maxTyped is how many passwords a login asks for, as OpenSSH does.
+const maxTyped = 3
+
 // PasswordEnv is read for the SSH password when no terminal can prompt.
 const PasswordEnv = "RPBUS_SSH_PASSWORD"
 
@@ -141,8 +144,12 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Remote, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if errors.Is(err, ErrNoTerminal) || strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, fmt.Errorf("ssh %s: login refused (tried %s)%s", t, auth.tried(), auth.hint())
+		if hk.fingerprint != "" { // the host key was accepted: the login failed
+			detail := ""
+			if !errors.Is(err, ErrNoTerminal) && !strings.Contains(err.Error(), "unable to authenticate") {
+				detail = " [" + err.Error() + "]"
+			}
+			return nil, fmt.Errorf("ssh %s: login refused (tried %s)%s%s", t, auth.tried(), auth.hint(), detail)
 		}
 		return nil, fmt.Errorf("ssh %s: %w", t, err)
 	}
@@ -325,14 +332,15 @@ func probeAddr(t Target) net.Addr {
 
 // authMethods gathers the ways to log in and remembers which were tried.
 type authMethods struct {
-	t                            Target
-	o                            SSHOptions
-	signers                      []ssh.Signer
-	names                        []string // one per signer: a file or "agent"
-	agentConn                    net.Conn
-	keyNote                      string // why keys were not offered
-	triedPassword, typedPassword bool
-	used                         string
+	t             Target
+	o             SSHOptions
+	signers       []ssh.Signer
+	names         []string // one per signer: a file or "agent"
+	agentConn     net.Conn
+	keyNote       string // why keys were not offered
+	triedPassword bool
+	typed         int // passwords typed, over both password methods
+	used          string
 }
 
 func newAuth(t Target, o SSHOptions) *authMethods {
@@ -406,7 +414,7 @@ func (a *authMethods) methods() []ssh.AuthMethod {
 	}
 	tries := 1
 	if a.o.Prompt != nil {
-		tries = 3
+		tries = maxTyped
 	}
 	m = append(m,
 		ssh.RetryableAuthMethod(ssh.PasswordCallback(a.password), tries),
@@ -422,14 +430,14 @@ func (a *authMethods) password() (string, error) {
 		return a.o.Password, nil
 	}
 	a.triedPassword = true
-	if a.o.Prompt == nil {
+	if a.o.Prompt == nil || a.typed >= maxTyped {
 		return "", ErrNoTerminal
 	}
 	p, err := a.o.Prompt.Password(fmt.Sprintf("%s@%s's password: ", a.t.User, a.t.Host))
 	if err != nil {
 		return "", err
 	}
-	a.typedPassword = true
+	a.typed++
 	a.used = "password"
 	return p, nil
 }
@@ -468,11 +476,11 @@ func (a *authMethods) tried() string {
 		parts = append(parts, "no keys")
 	}
 	switch {
-	case a.o.Password != "" && a.typedPassword:
+	case a.o.Password != "" && a.typed > 0:
 		parts = append(parts, "the password of "+PasswordEnv+" and a typed one")
 	case a.o.Password != "":
 		parts = append(parts, "the password of "+PasswordEnv)
-	case a.typedPassword:
+	case a.typed > 0:
 		parts = append(parts, "a typed password")
 	default:
 		parts = append(parts, "no password")
@@ -482,7 +490,7 @@ func (a *authMethods) tried() string {
 
 func (a *authMethods) hint() string {
 	switch {
-	case a.o.Password != "" || a.typedPassword:
+	case a.o.Password != "" || a.typed > 0:
 		return ": wrong password? (a new Red Pitaya's is root)"
 	case a.o.Prompt == nil:
 		return ": no terminal to ask a password; set " + PasswordEnv + " or pass --identity KEY"

@@ -46,8 +46,22 @@ func (s *Server) Target() string { return fmt.Sprintf("%s@%s:%d", s.User, s.Host
 // Log is what sshd printed so far.
 func (s *Server) Log() string { return s.log.String() }
 
+// Option changes the server's configuration.
+type Option func(*config)
+
+type config struct{ auth string }
+
+// KeyboardInteractive makes the server ask passwords through PAM's
+// keyboard-interactive conversation, as Ubuntu's sshd (a Red Pitaya's)
+// may, instead of the password method.
+func KeyboardInteractive() Option {
+	return func(c *config) {
+		c.auth = "UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
+	}
+}
+
 // Start starts sshd and stops it when the test ends.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	sshd, err := exec.LookPath("/usr/sbin/sshd")
 	if err != nil {
@@ -72,6 +86,10 @@ func Start(tb testing.TB) *Server {
 			tb.Fatalf("sshdtest: %v", err)
 		}
 	}
+	c := config{auth: "UsePAM no\nKbdInteractiveAuthentication no\nPasswordAuthentication yes\n"}
+	for _, o := range opts {
+		o(&c)
+	}
 	dir := tb.TempDir()
 	s := &Server{Host: "127.0.0.1", User: u.Username, Dir: dir}
 	hostPub := WriteKey(tb, filepath.Join(dir, "host_ed25519"))
@@ -89,14 +107,11 @@ HostKey %s
 PidFile %s
 AuthorizedKeysFile %s
 StrictModes no
-UsePAM no
 PubkeyAuthentication yes
-PasswordAuthentication yes
-KbdInteractiveAuthentication no
-PermitRootLogin yes
+%sPermitRootLogin yes
 AllowUsers %s
 LogLevel INFO
-`, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), s.User)), 0o600))
+`, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), c.auth, s.User)), 0o600))
 		s.log = &logtest.Buffer{}
 		s.cmd = exec.Command(sshd, "-D", "-e", "-f", cfg)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
