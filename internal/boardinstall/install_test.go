@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,8 +130,8 @@ func (r *rig) nothingInstalled(what string) {
 			r.t.Fatalf("%s: %s is left on the board (%v)", what, p, err)
 		}
 	}
-	if out, _ := exec.Command("pgrep", "-f", r.prefix+"/bin/").Output(); len(out) > 0 {
-		r.t.Fatalf("%s: processes of the install still run: %s", what, out)
+	if pids := processes(r.prefix + "/bin/"); len(pids) > 0 {
+		r.t.Fatalf("%s: processes of the install still run: %v", what, pids)
 	}
 }
 
@@ -264,11 +266,11 @@ func TestInstallLifecycle(t *testing.T) {
 
 	// The supervisor restarts a bridge that dies.
 	pid := bridgePID(t, r.prefix)
-	must(t, exec.Command("kill", "-KILL", pid).Run())
+	must(t, syscall.Kill(pid, syscall.SIGKILL))
 	natstest.WaitFor(t, 20*time.Second, "the bridge restarted", func() bool {
 		p := bridgePID(t, r.prefix)
 		_, err := r.answers()
-		return p != "" && p != pid && err == nil
+		return p != 0 && p != pid && err == nil
 	})
 
 	// A second install replaces the first and leaves no copy behind.
@@ -315,10 +317,33 @@ func TestInstallLifecycle(t *testing.T) {
 	}
 }
 
-// bridgePID is the pid of the running bridge of the install, or "".
-func bridgePID(t *testing.T, prefix string) string {
-	out, _ := exec.Command("pgrep", "-f", prefix+"/bin/rpbus hwbridge").Output()
-	return strings.TrimSpace(string(out))
+// bridgePID is the pid of the running bridge of the install, or 0.
+func bridgePID(t *testing.T, prefix string) int {
+	pids := processes(prefix + "/bin/rpbus hwbridge")
+	if len(pids) > 1 {
+		t.Fatalf("%d bridges run: %v", len(pids), pids)
+	}
+	if len(pids) == 0 {
+		return 0
+	}
+	return pids[0]
+}
+
+// processes lists the pids whose command line holds s.
+func processes(s string) []int {
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err == nil && strings.Contains(strings.ReplaceAll(string(cmdline), "\x00", " "), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func same(t *testing.T, a, b string) {
