@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +20,11 @@ import (
 	"github.com/rpbus/rpbus/board/design"
 	"github.com/rpbus/rpbus/board/devmem"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/logtest"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 )
-
-// lockedBuffer is a bytes.Buffer a running command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // boardOn returns a client handle on board over nc.
 func boardOn(t *testing.T, nc *nats.Conn, board string) *client.Board {
@@ -69,10 +50,10 @@ func answers(b *client.Board) bool {
 // startBridge runs `rpbus hwbridge` in process against the server at url
 // until the test ends, and returns once the bridge answers; its stderr is
 // returned.
-func startBridge(t *testing.T, nc *nats.Conn, board string, args ...string) *lockedBuffer {
+func startBridge(t *testing.T, nc *nats.Conn, board string, args ...string) *logtest.Buffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Main(ctx, append([]string{"hwbridge", "--nats", nc.ConnectedUrl(), "--board", board}, args...), &stdout, &stderr)
