@@ -80,9 +80,9 @@ func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 func (b *boardFlags) open(ctx context.Context, log io.Writer) (cfg hwbridge.Config, err error) {
 	cfg = hwbridge.Config{Board: b.name, Backend: b.backend}
 	if b.backend != "devmem" {
-		for name, v := range map[string]string{"mem-file": b.memFile, "bitstream": b.bitstream} {
-			if v != "" {
-				return cfg, usageError{fmt.Sprintf("--%s is for --backend devmem, not %s", name, b.backend)}
+		for _, f := range []struct{ name, value string }{{"mem-file", b.memFile}, {"bitstream", b.bitstream}} {
+			if f.value != "" {
+				return cfg, usageError{fmt.Sprintf("--%s is for --backend devmem, not %s", f.name, b.backend)}
 			}
 		}
 	}
