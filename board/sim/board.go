@@ -45,6 +45,7 @@ type Board struct {
 	tmp16     []uint16
 	tmpTrig   []int64
 
+	bus   bus
 	nowFn func() int64 // board time
 	slack atomic.Int64 // learned oversleep of preciseSleep [ns], see noteOversleep
 }
@@ -58,6 +59,7 @@ func New(cfg Config) (*Board, error) {
 	b.ffts[regmap.ASGDataLen] = fourier.NewFFT(regmap.ASGDataLen)
 	b.nowFn = func() int64 { return time.Since(b.start).Nanoseconds() / 8 }
 	b.slack.Store(int64(50 * time.Microsecond)) // until the wake-up lateness is learned
+	b.bus = newBus(cfg)
 	s := &b.scope
 	s.dly, s.dec, s.hyst, s.deb = regmap.ScopeDefaultDelay, regmap.ScopeDefaultDecimation, regmap.ScopeDefaultHysteresis, regmap.ScopeDefaultDebounce
 	s.swAt = -1
@@ -93,21 +95,25 @@ func (b *Board) Close() error {
 	return nil
 }
 
-// Read fills dst with the words at addr, addr+4, ...
+// Read fills dst with the words at addr, addr+4, ..., in the bus time of
+// len(dst) reads.
 func (b *Board) Read(addr uint32, dst []uint32) error { return read(b, addr, dst) }
 
 // ReadHalves is Read keeping the low 16 bits of each word (board.HalfReader):
-// scope samples are copied straight from the buffers.
+// scope samples are copied straight from the buffers. Each half is a
+// word's read on the bus.
 func (b *Board) ReadHalves(addr uint32, dst []uint16) error { return read(b, addr, dst) }
 
-// read checks the range and reads under b.mu.
+// read checks the range and reads under b.mu in its turn on the bus.
 func read[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 	if err := regmap.CheckRange(addr, len(dst)); err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return readInto(b, addr, dst)
+	return b.access(&b.bus.reads, len(dst), b.bus.read, func() error {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return readInto(b, addr, dst)
+	})
 }
 
 // readInto reads words, or their low halves, with b.mu held and the range
@@ -146,11 +152,16 @@ func copyCodes[T uint32 | uint16](dst []T, src []uint16) int {
 	return n
 }
 
-// Write stores src at addr, addr+4, ...
+// Write stores src at addr, addr+4, ..., in the bus time of len(src)
+// writes.
 func (b *Board) Write(addr uint32, src []uint32) error {
 	if err := regmap.CheckRange(addr, len(src)); err != nil {
 		return err
 	}
+	return b.access(&b.bus.writes, len(src), b.bus.write, func() error { return b.store(addr, src) })
+}
+
+func (b *Board) store(addr uint32, src []uint32) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
