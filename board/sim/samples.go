@@ -41,7 +41,9 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 
 // sample16 fills dst with the 14-bit codes (code14) of decimated samples
 // of signal sig whose windows start at cs + j*dec: the last value of each
-// window, or with avg the window mean (floor, as the Verilog's shift).
+// window, or with avg the sum of the window's dec samples shifted right by
+// log2(dec) as the Verilog does it (floor(S/dec), S an integer), and for
+// a dec that is not a power of two the sum's low 14 bits, undivided.
 // Noisy inputs take the harmonic model plus the keyed noise, then
 // quantise in one pass. sc is the calling goroutine's scratch.
 func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *genScratch) {
@@ -64,6 +66,17 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	}
 	if avg {
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
+		if dec&(dec-1) != 0 {
+			b.boxcarSum(dst, f, sig, cs, dec, in2)
+			return
+		}
+		// S/dec lies on a lattice of 1/dec steps: floor(S/dec) of the
+		// integer sum is floor(mean + 1/(2 dec)) of its continuous
+		// (Gaussian) stand-in, and of an exact mean too.
+		half := 0.5 / float64(dec) / regmap.VoltsNorm
+		for j := range f {
+			f[j] += half
+		}
 		if b.noisy(sig) {
 			// one draw per window, keyed by (window number cs/dec, log2
 			// dec): consecutive windows have consecutive numbers, so they
@@ -87,6 +100,24 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
 	for j, v := range f {
 		dst[j] = code14(int64(roundEven(v * regmap.VoltsNorm)))
+	}
+}
+
+// boxcarSum is sample16's averaged sample at a decimation that is not a
+// power of two: red_pitaya_scope.v has no shift for it and keeps the low
+// 14 bits of the sum of the dec conversions, so the sample is dec times the
+// mean, wrapped. f holds the window means [V].
+func (b *Board) boxcarSum(dst []uint16, f []float64, sig int, cs, dec int64, in2 uint64) {
+	d := float64(dec)
+	for j := range f {
+		f[j] *= d
+	}
+	if b.noisy(sig) {
+		sd := b.cfg.SampleNoiseStd(uint32(dec), true) * d // of the sum
+		addNoise(f, b.cfg.Seed, (streamIn1Sum+in2)|uint64(dec)<<8, cs/dec, 1, sd)
+	}
+	for j, v := range f {
+		dst[j] = uint16(int64(roundEven(v*regmap.VoltsNorm))) & 0x3FFF
 	}
 }
 
