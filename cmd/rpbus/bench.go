@@ -388,7 +388,7 @@ type traceLimit struct {
 func newTraceLimit(acq float64, bus sim.BusStats, traces int) traceLimit {
 	n := float64(traces)
 	l := traceLimit{Acquisition: acq, Reads: float64(bus.Reads) / n, Writes: float64(bus.Writes) / n, Bus: bus.Time.Seconds() / n}
-	l.PerS = 1 / (l.Acquisition + l.Bus)
+	l.PerS = sim.TraceRateLimit(acq, bus, traces)
 	return l
 }
 
