@@ -400,17 +400,12 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	url := c.nats.url
 	var board *sim.Board
 	if url == "" {
-		cfg, err := c.sim.simConfigFromFlags()
-		if err != nil {
-			return err
-		}
-		up, stop, err := startUpInProcess(ctx, "--listen", "127.0.0.1:0", "--data", "",
-			"--seed", strconv.FormatUint(cfg.Seed, 10), "--bus-read", fmt.Sprint(cfg.BusRead), "--bus-write", fmt.Sprint(cfg.BusWrite))
+		up, stop, err := startUpInProcess(ctx, append([]string{"--listen", "127.0.0.1:0", "--data", ""}, c.sim.simArgs()...)...)
 		if err != nil {
 			return err
 		}
 		c.cleanup = append(c.cleanup, stop)
-		board = up.fpga.(*sim.Board)
+		board, _ = up.fpga.(*sim.Board) // nil on another backend: the limit is unknown
 		url = up.URL()
 	}
 	nc, err := c.nats.connectTo(url, "rpbus-bench")
