@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,7 @@ const busShort = 20 * time.Microsecond
 const busSpin = 20 * time.Microsecond
 
 func newBus(cfg Config) bus {
-	return bus{read: int64(cfg.BusRead * 1e9), write: int64(cfg.BusWrite * 1e9)}
+	return bus{read: int64(math.Round(cfg.BusRead * 1e9)), write: int64(math.Round(cfg.BusWrite * 1e9))}
 }
 
 // elapsed is the time since New [ns], the bus's clock (not board time,
