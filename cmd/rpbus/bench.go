@@ -163,7 +163,8 @@ func (c *benchCmd) bridge(nc *nats.Conn, board, backend string, f board.FPGA) er
 // time they hold on a real board; without, for the simulator only.
 func simLabel(cfg sim.Config) string {
 	if !cfg.BusOn() {
-		return "simulator only (bus time off: --bus-read and --bus-write are 0)"
+		return fmt.Sprintf("simulator only (bus time off: %v a read, %v a write)",
+			time.Duration(cfg.BusRead*1e9), time.Duration(cfg.BusWrite*1e9))
 	}
 	return fmt.Sprintf("simulated board with the Zynq's bus time (%v a read, %v a write)",
 		time.Duration(cfg.BusRead*1e9), time.Duration(cfg.BusWrite*1e9))
