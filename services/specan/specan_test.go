@@ -402,7 +402,9 @@ func TestProgressAndDone(t *testing.T) {
 			}
 		}
 	})
-	minEvents := int((sp.Ended - sp.Started) / specan.ProgressInterval.Seconds())
+	// One event per interval, give or take the ticks a loaded machine
+	// drops: at least one per two intervals.
+	minEvents := int((sp.Ended - sp.Started) / specan.ProgressInterval.Seconds() / 2)
 	if len(events) < minEvents {
 		t.Errorf("%d progress events in %.3f s, want at least %d", len(events), sp.Ended-sp.Started, minEvents)
 	}
