@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,4 +50,16 @@ func (n *natsFlags) connectTo(url, name string) (*nats.Conn, error) {
 		opts = append(opts, nats.UserInfo(n.user, n.pass))
 	}
 	return nats.Connect(url, opts...)
+}
+
+// shown is the URL list for logs: a password in it is replaced by xxxxx
+// (rpbus board install puts the NATS user and password in the URL).
+func (n *natsFlags) shown() string {
+	parts := strings.Split(n.url, ",")
+	for i, s := range parts {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

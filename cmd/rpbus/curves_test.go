@@ -255,7 +255,12 @@ func traceBytes(t *testing.T, data []byte) []byte {
 // TestCurvesCLI saves through the instruments and works on the curves
 // with `rpbus curves ls|get|tag|rm`, and with natscli.
 func TestCurvesCLI(t *testing.T) {
-	url := startUpArgs(t, "--data", t.TempDir())
+	up, stop, err := startUpInProcess(context.Background(), "--listen", "127.0.0.1:0", "--data", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	url := up.URL()
 	dir := t.TempDir()
 	nc, err := nats.Connect(url)
 	if err != nil {
