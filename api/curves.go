@@ -3,7 +3,8 @@ package api
 // Curve subjects: the curve store serves every board, so its subjects
 // have no board token.
 const (
-	CurvesSave   = "rp.curves.save"   // CurveData -> Curve (the instruments' save step)
+	CurvesSave   = "rp.curves.save"   // CurveData -> Curve (a trace a client holds)
+	CurvesRoom   = "rp.curves.room"   // CurveRoom -> CurveStore (an instrument's save found the store full)
 	CurvesList   = "rp.curves.list"   // CurveQuery -> CurveList
 	CurvesGet    = "rp.curves.get"    // CurveID -> CurveData
 	CurvesUpdate = "rp.curves.update" // CurveUpdate -> Curve
@@ -102,6 +103,13 @@ type CurveStore struct {
 	Kept     int   `json:"kept"`      // curves marked keep
 	Bytes    int64 `json:"bytes"`     // what the curves take, metadata included
 	MaxBytes int64 `json:"max_bytes"` // the store's size limit
+}
+
+// CurveRoom is the body of rp.curves.room: the room a curve needs, which
+// the store makes by evicting the oldest curves not marked keep.
+type CurveRoom struct {
+	Bytes     int64 `json:"bytes"`      // the trace
+	MetaBytes int64 `json:"meta_bytes"` // its metadata
 }
 
 // CurveID is the body of rp.curves.get and rp.curves.delete.

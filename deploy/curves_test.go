@@ -226,3 +226,56 @@ func TestCurvesCluster(t *testing.T) {
 		t.Errorf("list with a node down: %d curves, %d saved", len(l.Curves), len(order))
 	}
 }
+
+// TestCurvesPermissions runs the store of the one-server compose file in
+// a small size, so that saves fill it: the instruments' saves write the
+// store's stream and bucket, take back half-written curves and ask for
+// room, all under their example permissions; the operator lists and
+// reads; the observer may not.
+func TestCurvesPermissions(t *testing.T) {
+	t.Parallel()
+	ns, _ := composeServer(t)
+	url := ns.ClientURL()
+	startBridge(t, connectAs(t, url, "hwbridge").Conn, "sim", 1)
+	inst := connectAs(t, url, "instruments")
+	startScope(t, inst)
+	cs, err := curves.Start(connectAs(t, url, "curves").Conn, curves.Config{MaxBytes: curves.MinMaxBytes})
+	must(t, err, "curves.Start as the curves user")
+	t.Cleanup(func() { _ = cs.Stop(context.Background()) })
+
+	op := connectAs(t, url, "operator")
+	oc, _ := client.New(op.Conn)
+	sc := oc.Board("sim").Scope()
+	var last string
+	for i := 0; i < 25; i++ { // a 64 KiB trace each: 1 MiB holds 15
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		tr, err := sc.Single(ctx, api.ScopeSettings{Decimation: 1, Save: true})
+		cancel()
+		must(t, err, "operator: scope single %d with save", i)
+		last = tr.Curve
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := oc.Curves().List(ctx, api.CurveQuery{})
+	must(t, err, "operator: list")
+	if len(l.Curves) == 0 || len(l.Curves) >= 25 || l.Curves[0].ID != last {
+		t.Errorf("after 25 saves into 1 MiB: %d curves listed, newest %v", len(l.Curves), ids(l.Curves))
+	}
+	d, err := oc.Curves().Get(ctx, last)
+	must(t, err, "operator: get")
+	if d.Scope == nil || len(d.Scope.Ch1) != 16384 {
+		t.Errorf("operator: get %s: %+v", last, d.Curve)
+	}
+	if inst.errs.has("permissions violation") {
+		t.Errorf("the instruments were refused: %v", inst.errs.list)
+	}
+	expectPublishRefused(t, connectAs(t, url, "observer"), api.CurvesList)
+}
+
+func ids(cs []api.Curve) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}

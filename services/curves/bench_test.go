@@ -3,6 +3,7 @@ package curves_test
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"testing"
@@ -19,14 +20,17 @@ import (
 	"github.com/rpbus/rpbus/services/na"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
+	"github.com/rpbus/rpbus/svc"
 )
 
-// upBench is the topology of `rpbus up`: the server embedded with
-// JetStream in a temporary folder, the bridge, the curve store and the
+// upBench is the topology of `rpbus up`: its collector setting, the
+// server embedded with JetStream in a temporary folder, the bridge, the curve store and the
 // instruments each on an in-process connection of its own, and the Go
 // client over TCP loopback.
 func upBench(b *testing.B) *client.Client {
 	b.Helper()
+	// As the rpbus binary sets it (svc.GCPercent).
+	b.Cleanup(func(old int) func() { return func() { debug.SetGCPercent(old) } }(debug.SetGCPercent(svc.GCPercent)))
 	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0", DataDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)

@@ -153,13 +153,6 @@ func (x *index) stats(maxBytes int64) api.CurveStore {
 	return api.CurveStore{Curves: len(x.byID), Kept: x.kept, Bytes: x.bytes, MaxBytes: maxBytes}
 }
 
-// used is the bytes the curves take.
-func (x *index) used() int64 {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.bytes
-}
-
 // oldestEvictable returns the oldest curve not marked keep and not in
 // skip, or nil.
 func (x *index) oldestEvictable(skip map[string]bool) *entry {

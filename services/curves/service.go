@@ -62,10 +62,16 @@ type Service struct {
 	cancel context.CancelFunc
 	done   chan struct{} // the watch loop ended
 
-	// room serialises making room: the bytes reserved by saves under way
-	// count as used until their curves are in the index.
-	room     sync.Mutex
-	reserved int64
+	// room serialises making room, so that two requests for room do not
+	// both evict for the same deficit.
+	room sync.Mutex
+
+	// The watch's progress, for lists that must show what was written
+	// before they were asked (see catchUp).
+	progress  sync.Mutex
+	applied   uint64        // the bucket's last sequence the watch brought
+	verified  uint64        // a last sequence found gone (an expired marker)
+	advancing chan struct{} // closed and replaced when applied grows
 }
 
 // Start opens the store on nc's JetStream (creating the stream and the
@@ -94,7 +100,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{cfg: cfg, idx: newIndex(), log: cfg.Logger, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	s := &Service{cfg: cfg, idx: newIndex(), log: cfg.Logger, ctx: ctx, cancel: cancel, done: make(chan struct{}), advancing: make(chan struct{})}
 	sctx, scancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer scancel()
 	var err error
@@ -147,6 +153,7 @@ func (s *Service) load(ctx context.Context) error {
 				continue
 			}
 			s.apply(e)
+			s.advance(e.Revision())
 		}
 	}()
 	select {
@@ -155,6 +162,56 @@ func (s *Service) load(ctx context.Context) error {
 	case <-ctx.Done():
 		_ = w.Stop()
 		return fmt.Errorf("curves: loading the index from %s: %w", MetaBucket, ctx.Err())
+	}
+}
+
+// advance records that the watch brought the bucket's message seq.
+func (s *Service) advance(seq uint64) {
+	s.progress.Lock()
+	defer s.progress.Unlock()
+	if seq > s.applied {
+		s.applied = seq
+		close(s.advancing)
+		s.advancing = make(chan struct{})
+	}
+}
+
+// catchUpWait bounds how long a list waits for the watch.
+const catchUpWait = 250 * time.Millisecond
+
+// catchUp returns once the index holds every change the bucket held when
+// it was called, so a list shows a curve whose save was answered before
+// the list was asked (an instrument writes the bucket itself, and its
+// reply may overtake the watch). It waits at most catchUpWait.
+func (s *Service) catchUp(ctx context.Context) {
+	info, err := s.st.metaStream.Info(ctx)
+	if err != nil {
+		return
+	}
+	last := info.State.LastSeq
+	timeout := time.NewTimer(catchUpWait)
+	defer timeout.Stop()
+	for {
+		s.progress.Lock()
+		done, advancing := s.applied >= last || s.verified >= last, s.advancing
+		s.progress.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-advancing:
+		case <-ctx.Done():
+			return
+		case <-timeout.C:
+			// The last message may be gone (a purge marker whose time
+			// ran out): then no watch brings it.
+			if _, err := s.st.metaStream.GetMsg(ctx, last); errors.Is(err, jetstream.ErrMsgNotFound) {
+				s.progress.Lock()
+				s.verified = max(s.verified, last)
+				s.progress.Unlock()
+			}
+			return
+		}
 	}
 }
 
@@ -231,7 +288,7 @@ func (s *Service) tidy() {
 	}
 	s.room.Lock()
 	defer s.room.Unlock()
-	if err := s.makeRoom(ctx, 0); err != nil {
+	if err := s.makeRoom(ctx, 0, 0); err != nil {
 		s.log.Warn("curves: over the size limit", "err", err)
 	}
 }
@@ -267,7 +324,12 @@ func (s *Service) addEndpoints() error {
 		{"save", api.CurvesSave, s.handleSave, map[string]string{
 			"request": `{"curve":{"name":"...","tags":["..."],"note":"...","keep":false},"scope"|"na"|"specan":{the instrument's reply}}`,
 			"reply":   `{"id":"...","instrument":"scope","board":"sim","acquisition":"...","name":"...","tags":[...],"settings":{...},"arrays":[...],"bytes":65700,"saved":...}`,
-			"note":    "the instruments' save step (save: true); msgpack keeps the trace's bytes as they are",
+			"note":    "stores a trace a client holds (the instruments write theirs into JetStream themselves); msgpack keeps the trace's bytes as they are",
+		}},
+		{"room", api.CurvesRoom, s.handleRoom, map[string]string{
+			"request": `{"bytes":65700,"meta_bytes":1200}`,
+			"reply":   `{"curves":0,"kept":0,"bytes":0,"max_bytes":0}`,
+			"note":    "asked by an instrument's save that found the store full: the oldest curves not marked keep go",
 		}},
 		{"list", api.CurvesList, s.handleList, map[string]string{
 			"request": `{"board":"sim","instrument":"scope","name_prefix":"...","tag":"...","acquisition":"...","since":0,"until":0,"keep":true,"limit":100,"cursor":"..."}`,
@@ -298,6 +360,30 @@ func (s *Service) addEndpoints() error {
 // opTimeout bounds one request's JetStream work.
 const opTimeout = 5 * time.Second
 
+// handleRoom makes room for a curve an instrument's save found no room
+// for in the stream or the bucket.
+func (s *Service) handleRoom(ctx context.Context, req *svc.Request) (any, error) {
+	var r api.CurveRoom
+	if err := req.Decode(&r); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Bytes < 0 || r.Bytes > s.cfg.MaxBytes:
+		return nil, rperr.Invalidf("bytes: %d is outside 0..%d (the store's max_bytes)", r.Bytes, s.cfg.MaxBytes)
+	case r.MetaBytes < 0 || r.MetaBytes > maxMetaBytes:
+		return nil, rperr.Invalidf("meta_bytes: %d is outside 0..%d", r.MetaBytes, maxMetaBytes)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	s.room.Lock()
+	err := s.makeRoom(ctx, r.Bytes, r.MetaBytes)
+	s.room.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return s.Stats(), nil
+}
+
 func (s *Service) handleSave(ctx context.Context, req *svc.Request) (any, error) {
 	p, err := parseSave(req.Codec, req.Data())
 	if err != nil {
@@ -324,38 +410,23 @@ func (s *Service) save(ctx context.Context, p *parsed) (api.Curve, error) {
 	if len(js) > maxMetaBytes {
 		return c, rperr.Invalidf("settings: the curve's metadata takes %d bytes, at most %d", len(js), maxMetaBytes)
 	}
-	need := accounted(len(p.raw), len(js))
-	if need > s.cfg.MaxBytes {
+	if int64(len(p.raw)) > s.cfg.MaxBytes {
 		return c, rperr.Invalidf("%s: a trace of %d bytes does not fit in the curve store (max_bytes %d)", c.Instrument, len(p.raw), s.cfg.MaxBytes)
 	}
 	if s.idx.get(c.ID) != nil {
 		return c, rperr.Errorf(rperr.EBusy, "curve.id: %s is taken by a stored curve", c.ID)
 	}
-	s.room.Lock()
-	err = s.makeRoom(ctx, need)
-	if err == nil {
-		s.reserved += need
-	}
-	s.room.Unlock()
-	if err != nil {
-		return c, err
-	}
-	defer func() {
-		s.room.Lock()
-		s.reserved -= need
-		s.room.Unlock()
-	}()
+	var rev uint64
 	for try := 0; ; try++ {
-		err = s.st.putTrace(ctx, c.ID, c.Instrument, p.raw)
-		if !isFull(err) || try == 3 {
-			break
-		}
-		// The stream counts a little differently: free as much again.
 		s.room.Lock()
-		err = s.makeRoomBelow(ctx, s.idx.used()+s.reserved-need)
+		err = s.makeRoom(ctx, int64(len(p.raw)), int64(len(js)))
 		s.room.Unlock()
 		if err != nil {
 			return c, err
+		}
+		rev, err = s.st.put(ctx, c.ID, c.Instrument, p.raw, js)
+		if !isFull(err) || try == roomTries {
+			break
 		}
 	}
 	switch {
@@ -364,15 +435,7 @@ func (s *Service) save(ctx context.Context, p *parsed) (api.Curve, error) {
 	case isFull(err):
 		return c, rperr.Errorf(rperr.EUnavailable, "curve store: full: the stream refused %d bytes (%s)", len(p.raw), s.fullness())
 	case err != nil:
-		return c, unavailable("writing the trace", err)
-	}
-	rev, err := s.st.meta.Create(ctx, c.ID, js)
-	if err != nil {
-		_ = s.st.traces.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(TraceSubject(c.ID)))
-		if isWrongLast(err) {
-			return c, rperr.Errorf(rperr.EBusy, "curve.id: %s is taken by a stored curve", c.ID)
-		}
-		return c, unavailable("writing the metadata", err)
+		return c, unavailable("writing the curve", err)
 	}
 	en, err := newEntry(c, rev, js)
 	if err != nil {
@@ -382,32 +445,58 @@ func (s *Service) save(ctx context.Context, p *parsed) (api.Curve, error) {
 	return c, nil
 }
 
-// makeRoom deletes the oldest curves not marked keep until need more
-// bytes fit. The caller holds s.room.
-func (s *Service) makeRoom(ctx context.Context, need int64) error {
-	return s.makeRoomBelow(ctx, s.cfg.MaxBytes-need)
+// makeRoom deletes the oldest curves not marked keep until the stream
+// has room for trace more bytes and the bucket for meta more, and then a
+// twentieth of each besides, so that the saves after this one find room
+// without asking. With both 0 it brings the store back under its limits.
+// The caller holds s.room.
+func (s *Service) makeRoom(ctx context.Context, trace, meta int64) error {
+	metaMax := metaMaxBytes(s.cfg.MaxBytes)
+	if trace > 0 || meta > 0 {
+		trace += s.cfg.MaxBytes / 20
+		meta += metaMax / 20
+	}
+	failed := map[string]bool{}
+	for {
+		free, metaFree, err := s.free(ctx, metaMax)
+		if err != nil {
+			return unavailable("reading the store's size", err)
+		}
+		if free >= trace && metaFree >= meta {
+			return nil
+		}
+		// Evict what the estimates say covers the lack, then look again.
+		for free < trace || metaFree < meta {
+			e := s.idx.oldestEvictable(failed)
+			if e == nil {
+				return rperr.Errorf(rperr.EUnavailable, "curve store: full, and every curve is marked keep (%s): delete curves or unmark keep (rp.curves.update, `rpbus curves tag ID --keep false`), or give the store more room (rpbus curves --max-bytes)", s.fullness())
+			}
+			if err := s.st.remove(ctx, e.c.ID); err != nil {
+				failed[e.c.ID] = true
+				s.log.Warn("curves: evicting", "id", e.c.ID, "err", err)
+				if ctx.Err() != nil {
+					return unavailable("making room", err)
+				}
+				continue
+			}
+			s.idx.forget(e.c.ID)
+			free += int64(e.c.Bytes) + msgOverhead
+			metaFree += int64(len(e.js))
+		}
+	}
 }
 
-// makeRoomBelow deletes the oldest curves not marked keep until the
-// curves and the reservations take at most limit bytes.
-func (s *Service) makeRoomBelow(ctx context.Context, limit int64) error {
-	failed := map[string]bool{}
-	for s.idx.used()+s.reserved > limit {
-		e := s.idx.oldestEvictable(failed)
-		if e == nil {
-			return rperr.Errorf(rperr.EUnavailable, "curve store: full, and every curve is marked keep (%s): delete curves or unmark keep (rp.curves.update, `rpbus curves tag ID --keep=false`), or give the store more room (rpbus curves --max-bytes)", s.fullness())
-		}
-		if err := s.st.remove(ctx, e.c.ID); err != nil {
-			failed[e.c.ID] = true
-			s.log.Warn("curves: evicting", "id", e.c.ID, "err", err)
-			if ctx.Err() != nil {
-				return unavailable("making room", err)
-			}
-			continue
-		}
-		s.idx.forget(e.c.ID)
+// free is what the stream and the bucket can take before their limits.
+func (s *Service) free(ctx context.Context, metaMax int64) (traces, meta int64, err error) {
+	ti, err := s.st.traces.Info(ctx)
+	if err != nil {
+		return 0, 0, err
 	}
-	return nil
+	mi, err := s.st.metaStream.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return s.cfg.MaxBytes - int64(ti.State.Bytes), metaMax - int64(mi.State.Bytes), nil
 }
 
 func (s *Service) fullness() string {
@@ -415,7 +504,7 @@ func (s *Service) fullness() string {
 	return fmt.Sprintf("%d curves, %d kept, %d of %d bytes", st.Curves, st.Kept, st.Bytes, st.MaxBytes)
 }
 
-func (s *Service) handleList(_ context.Context, req *svc.Request) (any, error) {
+func (s *Service) handleList(ctx context.Context, req *svc.Request) (any, error) {
 	var q api.CurveQuery
 	if err := req.Decode(&q); err != nil {
 		return nil, err
@@ -424,6 +513,9 @@ func (s *Service) handleList(_ context.Context, req *svc.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	s.catchUp(cctx)
+	cancel()
 	page, next := s.idx.list(cq)
 	stats := s.idx.stats(s.cfg.MaxBytes)
 	var buf bytes.Buffer

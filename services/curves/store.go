@@ -17,9 +17,11 @@ import (
 //
 //   - stream TracesStream: one message per curve on TraceSubject(id), the
 //     trace's msgpack bytes as the instrument's reply carried them; read
-//     with a direct get (one round trip, served by any replica);
-//   - KV bucket MetaBucket: key id, the curve's metadata in JSON; its
-//     watch feeds every instance's index, deletes included.
+//     with a direct get (one round trip, served by any replica); its
+//     max_bytes is the store's size;
+//   - KV bucket MetaBucket: key id, the curve's metadata in JSON, at most
+//     a quarter of the store's size; its watch feeds every instance's
+//     index, deletes included.
 const (
 	TracesStream = "RPBUS_CURVES"
 	tracePrefix  = "rpbus.curves."
@@ -37,12 +39,23 @@ const markerTTL = 24 * time.Hour
 // KiB, 32 tags ...).
 const maxMetaBytes = 64 << 10
 
-// store is the curve store's JetStream side.
-type store struct {
-	js     jetstream.JetStream
-	traces jetstream.Stream
-	meta   jetstream.KeyValue
+// writer writes new curves: the instruments' Savers and the service's
+// uploads share it.
+type writer struct {
+	js jetstream.JetStream
 }
+
+// store is the service's side: the writer and handles on the stream, the
+// bucket and the bucket's stream.
+type store struct {
+	writer
+	traces     jetstream.Stream
+	meta       jetstream.KeyValue
+	metaStream jetstream.Stream
+}
+
+// metaMaxBytes is the bucket's size for a store of maxBytes.
+func metaMaxBytes(maxBytes int64) int64 { return max(maxBytes/4, MinMaxBytes/4) }
 
 // openStore creates or updates the stream and the bucket, retrying while
 // JetStream is not ready (a cluster electing its leaders) until ctx ends.
@@ -51,7 +64,7 @@ func openStore(ctx context.Context, nc *nats.Conn, maxBytes int64, replicas int)
 	if err != nil {
 		return nil, err
 	}
-	st := &store{js: js}
+	st := &store{writer: writer{js: js}}
 	for {
 		err = st.create(ctx, maxBytes, replicas)
 		if err == nil {
@@ -113,18 +126,95 @@ func (st *store) create(ctx context.Context, maxBytes int64, replicas int) error
 		MaxValueSize:   maxMetaBytes,
 		History:        1,
 		Storage:        jetstream.FileStorage,
+		MaxBytes:       metaMaxBytes(maxBytes),
 		Replicas:       replicas,
 		LimitMarkerTTL: markerTTL,
 	})
+	if err != nil {
+		return err
+	}
+	st.metaStream, err = st.js.Stream(cctx, metaStream)
 	return err
 }
 
-// putTrace stores a new curve's trace; the id must be new.
-func (st *store) putTrace(ctx context.Context, id, instrument string, raw []byte) error {
-	msg := &nats.Msg{Subject: TraceSubject(id), Data: raw, Header: nats.Header{instrumentHeader: []string{instrument}}}
-	_, err := st.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithExpectStream(TracesStream))
-	return err
+// put stores a new curve: its trace and its metadata, published together
+// and acknowledged together (one round trip, not two); the id must be
+// new. When one of the two is refused, the other is taken back, so the
+// store holds both or neither. It returns the metadata's revision.
+func (w writer) put(ctx context.Context, id, instrument string, raw, meta []byte) (uint64, error) {
+	trace := &nats.Msg{Subject: TraceSubject(id), Data: raw, Header: nats.Header{instrumentHeader: []string{instrument}}}
+	ft, err := w.js.PublishMsgAsync(trace, jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithExpectStream(TracesStream))
+	if err != nil {
+		return 0, err
+	}
+	fm, merr := w.js.PublishMsgAsync(&nats.Msg{Subject: metaSubject(id), Data: meta},
+		jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithExpectStream(metaStream))
+	_, terr := ack(ctx, ft)
+	var rev uint64
+	if merr == nil {
+		rev, merr = ack(ctx, fm)
+	}
+	if terr == nil && isWrongLast(merr) {
+		// The key was deleted before (a save that found no room and was
+		// taken back): write over its delete marker, as KV's Create does.
+		rev, merr = w.overMarker(ctx, id, meta)
+	}
+	undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+	defer cancel()
+	switch {
+	case terr != nil && merr == nil:
+		if kv, err := w.js.KeyValue(undo, MetaBucket); err == nil {
+			_ = kv.Purge(undo, id, jetstream.PurgeTTL(markerTTL))
+		}
+	case terr == nil && merr != nil:
+		if st, err := w.js.Stream(undo, TracesStream); err == nil {
+			_ = st.Purge(undo, jetstream.WithPurgeSubject(TraceSubject(id)))
+		}
+	}
+	if terr != nil {
+		return 0, terr
+	}
+	return rev, merr
 }
+
+// overMarker writes a curve's metadata over the delete or purge marker
+// its key holds; a key that holds metadata is taken.
+func (w writer) overMarker(ctx context.Context, id string, meta []byte) (uint64, error) {
+	st, err := w.js.Stream(ctx, metaStream)
+	if err != nil {
+		return 0, err
+	}
+	last, err := st.GetLastMsgForSubject(ctx, metaSubject(id))
+	if err != nil {
+		return 0, err
+	}
+	if op := last.Header.Get("KV-Operation"); op != "DEL" && op != "PURGE" {
+		return 0, jetstream.ErrKeyExists
+	}
+	a, err := w.js.PublishMsg(ctx, &nats.Msg{Subject: metaSubject(id), Data: meta},
+		jetstream.WithExpectLastSequencePerSubject(last.Sequence), jetstream.WithExpectStream(metaStream))
+	if err != nil {
+		return 0, err
+	}
+	return a.Sequence, nil
+}
+
+// ack waits for a publish's acknowledgement: the message's sequence.
+func ack(ctx context.Context, f jetstream.PubAckFuture) (uint64, error) {
+	select {
+	case a := <-f.Ok():
+		return a.Sequence, nil
+	case err := <-f.Err():
+		return 0, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// metaStream and metaSubject are the bucket's stream and a key's subject.
+const metaStream = "KV_" + MetaBucket
+
+func metaSubject(id string) string { return "$KV." + MetaBucket + "." + id }
 
 // instrumentHeader names the instrument of a stored trace, so a trace
 // tells what it is without its metadata.
