@@ -540,3 +540,72 @@ func TestSweepAndScopeAtTheSameTime(t *testing.T) {
 		t.Errorf("only %d of 301 points checked", n)
 	}
 }
+
+// TestDoneEventsForEveryEnd: a sweep that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code, its id and the settings as applied.
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t)
+	n := e.board.NA()
+	ctx := ctxT(t, 60*time.Second)
+	done, err := n.Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-done:
+				if ev.Value.ID != id {
+					continue
+				}
+				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.Points == 0 {
+					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
+				}
+				return
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no done event for %s", id)
+			}
+		}
+	}
+	long := api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 2000, RBW: 1e3} // 3 s
+	start := func(id string) <-chan error {
+		errc := make(chan error, 1)
+		s := long
+		s.ID = id
+		go func() { _, err := n.Single(ctx, s); errc <- err }()
+		return errc
+	}
+
+	errc := start("cancelled")
+	natstest.WaitFor(t, 5*time.Second, "the sweep to be cancelled", func() bool {
+		_, _ = n.Cancel(ctxT(t, time.Second), "cancelled")
+		return len(errc) > 0
+	})
+	expect("cancelled", rperr.ECancelled)
+
+	s := long
+	s.ID, s.Timeout = "timed-out", 0.2
+	if _, err := n.Single(ctx, s); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	expect("timed-out", rperr.ETimeout)
+
+	errc = start("stopped")
+	natstest.WaitFor(t, 5*time.Second, "stop to cancel the sweep", func() bool {
+		r, _ := n.Stop(ctxT(t, 2*time.Second))
+		return r.Cancelled > 0 || len(errc) > 0
+	})
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ECancelled {
+		t.Fatalf("stopped: %v", err)
+	}
+	expect("stopped", rperr.ECancelled)
+
+	markersFree(t, e)
+	e.sim.Close() // the board goes away: the bridge answers 503
+	if _, err := n.Single(ctx, api.NASettings{ID: "no-board", Points: 11}); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("closed board: %v, want 503", err)
+	}
+	expect("no-board", rperr.EUnavailable)
+}

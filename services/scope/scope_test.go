@@ -770,3 +770,70 @@ func TestTrigAndIIRRoutedToOutputs(t *testing.T) {
 		t.Fatalf("in1 shows no 0.5 V sine (std %g V)", std)
 	}
 }
+
+// TestDoneEventsForEveryEnd: a single that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code and what is known of it (its id and settings).
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t, 1)
+	sc := e.board.Scope()
+	done, err := sc.Done(ctxT(t, 60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-done:
+				if ev.Value.ID != id {
+					continue
+				}
+				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.TriggerSource == "" {
+					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
+				}
+				return
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no done event for %s", id)
+			}
+		}
+	}
+	never := api.ScopeSettings{TriggerSource: "ext_positive_edge", Timeout: 60} // nothing drives the ext pin
+	start := func(id string) <-chan error {
+		errc := make(chan error, 1)
+		s := never
+		s.ID = id
+		go func() { _, err := sc.Single(context.Background(), s); errc <- err }()
+		return errc
+	}
+
+	errc := start("cancelled")
+	natstest.WaitFor(t, 5*time.Second, "the single to be cancelled", func() bool {
+		_ = sc.Cancel(ctxT(t, time.Second), "cancelled")
+		return len(errc) > 0
+	})
+	expect("cancelled", rperr.ECancelled)
+
+	s := never
+	s.ID, s.Timeout = "timed-out", 0.2
+	if _, err := sc.Single(ctxT(t, 10*time.Second), s); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	expect("timed-out", rperr.ETimeout)
+
+	errc = start("stopped")
+	natstest.WaitFor(t, 5*time.Second, "stop to cancel the single", func() bool {
+		r, _ := sc.Stop(ctxT(t, 2*time.Second))
+		return r.Cancelled > 0 || len(errc) > 0
+	})
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ECancelled {
+		t.Fatalf("stopped: %v", err)
+	}
+	expect("stopped", rperr.ECancelled)
+
+	e.sim.Close() // the board goes away: the bridge answers 503
+	if _, err := sc.Single(ctxT(t, 10*time.Second), api.ScopeSettings{ID: "no-board"}); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("closed board: %v, want 503", err)
+	}
+	expect("no-board", rperr.EUnavailable)
+}

@@ -148,6 +148,8 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 
 	sp, err := s.run(a, board, r, an)
 	if err != nil {
+		sp.Settings, sp.Requested = r.applied, unix(req.Received)
+		_ = s.tr.PublishFailure(board, sp, err)
 		return nil, err
 	}
 	sp.Requested = unix(req.Received)

@@ -579,3 +579,58 @@ func TestMissingServices(t *testing.T) {
 	_, err = c.Board("sim").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
 	wantCode(t, err, rperr.ENotFound, "scope.single")
 }
+
+// TestDoneEventsForEveryEnd: a spectrum that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code, its id and the settings as applied.
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sa := e.board.Specan()
+	done, err := sa.Done(ctxT(t, 60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		for {
+			select {
+			case ev := <-done:
+				if ev.Value.ID != id {
+					continue
+				}
+				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.Decimation == 0 {
+					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
+				}
+				return
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no done event for %s", id)
+			}
+		}
+	}
+
+	res := startLong(t, e, "cancelled")
+	if _, err := sa.Cancel(ctxT(t, 5*time.Second), "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("cancelled", rperr.ECancelled)
+
+	s := longRun
+	s.ID, s.Timeout = "timed-out", 0.2
+	_, err = sa.Single(context.Background(), s)
+	wantCode(t, err, rperr.ETimeout)
+	expect("timed-out", rperr.ETimeout)
+
+	res = startLong(t, e, "stopped")
+	if _, err := sa.Stop(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("stopped", rperr.ECancelled)
+
+	scopeFree(t, e)
+	e.sim.Close() // the board goes away: the bridge answers 503
+	_, err = sa.Single(ctxT(t, 10*time.Second), api.SpecanSettings{ID: "no-board"})
+	wantCode(t, err, rperr.EUnavailable)
+	expect("no-board", rperr.EUnavailable)
+}
