@@ -78,7 +78,7 @@ func (c *asgCmd) ParseFlags(args []string) error {
 
 func (c *asgCmd) Run(ctx context.Context) error {
 	var err error
-	if c.nc, err = c.nats.connect("rpbus-" + c.gen + "-client"); err != nil {
+	if c.nc, err = c.nats.dial("rpbus-" + c.gen + "-client"); err != nil {
 		return err
 	}
 	cl, err := client.New(c.nc)

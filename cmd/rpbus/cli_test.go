@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +68,62 @@ func TestClientVerbs(t *testing.T) {
 	out, err = rpbus(t, "specan", "single", "--nats", url, "--decimation", "64", "--trace-average", "2", "--out", filepath.Join(dir, "s.json"))
 	if err != nil || !strings.Contains(out, "2 traces") {
 		t.Fatalf("specan single: %q %v", out, err)
+	}
+}
+
+// TestConnectionErrors: a client command says within two seconds what it
+// tried and why it failed; `rpbus up --nats-config` with an authorization
+// block runs its services with the credentials it is given, and tells
+// at once when they are missing or wrong.
+func TestConnectionErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := "nats://" + ln.Addr().String()
+	ln.Close()
+	t0 := time.Now()
+	_, err = rpbus(t, "scope", "single", "--nats", nothing)
+	if took := time.Since(t0); err == nil || !strings.Contains(err.Error(), nothing) || !strings.Contains(err.Error(), "connection refused") || took > 3*time.Second {
+		t.Errorf("nothing listening: %v after %v", err, took)
+	}
+
+	conf := filepath.Join(t.TempDir(), "auth.conf")
+	if err := os.WriteFile(conf, []byte(`authorization {
+  users: [
+    { user: services, password: s-pw }
+    { user: operator, password: o-pw, permissions: { publish: { deny: ["rp.*.hw.txn"] } } }
+  ]
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := &upCmd{stdout: io.Discard}
+	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", "", "--nats-config", conf}); err != nil {
+		t.Fatal(err)
+	}
+	t0 = time.Now()
+	err = up.Run(context.Background())
+	up.Close()
+	if err == nil || !strings.Contains(err.Error(), "asks for authorization") || !strings.Contains(err.Error(), "--user") || time.Since(t0) > 3*time.Second {
+		t.Errorf("up without credentials: %v after %v", err, time.Since(t0))
+	}
+	up = &upCmd{stdout: io.Discard}
+	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", "", "--nats-config", conf, "--user", "services", "--password", "bad"}); err != nil {
+		t.Fatal(err)
+	}
+	err = up.Run(context.Background())
+	up.Close()
+	if err == nil || !strings.Contains(err.Error(), `as user "services"`) || !strings.Contains(err.Error(), "authorization failed") {
+		t.Errorf("up with a wrong password: %v", err)
+	}
+
+	url := startUp(t, "--nats-config", conf, "--user", "services", "--password", "s-pw")
+	out, err := rpbus(t, "scope", "single", "--nats", url, "--user", "operator", "--password", "o-pw")
+	if err != nil || !strings.Contains(out, "decimation 1") {
+		t.Errorf("scope single as operator: %q %v", out, err)
+	}
+	if _, err := rpbus(t, "scope", "single", "--nats", url); err == nil || !strings.Contains(err.Error(), "authorization required") {
+		t.Errorf("scope single without credentials: %v", err)
 	}
 }

@@ -30,11 +30,12 @@ func natsCLI(t *testing.T) string {
 	return path
 }
 
-// startUp runs `rpbus up` in process on a random port and returns its URL.
-func startUp(t *testing.T) string {
+// startUp runs `rpbus up` in process on a random port, with the flags
+// extra, and returns its URL.
+func startUp(t *testing.T, extra ...string) string {
 	t.Helper()
 	up := &upCmd{stdout: io.Discard}
-	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", ""}); err != nil {
+	if err := up.ParseFlags(append([]string{"--listen", "127.0.0.1:0", "--data", ""}, extra...)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

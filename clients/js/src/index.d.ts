@@ -46,10 +46,23 @@ export class EventStream<T> implements AsyncIterable<Event<T>> {
   [Symbol.asyncIterator](): AsyncIterator<Event<T>>;
 }
 
-export interface ConnectOptions extends Partial<NodeConnectionOptions> {
+export interface ConnectOptions extends Partial<Omit<NodeConnectionOptions, "timeout" | "user" | "pass" | "token">> {
   /** Requests in flight at once (default 64); more wait for a slot. */
   maxInFlight?: number;
+  /** Seconds one connection attempt may take (default 2). */
+  timeout?: number;
+  /** Credentials, at most one kind: user and password, token, creds (a credentials file path) or nkey (an nkey seed file path). */
+  user?: string;
+  password?: string;
+  token?: string;
+  creds?: string;
+  nkey?: string;
 }
+
+/** Seconds one connection attempt may take before connect() says why it failed. */
+export const CONNECT_TIMEOUT: number;
+/** Whom a connection logs in as, without secrets: "as user \"bob\"", "with a token", ... */
+export function describeCredentials(c?: { user?: string; token?: string; creds?: string; nkey?: string }): string;
 
 export function connect(servers?: string | string[], options?: ConnectOptions): Promise<Rpbus>;
 

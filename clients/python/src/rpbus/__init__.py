@@ -24,6 +24,7 @@ cancels the acquisition on the service; ``done()``, ``progress()`` and
 from __future__ import annotations
 
 from .client import (
+    CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
     HW,
     MARGIN,
@@ -72,6 +73,7 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MARGIN",
     "connect",
