@@ -18,11 +18,18 @@ import (
 // rpbus runs the command in process and returns its stdout.
 func rpbus(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := rpbus2(t, args...)
+	return out, err
+}
+
+// rpbus2 runs the command in process and returns its stdout and stderr.
+func rpbus2(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
 	err := Main(ctx, args, &out, &errb)
-	return out.String(), err
+	return out.String(), errb.String(), err
 }
 
 func TestClientVerbs(t *testing.T) {
@@ -30,7 +37,7 @@ func TestClientVerbs(t *testing.T) {
 	dir := t.TempDir()
 
 	out, err := rpbus(t, "asg0", "--nats", url, "--waveform", "sin", "--frequency", "1e6", "--amplitude", "0.5", "--output-direct", "out1")
-	if err != nil || !strings.Contains(out, "asg0 on sim: sin 1e+06 Hz, amplitude 0.5 V") {
+	if err != nil || !strings.Contains(out, "asg0 on sim: sin 1.000000 MHz, amplitude 500.0 mV") {
 		t.Fatalf("asg0: %q %v", out, err)
 	}
 	if _, err := rpbus(t, "asg0", "--nats", url, "--amplitude", "2"); rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "amplitude") {
@@ -125,5 +132,31 @@ func TestConnectionErrors(t *testing.T) {
 	}
 	if _, err := rpbus(t, "scope", "single", "--nats", url); err == nil || !strings.Contains(err.Error(), "authorization required") {
 		t.Errorf("scope single without credentials: %v", err)
+	}
+}
+
+// TestCommandLineAsPeopleTypeIt: connection flags before the command, a
+// progress bar that ends on its final count, numbers with SI prefixes
+// and sensible precision, and a spectrum summary that names the Nyquist
+// frequency.
+func TestCommandLineAsPeopleTypeIt(t *testing.T) {
+	url := startUp(t)
+	out, err := rpbus(t, "--nats", url, "asg0", "--frequency", "2e6", "--output-direct", "off")
+	if err != nil || !strings.Contains(out, "2.000000 MHz") {
+		t.Fatalf("rpbus --nats URL asg0: %q %v", out, err)
+	}
+	if _, err := rpbus(t, "--nats="+url, "--board", "nosuch", "scope", "single"); rperr.ErrorCode(err) != rperr.ENotFound {
+		t.Fatalf("--board before the command: %v, want 404 for board nosuch", err)
+	}
+	if _, err := rpbus(t, "--json", "scope", "single"); err == nil || !strings.Contains(err.Error(), "only --nats") {
+		t.Fatalf("a command's own flag before it: %v", err)
+	}
+	out, stderr, err := rpbus2(t, "--nats", url, "na", "single", "--start-freq", "5e5", "--stop-freq", "2e6", "--points", "21", "--rbw", "1000", "--progress")
+	if err != nil || !strings.Contains(stderr, "] 21/21 points\n") || !strings.Contains(out, "21 points 500.0000 kHz .. 2.000000 MHz, rbw 1.214 kHz") {
+		t.Fatalf("na single --progress:\n%s\nstderr %q\n%v", out, stderr, err)
+	}
+	out, stderr, err = rpbus2(t, "--nats", url, "specan", "single", "--decimation", "64", "--trace-average", "3", "--progress")
+	if err != nil || !strings.Contains(stderr, "] 3/3 traces\n") || !strings.Contains(out, "Nyquist frequency 976.6 kHz") {
+		t.Fatalf("specan single --progress:\n%s\nstderr %q\n%v", out, stderr, err)
 	}
 }
