@@ -160,3 +160,55 @@ func TestCommandLineAsPeopleTypeIt(t *testing.T) {
 		t.Fatalf("specan single --progress:\n%s\nstderr %q\n%v", out, stderr, err)
 	}
 }
+
+// TestWatch: rpbus watch prints the msgpack events as JSON lines, arrays
+// as numbers or summaries, and a failed acquisition's error.
+func TestWatch(t *testing.T) {
+	url := startUp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	w := &watchCmd{stdout: &out}
+	if err := w.ParseFlags([]string{"--nats", url, "--count", "2", "rp.sim.scope.done"}); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx); w.Close() }()
+	select {
+	case <-w.subscribed:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	if _, err := rpbus(t, "scope", "single", "--nats", url, "--input1", "out1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rpbus(t, "scope", "single", "--nats", url, "--trigger-source", "ext_positive_edge", "--timeout", "0.05"); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Fatalf("a single that times out: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines:\n%s", len(lines), out.String())
+	}
+	var ok, failed struct {
+		Subject string `json:"subject"`
+		Error   *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Data struct {
+			ID  string `json:"id"`
+			Ch1 struct {
+				Length int `json:"length"`
+			} `json:"ch1"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &ok); err != nil || ok.Subject != "rp.sim.scope.done" || ok.Error != nil || ok.Data.Ch1.Length != 16384 {
+		t.Errorf("done event: %v %.300s", err, lines[0])
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &failed); err != nil || failed.Error == nil || failed.Error.Code != 408 || failed.Data.ID == "" {
+		t.Errorf("failed event: %v %.300s", err, lines[1])
+	}
+}
