@@ -609,3 +609,27 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	}
 	expect("no-board", rperr.EUnavailable)
 }
+
+// TestPyRPLNames: avg_per_point, PyRPL's older name, is average_per_point;
+// errors name the field the user gave.
+func TestPyRPLNames(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t, 30*time.Second)
+	tr, err := e.board.NA().Single(ctx, api.NASettings{StartFreq: 1e6, StopFreq: 2e6, Points: 5, RBW: 1e4, AvgPerPoint: 2})
+	if err != nil || tr.Settings.AveragePerPoint != 2 || tr.Settings.AvgPerPoint != 0 {
+		t.Fatalf("avg_per_point 2: %+v %v", tr.Settings, err)
+	}
+	for _, tc := range []struct {
+		s    api.NASettings
+		want string
+	}{
+		{api.NASettings{AvgPerPoint: -1}, "avg_per_point: -1"},
+		{api.NASettings{AveragePerPoint: -1}, "average_per_point: -1"},
+		{api.NASettings{AvgPerPoint: 2, AveragePerPoint: 3}, "avg_per_point, average_per_point"},
+	} {
+		_, err := e.board.NA().Single(ctx, tc.s)
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want a 400 naming %q", tc.s, err, tc.want)
+		}
+	}
+}

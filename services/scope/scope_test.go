@@ -837,3 +837,14 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	}
 	expect("no-board", rperr.EUnavailable)
 }
+
+// TestLongAveragesStayWithinTheBridgesLimits: 1000 traces at decimation
+// 65536 (8590 s) once failed with "ops[10].timeout: 17180.87 s is outside
+// 0..3600 s", an error about an op the user never wrote; the default
+// timeout, which bounds each trace's wait, is now capped at 3600 s.
+func TestLongAveragesStayWithinTheBridgesLimits(t *testing.T) {
+	s, err := scope.Normalize(api.ScopeSettings{Decimation: 65536, TraceAverage: 1000})
+	if err != nil || s.Timeout != scope.MaxTimeout {
+		t.Fatalf("%+v %v; want the timeout capped at %g s", s, err, scope.MaxTimeout)
+	}
+}

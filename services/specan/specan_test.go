@@ -634,3 +634,40 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	wantCode(t, err, rperr.EUnavailable)
 	expect("no-board", rperr.EUnavailable)
 }
+
+// TestPyRPLNames: PyRPL's names on the wire. rbw picks the decimation
+// whose rbw is nearest, as PyRPL's does; display_unit, input1_baseband
+// and input2_baseband are unit, input1 and input2; baseband must be true;
+// errors name the field the user gave.
+func TestPyRPLNames(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sp := e.spectrum(t, api.SpecanSettings{RBW: 449, DisplayUnit: "dB(Vrms^2/Hz)", Input1Baseband: "in2", Input2Baseband: "out1", TraceAverage: 1})
+	if sp.Settings.Decimation != 64 || math.Abs(sp.RBW-449.5) > 1 || sp.Settings.Unit != "dB(Vrms^2/Hz)" || sp.Settings.Input1 != "in2" || sp.Settings.Input2 != "out1" {
+		t.Fatalf("applied %+v, rbw %g", sp.Settings, sp.RBW)
+	}
+	if sp.Settings.RBW != 0 || sp.Settings.DisplayUnit != "" || sp.Settings.Baseband != nil {
+		t.Errorf("the reply's settings keep PyRPL's names: %+v", sp.Settings)
+	}
+	// A boxcar's rbw is 1 bin: 120 Hz is about decimation 64's 119 Hz.
+	if d, err := specan.RBWDecimation(120, 1.0/16384); err != nil || d != 64 {
+		t.Errorf("RBWDecimation(120 Hz, boxcar) = %d, %v; want 64", d, err)
+	}
+	yes := true
+	if sp := e.spectrum(t, api.SpecanSettings{Baseband: &yes, Decimation: 8}); sp.Settings.Decimation != 8 {
+		t.Errorf("baseband true: %+v", sp.Settings)
+	}
+	no := false
+	for _, tc := range []struct {
+		s    api.SpecanSettings
+		want []string
+	}{
+		{api.SpecanSettings{RBW: -5}, []string{"rbw", "-5"}},
+		{api.SpecanSettings{RBW: 100, Decimation: 8}, []string{"rbw, span, decimation"}},
+		{api.SpecanSettings{DisplayUnit: "V", Unit: "Vpk"}, []string{"display_unit, unit"}},
+		{api.SpecanSettings{DisplayUnit: "furlong"}, []string{"unit", "furlong"}},
+		{api.SpecanSettings{Baseband: &no}, []string{"baseband"}},
+	} {
+		_, err := e.board.Specan().Single(ctxT(t, 10*time.Second), tc.s)
+		wantCode(t, err, rperr.EInvalid, tc.want...)
+	}
+}

@@ -70,6 +70,7 @@ class NetworkAnalyzer(Instrument):
         points: int | None = None,
         rbw: float | None = None,
         average_per_point: int | None = None,
+        avg_per_point: int | None = None,
         amplitude: float | None = None,
         input: str | None = None,
         output_direct: str | None = None,
@@ -87,7 +88,8 @@ class NetworkAnalyzer(Instrument):
         points of bandwidth ``rbw`` (Hz), driving ``output_direct`` with
         ``amplitude`` (V) and measuring ``input``. ``timeout`` is the
         *service's* limit (default 2 x the sweep + 5 s); ``no_wait``
-        answers 409 instead of waiting for a free IQ module. ``id`` names
+        answers 409 instead of waiting for a free IQ module.
+        ``avg_per_point`` is PyRPL's older name of ``average_per_point``. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
 
         Cancelling the awaiting task cancels the sweep on the service.
@@ -98,6 +100,7 @@ class NetworkAnalyzer(Instrument):
             points=points,
             rbw=rbw,
             average_per_point=average_per_point,
+            avg_per_point=avg_per_point,
             amplitude=amplitude,
             input=input,
             output_direct=output_direct,

@@ -59,6 +59,11 @@ class SpectrumAnalyzer(Instrument):
         unit: str | None = None,
         cross: bool | None = None,
         timeout: float | None = None,
+        rbw: float | None = None,
+        display_unit: str | None = None,
+        input1_baseband: str | None = None,
+        input2_baseband: str | None = None,
+        baseband: bool | None = None,
         id: str | None = None,
         request_timeout: float | None = None,
     ) -> Spectrum:
@@ -70,6 +75,12 @@ class SpectrumAnalyzer(Instrument):
         Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz),
         Vrms/sqrt(Hz)); ``timeout``: the *service's* limit. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
+
+        PyRPL's names: ``rbw`` (Hz) picks the decimation whose rbw (ENBW x
+        125 MHz / decimation) is nearest, instead of ``span`` or
+        ``decimation``; ``display_unit`` is ``unit``, ``input1_baseband``
+        and ``input2_baseband`` are ``input1`` and ``input2``; ``baseband``
+        must be true.
 
         Cancelling the awaiting task cancels the acquisition on the service.
         """
@@ -83,6 +94,11 @@ class SpectrumAnalyzer(Instrument):
             unit=unit,
             cross=cross,
             timeout=timeout,
+            rbw=rbw,
+            display_unit=display_unit,
+            input1_baseband=input1_baseband,
+            input2_baseband=input2_baseband,
+            baseband=baseband,
             id=id,
         )
         wait = request_timeout if request_timeout is not None else _wait_time(body)
