@@ -24,7 +24,7 @@ func init() {
 		},
 		examples: func(board string) []string {
 			return []string{
-				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":64,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'`, board),
+				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":32,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'   (span 3.9 MHz: the tone at 1 MHz)`, board),
 			}
 		},
 	})
