@@ -548,9 +548,11 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 	select {
 	case res = <-j.done:
 	case <-a.Context().Done():
-		return nil, a.Err()
+		res.err = a.Err()
 	}
 	if res.err != nil {
+		s.publishFailure(name, api.ScopeTrace{ID: a.ID, Board: name, Settings: p.set,
+			Timing: api.Timing{Requested: unix(req.Received)}}, res.err)
 		return nil, res.err
 	}
 	defer putRaw(res.r)
@@ -585,6 +587,15 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
 	}
 	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
+}
+
+// publishFailure sends the done event of a single that failed (what is
+// known of it, with the error headers), unless nobody would hear it.
+func (s *Service) publishFailure(board string, tr api.ScopeTrace, err error) {
+	if s.cfg.Heard != nil && !s.cfg.Heard(api.Subject(board, "scope", "done")) {
+		return
+	}
+	_ = s.tr.PublishFailure(board, tr, err)
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
