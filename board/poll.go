@@ -3,11 +3,13 @@ package board
 import (
 	"context"
 	"time"
+
+	"github.com/rpbus/rpbus/internal/precise"
 )
 
 // Polling steps of Poll.
 const (
-	// MinPollStep is the shortest pause between two reads.
+	// MinPollStep is the shortest time from one read to the next.
 	MinPollStep = 20 * time.Microsecond
 	// maxPollStep bounds the back-off of a wait whose end nobody predicted.
 	maxPollStep = time.Millisecond
@@ -17,29 +19,20 @@ const (
 )
 
 // Poll waits for c on any backend by reading the word. It sleeps through
-// c.Earliest first, then reads it every step, where a step is MinPollStep
-// or the time one read takes (a round trip on a remote backend), whichever
-// is longer: a condition that holds is seen at most one step late. When
-// nobody predicted the end (Earliest 0) the step grows from there towards
-// 1 ms, but never beyond an eighth of the time already waited. It returns
-// as WaitFor does.
+// c.Earliest first, then starts a read every step, where a step is
+// MinPollStep or the time one read takes (a round trip on a remote
+// backend), whichever is longer: reads follow each other without a pause
+// once a read takes longer than MinPollStep, and a condition that holds
+// is seen at most one step late. When nobody predicted the end (Earliest
+// 0) the step grows from there towards 1 ms, but never beyond an eighth
+// of the time already waited. Its sleeps are precise to microseconds
+// (package precise), not to the runtime timers' millisecond. It returns as
+// WaitFor does.
 func Poll(ctx context.Context, f FPGA, c Cond) (bool, error) {
 	start := time.Now()
 	deadline := start.Add(c.Timeout)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	sleep := func(d time.Duration) error {
-		timer.Reset(d)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-			return nil
-		}
-	}
 	if c.Earliest > 0 {
-		if err := sleep(min(c.Earliest, c.Timeout)); err != nil {
+		if err := precise.Until(ctx, start.Add(min(c.Earliest, c.Timeout))); err != nil {
 			return false, err
 		}
 	}
@@ -54,8 +47,7 @@ func Poll(ctx context.Context, f FPGA, c Cond) (bool, error) {
 		if word[0]&c.Mask == c.Value {
 			return true, nil
 		}
-		left := deadline.Sub(now)
-		if left <= 0 {
+		if !now.Before(deadline) {
 			return false, nil
 		}
 		step := max(MinPollStep, now.Sub(t0))
@@ -63,7 +55,11 @@ func Poll(ctx context.Context, f FPGA, c Cond) (bool, error) {
 			step = max(step, backoff)
 			backoff = min(2*backoff, maxPollStep, max(MinPollStep, now.Sub(start)/backoffShare))
 		}
-		if err := sleep(min(step, left)); err != nil {
+		next := t0.Add(step)
+		if deadline.Before(next) {
+			next = deadline
+		}
+		if err := precise.Until(ctx, next); err != nil {
 			return false, err
 		}
 	}
