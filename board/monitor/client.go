@@ -329,11 +329,12 @@ type request struct {
 	access int // index of the (first) access it carries
 }
 
-// inlineWrite: request bytes up to this size are written before the
+// inlineWrite: request bytes up to this size (less than any socket's
+// send buffer, 4608 bytes at the least on Linux) are written before the
 // answers are read; larger ones are written by a second goroutine while
 // the answers are read, so that neither side can block the other with
 // full socket buffers.
-const inlineWrite = 16 << 10
+const inlineWrite = 4 << 10
 
 // plan encodes run into cc.buf as requests (cc.reqs), chunked at the
 // protocol's limits and Window ends, adjacent writes merged. It reports
