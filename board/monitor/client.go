@@ -122,6 +122,10 @@ type clientConn struct {
 	reqs    []request // what buf holds
 	payload []byte    // a read's answer
 	echo    [HeaderSize]byte
+	// skip answers of a burst's reads (pollHdr) are still to come
+	// before any other (see WaitFor).
+	skip    int
+	pollHdr [HeaderSize]byte
 	used    bool // an exchange has succeeded since the dial
 }
 
@@ -297,7 +301,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		// Small requests: Nagle plus delayed ACK would add ~15 ms each.
 		_ = tc.SetNoDelay(true)
 	}
-	cc.c, cc.used = conn, false
+	cc.c, cc.used, cc.skip = conn, false, 0
 	cc.br.Reset(conn)
 	return nil
 }
@@ -319,6 +323,7 @@ func (c *Client) drop(cc *clientConn) {
 		cc.c.Close()
 		cc.c = nil
 	}
+	cc.skip = 0
 }
 
 // request is one protocol request of a pipeline.
@@ -426,16 +431,21 @@ func (c *Client) pipeline(cc *clientConn, run []board.Access) (int, error) {
 		if !writes && attempt == 0 && reused && !answered && isConnReset(err) {
 			continue
 		}
-		var re *rperr.Error
-		if errors.As(err, &re) {
-			return failed, rperr.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return failed, rperr.Errorf(rperr.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
-		}
-		return failed, rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
+		return failed, c.wireError(err)
 	}
+}
+
+// wireError makes an exchange's failure an *rperr.Error naming the board.
+func (c *Client) wireError(err error) error {
+	var re *rperr.Error
+	if errors.As(err, &re) {
+		return rperr.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return rperr.Errorf(rperr.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
+	}
+	return rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
 }
 
 func isConnReset(err error) bool {
@@ -483,6 +493,11 @@ func (cc *clientConn) exchange(timeout time.Duration) (done int, answered bool, 
 
 // answers reads the answers to cc.reqs in order.
 func (cc *clientConn) answers(conn net.Conn, timeout time.Duration) (done int, answered bool, err error) {
+	if cc.skip > 0 {
+		if err := cc.settle(conn, timeout); err != nil {
+			return 0, true, err
+		}
+	}
 	for i, r := range cc.reqs {
 		if timeout > 0 {
 			if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {

@@ -164,9 +164,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	go func() {
 		defer close(done)
 		for c := range q {
-			if err := precise.Until(context.Background(), c.at.Add(p.cfg.Delay)); err != nil {
-				return
-			}
+			precise.Near(c.at.Add(p.cfg.Delay))
 			_, err := dst.Write(c.data)
 			chunkPool.Put(&c.data)
 			if err != nil {

@@ -10,14 +10,13 @@ import (
 // timer may wake late by on an idle machine, and a little more.
 const Coarse = 2 * time.Millisecond
 
-// maxSlack caps the learned lateness of a nanosleep. Wakes later than this
-// come from busy CPUs, where spinning longer would only take CPU time from
-// the work that keeps them busy.
-const maxSlack = 200 * time.Microsecond
+// maxLate caps the learned lateness of a nanosleep. Wakes later than this
+// come from busy CPUs and say nothing about the next one.
+const maxLate = 200 * time.Microsecond
 
-// slack is how late a nanosleep wakes (the kernel's timer and scheduling
+// late is how late a nanosleep wakes (the kernel's timer and scheduling
 // latency, 20 to 30 us on this project's VMs), learned from every sleep.
-var slack atomic.Int64
+var late atomic.Int64
 
 // Sleep pauses for d, or until ctx ends first, which it then returns
 // (ctx is noticed within Coarse). d <= 0 returns at once.
@@ -26,37 +25,55 @@ func Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Until pauses until t, or until ctx ends first (see Sleep). It never
-// returns before t: the nanosleep ends a learned slack early and the rest
-// is spun, so it is late by a few microseconds rather than by the
-// kernel's wake-up latency.
+// returns before t; it returns late by the kernel's wake-up latency, tens
+// of microseconds, rather than by the runtime's millisecond. It does not
+// spin: on a busy machine a spinning thread takes the CPU from the work
+// it waits for.
 func Until(ctx context.Context, t time.Time) error {
+	if err := coarse(ctx, t); err != nil {
+		return err
+	}
+	if d := time.Until(t); d > 0 {
+		nanosleep(d)
+		learn(-time.Until(t))
+	}
+	return ctx.Err()
+}
+
+// Near pauses until about t: it aims a learned wake-up latency early, so
+// it returns within a few microseconds of t on either side. For paces
+// and delays that must be right on average (a LAN's delay, a poll's
+// rhythm), not never early.
+func Near(t time.Time) {
+	_ = coarse(context.Background(), t)
+	lat := time.Duration(late.Load())
+	if d := time.Until(t) - lat; d > 0 {
+		nanosleep(d)
+		learn(lat - time.Until(t))
+	}
+}
+
+// coarse sleeps on a runtime timer until Coarse before t.
+func coarse(ctx context.Context, t time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if d := time.Until(t) - Coarse; d > 0 {
 		timer := time.NewTimer(d)
+		defer timer.Stop()
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			return ctx.Err()
 		case <-timer.C:
 		}
 	}
-	s := time.Duration(slack.Load())
-	if d := time.Until(t) - s; d > 0 {
-		nanosleep(d)
-		noteOversleep(time.Until(t)-s, s)
-	}
-	for time.Now().Before(t) {
-	}
-	return ctx.Err()
+	return nil
 }
 
-// noteOversleep learns from a nanosleep that was meant to end early by
-// old and ended early by early (negative: late): the slack grows to 5/4 of
-// the latest lateness and decays by 1/16 per sleep.
-func noteOversleep(early, old time.Duration) {
-	over := old - early
-	next := max(min(max(over, 0)*5/4, maxSlack), old*15/16)
-	slack.Store(int64(next))
+// learn notes how late a nanosleep woke: the estimate moves an eighth of
+// the way towards each observation.
+func learn(over time.Duration) {
+	over = min(max(over, 0), maxLate)
+	old := time.Duration(late.Load())
+	late.Store(int64(old + (over-old)/8))
 }
