@@ -24,11 +24,17 @@ func TestWaitForBurstThenRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The condition comes true a little after the prediction.
+		t0 := time.Now()
 		time.AfterFunc(2*time.Millisecond, func() { other.Write(flag, []uint32{uint32(round + 1)}) })
 		ok, err := c.WaitFor(context.Background(), board.Cond{Addr: flag, Mask: 0xff, Value: uint32(round + 1),
 			Earliest: time.Millisecond, Timeout: 5 * time.Second})
 		if !ok || err != nil {
 			t.Fatalf("round %d: WaitFor %v %v", round, ok, err)
+		}
+		// The polls' sleeps must not hold back the runtime's timers (the
+		// AfterFunc above): they once did for seconds.
+		if d := time.Since(t0); d > time.Second {
+			t.Fatalf("round %d: a wait for a 2 ms AfterFunc took %v", round, d)
 		}
 		run := []board.Access{
 			{Addr: base + 0x900, Write: true, Words: []uint32{uint32(round), 7}},

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -473,7 +474,11 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 	// round trips per trace of a deployment at the delay, from its twin
 	// at 0 (the next column)
 	rtt := func(i int) float64 {
-		return (med(i, figSingle) - med(i+1, figSingle)) / (med(i, figRead1) - med(i+1, figRead1))
+		r := (med(i, figSingle) - med(i+1, figSingle)) / (med(i, figRead1) - med(i+1, figRead1))
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			return 0 // no difference to divide by
+		}
+		return r
 	}
 	if c.asJSON {
 		type col struct {

@@ -12,8 +12,9 @@ import (
 // is on. The runtime does not hand the goroutine's P to another thread
 // for a syscall this short while others are idle, and that P's timers
 // (time.AfterFunc, context deadlines) wait for it: a loop of sleeps and
-// reads delayed a 2 ms AfterFunc by 1 to 3 s here. Yielding after each
-// sleep runs them (worst 3 to 13 ms).
+// reads delayed a 2 ms AfterFunc by 1 to 3 s here (the monitor package's
+// TestWaitForBurstThenRuns). Yielding after each sleep runs them (worst
+// 3 to 13 ms).
 func nanosleep(d time.Duration) {
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(time.Microsecond), 0, 0, 0)
 	ts := unix.NsecToTimespec(int64(d))
