@@ -129,8 +129,9 @@
 // At decimation 1 and 2 making both channels' samples takes longer than
 // the acquisition. When such an acquisition starts apart from a stream
 // (more than 500 us after the previous one ended), a helper goroutine is
-// woken and spins until 1 ms after its predicted end, making channel 2
-// while the board's goroutine makes channel 1. It spins because a
+// woken and spins until the acquisition's last samples are made (at most
+// 300 us past its predicted end), making channel 2 while the board's
+// goroutine makes channel 1. It spins because a
 // goroutine woken when the work appears waits for a CPU to wake; it yields
 // every 20 us and stops when a yield shows the CPUs busy.
 package sim

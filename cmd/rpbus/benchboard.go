@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +58,9 @@ type benchBoardCmd struct {
 	baseline string
 	exe      string
 	asJSON   bool
+	sim      boardFlags // the simulated boards' model and bus, for both deployments
 
+	readout float64 // s the board's bus takes for one trace's two buffers
 	cleanup []func()
 }
 
@@ -70,9 +73,15 @@ func (c *benchBoardCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.baseline, "baseline", "", "another rpbus binary whose `up --backend monitor` is measured beside this one (e.g. a build of the code before a change)")
 	fs.StringVar(&c.exe, "exe", "", "rpbus binary for the board-side processes (default: this one)")
 	fs.BoolVar(&c.asJSON, "json", false, "print the figures as one JSON object")
+	c.sim.registerSim(fs)
 	if err := parseWithEnv(fs, args, nil); err != nil {
 		return err
 	}
+	cfg, err := c.sim.simConfigFromFlags()
+	if err != nil {
+		return err
+	}
+	c.readout = 2 * regmap.ScopeBufferLen * cfg.BusRead
 	switch {
 	case c.delay < 0 || c.delay > time.Second:
 		return usageError{fmt.Sprintf("--lan-delay %v: want 0..1s", c.delay)}
@@ -168,7 +177,7 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 			return nil, err
 		}
 	}
-	line, err := c.child(ctx, exe, "simboard: ", "simboard", "--listen", "127.0.0.1:0")
+	line, err := c.child(ctx, exe, "simboard: ", append([]string{"simboard", "--listen", "127.0.0.1:0"}, c.simArgs()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("simboard: %w", err)
 	}
@@ -235,7 +244,7 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.child(ctx, exe, "hwbridge: ", "hwbridge", "--backend", "sim", "--board", "onboard", "--nats", "nats://"+natsD.Addr()); err != nil {
+	if _, err := c.child(ctx, exe, "hwbridge: ", append([]string{"hwbridge", "--backend", "sim", "--board", "onboard", "--nats", "nats://" + natsD.Addr()}, c.simArgs()...)...); err != nil {
 		return nil, fmt.Errorf("on-board bridge: %w", err)
 	}
 	cl, err := c.client(ns.ClientURL())
@@ -268,6 +277,20 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 		}
 	}
 	return deps, nil
+}
+
+// simArgs are the flags that give both deployments' simulated boards
+// the model and bus this command was given.
+func (c *benchBoardCmd) simArgs() []string {
+	cfg, _ := c.sim.simConfigFromFlags() // validated by ParseFlags
+	args := []string{"--bus-read", strconv.FormatFloat(cfg.BusRead, 'g', -1, 64), "--bus-write", strconv.FormatFloat(cfg.BusWrite, 'g', -1, 64)}
+	if c.sim.simConfig != "" {
+		args = append(args, "--sim-config", c.sim.simConfig)
+	}
+	if c.sim.seedSet {
+		args = append(args, "--seed", strconv.FormatUint(c.sim.seed, 10))
+	}
+	return args
 }
 
 func (c *benchBoardCmd) proxy(target string, delay time.Duration) (*lanproxy.Proxy, error) {
@@ -418,7 +441,7 @@ func (c *benchBoardCmd) measure(ctx context.Context, b *client.Board, fig string
 		acq := regmap.Duration(uint32(benchSpecan.Decimation))
 		return map[string]float64{
 			figSpecanAcq: t / (n * acq),
-			figSpecanLim: t / (n * (acq + boardReadout())),
+			figSpecanLim: t / (n * (acq + c.readout)),
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown figure %q", fig)
@@ -453,10 +476,6 @@ func scopeRate(ctx context.Context, b *client.Board, count int) (float64, error)
 	return float64(per*benchRateConc) / time.Since(t0).Seconds(), nil
 }
 
-// boardReadout is the time the simulated board charges for reading one
-// trace's two 16384-word buffers: a real board's bus cost.
-func boardReadout() float64 { return 0 }
-
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
@@ -469,7 +488,7 @@ func median(v []float64) float64 {
 // report prints the medians over the rounds.
 func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) error {
 	acq := regmap.Duration(1)
-	limit := acq + boardReadout()
+	limit := acq + c.readout
 	med := func(i int, fig string) float64 { return median(got[i][fig]) }
 	// round trips per trace of a deployment at the delay, from its twin
 	// at 0 (the next column)
@@ -501,6 +520,7 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 		return json.NewEncoder(c.stdout).Encode(map[string]any{
 			"lan_delay_us": c.delay.Microseconds(), "rounds": c.rounds,
 			"scope_limit_us": limit * 1e6, "scope_limit_traces_per_s": 1 / limit,
+			"readout_us": c.readout * 1e6, "simulator_only": c.readout == 0,
 			"deployments": cols,
 		})
 	}
@@ -533,8 +553,12 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 		fmt.Fprintf(w, " %18s", s)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "\nscope board limit: 1/(acquisition %.1f us + readout %.1f us)\n", acq*1e6, boardReadout()*1e6)
+	fmt.Fprintf(w, "\nboard limit of a trace: acquisition %.1f us + readout %.1f us (2 x %d words at the simulated bus's %v a word)\n",
+		acq*1e6, c.readout*1e6, regmap.ScopeBufferLen, time.Duration(c.readout/(2*regmap.ScopeBufferLen)*1e9))
 	fmt.Fprintf(w, "round trips per trace = (scope single p50 at the delay - at 0) / (1-word read p50 at the delay - at 0)\n")
+	if c.readout == 0 {
+		fmt.Fprintf(w, "the simulated bus is off (--bus-read 0): these figures hold for the simulator only\n")
+	}
 	return nil
 }
 

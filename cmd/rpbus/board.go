@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rpbus/rpbus/board"
@@ -19,6 +20,30 @@ type boardFlags struct {
 	simConfig string
 	seed      uint64
 	seedSet   bool
+	busRead   busTime
+	busWrite  busTime
+}
+
+// busTime is a flag of the simulated board's bus: a time per word in
+// seconds (2e-7) or as a Go duration (200ns); set tells it was given.
+type busTime struct {
+	s   float64
+	set bool
+}
+
+func (t *busTime) String() string { return "" }
+
+func (t *busTime) Set(v string) error {
+	if d, err := time.ParseDuration(v); err == nil {
+		t.s, t.set = d.Seconds(), true
+		return nil
+	}
+	s, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return fmt.Errorf("%q: want seconds (2e-7) or a duration (200ns)", v)
+	}
+	t.s, t.set = s, true
+	return nil
 }
 
 func (b *boardFlags) register(fs *flag.FlagSet) {
@@ -35,6 +60,8 @@ func (b *boardFlags) registerSim(fs *flag.FlagSet) {
 		b.seedSet = err == nil
 		return err
 	})
+	fs.Var(&b.busRead, "bus-read", fmt.Sprintf("simulated board: bus time of one 32-bit read, as the Zynq's CPU takes it (overrides the config file; 0: free, figures then hold for the simulator only) (default %v)", time.Duration(sim.DefaultBusRead*1e9)))
+	fs.Var(&b.busWrite, "bus-write", fmt.Sprintf("simulated board: bus time of one 32-bit write (overrides the config file; 0: free) (default %v)", time.Duration(sim.DefaultBusWrite*1e9)))
 }
 
 // simConfigFromFlags loads the sim's configuration.
@@ -49,7 +76,13 @@ func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 	if b.seedSet {
 		cfg.Seed = b.seed
 	}
-	return cfg, nil
+	if b.busRead.set {
+		cfg.BusRead = b.busRead.s
+	}
+	if b.busWrite.set {
+		cfg.BusWrite = b.busWrite.s
+	}
+	return cfg, cfg.Validate()
 }
 
 // open builds the backend: the FPGA, and what hw.info reports about it.
