@@ -63,6 +63,15 @@
 // goroutine writes them while the answers are read, so that client and
 // server never both wait on full buffers.
 //
+// WaitFor (board.Waiter) waits for a register condition. With a predicted
+// end (board.Cond.Earliest) it sleeps until about then and sends a burst
+// of reads board.MinPollStep apart without waiting for their answers, so
+// the end is seen within a step of when it happens plus the way back,
+// instead of a whole round trip late when one read arrives just before
+// it; the answers still in flight when one matches are taken by the
+// connection's next exchange. Without a prediction, or after a burst that
+// found nothing, it polls (board.Poll).
+//
 // A Client is safe for concurrent use: each connection carries one run at
 // a time, and WithPoolSize allows several connections (default 1).
 // Buffers are kept per connection, so a call allocates nothing once its

@@ -12,4 +12,11 @@
 // modules (the scope and iq0, say) run concurrently; two on the scope never
 // interleave. Validation happens before any lock is taken, so a bad request
 // costs nothing and the next good one runs as usual.
+//
+// The reads and writes between two waits go to the backend as one run: a
+// board.Batcher (the monitor backend) pipelines them, others take them one
+// at a time. A wait goes to the backend's board.Waiter, or else is polled
+// (board.Poll); its hint (the op's earliest) counts from when the op
+// before it was sent, so the time the run's answers took to come back is
+// not slept again.
 package hwbridge
