@@ -107,7 +107,8 @@ func (c *benchBoardCmd) Close() error {
 type deployment struct {
 	Name  string  `json:"name"`
 	Delay float64 `json:"lan_delay_us"`
-	board *client.Board
+	cl    *client.Client
+	board string
 }
 
 // Figures measured per deployment.
@@ -154,7 +155,7 @@ func (c *benchBoardCmd) Run(ctx context.Context) error {
 	for range c.rounds {
 		for _, fig := range []string{figRead1, figSingle, figRate, figNA101, figNA1001, figSpecanAcq} {
 			for i, d := range deps {
-				vals, err := c.measure(ctx, d.board, fig)
+				vals, err := c.measure(ctx, d, fig)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", d.Name, fig, err)
 				}
@@ -253,9 +254,9 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 	}
 	us := float64(c.delay.Microseconds())
 	deps := []deployment{
-		{Name: "on-board", Delay: us, board: cl.Board("onboard")},
-		{Name: "monitor", Delay: us, board: cl.Board("monitor")},
-		{Name: "monitor", Delay: 0, board: cl.Board("monitor0")},
+		{Name: "on-board", Delay: us, cl: cl, board: "onboard"},
+		{Name: "monitor", Delay: us, cl: cl, board: "monitor"},
+		{Name: "monitor", Delay: 0, cl: cl, board: "monitor0"},
 	}
 	if c.baseline != "" {
 		for _, p := range []*lanproxy.Proxy{simD, sim0} {
@@ -268,11 +269,11 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 			if err != nil {
 				return nil, err
 			}
-			deps = append(deps, deployment{Name: "baseline monitor", Delay: float64(p.Delay().Microseconds()), board: bcl.Board("monitor")})
+			deps = append(deps, deployment{Name: "baseline monitor", Delay: float64(p.Delay().Microseconds()), cl: bcl, board: "monitor"})
 		}
 	}
 	for _, d := range deps {
-		if err := waitInfo(ctx, d.board); err != nil {
+		if err := waitInfo(ctx, d.cl.Board(d.board)); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name, err)
 		}
 	}
@@ -391,9 +392,10 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// measure takes one round of fig from b: figSpecanAcq also yields
+// measure takes one round of fig from d: figSpecanAcq also yields
 // figSpecanLim.
-func (c *benchBoardCmd) measure(ctx context.Context, b *client.Board, fig string) (map[string]float64, error) {
+func (c *benchBoardCmd) measure(ctx context.Context, d deployment, fig string) (map[string]float64, error) {
+	b := d.cl.Board(d.board)
 	switch fig {
 	case figRead1:
 		r, err := measure(ctx, c.count, func(ctx context.Context) error {
@@ -410,7 +412,8 @@ func (c *benchBoardCmd) measure(ctx context.Context, b *client.Board, fig string
 		})
 		return map[string]float64{fig: r.P50}, err
 	case figRate:
-		rate, err := scopeRate(ctx, b, c.count)
+		bc := &benchCmd{count: c.count, concurrency: benchRateConc}
+		rate, err := bc.sustained(ctx, d.cl, api.Subject(d.board, "scope", "single"), benchScope, 5*time.Second)
 		return map[string]float64{fig: rate}, err
 	case figNA101, figNA1001:
 		s := benchNA101
@@ -445,35 +448,6 @@ func (c *benchBoardCmd) measure(ctx context.Context, b *client.Board, fig string
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown figure %q", fig)
-}
-
-// scopeRate runs count singles at decimation 1 from benchRateConc
-// requesters at once and returns traces per second.
-func scopeRate(ctx context.Context, b *client.Board, count int) (float64, error) {
-	var wg sync.WaitGroup
-	errc := make(chan error, benchRateConc)
-	per := max(1, count/benchRateConc)
-	t0 := time.Now()
-	for range benchRateConc {
-		wg.Go(func() {
-			var tr api.ScopeTrace
-			for range per {
-				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				err := b.Scope().SingleInto(rctx, benchScope, &tr)
-				cancel()
-				if err != nil {
-					errc <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		return 0, err
-	}
-	return float64(per*benchRateConc) / time.Since(t0).Seconds(), nil
 }
 
 func median(v []float64) float64 {

@@ -16,38 +16,10 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/monitor"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 )
-
-// serveMonitor serves f over the monitor protocol on a free loopback
-// port, as `rpbus simboard` serves its simulated board.
-func serveMonitor(tb testing.TB, f board.FPGA) string {
-	tb.Helper()
-	srv, err := monitor.NewServer(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go srv.Serve(ln)
-	tb.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
-
-func dialMonitor(tb testing.TB, addr string, opts ...monitor.Option) *monitor.Client {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	mc, err := monitor.Dial(ctx, addr, opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { mc.Close() })
-	return mc
-}
 
 // opByOp hides the backend's Batch: the bridge then sends one op at a
 // time, as it did before pipelining.
@@ -85,9 +57,9 @@ func registerTxn() []api.Op {
 
 func TestPipelinedTxnMatchesOpByOp(t *testing.T) {
 	b, _ := newSim(t)
-	addr := serveMonitor(t, b)
-	piped := start(t, dialMonitor(t, addr), "monitor")
-	single := start(t, opByOp{dialMonitor(t, addr)}, "monitor")
+	addr := testrig.ServeMonitor(t, b)
+	piped := start(t, testrig.DialMonitor(t, addr), "monitor")
+	single := start(t, opByOp{testrig.DialMonitor(t, addr)}, "monitor")
 	ctx := ctxT(t)
 	got, err := piped.board.HW.Txn(ctx, registerTxn()...)
 	if err != nil {
@@ -144,7 +116,7 @@ func TestFailedOpNamesItsIndex(t *testing.T) {
 	b, _ := newSim(t)
 	sc := regmap.ScopeBase
 	bad := sc + regmap.ScopeHysteresis
-	e := start(t, dialMonitor(t, serveMonitor(t, faulty{b, bad}), monitor.WithBackoff(time.Millisecond, time.Millisecond)), "monitor")
+	e := start(t, testrig.DialMonitor(t, testrig.ServeMonitor(t, faulty{b, bad}), monitor.WithBackoff(time.Millisecond, time.Millisecond)), "monitor")
 	ctx := ctxT(t)
 	for _, seventh := range []api.Op{api.Read(bad, 1), api.Write(bad, 5)} {
 		_, err := e.board.HW.Txn(ctx,
@@ -244,7 +216,7 @@ func (c *cutter) relay(a net.Conn) {
 // it with 503 at once; the next transaction redials and succeeds.
 func TestMidStreamDisconnectAnswers503(t *testing.T) {
 	b, _ := newSim(t)
-	addr := serveMonitor(t, b)
+	addr := testrig.ServeMonitor(t, b)
 	sc := regmap.ScopeBase
 	buf := regmap.ScopeBufferLen
 	// The answers: 8-byte echoes of the two writes (merged into one
@@ -257,7 +229,7 @@ func TestMidStreamDisconnectAnswers503(t *testing.T) {
 		api.Read16(sc+regmap.ScopeCh2Data, buf),
 	}
 	cut := newCutter(t, addr)
-	e := start(t, dialMonitor(t, cut.ln.Addr().String(), monitor.WithBackoff(time.Millisecond, time.Millisecond)), "monitor")
+	e := start(t, testrig.DialMonitor(t, cut.ln.Addr().String(), monitor.WithBackoff(time.Millisecond, time.Millisecond)), "monitor")
 	for _, n := range []int64{0, 3, 8, 12, 16 + 8 + 1000, 16 + 8 + 4*int64(buf) + 4, 16 + 8 + 4*int64(buf) + 8 + 4*int64(buf) - 1} {
 		cut.arm(n)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -4,18 +4,16 @@ import (
 	"context"
 	"math"
 	"math/cmplx"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
-	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/na"
 )
@@ -53,7 +51,7 @@ func newEnvOn(tb testing.TB, backend string, cfgs ...na.Config) *env {
 	tb.Cleanup(func() { b.Close() })
 	var f board.FPGA = b
 	if backend == "monitor" {
-		f = monitorOf(tb, b)
+		f = testrig.DialMonitor(tb, testrig.ServeMonitor(tb, b))
 	}
 	ns := natstest.Server(tb)
 	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: backend, FPGA: f, Model: cfg})
@@ -69,30 +67,6 @@ func newEnvOn(tb testing.TB, backend string, cfgs ...na.Config) *env {
 	}
 	e.c, e.board = c, c.Board("sim")
 	return e
-}
-
-// monitorOf serves b over the monitor protocol on a free loopback port
-// and returns a client of it.
-func monitorOf(tb testing.TB, b *sim.Board) *monitor.Client {
-	tb.Helper()
-	srv, err := monitor.NewServer(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go srv.Serve(ln)
-	tb.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	mc, err := monitor.Dial(ctx, ln.Addr().String())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { mc.Close() })
-	return mc
 }
 
 // startNA starts one more NA instance on its own connection.
