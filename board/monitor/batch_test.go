@@ -229,3 +229,23 @@ func TestBatchLargerThanSocketBuffers(t *testing.T) {
 		t.Fatal("a large pipelined run deadlocks")
 	}
 }
+
+// A Read or Write allocates nothing once its sizes were seen (the
+// buffers are the connection's).
+func TestCallsDoNotAllocate(t *testing.T) {
+	_, addr := startServer(t, newMem())
+	c := dial(t, addr)
+	dst, src := make([]uint32, 16384), []uint32{1, 2, 3}
+	if err := c.Read(base, dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(base, src); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(50, func() { c.Read(base, dst) }); n != 0 {
+		t.Errorf("Read allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(50, func() { c.Write(base, src) }); n != 0 {
+		t.Errorf("Write allocates %v times", n)
+	}
+}

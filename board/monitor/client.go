@@ -402,6 +402,7 @@ func (cc *clientConn) merge(addr uint32, words []uint32) int {
 // pipeline runs run on cc, dialling first if needed; see Batch.
 func (c *Client) pipeline(cc *clientConn, run []board.Access) (int, error) {
 	writes := cc.plan(run)
+	defer clear(cc.reqs) // holds the caller's buffers
 	if len(cc.reqs) == 0 {
 		return 0, nil
 	}
