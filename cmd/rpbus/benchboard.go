@@ -30,7 +30,8 @@ import (
 )
 
 // benchBoardCmd is `rpbus bench board`: the two ways to put a real board
-// on the bus, compared in one run across a LAN stand-in (lanproxy):
+// on the bus, compared in one run across a LAN stand-in (`rpbus lanproxy`
+// in its own process, as a network is outside both hosts):
 //
 //   - on-board: the bridge (sim backend) in its own process, as on the
 //     board, its NATS link through the stand-in;
@@ -41,7 +42,8 @@ import (
 //
 // The NATS server and the instrument services run in this process, as
 // `rpbus up` runs them on the PC; the client is a TCP connection. The
-// monitor path is also measured with no delay, so that the round trips
+// monitor path is also measured with no delay (its link straight to the
+// simboard, without the stand-in), so that the round trips
 // per trace can be counted: (scope single p50 at the delay - at 0) /
 // (1-word hw.txn read p50 at the delay - at 0). With --baseline, another
 // rpbus binary's `up --backend monitor` (the code before a change) is
@@ -184,14 +186,16 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 	}
 	// "simboard: simulated Red Pitaya on ADDR (monitor_server protocol)"
 	simAddr := strings.Fields(strings.TrimPrefix(line, "simboard: simulated Red Pitaya on "))[0]
-	simD, err := c.proxy(simAddr, c.delay)
+	simD, err := c.proxy(ctx, exe, simAddr, c.delay)
 	if err != nil {
 		return nil, err
 	}
-	sim0, err := c.proxy(simAddr, 0)
-	if err != nil {
-		return nil, err
-	}
+	// The monitor links: across the stand-in, and straight to the
+	// simboard (a delay of 0 without the stand-in's own hops).
+	links := []struct {
+		board, addr string
+		delay       time.Duration
+	}{{"monitor", simD, c.delay}, {"monitor0", simAddr, 0}}
 
 	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
@@ -221,19 +225,16 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 		c.cleanup = append(c.cleanup, func() { s.Stop(context.Background()) })
 	}
 	// The monitor bridges, on the PC.
-	for _, m := range []struct {
-		board string
-		proxy *lanproxy.Proxy
-	}{{"monitor", simD}, {"monitor0", sim0}} {
+	for _, m := range links {
 		nc, err := inproc(m.board)
 		if err != nil {
 			return nil, err
 		}
-		mc, err := monitor.Dial(ctx, m.proxy.Addr())
+		mc, err := monitor.Dial(ctx, m.addr)
 		if err != nil {
 			return nil, err
 		}
-		br, err := hwbridge.Start(nc, hwbridge.Config{Board: m.board, Backend: "monitor", Address: m.proxy.Addr(), FPGA: mc})
+		br, err := hwbridge.Start(nc, hwbridge.Config{Board: m.board, Backend: "monitor", Address: m.addr, FPGA: mc})
 		if err != nil {
 			mc.Close()
 			return nil, err
@@ -241,11 +242,11 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 		c.cleanup = append(c.cleanup, func() { br.Stop(context.Background()); mc.Close() })
 	}
 	// The on-board bridge, its NATS link across the stand-in.
-	natsD, err := c.proxy(strings.TrimPrefix(ns.ClientURL(), "nats://"), c.delay)
+	natsD, err := c.proxy(ctx, exe, strings.TrimPrefix(ns.ClientURL(), "nats://"), c.delay)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.child(ctx, exe, "hwbridge: ", append([]string{"hwbridge", "--backend", "sim", "--board", "onboard", "--nats", "nats://" + natsD.Addr()}, c.simArgs()...)...); err != nil {
+	if _, err := c.child(ctx, exe, "hwbridge: ", append([]string{"hwbridge", "--backend", "sim", "--board", "onboard", "--nats", "nats://" + natsD}, c.simArgs()...)...); err != nil {
 		return nil, fmt.Errorf("on-board bridge: %w", err)
 	}
 	cl, err := c.client(ns.ClientURL())
@@ -259,9 +260,9 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 		{Name: "monitor", Delay: 0, cl: cl, board: "monitor0"},
 	}
 	if c.baseline != "" {
-		for _, p := range []*lanproxy.Proxy{simD, sim0} {
+		for _, m := range links {
 			line, err := c.child(ctx, c.baseline, "rpbus up: NATS listening on ", "up", "--listen", "127.0.0.1:0", "--data", "",
-				"--board", "monitor", "--backend", "monitor", "--board-addr", p.Addr())
+				"--board", "monitor", "--backend", "monitor", "--board-addr", m.addr)
 			if err != nil {
 				return nil, fmt.Errorf("baseline: %w", err)
 			}
@@ -269,7 +270,7 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 			if err != nil {
 				return nil, err
 			}
-			deps = append(deps, deployment{Name: "baseline monitor", Delay: float64(p.Delay().Microseconds()), cl: bcl, board: "monitor"})
+			deps = append(deps, deployment{Name: "baseline monitor", Delay: float64(m.delay.Microseconds()), cl: bcl, board: "monitor"})
 		}
 	}
 	for _, d := range deps {
@@ -294,12 +295,15 @@ func (c *benchBoardCmd) simArgs() []string {
 	return args
 }
 
-func (c *benchBoardCmd) proxy(target string, delay time.Duration) (*lanproxy.Proxy, error) {
-	p, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: target, Delay: delay})
-	if err == nil {
-		c.cleanup = append(c.cleanup, func() { p.Close() })
+// proxy starts a LAN stand-in (`rpbus lanproxy`) in its own process, as a
+// network is outside both hosts, and returns its address.
+func (c *benchBoardCmd) proxy(ctx context.Context, exe, target string, delay time.Duration) (string, error) {
+	line, err := c.child(ctx, exe, "lanproxy: ", "lanproxy", "--listen", "127.0.0.1:0", "--target", target, "--lan-delay", delay.String())
+	if err != nil {
+		return "", fmt.Errorf("lan stand-in: %w", err)
 	}
-	return p, err
+	// "lanproxy: ADDR -> TARGET, DELAY each way"
+	return strings.Fields(strings.TrimPrefix(line, "lanproxy: "))[0], nil
 }
 
 // client connects over TCP, as a user's program would.
@@ -530,6 +534,7 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 	fmt.Fprintf(w, "\nboard limit of a trace: acquisition %.1f us + readout %.1f us (2 x %d words at the simulated bus's %v a word)\n",
 		acq*1e6, c.readout*1e6, regmap.ScopeBufferLen, time.Duration(c.readout/(2*regmap.ScopeBufferLen)*1e9))
 	fmt.Fprintf(w, "round trips per trace = (scope single p50 at the delay - at 0) / (1-word read p50 at the delay - at 0)\n")
+	fmt.Fprintf(w, "at 0: the monitor link goes straight to the simboard, without the stand-in\n")
 	if c.readout == 0 {
 		fmt.Fprintf(w, "the simulated bus is off (--bus-read 0): these figures hold for the simulator only\n")
 	}

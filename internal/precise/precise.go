@@ -6,15 +6,15 @@ import (
 	"time"
 )
 
-// Coarse is the longest stretch left to the nanosleep: what the runtime's
-// timer may wake late by on an idle machine, and a little more.
+// Coarse is the longest stretch left to the kernel timer: what the
+// runtime's timer may wake late by on an idle machine, and a little more.
 const Coarse = 2 * time.Millisecond
 
-// maxLate caps the learned lateness of a nanosleep. Wakes later than this
+// maxLate caps the learned lateness of a sleep. Wakes later than this
 // come from busy CPUs and say nothing about the next one.
 const maxLate = 200 * time.Microsecond
 
-// late is how late a nanosleep wakes (the kernel's timer and scheduling
+// late is how late a kernel timer wakes a goroutine (timer and scheduling
 // latency, 20 to 30 us on this project's VMs), learned from every sleep.
 var late atomic.Int64
 
@@ -34,7 +34,7 @@ func Until(ctx context.Context, t time.Time) error {
 		return err
 	}
 	if d := time.Until(t); d > 0 {
-		nanosleep(d)
+		sleep(d)
 		learn(-time.Until(t))
 	}
 	return ctx.Err()
@@ -48,7 +48,7 @@ func Near(t time.Time) {
 	_ = coarse(context.Background(), t)
 	lat := time.Duration(late.Load())
 	if d := time.Until(t) - lat; d > 0 {
-		nanosleep(d)
+		sleep(d)
 		learn(lat - time.Until(t))
 	}
 }
@@ -70,7 +70,7 @@ func coarse(ctx context.Context, t time.Time) error {
 	return nil
 }
 
-// learn notes how late a nanosleep woke: the estimate moves an eighth of
+// learn notes how late a sleep woke: the estimate moves an eighth of
 // the way towards each observation.
 func learn(over time.Duration) {
 	over = min(max(over, 0), maxLate)

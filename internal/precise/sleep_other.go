@@ -4,4 +4,4 @@ package precise
 
 import "time"
 
-func nanosleep(d time.Duration) { time.Sleep(d) }
+func sleep(d time.Duration) { time.Sleep(d) }
