@@ -14,8 +14,9 @@ const Coarse = 2 * time.Millisecond
 // come from busy CPUs and say nothing about the next one.
 const maxLate = 200 * time.Microsecond
 
-// late is how late a kernel timer wakes a goroutine (timer and scheduling
-// latency, 20 to 30 us on this project's VMs), learned from every sleep.
+// late is how late a kernel timer wakes a goroutine at the median (timer
+// and scheduling latency, 20 to 30 us on this project's VMs), learned from
+// every sleep.
 var late atomic.Int64
 
 // Sleep pauses for d, or until ctx ends first, which it then returns
@@ -40,16 +41,18 @@ func Until(ctx context.Context, t time.Time) error {
 	return ctx.Err()
 }
 
-// Near pauses until about t: it aims a learned wake-up latency early, so
-// it returns within a few microseconds of t on either side. For paces
-// and delays that must be right on average (a LAN's delay, a poll's
-// rhythm), not never early.
+// Near pauses until about t: it aims the learned median wake-up latency
+// early (at most half the pause), so it returns within a few
+// microseconds of t on either side at the median. For paces and delays
+// that must be right on average (a LAN's delay, a poll's rhythm), not
+// never early.
 func Near(t time.Time) {
 	_ = coarse(context.Background(), t)
-	lat := time.Duration(late.Load())
-	if d := time.Until(t) - lat; d > 0 {
+	left := time.Until(t)
+	early := min(time.Duration(late.Load()), left/2)
+	if d := left - early; d > 0 {
 		sleep(d)
-		learn(lat - time.Until(t))
+		learn(early - time.Until(t))
 	}
 }
 
@@ -70,10 +73,20 @@ func coarse(ctx context.Context, t time.Time) error {
 	return nil
 }
 
-// learn notes how late a sleep woke: the estimate moves an eighth of
-// the way towards each observation.
+// learn notes how late a sleep woke. The estimate steps towards each
+// observation by lateStep, so it follows the median lateness: the long
+// tail of wakes on a busy machine (a tenth of them 100 us late or more
+// here) does not drag it up as it would a mean.
 func learn(over time.Duration) {
 	over = min(max(over, 0), maxLate)
 	old := time.Duration(late.Load())
-	late.Store(int64(old + (over-old)/8))
+	switch {
+	case over > old:
+		late.Store(int64(old + lateStep))
+	case over < old:
+		late.Store(int64(max(old-lateStep, 0)))
+	}
 }
+
+// lateStep is how far one sleep moves the learned lateness.
+const lateStep = time.Microsecond
