@@ -18,7 +18,6 @@ func init() {
 type lanproxyCmd struct {
 	stdout io.Writer
 	listen string
-	target string
 	cfg    lanproxy.Config
 
 	proxy *lanproxy.Proxy
