@@ -41,8 +41,8 @@ import (
 //
 // The NATS server and the instrument services run in this process, as
 // `rpbus up` runs them on the PC; the client is a TCP connection. The
-// monitor path is also measured with no delay (its link straight to the
-// simboard, without the stand-in), so that the round trips
+// monitor path is also measured through the stand-in with no delay, so
+// that the round trips
 // per trace can be counted: (scope single p50 at the delay - at 0) /
 // (1-word hw.txn read p50 at the delay - at 0). With --baseline, another
 // rpbus binary's `up --backend monitor` (the code before a change) is
@@ -189,12 +189,16 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The monitor links: across the stand-in, and straight to the
-	// simboard (a delay of 0 without the stand-in's own hops).
+	// The monitor links: across the stand-in at the delay and at 0, so
+	// that the stand-in's own cost is in both.
+	sim0, err := c.proxy(simAddr, 0)
+	if err != nil {
+		return nil, err
+	}
 	links := []struct {
 		board, addr string
 		delay       time.Duration
-	}{{"monitor", simD, c.delay}, {"monitor0", simAddr, 0}}
+	}{{"monitor", simD, c.delay}, {"monitor0", sim0, 0}}
 
 	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
@@ -535,7 +539,7 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 	fmt.Fprintf(w, "\nboard limit of a trace: acquisition %.1f us + readout %.1f us (2 x %d words at the simulated bus's %v a word)\n",
 		acq*1e6, c.readout*1e6, regmap.ScopeBufferLen, time.Duration(c.readout/(2*regmap.ScopeBufferLen)*1e9))
 	fmt.Fprintf(w, "round trips per trace = (scope single p50 at the delay - at 0) / (1-word read p50 at the delay - at 0)\n")
-	fmt.Fprintf(w, "at 0: the monitor link goes straight to the simboard, without the stand-in\n")
+	fmt.Fprintf(w, "at 0: the monitor link goes through the stand-in with no delay, so its own cost is in both\n")
 	if c.readout == 0 {
 		fmt.Fprintf(w, "the simulated bus is off (--bus-read 0): these figures hold for the simulator only\n")
 	}
