@@ -42,9 +42,8 @@ import (
 // The NATS server and the instrument services run in this process, as
 // `rpbus up` runs them on the PC; the client is a TCP connection. The
 // monitor path is also measured through the stand-in with no delay, so
-// that the round trips
-// per trace can be counted: (scope single p50 at the delay - at 0) /
-// (1-word hw.txn read p50 at the delay - at 0). With --baseline, another
+// that the round trips per trace can be counted: (scope single p50 at the
+// delay - at 0) / (1-word hw.txn read p50 at the delay - at 0). With --baseline, another
 // rpbus binary's `up --backend monitor` (the code before a change) is
 // measured the same way beside ours, on the same simboard. Every figure
 // of a round is taken from each deployment in turn before the next
