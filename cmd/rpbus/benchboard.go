@@ -43,12 +43,12 @@ import (
 // `rpbus up` runs them on the PC; the client is a TCP connection. The
 // monitor path is also measured through the stand-in with no delay, so
 // that the round trips per trace can be counted: (scope single p50 at the
-// delay - at 0) / (1-word hw.txn read p50 at the delay - at 0). With --baseline, another
-// rpbus binary's `up --backend monitor` (the code before a change) is
-// measured the same way beside ours, on the same simboard. Every figure
-// of a round is taken from each deployment in turn before the next
-// figure, and the rounds repeat that; the table shows medians over the
-// rounds.
+// delay - at 0) / (1-word hw.txn read p50 at the delay - at 0). With
+// --baseline, another rpbus binary's `up --backend monitor` (the code
+// before a change) is measured the same way beside ours, on the same
+// simboard. Every figure of a round is taken from each deployment in turn
+// before the next figure, and the rounds repeat that; the table shows
+// medians over the rounds.
 type benchBoardCmd struct {
 	stdout   io.Writer
 	delay    time.Duration
