@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,11 +30,9 @@ type bus struct {
 	busy          atomic.Int64  // their bus time [ns]
 }
 
-// busSlot is one access's time on the bus; shorts push the end of long ones.
-type busSlot struct {
-	start int64
-	end   atomic.Int64
-}
+// busSlot is one access's time on the bus; a short access pushes long
+// ones back (their end, and their start if they wait their turn).
+type busSlot struct{ start, end atomic.Int64 }
 
 // busShort is the longest access that interleaves with long ones
 // (100 words at 200 ns).
@@ -48,7 +47,7 @@ const busShort = 20 * time.Microsecond
 const busSpin = 20 * time.Microsecond
 
 func newBus(cfg Config) bus {
-	return bus{read: int64(cfg.BusRead * 1e9), write: int64(cfg.BusWrite * 1e9)}
+	return bus{read: int64(math.Round(cfg.BusRead * 1e9)), write: int64(math.Round(cfg.BusWrite * 1e9))}
 }
 
 // elapsed is the time since New [ns], the bus's clock (not board time,
@@ -67,7 +66,7 @@ func (b *Board) access(words *atomic.Uint64, n int, per int64, do func() error) 
 	b.bus.busy.Add(d)
 	slot := b.bus.claim(b.elapsed(), d)
 	defer b.bus.release(slot)
-	b.waitUntil(func() int64 { return slot.start })
+	b.waitUntil(slot.start.Load)
 	err := do()
 	b.waitUntil(slot.end.Load)
 	return err
@@ -78,23 +77,28 @@ func (u *bus) claim(now, d int64) *busSlot {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	slot := &busSlot{}
+	var s int64
 	if d <= int64(busShort) {
-		slot.start = max(u.short, now)
-		u.short = slot.start + d
+		s = max(u.short, now)
+		u.short = s + d
 		for _, l := range u.long {
-			if l.end.Load() > slot.start {
+			if l.start.Load() > s {
+				l.start.Add(d)
+			}
+			if l.end.Load() > s {
 				l.end.Add(d)
 			}
 		}
-		if u.free > slot.start {
+		if u.free > s {
 			u.free += d
 		}
 	} else {
-		slot.start = max(u.free, u.short, now)
-		u.free = slot.start + d
+		s = max(u.free, u.short, now)
+		u.free = s + d
 		u.long = append(u.long, slot)
 	}
-	slot.end.Store(slot.start + d)
+	slot.start.Store(s)
+	slot.end.Store(s + d)
 	return slot
 }
 
