@@ -135,11 +135,13 @@ var figureTitles = map[string]string{
 	figSpecanLim: "specan 100 avg dec 8: time / limit",
 }
 
+// The settings measured. Timeouts are generous: a figure is a time, and a
+// busy machine (CI under -race) must not turn it into an error.
 var (
-	benchNA101  = api.NASettings{StartFreq: 100e3, StopFreq: 5e6, Points: 101, RBW: 1e3}
-	benchNA1001 = api.NASettings{StartFreq: 100e3, StopFreq: 5e6, Points: 1001, RBW: 10e3}
-	benchSpecan = api.SpecanSettings{Decimation: 8, TraceAverage: 100}
-	benchScope  = api.ScopeSettings{Decimation: 1, TriggerSource: "immediately"}
+	benchNA101  = api.NASettings{StartFreq: 100e3, StopFreq: 5e6, Points: 101, RBW: 1e3, Timeout: 60}
+	benchNA1001 = api.NASettings{StartFreq: 100e3, StopFreq: 5e6, Points: 1001, RBW: 10e3, Timeout: 60}
+	benchSpecan = api.SpecanSettings{Decimation: 8, TraceAverage: 100, Timeout: 60}
+	benchScope  = api.ScopeSettings{Decimation: 1, TriggerSource: "immediately", Timeout: 10}
 )
 
 func (c *benchBoardCmd) Run(ctx context.Context) error {
@@ -414,14 +416,14 @@ func (c *benchBoardCmd) measure(ctx context.Context, d deployment, fig string) (
 	case figSingle:
 		var tr api.ScopeTrace
 		r, err := measure(ctx, c.count, func(ctx context.Context) error {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
 			return b.Scope().SingleInto(rctx, benchScope, &tr)
 		})
 		return map[string]float64{fig: r.P50}, err
 	case figRate:
 		bc := &benchCmd{count: c.count, concurrency: benchRateConc}
-		rate, err := bc.sustained(ctx, d.cl, api.Subject(d.board, "scope", "single"), benchScope, 5*time.Second)
+		rate, err := bc.sustained(ctx, d.cl, api.Subject(d.board, "scope", "single"), benchScope, 10*time.Second)
 		return map[string]float64{fig: rate}, err
 	case figNA101, figNA1001:
 		s := benchNA101
