@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rperr"
@@ -146,6 +147,21 @@ func (t *Tracker) Publish(board, verb string, v any) error {
 		return err
 	}
 	return t.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, t.module, verb), Data: data, Header: wire.Msgpack.Header()})
+}
+
+// PublishFailure sends the done event of an acquisition that failed: what
+// is known of it (at least its id) in msgpack, with the error headers of
+// an error reply, so a listener learns every end, not only the successes.
+func (t *Tracker) PublishFailure(board string, v any, err error) error {
+	data, merr := wire.Msgpack.Marshal(v)
+	if merr != nil {
+		return merr
+	}
+	h := wire.Msgpack.Header()
+	code, desc := wire.ErrorHeaders(err)
+	h.Set(micro.ErrorCodeHeader, code)
+	h.Set(micro.ErrorHeader, desc)
+	return t.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, t.module, "done"), Data: data, Header: h})
 }
 
 // AddEndpoints serves cancel and stop for every board on s, and the

@@ -14,6 +14,7 @@ type NASettings struct {
 	Points          int     `json:"points,omitempty"`            // 1..100000 (default 1001)
 	RBW             float64 `json:"rbw,omitempty"`               // Hz, resolution bandwidth (default 1 kHz)
 	AveragePerPoint int     `json:"average_per_point,omitempty"` // default 1
+	AvgPerPoint     int     `json:"avg_per_point,omitempty"`     // PyRPL's older name of average_per_point (give one)
 	Amplitude       float64 `json:"amplitude,omitempty"`         // V, 0..1 (default 0.1)
 	Input           string  `json:"input,omitempty"`             // in1 (default), in2, out1, ... as for the scope
 	OutputDirect    string  `json:"output_direct,omitempty"`     // off, out1 (default), out2, both

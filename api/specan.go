@@ -26,6 +26,18 @@ type SpecanSettings struct {
 	Save bool     `json:"save,omitempty"`
 	Name string   `json:"name,omitempty"`
 	Tags []string `json:"tags,omitempty"`
+
+	// PyRPL's names. RBW (Hz) picks the decimation, as PyRPL's rbw does:
+	// the one whose rbw (ENBW x 125 MHz / decimation) is nearest; give at
+	// most one of span, decimation, rbw. The reply's RBW is the one
+	// applied. DisplayUnit is unit, Input1Baseband and Input2Baseband are
+	// input1 and input2 (give either name), and Baseband must be true:
+	// only baseband spectra are made.
+	RBW            float64 `json:"rbw,omitempty"`
+	DisplayUnit    string  `json:"display_unit,omitempty"`
+	Input1Baseband string  `json:"input1_baseband,omitempty"`
+	Input2Baseband string  `json:"input2_baseband,omitempty"`
+	Baseband       *bool   `json:"baseband,omitempty"`
 }
 
 // Spectrum answers specan.single and is published on specan.done.

@@ -38,11 +38,3 @@ func armBinary(tb testing.TB) string {
 	}
 	return armBuild.path
 }
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if armBuild.dir != "" {
-		os.RemoveAll(armBuild.dir)
-	}
-	os.Exit(code)
-}

@@ -32,7 +32,7 @@ import (
 )
 
 func init() {
-	register("bench", "print benchmark figures: bench hw (the bridge), bench scope (scope.single latency and trace rates against the board's limit)", func(stdout, stderr io.Writer) command {
+	register("bench", "print benchmark figures: bench hw (the bridge), bench scope (scope.single latency and trace rates against the board's limit), bench board (on-board bridge against the monitor path)", func(stdout, stderr io.Writer) command {
 		return &benchCmd{stdout: stdout}
 	})
 }
@@ -50,13 +50,18 @@ type benchCmd struct {
 	sim         boardFlags // the simulated boards bench makes
 
 	cleanup []func()
+	sub     command // bench board
 }
 
 func (c *benchCmd) ParseFlags(args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageError{"usage: rpbus bench hw|scope [flags]"}
+		return usageError{"usage: rpbus bench hw|scope|board [flags]"}
 	}
 	c.what = args[0]
+	if c.what == "board" {
+		c.sub = &benchBoardCmd{stdout: c.stdout}
+		return c.sub.ParseFlags(args[1:])
+	}
 	fs := flag.NewFlagSet("rpbus bench "+c.what, flag.ContinueOnError)
 	fs.IntVar(&c.count, "count", 1000, "requests per figure")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "bench scope: concurrent requesters for the sustained rate")
@@ -80,16 +85,22 @@ func (c *benchCmd) ParseFlags(args []string) error {
 }
 
 func (c *benchCmd) Run(ctx context.Context) error {
+	if c.sub != nil {
+		return c.sub.Run(ctx)
+	}
 	switch c.what {
 	case "hw":
 		return c.benchHW(ctx)
 	case "scope":
 		return c.benchScope(ctx)
 	}
-	return usageError{fmt.Sprintf("rpbus bench %s: want hw or scope", c.what)}
+	return usageError{fmt.Sprintf("rpbus bench %s: want hw, scope or board", c.what)}
 }
 
 func (c *benchCmd) Close() error {
+	if c.sub != nil {
+		return c.sub.Close()
+	}
 	for i := len(c.cleanup) - 1; i >= 0; i-- {
 		c.cleanup[i]()
 	}

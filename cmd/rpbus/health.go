@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/rpbus/rpbus/client"
 )
 
 func init() {
@@ -79,16 +81,9 @@ func (c *healthCmd) Run(ctx context.Context) error {
 		return conn.Close()
 	}
 	// No reconnect loop here: a healthcheck must answer within its timeout.
-	opts := []nats.Option{nats.Name("rpbus-health"), nats.Timeout(c.timeout), nats.NoReconnect()}
-	if c.nats.creds != "" {
-		opts = append(opts, nats.UserCredentials(c.nats.creds))
-	}
-	if c.nats.user != "" {
-		opts = append(opts, nats.UserInfo(c.nats.user, c.nats.pass))
-	}
-	nc, err := nats.Connect(c.nats.url, opts...)
+	nc, err := client.Dial(c.nats.url, c.nats.creds.c, nats.Name("rpbus-health"), nats.NoReconnect())
 	if err != nil {
-		return fmt.Errorf("health: connect %s: %w", c.nats.url, err)
+		return fmt.Errorf("health: %w", err)
 	}
 	defer nc.Close()
 	if c.subject != "" {

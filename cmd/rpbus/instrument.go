@@ -63,7 +63,7 @@ func (c *instrumentCmd) parse(fs *flag.FlagSet, args []string) error {
 func (c *instrumentCmd) Run(ctx context.Context) error {
 	var err error
 	if c.single {
-		if c.nc, err = c.nats.connect("rpbus-" + c.name + "-client"); err != nil {
+		if c.nc, err = c.nats.dial("rpbus-" + c.name + "-client"); err != nil {
 			return err
 		}
 		cl, err := client.New(c.nc)

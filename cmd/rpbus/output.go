@@ -91,8 +91,11 @@ func writeFile(path string, v any) error {
 }
 
 // showProgress draws a progress bar on w from the events subscribe
-// delivers, until the returned stop is called (once or more).
-func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(context.Context) (<-chan api.Progress, error)) (stop func(), err error) {
+// delivers, until the returned finish is called (once or more): it draws
+// the final count it is given (done of total; 0 of 0 keeps the last one)
+// and ends the line. Events may lag the reply, so the last one is often
+// not there when the acquisition has answered.
+func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(context.Context) (<-chan api.Progress, error)) (finish func(done, total int), err error) {
 	pctx, cancel := context.WithCancel(ctx)
 	ch, err := subscribe(pctx)
 	if err != nil {
@@ -100,18 +103,19 @@ func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(
 		return nil, err
 	}
 	bar := &progressBar{w: w, what: what}
-	done := make(chan struct{})
+	over := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(over)
 		for p := range ch {
 			bar.update(p.Done, p.Total)
 		}
 	}()
 	var once sync.Once
-	return func() {
+	return func(done, total int) {
 		once.Do(func() {
 			cancel()
-			<-done
+			<-over
+			bar.update(done, total)
 			bar.finish()
 		})
 	}, nil
@@ -122,8 +126,9 @@ type progressBar struct {
 	w    io.Writer
 	what string
 
-	mu   sync.Mutex
-	last int
+	mu    sync.Mutex
+	drawn bool
+	last  int
 }
 
 func (p *progressBar) update(done, total int) {
@@ -133,10 +138,10 @@ func (p *progressBar) update(done, total int) {
 	const width = 30
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if done == p.last {
+	if p.drawn && done == p.last {
 		return
 	}
-	p.last = done
+	p.drawn, p.last = true, done
 	n := min(width, done*width/total)
 	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s", strings.Repeat("#", n), strings.Repeat("-", width-n), done, total, p.what)
 }
@@ -145,7 +150,7 @@ func (p *progressBar) update(done, total int) {
 func (p *progressBar) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.last > 0 {
+	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
 }

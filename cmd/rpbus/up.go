@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
@@ -46,6 +48,7 @@ type upCmd struct {
 	data       string
 	natsConfig string
 	natsLog    bool
+	creds      credFlags
 	board      boardFlags
 	curvesMax  byteSize
 
@@ -64,6 +67,7 @@ func (c *upCmd) ParseFlags(args []string) error {
 	fs.Var(&c.curvesMax, "curves-max-bytes", "the curve store's size, e.g. 512MiB, 2GB: when full, the oldest curves not marked keep go first")
 	fs.StringVar(&c.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server (accounts, cluster, ...)")
 	fs.BoolVar(&c.natsLog, "nats-log", false, "log the embedded NATS server's events")
+	c.creds.register(fs) // what the services log in with when --nats-config asks for authorization
 	c.board.register(fs)
 	c.ready = make(chan struct{})
 	return parseWithEnv(fs, args, nil)
@@ -76,6 +80,9 @@ func (c *upCmd) Run(ctx context.Context) error {
 	var err error
 	c.ns, err = natsserver.Start(natsserver.Options{Listen: c.listen, DataDir: c.data, ConfigFile: c.natsConfig, Log: c.natsLog})
 	if err != nil {
+		return err
+	}
+	if err := c.checkAuth(); err != nil {
 		return err
 	}
 	// Every service has an in-process connection of its own: no TCP hop
@@ -136,13 +143,40 @@ func (c *upCmd) Run(ctx context.Context) error {
 	return nil
 }
 
-// connect opens an in-process connection for service name; Close drains it.
+// connect opens an in-process connection for service name, with the
+// credentials given when the server's configuration asks for them; Close
+// drains it.
 func (c *upCmd) connect(name string) (*nats.Conn, error) {
-	nc, err := nats.Connect("", nats.InProcessServer(c.ns), nats.Name("rpbus-up-"+name))
-	if err == nil {
-		c.conns = append(c.conns, nc)
+	opts, err := c.creds.c.Options()
+	if err != nil {
+		return nil, err
 	}
-	return nc, err
+	nc, err := nats.Connect("", append(opts, nats.InProcessServer(c.ns), nats.Name("rpbus-up-"+name), nats.Timeout(client.DialTimeout))...)
+	if err != nil {
+		return nil, rperr.Errorf(rperr.EUnavailable, "%s: in-process connection %s: %v", name, c.creds.c, err)
+	}
+	c.conns = append(c.conns, nc)
+	return nc, nil
+}
+
+// checkAuth makes sure the services can log in before they try: a server
+// whose configuration asks for authorization closes an in-process
+// connection with wrong credentials without a word, and only after its
+// write deadline (10 s); over loopback TCP it says why at once.
+func (c *upCmd) checkAuth() error {
+	vz, err := c.ns.Varz(nil)
+	if err != nil || !vz.AuthRequired {
+		return err
+	}
+	if c.creds.c.Empty() {
+		return rperr.Errorf(rperr.EUnavailable, "the configuration %s asks for authorization: give the credentials rpbus up's own services log in with (--user and --password, --token, --creds or --nkey)", c.natsConfig)
+	}
+	nc, err := client.Dial(c.ns.ClientURL(), c.creds.c, nats.Name("rpbus-up-check"))
+	if err != nil {
+		return fmt.Errorf("rpbus up's services cannot log in: %w", err)
+	}
+	nc.Close()
+	return nil
 }
 
 func (c *upCmd) banner(names []string) {
@@ -154,13 +188,28 @@ func (c *upCmd) banner(names []string) {
 		fmt.Fprintf(w, "  JetStream store: %s\n", c.data)
 	}
 	fmt.Fprintf(w, "  board %q, services: %s\n\n", b, strings.Join(names, ", "))
+	if !c.creds.c.Empty() {
+		fmt.Fprintf(w, "The server asks for authorization: the services log in %s; add a client's credentials to these commands (--user and --password, --creds, ...).\n", c.creds.c)
+	}
 	fmt.Fprintf(w, "Try (natscli):\n")
 	fmt.Fprintf(w, "  nats -s %s micro ls\n", url)
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.info ''\n", url, b)
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.txn '{\"ops\":[{\"op\":\"read\",\"addr\":\"0x40100000\",\"n\":2}]}'\n", url, b)
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.asg0.setup '{\"waveform\":\"sin\",\"frequency\":1e6,\"amplitude\":0.5,\"output_direct\":\"out1\"}'\n", url, b)
-	for _, in := range instruments {
+	// The scope and the spectrum analyzer look at the tone; then it stops,
+	// before the network analyzer drives out1 itself.
+	order := map[string]int{"scope": 0, "specan": 1, "na": 2}
+	ins := slices.Clone(instruments)
+	slices.SortStableFunc(ins, func(x, y instrument) int { return order[x.name] - order[y.name] })
+	for _, in := range ins {
+		if in.name == "na" {
+			fmt.Fprintf(w, "  nats -s %s req rp.%s.asg0.setup '{\"output_direct\":\"off\"}'\n", url, b)
+		}
 		for _, ex := range in.examples(b) {
+			if subject, ok := strings.CutPrefix(ex, "sub "); ok {
+				fmt.Fprintf(w, "  rpbus --nats %s watch %s      (events as JSON lines)\n", url, subject)
+				continue
+			}
 			fmt.Fprintf(w, "  nats -s %s %s\n", url, ex)
 		}
 	}

@@ -184,13 +184,17 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		if a.Context().Err() != nil {
 			err = a.Err()
 		}
-		s.publishFailure(board, tr, err)
+		if perr := s.acq.PublishFailure(board, tr, err); perr != nil {
+			s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", perr)
+		}
 		return nil, err
 	}
 	var saved []byte
 	if p.s.Save {
 		if saved, err = s.save(ctx, &tr); err != nil {
-			s.publishFailure(board, tr, err)
+			if perr := s.acq.PublishFailure(board, tr, err); perr != nil {
+				s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", perr)
+			}
 			return nil, err
 		}
 	}
@@ -212,20 +216,6 @@ func (s *Service) save(ctx context.Context, tr *api.NATrace) ([]byte, error) {
 		return nil, rperr.Errorf(rperr.EInternal, "na: encoding the sweep: %v", err)
 	}
 	return data, s.saver.Save(ctx, data, tr.Curve, tr.Settings.Name, tr.Settings.Tags)
-}
-
-// publishFailure sends done with the error headers of an error reply and
-// what is known of the sweep.
-func (s *Service) publishFailure(board string, tr api.NATrace, err error) {
-	data, merr := wire.Msgpack.Marshal(tr)
-	if merr != nil {
-		return
-	}
-	h := wire.Msgpack.Header()
-	code, desc := wire.ErrorHeaders(err)
-	h.Set("Nats-Service-Error-Code", code)
-	h.Set("Nats-Service-Error", desc)
-	_ = s.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, "na", "done"), Data: data, Header: h})
 }
 
 // sweep borrows a module, sets it up, runs the chunks and releases it.

@@ -553,9 +553,11 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	select {
 	case res = <-j.done:
 	case <-a.Context().Done():
-		return nil, a.Err()
+		res.err = a.Err()
 	}
 	if res.err != nil {
+		s.publishFailure(name, api.ScopeTrace{ID: a.ID, Board: name, Settings: p.set,
+			Timing: api.Timing{Requested: unix(req.Received)}}, res.err)
 		return nil, res.err
 	}
 	defer putRaw(res.r)
@@ -574,6 +576,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		if err := s.saver.Save(ctx, mp.data, tr.Curve, p.set.Name, p.set.Tags); err != nil {
 			mp.release()
 			mp.release()
+			failed := tr.ScopeTrace // without its samples, as other failures
+			failed.Curve = ""
+			s.publishFailure(name, failed, err)
 			return nil, err
 		}
 	}
@@ -601,6 +606,15 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
 	}
 	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
+}
+
+// publishFailure sends the done event of a single that failed (what is
+// known of it, with the error headers), unless nobody would hear it.
+func (s *Service) publishFailure(board string, tr api.ScopeTrace, err error) {
+	if s.cfg.Heard != nil && !s.cfg.Heard(api.Subject(board, "scope", "done")) {
+		return
+	}
+	_ = s.tr.PublishFailure(board, tr, err)
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

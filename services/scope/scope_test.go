@@ -16,6 +16,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
@@ -773,5 +774,71 @@ func TestTrigAndIIRRoutedToOutputs(t *testing.T) {
 	}
 	if _, std := stats(tr.Ch2); std < 0.3 {
 		t.Fatalf("in1 shows no 0.5 V sine (std %g V)", std)
+	}
+}
+
+// TestDoneEventsForEveryEnd: a single that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code and what is known of it (its id and settings).
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t, 1)
+	sc := e.board.Scope()
+	done, err := sc.Done(ctxT(t, 60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		testrig.ExpectDone(t, done, id, code, func(v api.ScopeTrace) bool { return v.Board == "sim" && v.Settings.TriggerSource != "" })
+	}
+
+	never := api.ScopeSettings{TriggerSource: "ext_positive_edge", Timeout: 60} // nothing drives the ext pin
+	start := func(id string) <-chan error {
+		errc := make(chan error, 1)
+		s := never
+		s.ID = id
+		go func() { _, err := sc.Single(context.Background(), s); errc <- err }()
+		return errc
+	}
+
+	errc := start("cancelled")
+	natstest.WaitFor(t, 5*time.Second, "the single to be cancelled", func() bool {
+		_ = sc.Cancel(ctxT(t, time.Second), "cancelled")
+		return len(errc) > 0
+	})
+	expect("cancelled", rperr.ECancelled)
+
+	s := never
+	s.ID, s.Timeout = "timed-out", 0.2
+	if _, err := sc.Single(ctxT(t, 10*time.Second), s); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	expect("timed-out", rperr.ETimeout)
+
+	errc = start("stopped")
+	natstest.WaitFor(t, 5*time.Second, "stop to cancel the single", func() bool {
+		r, _ := sc.Stop(ctxT(t, 2*time.Second))
+		return r.Cancelled > 0 || len(errc) > 0
+	})
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ECancelled {
+		t.Fatalf("stopped: %v", err)
+	}
+	expect("stopped", rperr.ECancelled)
+
+	e.sim.Close() // the board goes away: the bridge answers 503
+	if _, err := sc.Single(ctxT(t, 10*time.Second), api.ScopeSettings{ID: "no-board"}); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("closed board: %v, want 503", err)
+	}
+	expect("no-board", rperr.EUnavailable)
+}
+
+// TestLongAveragesStayWithinTheBridgesLimits: 1000 traces at decimation
+// 65536 (8590 s) once failed with "ops[10].timeout: 17180.87 s is outside
+// 0..3600 s", an error about an op the user never wrote; the default
+// timeout, which bounds each trace's wait, is now capped at 3600 s.
+func TestLongAveragesStayWithinTheBridgesLimits(t *testing.T) {
+	s, err := scope.Normalize(api.ScopeSettings{Decimation: 65536, TraceAverage: 1000})
+	if err != nil || s.Timeout != scope.MaxTimeout {
+		t.Fatalf("%+v %v; want the timeout capped at %g s", s, err, scope.MaxTimeout)
 	}
 }

@@ -131,6 +131,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
+	if err := s.rbw(&in); err != nil {
+		return nil, err
+	}
 	r, err := parse(in)
 	if err != nil {
 		return nil, err
@@ -154,6 +157,8 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 
 	sp, err := s.run(a, board, r, an)
 	if err != nil {
+		sp.Settings, sp.Requested = r.applied, unix(req.Received)
+		_ = s.tr.PublishFailure(board, sp, err)
 		return nil, err
 	}
 	sp.Requested = unix(req.Received)
@@ -165,6 +170,7 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 			return nil, rperr.Errorf(rperr.EInternal, "specan: encoding the spectrum: %v", err)
 		}
 		if err := s.saver.Save(ctx, saved, sp.Curve, r.applied.Name, r.applied.Tags); err != nil {
+			_ = s.tr.PublishFailure(board, sp, err)
 			return nil, err
 		}
 	}
@@ -173,6 +179,33 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
 	}
 	return sp, nil
+}
+
+// rbw turns PyRPL's rbw into the decimation it picks, with the window
+// asked for.
+func (s *Service) rbw(in *api.SpecanSettings) error {
+	if in.RBW == 0 {
+		return nil
+	}
+	if in.Span != 0 || in.Decimation != 0 {
+		return rperr.Invalidf("rbw, span, decimation: give one of them (rbw %v Hz, span %v Hz, decimation %d)", in.RBW, in.Span, in.Decimation)
+	}
+	w := DefaultWindow
+	if in.Window != "" {
+		var err error
+		if w, err = spectrum.ParseWindow(in.Window); err != nil {
+			return rperr.Invalidf("window: %q; allowed: %s", in.Window, joinWindows())
+		}
+	}
+	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: w, Decimation: 1})
+	if err != nil {
+		return rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
+	}
+	if in.Decimation, err = RBWDecimation(in.RBW, plan.ENBW()); err != nil {
+		return err
+	}
+	in.RBW = 0
+	return nil
 }
 
 // fill writes the averaged spectra, converted, into sp.

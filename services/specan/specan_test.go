@@ -14,6 +14,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/specan"
@@ -584,4 +585,83 @@ func TestMissingServices(t *testing.T) {
 	}
 	_, err = c.Board("sim").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
 	wantCode(t, err, rperr.ENotFound, "scope.single")
+}
+
+// TestDoneEventsForEveryEnd: a spectrum that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code, its id and the settings as applied.
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sa := e.board.Specan()
+	done, err := sa.Done(ctxT(t, 60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		testrig.ExpectDone(t, done, id, code, func(v api.Spectrum) bool { return v.Board == "sim" && v.Settings.Decimation != 0 })
+	}
+
+	res := startLong(t, e, "cancelled")
+	if _, err := sa.Cancel(ctxT(t, 5*time.Second), "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("cancelled", rperr.ECancelled)
+
+	s := longRun
+	s.ID, s.Timeout = "timed-out", 0.2
+	_, err = sa.Single(context.Background(), s)
+	wantCode(t, err, rperr.ETimeout)
+	expect("timed-out", rperr.ETimeout)
+
+	res = startLong(t, e, "stopped")
+	if _, err := sa.Stop(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("stopped", rperr.ECancelled)
+
+	scopeFree(t, e)
+	e.sim.Close() // the board goes away: the bridge answers 503
+	_, err = sa.Single(ctxT(t, 10*time.Second), api.SpecanSettings{ID: "no-board"})
+	wantCode(t, err, rperr.EUnavailable)
+	expect("no-board", rperr.EUnavailable)
+}
+
+// TestPyRPLNames: PyRPL's names on the wire. rbw picks the decimation
+// whose rbw is nearest, as PyRPL's does; display_unit, input1_baseband
+// and input2_baseband are unit, input1 and input2; baseband must be true;
+// errors name the field the user gave.
+func TestPyRPLNames(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sp := e.spectrum(t, api.SpecanSettings{RBW: 449, DisplayUnit: "dB(Vrms^2/Hz)", Input1Baseband: "in2", Input2Baseband: "out1", TraceAverage: 1})
+	if sp.Settings.Decimation != 64 || math.Abs(sp.RBW-449.5) > 1 || sp.Settings.Unit != "dB(Vrms^2/Hz)" || sp.Settings.Input1 != "in2" || sp.Settings.Input2 != "out1" {
+		t.Fatalf("applied %+v, rbw %g", sp.Settings, sp.RBW)
+	}
+	if sp.Settings.RBW != 0 || sp.Settings.DisplayUnit != "" || sp.Settings.Baseband != nil {
+		t.Errorf("the reply's settings keep PyRPL's names: %+v", sp.Settings)
+	}
+	// A boxcar's rbw is 1 bin: 120 Hz is about decimation 64's 119 Hz.
+	if d, err := specan.RBWDecimation(120, 1.0/16384); err != nil || d != 64 {
+		t.Errorf("RBWDecimation(120 Hz, boxcar) = %d, %v; want 64", d, err)
+	}
+	yes := true
+	if sp := e.spectrum(t, api.SpecanSettings{Baseband: &yes, Decimation: 8}); sp.Settings.Decimation != 8 {
+		t.Errorf("baseband true: %+v", sp.Settings)
+	}
+	no := false
+	for _, tc := range []struct {
+		s    api.SpecanSettings
+		want []string
+	}{
+		{api.SpecanSettings{RBW: -5}, []string{"rbw", "-5"}},
+		{api.SpecanSettings{RBW: 100, Decimation: 8}, []string{"rbw, span, decimation"}},
+		{api.SpecanSettings{DisplayUnit: "V", Unit: "Vpk"}, []string{"display_unit, unit"}},
+		{api.SpecanSettings{DisplayUnit: "furlong"}, []string{"unit", "furlong"}},
+		{api.SpecanSettings{Baseband: &no}, []string{"baseband"}},
+	} {
+		_, err := e.board.Specan().Single(ctxT(t, 10*time.Second), tc.s)
+		wantCode(t, err, rperr.EInvalid, tc.want...)
+	}
 }

@@ -24,6 +24,7 @@ cancels the acquisition on the service; ``done()``, ``progress()`` and
 from __future__ import annotations
 
 from .client import (
+    CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
     HW,
     MARGIN,
@@ -48,9 +49,11 @@ from .errors import (
     RpbusError,
     UnavailableError,
 )
+from . import sync
 from .na import NetworkAnalyzer
 from .scope import Scope
 from .specan import SpectrumAnalyzer
+from .sync import connect_sync
 from .types import (
     ASGSettings,
     CancelReply,
@@ -74,9 +77,12 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MARGIN",
     "connect",
+    "connect_sync",
+    "sync",
     "Client",
     "Board",
     "HW",
