@@ -63,7 +63,11 @@ func (c *asgCmd) ParseFlags(args []string) error {
 	num("start-phase", "degrees", &c.set.StartPhase)
 	str("output-direct", "off, out1, out2, both", &c.set.OutputDirect)
 	str("trigger-source", "off, immediately, ext_positive_edge, ext_negative_edge, ext_raw, high", &c.set.TriggerSource)
-	integer("cycles-per-burst", "table periods per burst, 0: continuous", &c.set.CyclesPerBurst)
+	fs.Func("cycles-per-burst", "table periods per burst, 0: continuous", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.set.CyclesPerBurst = &n
+		return err
+	})
 	integer("bursts", "number of bursts", &c.set.Bursts)
 	num("delay-between-bursts", "s", &c.set.DelayBetweenBursts)
 	fs.BoolVar(&c.asJSON, "json", false, "print the applied settings as JSON")

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,4 +106,16 @@ func (n *natsFlags) connectService(name string, log io.Writer) (*nats.Conn, erro
 		}),
 	)
 	return nats.Connect(n.url, opts...)
+}
+
+// shown is the URL list for logs: a password in it is replaced by xxxxx
+// (rpbus board install puts the NATS user and password in the URL).
+func (n *natsFlags) shown() string {
+	parts := strings.Split(n.url, ",")
+	for i, s := range parts {
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -4,6 +4,7 @@
 //	rpbus hwbridge            the hardware bridge for one board (sim or monitor backend)
 //	rpbus scope|na|specan     one instrument service; with a verb (single, ...) a client call
 //	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol
+//	rpbus board install       put the bridge on a Red Pitaya over SSH (and status, logs, uninstall; docs/board.md)
 //	rpbus bench hw            benchmark figures for the bridge
 //
 // Every flag has an environment fallback: --nats reads RPBUS_NATS, and so

@@ -78,7 +78,7 @@ func (c *instrumentCmd) Run(ctx context.Context) error {
 	if c.svc, err = c.serve(c.nc); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%s: serving rp.*.%s.* on NATS %s\n", c.name, c.name, c.nats.url)
+	fmt.Fprintf(c.stdout, "%s: serving rp.*.%s.* on NATS %s\n", c.name, c.name, c.nats.shown())
 	<-ctx.Done()
 	return nil
 }

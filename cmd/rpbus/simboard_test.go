@@ -31,10 +31,11 @@ func TestSimboardWithMonitorBackend(t *testing.T) {
 	}
 
 	bf := boardFlags{name: "lab", backend: "monitor", boardAddr: sb.Addr()}
-	f, _, err := bf.open(ctx)
+	cfg, err := bf.open(ctx, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := cfg.FPGA
 	defer f.Close()
 	if _, ok := f.(*monitor.Client); !ok {
 		t.Fatalf("backend %T, want the monitor client", f)
@@ -50,7 +51,7 @@ func TestSimboardWithMonitorBackend(t *testing.T) {
 	if err := f.Read(regmap.ScopeBase+regmap.ScopeCh1Data, buf); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := (&boardFlags{backend: "monitor"}).open(ctx); err == nil {
+	if _, err := (&boardFlags{backend: "monitor"}).open(ctx, io.Discard); err == nil {
 		t.Error("monitor backend without --board-addr accepted")
 	}
 }

@@ -90,16 +90,17 @@ func (c *upCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f, model, err := c.board.open(ctx)
+	cfg, err := c.board.open(ctx, c.stdout)
 	if err != nil {
 		return err
 	}
-	c.fpga = f
-	bridge, err := hwbridge.Start(bnc, hwbridge.Config{
-		Board: c.board.name, Backend: c.board.backend, Address: c.board.boardAddr, FPGA: f, Model: model,
-	})
+	c.fpga = cfg.FPGA
+	bridge, err := hwbridge.Start(bnc, cfg)
 	if err != nil {
 		return err
+	}
+	if err := bridge.Ready(); err != nil {
+		fmt.Fprintf(c.stdout, "rpbus up: the bridge does not serve the FPGA, every request answers 503 until this is fixed: %s\n", rperr.ErrorMessage(err))
 	}
 	c.services = append(c.services, bridge)
 	names := []string{"hwbridge (" + c.board.backend + ")"}
