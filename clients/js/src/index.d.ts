@@ -202,6 +202,8 @@ export interface NASettings {
   points?: number;
   rbw?: number;
   average_per_point?: number;
+  /** PyRPL's older name of average_per_point (give one). */
+  avg_per_point?: number;
   amplitude?: number;
   input?: Signal;
   output_direct?: "off" | "out1" | "out2" | "both";
@@ -239,6 +241,13 @@ export interface SpecanSettings {
   unit?: "Vpk^2" | "dB(Vpk^2)" | "Vpk" | "Vrms^2" | "dB(Vrms^2)" | "Vrms" | "Vrms^2/Hz" | "dB(Vrms^2/Hz)" | "Vrms/sqrt(Hz)";
   cross?: boolean;
   timeout?: number;
+  /** PyRPL's rbw (Hz): picks the decimation whose rbw (ENBW x 125 MHz / decimation) is nearest; instead of span or decimation. */
+  rbw?: number;
+  /** PyRPL's names of unit, input1 and input2; baseband must be true. */
+  display_unit?: SpecanSettings["unit"];
+  input1_baseband?: Signal;
+  input2_baseband?: Signal;
+  baseband?: boolean;
 }
 export interface Spectrum extends Timing {
   id: string;
@@ -272,7 +281,6 @@ export function encode(value: unknown): Uint8Array;
 export function decode(data: Uint8Array): any;
 export function typedArray(m: { dtype: string; shape?: number[]; data: Uint8Array }): Float32Array | Float64Array | Uint32Array;
 
-export function scopeTraceTime(s?: ScopeSettings): number;
 export function scopeTimeout(s?: ScopeSettings): number;
 export function naTimeout(s?: NASettings): number;
 export function specanTimeout(s?: SpecanSettings): number;

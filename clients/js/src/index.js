@@ -4,4 +4,4 @@ export { CONNECT_TIMEOUT, describeCredentials } from "./connect.js";
 export { RpbusError, isRpbusError, Codes, KINDS } from "./errors.js";
 export { EventStream } from "./events.js";
 export { encode, decode, typedArray, DTYPES } from "./codec.js";
-export { scopeTimeout, naTimeout, specanTimeout, txnTimeout, scopeTraceTime } from "./timeouts.js";
+export { scopeTimeout, naTimeout, specanTimeout, txnTimeout } from "./timeouts.js";

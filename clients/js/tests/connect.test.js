@@ -57,11 +57,13 @@ async function freePort() {
 test("refused and no answer", async () => {
   const url = `nats://127.0.0.1:${await freePort()}`;
   await fails(url, [url, "without credentials", "connection refused"]);
-  const silent = net.createServer(() => {});
+  const sockets = [];
+  const silent = net.createServer((s) => sockets.push(s)); // accepts, never speaks
   await new Promise((r) => silent.listen(0, "127.0.0.1", r));
   try {
     await fails(`nats://127.0.0.1:${silent.address().port}`, ["no answer within 2 s"]);
   } finally {
+    for (const s of sockets) s.destroy();
     silent.close();
   }
 });

@@ -130,3 +130,9 @@ async def test_pyrpl_name_avg_per_point(board: rpbus.Board) -> None:
     assert tr.settings.average_per_point == 2
     with pytest.raises(rpbus.InvalidError, match="avg_per_point: -1"):
         await board.na.single(avg_per_point=-1)
+
+
+async def test_a_bad_setting_reaches_the_service(board: rpbus.Board) -> None:
+    # The deadline rule takes rbw -5 as absent; the service answers 400.
+    with pytest.raises(rpbus.InvalidError, match="rbw"):
+        await board.na.single(rbw=-5)

@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 
 from . import _wire
 from ._connect import open_connection
+from .deadlines import MARGIN, txn_wait
 from .errors import (
     InvalidError,
     NotFoundError,
@@ -59,10 +60,6 @@ CONNECT_TIMEOUT = 2.0
 """Seconds one connection attempt may take before :func:`connect` says why
 it failed."""
 
-MARGIN = 2.0
-"""Seconds a call waits beyond the service's own timeout, so that the
-service's 408 (which says what did not come) arrives before the client gives
-up."""
 
 CANCEL_TIMEOUT = 2.0
 """Seconds a cancel request sent on the caller's behalf may take."""
@@ -493,9 +490,7 @@ class HW:
         bridge (hw.cancel). The default timeout is the sum of the wait ops'
         timeouts plus :data:`DEFAULT_TIMEOUT`."""
         if timeout is None:
-            timeout = DEFAULT_TIMEOUT + sum(
-                float(op.get("timeout") or 1.0) for op in ops if op.get("op") == "wait"
-            )
+            timeout = txn_wait(ops)
         tid = id or new_id("hw")
         reply = await self._b.client.call_cancellable(
             self._b.subject("hw", "txn"),

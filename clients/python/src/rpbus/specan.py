@@ -3,10 +3,8 @@ events (done, progress).
 
 A spectrum averages ``trace_average`` scope traces of 16384 samples at
 ``decimation`` (sample rate 125 MHz / decimation = the span): each trace
-takes ``decimation x 16384 x 8 ns``. The client waits::
-
-    acq  = decimation x 16384 x 8 ns x trace_average
-    wait = (timeout or 5 s + 2 x acq) + acq + MARGIN
+takes ``decimation x 16384 x 8 ns``. The client waits
+:func:`rpbus.deadlines.specan_wait` seconds for a reply.
 """
 
 from __future__ import annotations
@@ -14,32 +12,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .client import MARGIN, EventStream, Instrument, _given
+from .client import EventStream, Instrument, _given
+from .deadlines import specan_wait
 from .types import Progress, Spectrum, from_wire
 
-__all__ = ["SpectrumAnalyzer", "acquisition_time"]
+__all__ = ["SpectrumAnalyzer"]
 
-_CLOCK = 125e6
-_SAMPLES = 16384
-
-
-def acquisition_time(
-    *, span: float | None = None, decimation: int | None = None, trace_average: int | None = None
-) -> float:
-    """Seconds of scope acquisitions one spectrum needs."""
-    try:
-        if decimation:
-            dec = int(decimation)
-        elif span and span > 0:
-            # The span rounds up: the largest power-of-two decimation whose
-            # sample rate is at least span.
-            dec = 1 << max(0, math.floor(math.log2(_CLOCK / float(span) + 1e-9)))
-        else:
-            dec = 8
-        dec = max(1, min(dec, 1 << 16))
-        return dec * _SAMPLES / _CLOCK * max(int(trace_average or 1), 1)
-    except (TypeError, ValueError, OverflowError):
-        return 0.0  # nonsense settings: the service answers 400 at once
 
 
 class SpectrumAnalyzer(Instrument):
@@ -101,7 +79,7 @@ class SpectrumAnalyzer(Instrument):
             baseband=baseband,
             id=id,
         )
-        wait = request_timeout if request_timeout is not None else _wait_time(body)
+        wait = request_timeout if request_timeout is not None else specan_wait(body)
         return from_wire(Spectrum, await self._acquire("single", body, wait))
 
     def done(self, *, id: str | None = None, count: int | None = None) -> EventStream[Spectrum]:
@@ -113,12 +91,3 @@ class SpectrumAnalyzer(Instrument):
         return self._events("progress", lambda d: from_wire(Progress, d), id, count)
 
 
-def _wait_time(body: dict[str, Any]) -> float:
-    acq = acquisition_time(
-        span=body.get("span"), decimation=body.get("decimation"), trace_average=body.get("trace_average")
-    )
-    try:
-        service = float(body.get("timeout") or 0) or 5.0 + 2 * acq
-    except (TypeError, ValueError):
-        service = 5.0
-    return service + acq + MARGIN
