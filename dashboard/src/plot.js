@@ -1,0 +1,218 @@
+// Plots: uPlot (canvas) with SI-prefixed axes, the theme's colours,
+// a marker, a cursor readout and PNG/CSV export.
+
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { expTicks, logTicks, plainTicks, siTicks } from "./si.js";
+
+/** A CSS custom property of the page, e.g. css("--ch1"). */
+export function css(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+const plots = new Set();
+const TICKS = { si: siTicks, plain: plainTicks, exp: expTicks };
+
+/** Rebuilds every plot in the theme's colours. */
+export function restyleAll() {
+  for (const p of plots) p.rebuild();
+}
+
+export class Plot {
+  /**
+   * @param {HTMLElement} el container; the plot fills it
+   * @param {object} spec
+   *   title: string (PNG export), x: {unit, log?, label}, y: {unit,
+   *   ticks: "si" | "plain", label, range?: (min, max) => [lo, hi]},
+   *   series: [{label, color: "--ch1", dash?: number[]}], sync?: key,
+   *   onCursor?: (idx, plot) => void, marker?: () => {x, y, text} | null
+   */
+  constructor(el, spec) {
+    this.el = el;
+    this.spec = spec;
+    this.data = [new Float64Array(0), ...spec.series.map(() => new Float64Array(0))];
+    this.xRange = null;
+    this.build();
+    plots.add(this);
+    this._ro = new ResizeObserver(() => this.resize());
+    this._ro.observe(el);
+  }
+
+  build() {
+    const { spec } = this;
+    const fg = css("--fg");
+    const grid = css("--grid");
+    const axis = (a, isX) => ({
+      stroke: fg,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+      font: "12px system-ui, sans-serif",
+      labelFont: "12px system-ui, sans-serif",
+      label: a.label,
+      labelSize: 18,
+      size: isX ? 40 : 70,
+      values: (u, splits) => (a.log ? logTicks(splits, a.unit) : TICKS[a.ticks ?? "si"](splits, a.unit)),
+    });
+    const opts = {
+      width: Math.max(200, this.el.clientWidth),
+      height: Math.max(120, this.el.clientHeight),
+      pxAlign: 0,
+      legend: { show: false },
+      cursor: {
+        drag: { x: true, y: false },
+        sync: spec.sync ? { key: spec.sync, setSeries: false } : undefined,
+        points: { size: 7 },
+      },
+      scales: {
+        x: {
+          time: false,
+          distr: spec.x.log ? 3 : 1,
+          log: spec.x.log ? 10 : undefined,
+          range: (u, min, max) => this.xRange ?? (spec.x.log ? [min, max] : [min, max === min ? min + 1 : max]),
+        },
+        y: { range: (u, min, max) => yRange(spec.y, min, max) },
+      },
+      axes: [axis(spec.x, true), axis(spec.y, false)],
+      series: [
+        {},
+        ...spec.series.map((s) => ({
+          label: s.label,
+          stroke: css(s.color),
+          width: 1.5,
+          dash: s.dash,
+          points: { show: s.points ?? false, size: 4, fill: css(s.color) },
+          spanGaps: false,
+        })),
+      ],
+      hooks: {
+        setCursor: [(u) => spec.onCursor?.(u.cursor.idx, this)],
+        draw: [(u) => this.drawMarker(u)],
+      },
+    };
+    this.u?.destroy();
+    this.u = new uPlot(opts, this.data, this.el);
+  }
+
+  rebuild() {
+    this.build();
+  }
+
+  resize() {
+    const w = this.el.clientWidth;
+    const h = this.el.clientHeight;
+    if (w > 0 && h > 0 && (w !== this.u.width || h !== this.u.height)) this.u.setSize({ width: w, height: h });
+  }
+
+  /** data: [x, y1, y2, ...] (typed arrays or arrays; null marks a gap). */
+  setData(data, xRange = null) {
+    this.data = data;
+    this.xRange = xRange;
+    this.u.setData(data, true);
+  }
+
+  drawMarker(u) {
+    const m = this.spec.marker?.();
+    if (!m || !Number.isFinite(m.x) || !Number.isFinite(m.y)) return;
+    const ctx = u.ctx;
+    const x = u.valToPos(m.x, "x", true);
+    const y = u.valToPos(m.y, "y", true);
+    const px = devicePixelRatio;
+    ctx.save();
+    ctx.strokeStyle = css("--marker");
+    ctx.fillStyle = css("--marker");
+    ctx.lineWidth = 1.5 * px;
+    ctx.beginPath();
+    ctx.arc(x, y, 5 * px, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.font = `${12 * px}px system-ui, sans-serif`;
+    const w = ctx.measureText(m.text).width;
+    const right = u.bbox.left + u.bbox.width;
+    const tx = x + 10 * px + w > right ? x - 10 * px - w : x + 10 * px;
+    const ty = Math.max(u.bbox.top + 14 * px, y - 6 * px);
+    ctx.fillText(m.text, tx, ty);
+    ctx.restore();
+  }
+
+  /** The plot as a canvas on the theme's background, with its title. */
+  canvas() {
+    const src = this.u.ctx.canvas;
+    const head = 28 * devicePixelRatio;
+    const c = document.createElement("canvas");
+    c.width = src.width;
+    c.height = src.height + head;
+    const ctx = c.getContext("2d");
+    ctx.fillStyle = css("--plot-bg");
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.fillStyle = css("--fg");
+    ctx.font = `${13 * devicePixelRatio}px system-ui, sans-serif`;
+    ctx.fillText(this.spec.title(), 10 * devicePixelRatio, 19 * devicePixelRatio);
+    let x = c.width - 10 * devicePixelRatio;
+    for (const s of [...this.spec.series].reverse()) {
+      const w = ctx.measureText(s.label).width;
+      x -= w;
+      ctx.fillStyle = css(s.color);
+      ctx.fillText(s.label, x, 19 * devicePixelRatio);
+      x -= 16 * devicePixelRatio;
+    }
+    ctx.drawImage(src, 0, head);
+    return c;
+  }
+
+  destroy() {
+    this._ro.disconnect();
+    this.u.destroy();
+    plots.delete(this);
+  }
+}
+
+function yRange(y, min, max) {
+  if (y.range) return y.range(min, max);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [-1, 1];
+  if (min === max) {
+    const d = Math.abs(min) * 0.1 || 1e-3;
+    return [min - d, max + d];
+  }
+  const pad = (max - min) * 0.05;
+  return [min - pad, max + pad];
+}
+
+/** Stacks canvases (each Plot's canvas()) into one PNG and downloads it. */
+export function downloadPNG(name, canvases) {
+  const w = Math.max(...canvases.map((c) => c.width));
+  const h = canvases.reduce((s, c) => s + c.height, 0);
+  const out = document.createElement("canvas");
+  out.width = w;
+  out.height = h;
+  const ctx = out.getContext("2d");
+  let y = 0;
+  for (const c of canvases) {
+    ctx.drawImage(c, 0, y);
+    y += c.height;
+  }
+  out.toBlob((blob) => download(name, blob), "image/png");
+}
+
+/** Downloads columns {name: array} as CSV, one row per index. */
+export function downloadCSV(name, columns, comments = []) {
+  const names = Object.keys(columns);
+  const n = Math.max(...names.map((k) => columns[k]?.length ?? 0));
+  const rows = comments.map((c) => `# ${c}`);
+  rows.push(names.join(","));
+  for (let i = 0; i < n; i++) rows.push(names.map((k) => fmtCSV(columns[k]?.[i])).join(","));
+  download(name, new Blob([rows.join("\n") + "\n"], { type: "text/csv" }));
+}
+
+function fmtCSV(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "";
+  return typeof v === "number" ? String(v) : JSON.stringify(v);
+}
+
+function download(name, blob) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

@@ -1,0 +1,223 @@
+// The scope panel: single, continuous and stop; a live plot of both
+// channels with autoscale and a cursor readout.
+//
+// Continuous here repeats singles, two in flight, each worker asking for
+// its next trace once the last one is drawn: the page gets as many traces
+// as it can show (the service's continuous mode publishes every trace, up
+// to 1500 a second at decimation 1, 190 MB/s, which no browser draws).
+// Durations above 0.1 s use the service's rolling mode instead, whose 20
+// traces a second are what a slow timebase needs.
+
+import { Plot, downloadCSV, downloadPNG } from "./plot.js";
+import { FieldError, clearErrors, readSettings, showError } from "./form.js";
+import { $, FrameScheduler, RateMeter, colored, isCancel, newId } from "./util.js";
+import { si } from "./si.js";
+
+/** Durations above this are the service's rolling mode (docs/scope.md). */
+const ROLLING = 0.1;
+const WORKERS = 2;
+
+export class ScopePanel {
+  constructor(app) {
+    this.app = app;
+    this.root = $("#scope");
+    this.form = $("#scope-form");
+    this.error = $("p.error", this.root);
+    this.st = app.state.scope = { mode: "idle", frames: 0, traces: 0, fps: 0, trace: null, source: "", errors: 0 };
+    this.meter = new RateMeter(1000);
+    this.frame = new FrameScheduler(() => this.draw());
+    this.x = null;
+    this.plot = new Plot($("#scope-plot"), {
+      title: () => this.title(),
+      x: { unit: "s", label: "time" },
+      y: { unit: "V", label: "voltage", range: (min, max) => this.yRange(min, max) },
+      series: [
+        { label: "ch1", color: "--ch1" },
+        { label: "ch2", color: "--ch2" },
+      ],
+      onCursor: (i) => this.readout(i),
+    });
+    this.form.addEventListener("click", (e) => {
+      const act = e.target.dataset?.act;
+      if (act) this[act]();
+    });
+    this.form.addEventListener("submit", (e) => e.preventDefault());
+    this.form.autoscale.addEventListener("change", () => this.plot.u.redraw(true, true));
+    for (const b of this.root.querySelectorAll("[data-export]")) b.addEventListener("click", () => this.export(b.dataset.export));
+    this.readout(null);
+    setInterval(() => this.status(), 250);
+  }
+
+  setBoard() {
+    this.stop();
+  }
+
+  settings() {
+    clearErrors(this.form);
+    this.error.hidden = true;
+    return readSettings(this.form);
+  }
+
+  fail(err) {
+    if (isCancel(err)) return;
+    this.st.errors++;
+    this.st.lastError = err.message;
+    showError(this.form, this.error, err);
+  }
+
+  async single() {
+    this.halt();
+    let s;
+    try {
+      s = this.settings();
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.setMode("single");
+    try {
+      this.show(await this.app.board().scope.single(s, { signal: this.ctl.signal }), "single");
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      if (this.st.mode === "single") this.setMode("idle");
+    }
+  }
+
+  async continuous() {
+    this.halt();
+    let s;
+    try {
+      s = this.settings();
+    } catch (err) {
+      return this.fail(err);
+    }
+    const signal = this.ctl.signal;
+    const board = this.app.board();
+    // The service knows the duration a decimation makes; ask when unsure.
+    const duration = s.duration ?? (s.decimation ?? 1) * 16384 * 8e-9;
+    this.setMode("continuous");
+    try {
+      if (duration > ROLLING) {
+        for await (const t of board.scope.stream(s, { signal })) this.show(t, "rolling");
+        return;
+      }
+      const worker = async () => {
+        while (!signal.aborted) {
+          const id = newId("live");
+          this.app.markOwn(id);
+          this.show(await board.scope.single({ ...s, id }, { signal }), "continuous");
+          await this.frame.drawn();
+        }
+      };
+      await Promise.all(Array.from({ length: WORKERS }, worker));
+    } catch (err) {
+      if (!signal.aborted) {
+        this.ctl.abort();
+        this.fail(err);
+      }
+    } finally {
+      if (this.ctl.signal === signal) this.setMode("idle");
+    }
+  }
+
+  /** Stops this page's acquisitions (and the board's rolling mode). */
+  async stop() {
+    const rolling = this.st.source === "rolling" && this.st.mode === "continuous";
+    this.halt();
+    this.setMode("idle");
+    if (rolling) await this.app.board().scope.stop().catch((err) => this.fail(err));
+  }
+
+  halt() {
+    this.ctl?.abort();
+    this.ctl = new AbortController();
+  }
+
+  setMode(mode) {
+    this.st.mode = mode;
+    for (const b of this.form.querySelectorAll("[data-act]")) b.classList.toggle("running", b.dataset.act === mode);
+  }
+
+  /** Shows trace t (a reply, a continuous trace, or a done event). */
+  show(t, source) {
+    this.st.trace = t;
+    this.st.source = source;
+    this.st.traces++;
+    this.frame.request();
+  }
+
+  draw() {
+    const t = this.st.trace;
+    if (!t) return;
+    const n = t.ch1?.length ?? 0;
+    if (!this.x || this.x.length !== n || this.x.t0 !== t.t0 || this.x.dt !== t.dt) {
+      this.x = new Float64Array(n);
+      for (let i = 0; i < n; i++) this.x[i] = t.t0 + i * t.dt;
+      this.x.t0 = t.t0;
+      this.x.dt = t.dt;
+    }
+    this.plot.spec.series[0].label = `ch1 · ${t.settings?.input1 ?? "in1"}`;
+    this.plot.spec.series[1].label = `ch2 · ${t.settings?.input2 ?? "in2"}`;
+    this.plot.setData([this.x, withGaps(t.ch1), withGaps(t.ch2)]);
+    this.st.frames++;
+    this.meter.tick();
+  }
+
+  yRange(min, max) {
+    if (!this.form.autoscale.checked || !Number.isFinite(min) || !Number.isFinite(max)) return [-1, 1];
+    const span = Math.max(max - min, 2e-3);
+    const mid = (max + min) / 2;
+    return [mid - span * 0.55, mid + span * 0.55];
+  }
+
+  readout(i) {
+    const el = $("#scope-readout");
+    const d = this.plot?.data;
+    if (i === null || i === undefined || !d || i >= d[0].length) {
+      el.textContent = "drag to zoom, double-click to reset; hover for values";
+      return;
+    }
+    el.replaceChildren(
+      `t = ${si(d[0][i], "s")}   `,
+      colored("ch1", `ch1 = ${si(d[1][i], "V")}`),
+      "   ",
+      colored("ch2", `ch2 = ${si(d[2][i], "V")}`),
+    );
+  }
+
+  status() {
+    this.st.fps = this.meter.rate();
+    const t = this.st.trace;
+    const parts = [];
+    if (t) {
+      parts.push(`${t.board} · decimation ${t.settings.decimation} · ${si(t.settings.duration, "s", 3)} · ${t.settings.trigger_source}`);
+      if (this.st.source === "event") parts.push(`event ${t.id}`);
+    }
+    if (this.st.mode === "continuous") parts.push(`${this.st.fps.toFixed(1)} frames/s`);
+    $("#scope-status").textContent = parts.join(" · ");
+  }
+
+  title() {
+    const t = this.st.trace;
+    if (!t) return "scope";
+    const s = t.settings;
+    return `scope · ${t.board} · ${si(s.duration, "s", 3)} (decimation ${s.decimation}) · trigger ${s.trigger_source}${s.trigger_source !== "immediately" ? ` ${si(s.threshold, "V")}` : ""} · ${new Date(t.ended * 1000).toISOString()}`;
+  }
+
+  export(kind) {
+    const t = this.st.trace;
+    if (!t) return this.fail(new FieldError("export", "nothing to export yet: take a trace"));
+    const name = `scope-${t.board}-${t.id}`;
+    if (kind === "png") downloadPNG(`${name}.png`, [this.plot.canvas()]);
+    else downloadCSV(`${name}.csv`, { time_s: this.x, ch1_V: t.ch1, ch2_V: t.ch2 }, [`rpbus scope trace ${t.id} of board ${t.board}`, `settings ${JSON.stringify(t.settings)}`]);
+  }
+}
+
+/** uPlot draws gaps at null; rolling traces mark unwritten samples NaN. */
+function withGaps(a) {
+  if (!a) return a;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i])) return Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+  }
+  return a;
+}
