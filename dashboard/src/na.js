@@ -141,18 +141,19 @@ export class NAPanel {
     $("#na-status").textContent = t
       ? `${t.board} · ${t.iq} · ${x.length} points · rbw ${si(t.settings.rbw, "Hz", 4)} · ${si(t.hardware_time, "s", 3)} on the FPGA${this.st.source === "event" ? ` · event ${t.id}` : ""}`
       : `${this.st.done} / ${this.st.total} points`;
+    this.readout(this.mag.u.cursor.idx);
   }
 
   readout(i) {
     const el = $("#na-readout");
-    const d = this.mag.data;
+    const d = this.mag.full;
     if (i === null || i === undefined || !d || i >= d[0].length) {
       const p = this.st.peak;
       el.textContent = p ? `peak: ${si(p.frequency, "Hz", 5)}, ${p.db.toFixed(2)} dB, ${p.deg.toFixed(1)}°` : "hover for values";
       return;
     }
     const cls = this.input() === "in2" ? "ch2" : "ch1";
-    el.replaceChildren(`f = ${si(d[0][i], "Hz", 5)}   `, colored(cls, `|H| = ${d[1][i].toFixed(2)} dB   arg H = ${this.phase.data[1][i].toFixed(1)}°`));
+    el.replaceChildren(`f = ${si(d[0][i], "Hz", 5)}   `, colored(cls, `|H| = ${d[1][i].toFixed(2)} dB   arg H = ${this.phase.full[1][i].toFixed(1)}°`));
   }
 
   title() {

@@ -30,8 +30,12 @@ export class Plot {
   constructor(el, spec) {
     this.el = el;
     this.spec = spec;
-    this.data = [new Float64Array(0), ...spec.series.map(() => new Float64Array(0))];
+    /** Everything given to setData; the canvas shows an envelope of it. */
+    this.full = [new Float64Array(0), ...spec.series.map(() => new Float64Array(0))];
+    this.data = this.full;
     this.xRange = null;
+    /** The x window the user zoomed into, or null for all. */
+    this.view = null;
     this.build();
     plots.add(this);
     this._ro = new ResizeObserver(() => this.resize());
@@ -59,7 +63,15 @@ export class Plot {
       pxAlign: 0,
       legend: { show: false },
       cursor: {
-        drag: { x: true, y: false },
+        // Zoom is ours: the envelope is recomputed for the window.
+        drag: { x: true, y: false, setScale: false },
+        bind: {
+          dblclick: () => () => {
+            this.view = null;
+            this.render();
+            return null;
+          },
+        },
         sync: spec.sync ? { key: spec.sync, setSeries: false } : undefined,
         points: { size: 7 },
       },
@@ -68,7 +80,7 @@ export class Plot {
           time: false,
           distr: spec.x.log ? 3 : 1,
           log: spec.x.log ? 10 : undefined,
-          range: (u, min, max) => this.xRange ?? (spec.x.log ? [min, max] : [min, max === min ? min + 1 : max]),
+          range: (u, min, max) => this.view ?? this.xRange ?? (spec.x.log ? [min, max] : [min, max === min ? min + 1 : max]),
         },
         y: { range: (u, min, max) => yRange(spec.y, min, max) },
       },
@@ -85,7 +97,8 @@ export class Plot {
         })),
       ],
       hooks: {
-        setCursor: [(u) => spec.onCursor?.(u.cursor.idx, this)],
+        setCursor: [(u) => spec.onCursor?.(this.fullIndex(u.cursor.idx), this)],
+        setSelect: [(u) => this.zoom(u)],
         draw: [(u) => this.drawMarker(u)],
       },
     };
@@ -100,14 +113,60 @@ export class Plot {
   resize() {
     const w = this.el.clientWidth;
     const h = this.el.clientHeight;
-    if (w > 0 && h > 0 && (w !== this.u.width || h !== this.u.height)) this.u.setSize({ width: w, height: h });
+    if (w > 0 && h > 0 && (w !== this.u.width || h !== this.u.height)) {
+      this.u.setSize({ width: w, height: h });
+      this.render();
+    }
   }
 
-  /** data: [x, y1, y2, ...] (typed arrays or arrays; null marks a gap). */
+  /** data: [x ascending, y1, y2, ...] (typed arrays or arrays; null marks a gap). */
   setData(data, xRange = null) {
-    this.data = data;
+    this.full = data;
     this.xRange = xRange;
-    this.u.setData(data, true);
+    this.render();
+  }
+
+  /**
+   * Draws the window's samples, or when they outnumber the pixels 4 to 1,
+   * each pixel column's first, last, min and max: the same picture
+   * for a fraction of the canvas work (16384 points per channel at 25
+   * frames/s).
+   */
+  render() {
+    const [x] = this.full;
+    const [lo, hi] = this.view ?? [x[0], x[x.length - 1]];
+    const i0 = Math.max(0, lowerBound(x, lo) - 1);
+    const i1 = Math.min(x.length, lowerBound(x, hi) + 1);
+    const columns = Math.max(100, Math.round(this.u.bbox.width / devicePixelRatio) || this.el.clientWidth);
+    this.data = i0 > 0 || i1 < x.length || i1 - i0 > 4 * columns ? envelope(this.full, i0, i1, columns) : this.full;
+    // Scales by hand: uPlot's own reset sets the x scale every time, and
+    // that costs a frame's worth of layout in a busy page (4 frames/s
+    // where setting x only when it changes draws 50).
+    const u = this.u;
+    u.setData(this.data, false);
+    const [xlo, xhi] = this.view ?? this.xRange ?? xExtent(this.data[0], this.spec.x.log);
+    if (Number.isFinite(xlo) && Number.isFinite(xhi) && (u.scales.x.min !== xlo || u.scales.x.max !== xhi)) u.setScale("x", { min: xlo, max: xhi });
+    const [ylo, yhi] = yRange(this.spec.y, ...extent(this.data.slice(1)));
+    if (u.scales.y.min !== ylo || u.scales.y.max !== yhi) u.setScale("y", { min: ylo, max: yhi });
+  }
+
+  /** A drag selected an x window: zoom into it. */
+  zoom(u) {
+    if (u.select.width < 3) return;
+    const a = u.posToVal(u.select.left, "x");
+    const b = u.posToVal(u.select.left + u.select.width, "x");
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    this.view = [Math.min(a, b), Math.max(a, b)];
+    this.render();
+  }
+
+  /** The index into full of the drawn point idx (the nearest x). */
+  fullIndex(idx) {
+    if (idx === null || idx === undefined || this.data === this.full) return idx;
+    const x = this.full[0];
+    const v = this.data[0][idx];
+    const i = lowerBound(x, v);
+    return i > 0 && (i === x.length || v - x[i - 1] < x[i] - v) ? i - 1 : i;
   }
 
   drawMarker(u) {
@@ -163,6 +222,82 @@ export class Plot {
     this.u.destroy();
     plots.delete(this);
   }
+}
+
+/** The first index with x[i] >= v (x ascending). */
+function lowerBound(x, v) {
+  let lo = 0;
+  let hi = x.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * full[*][i0..i1) reduced per pixel column to its first and last
+ * sample and each series' min and max, in order, so that lines drawn
+ * through them cover what all samples would. NaN and null stay gaps.
+ */
+function envelope(full, i0, i1, columns) {
+  const n = i1 - i0;
+  if (n <= 4 * columns) return full.map((a, s) => (s === 0 ? a.slice(i0, i1) : withGaps(a.slice(i0, i1))));
+  const out = full.map(() => []);
+  const per = n / columns;
+  for (let c = 0; c < columns; c++) {
+    const a = i0 + Math.floor(c * per);
+    const b = Math.min(i1, i0 + Math.floor((c + 1) * per));
+    if (b <= a) continue;
+    // Indices of each series' min and max in the column, merged in order.
+    const picks = new Set([a, b - 1]);
+    for (let s = 1; s < full.length; s++) {
+      const y = full[s];
+      let lo = -1;
+      let hi = -1;
+      for (let i = a; i < b; i++) {
+        const v = y[i];
+        if (v === null || v !== v) continue;
+        if (lo < 0 || v < y[lo]) lo = i;
+        if (hi < 0 || v > y[hi]) hi = i;
+      }
+      if (lo >= 0) picks.add(lo).add(hi);
+    }
+    for (const i of [...picks].sort((p, q) => p - q)) for (let s = 0; s < full.length; s++) out[s].push(full[s][i] ?? null);
+  }
+  return out.map((a, s) => (s === 0 ? Float64Array.from(a) : a.map((v) => (v === v ? v : null))));
+}
+
+/** The smallest and largest finite value of the series. */
+function extent(series) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const y of series) {
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      if (v === null || v !== v) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
+}
+
+function xExtent(x, log) {
+  if (x.length === 0) return [NaN, NaN];
+  const lo = x[0];
+  const hi = x[x.length - 1];
+  if (hi > lo) return [lo, hi];
+  return log ? [lo / 2, lo * 2] : [lo - 0.5, lo + 0.5];
+}
+
+/** uPlot draws gaps at null; rolling traces mark unwritten samples NaN. */
+function withGaps(a) {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== a[i]) return Array.from(a, (v) => (v !== v ? null : v));
+  }
+  return a;
 }
 
 function yRange(y, min, max) {

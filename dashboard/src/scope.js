@@ -158,7 +158,7 @@ export class ScopePanel {
     }
     this.plot.spec.series[0].label = `ch1 · ${t.settings?.input1 ?? "in1"}`;
     this.plot.spec.series[1].label = `ch2 · ${t.settings?.input2 ?? "in2"}`;
-    this.plot.setData([this.x, withGaps(t.ch1), withGaps(t.ch2)]);
+    this.plot.setData([this.x, t.ch1, t.ch2]);
     this.st.frames++;
     this.meter.tick();
   }
@@ -172,7 +172,7 @@ export class ScopePanel {
 
   readout(i) {
     const el = $("#scope-readout");
-    const d = this.plot?.data;
+    const d = this.plot?.full;
     if (i === null || i === undefined || !d || i >= d[0].length) {
       el.textContent = "drag to zoom, double-click to reset; hover for values";
       return;
@@ -211,13 +211,4 @@ export class ScopePanel {
     if (kind === "png") downloadPNG(`${name}.png`, [this.plot.canvas()]);
     else downloadCSV(`${name}.csv`, { time_s: this.x, ch1_V: t.ch1, ch2_V: t.ch2 }, [`rpbus scope trace ${t.id} of board ${t.board}`, `settings ${JSON.stringify(t.settings)}`]);
   }
-}
-
-/** uPlot draws gaps at null; rolling traces mark unwritten samples NaN. */
-function withGaps(a) {
-  if (!a) return a;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i])) return Array.from(a, (v) => (Number.isNaN(v) ? null : v));
-  }
-  return a;
 }

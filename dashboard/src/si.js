@@ -43,7 +43,7 @@ export function siTicks(splits, unit = "") {
   const [scale, p] = prefixFor(m);
   const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) / scale : 1;
   const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
-  return splits.map((v) => (v === 0 ? `0 ${unit}`.trim() : `${trim((v / scale).toFixed(decimals))} ${p}${unit}`));
+  return splits.map((v) => `${v === 0 ? "0" : trim((v / scale).toFixed(decimals))} ${p}${unit}`.trim());
 }
 
 /** Plain numbers with a fixed number of decimals for a linear dB or degree axis. */

@@ -164,7 +164,7 @@ export class SpecanPanel {
 
   readout(i) {
     const el = $("#specan-readout");
-    const d = this.plot?.data;
+    const d = this.plot?.full;
     const sp = this.st.spectrum;
     if (i === null || i === undefined || !d || !sp || i >= d[0].length) {
       const p = this.st.peak;
