@@ -1,24 +1,58 @@
 // The event strip: the done events of every board (rp.*.*.done), this
 // page's and every other client's. Clicking one shows it in its panel.
 // The page's own continuous acquisitions are counted, not listed.
+//
+// A done event carries the whole result (64 KiB a scope trace, 200 KiB a
+// spectrum), so while this page runs a continuous loop the strip stops
+// listening to that loop's modules: the loop's own events (and the scope
+// traces a spectrum is made of) would triple what the page receives, and
+// make the scope service publish events nobody else may want.
 
 import { decode } from "../../clients/js/src/codec.js";
 import { errorFromReply } from "../../clients/js/src/errors.js";
 import { si } from "./si.js";
 
 const KEEP = 60;
+/** The modules whose done events the strip can listen to one by one. */
+const MODULES = ["scope", "na", "specan"];
 
 export class EventStrip {
   constructor(app) {
     this.app = app;
     this.list = document.querySelector("#events");
-    this.st = app.state.events = { seen: 0, own: 0, shown: [] };
-    this.sub = app.rp.nc.subscribe("rp.*.*.done");
-    this.run();
+    this.st = app.state.events = { seen: 0, own: 0, shown: [], paused: [] };
+    this.note = document.querySelector("#events-note");
+    this.pauses = new Map();
+    this.subs = [];
+    this.listen();
   }
 
-  async run() {
-    for await (const m of this.sub) {
+  /** Stops listening to modules' done events while reason lasts. */
+  pause(reason, modules) {
+    this.pauses.set(reason, modules);
+    this.listen();
+  }
+
+  resume(reason) {
+    if (this.pauses.delete(reason)) this.listen();
+  }
+
+  /** Subscribes to every done event, or to the modules nothing pauses. */
+  listen() {
+    const paused = new Set([...this.pauses.values()].flat());
+    const key = [...paused].sort().join();
+    if (this.subs.length > 0 && key === this.key) return;
+    this.key = key;
+    for (const s of this.subs) s.unsubscribe();
+    const subjects = paused.size === 0 ? ["rp.*.*.done"] : MODULES.filter((m) => !paused.has(m)).map((m) => `rp.*.${m}.done`);
+    this.subs = subjects.map((subject) => this.app.rp.nc.subscribe(subject));
+    for (const sub of this.subs) this.run(sub);
+    this.st.paused = [...paused];
+    this.note.textContent = paused.size === 0 ? "" : `${[...paused].join(", ")} events paused while this page runs continuous`;
+  }
+
+  async run(sub) {
+    for await (const m of sub) {
       this.st.seen++;
       const [, board, module] = m.subject.split(".");
       let ev;

@@ -30,7 +30,8 @@ export class ScopePanel {
     this.plot = new Plot($("#scope-plot"), {
       title: () => this.title(),
       x: { unit: "s", label: "time" },
-      y: { unit: "V", label: "voltage", range: (min, max) => this.yRange(min, max) },
+      // Autoscale off: the inputs' full range.
+      y: { unit: "V", label: "voltage", minSpan: 2e-3, fixed: () => (this.form.autoscale.checked ? null : [-1, 1]) },
       series: [
         { label: "ch1", color: "--ch1" },
         { label: "ch2", color: "--ch2" },
@@ -42,7 +43,7 @@ export class ScopePanel {
       if (act) this[act]();
     });
     this.form.addEventListener("submit", (e) => e.preventDefault());
-    this.form.autoscale.addEventListener("change", () => this.plot.u.redraw(true, true));
+    this.form.autoscale.addEventListener("change", () => this.plot.render());
     for (const b of this.root.querySelectorAll("[data-export]")) b.addEventListener("click", () => this.export(b.dataset.export));
     this.readout(null);
     setInterval(() => this.status(), 250);
@@ -96,6 +97,7 @@ export class ScopePanel {
     // The service knows the duration a decimation makes; ask when unsure.
     const duration = s.duration ?? (s.decimation ?? 1) * 16384 * 8e-9;
     this.setMode("continuous");
+    this.app.strip.pause("scope", ["scope"]);
     try {
       if (duration > ROLLING) {
         for await (const t of board.scope.stream(s, { signal })) this.show(t, "rolling");
@@ -117,6 +119,7 @@ export class ScopePanel {
       }
     } finally {
       if (this.ctl.signal === signal) this.setMode("idle");
+      if (this.st.mode !== "continuous") this.app.strip.resume("scope");
     }
   }
 
@@ -161,13 +164,6 @@ export class ScopePanel {
     this.plot.setData([this.x, t.ch1, t.ch2]);
     this.st.frames++;
     this.meter.tick();
-  }
-
-  yRange(min, max) {
-    if (!this.form.autoscale.checked || !Number.isFinite(min) || !Number.isFinite(max)) return [-1, 1];
-    const span = Math.max(max - min, 2e-3);
-    const mid = (max + min) / 2;
-    return [mid - span * 0.55, mid + span * 0.55];
   }
 
   readout(i) {

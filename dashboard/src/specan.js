@@ -104,6 +104,8 @@ export class SpecanPanel {
     const signal = this.ctl.signal;
     const board = this.app.board();
     this.setMode("continuous");
+    // A spectrum's done event and the scope traces it is made of.
+    this.app.strip.pause("specan", ["specan", "scope"]);
     const worker = async () => {
       while (!signal.aborted) {
         const id = newId("live");
@@ -121,6 +123,7 @@ export class SpecanPanel {
       }
     } finally {
       if (this.ctl.signal === signal) this.setMode("idle");
+      if (this.st.mode !== "continuous") this.app.strip.resume("specan");
     }
   }
 
