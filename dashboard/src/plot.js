@@ -56,6 +56,8 @@ export class Plot {
       labelSize: 18,
       size: isX ? 40 : 70,
       values: (u, splits) => (a.log ? logTicks(splits, a.unit) : TICKS[a.ticks ?? "si"](splits, a.unit)),
+      // uPlot labels decades only where space is short; logTicks labels 1, 2, 5.
+      filter: a.log ? (u, splits) => splits : undefined,
     });
     const opts = {
       width: Math.max(200, this.el.clientWidth),

@@ -56,6 +56,7 @@ export function plainTicks(splits, unit = "") {
 /** Labels of a log axis: 1, 2 and 5 of each decade, the others blank. */
 export function logTicks(splits, unit = "") {
   return splits.map((v) => {
+    if (!(v > 0)) return "";
     const lead = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
     return lead === 1 || lead === 2 || lead === 5 ? si(v, unit, 3) : "";
   });

@@ -60,7 +60,10 @@ export async function startUp(extraArgs = []) {
       const page = /^Dashboard: (\S+) \(NATS over WebSocket on (\S+)\)/m.exec(stdout);
       if (nats && page) {
         clearTimeout(timer);
-        res({ nats: nats[1], page: page[1], ws: page[2] });
+        // A listener on every interface is printed with the host's name:
+        // the tests reach it on loopback only.
+        const loopback = (u) => u.replace(/\/\/[^/:]+:/, "//127.0.0.1:");
+        res({ nats: nats[1], page: loopback(page[1]), ws: loopback(page[2]) });
       }
     });
     proc.stderr.on("data", (b) => (stderr += b));
