@@ -5,7 +5,7 @@
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError, clearErrors, readSettings, showError } from "./form.js";
 import { $, FrameScheduler, colored, isCancel, newId } from "./util.js";
-import { si } from "./si.js";
+import { fixed, si } from "./si.js";
 
 const RAD = 180 / Math.PI;
 
@@ -28,12 +28,12 @@ export class NAPanel {
       series: [{ label: "|H|", get color() { return color(); }, points: true }],
       sync: "na",
       onCursor: (i) => this.readout(i),
-      marker: () => this.st.peak && { x: this.st.peak.frequency, y: this.st.peak.db, text: `peak ${si(this.st.peak.frequency, "Hz", 5)}, ${this.st.peak.db.toFixed(2)} dB` },
+      marker: () => this.st.peak && { x: this.st.peak.frequency, y: this.st.peak.db, text: `peak ${si(this.st.peak.frequency, "Hz", 5)}, ${fixed(this.st.peak.db, 2)} dB` },
     });
     this.phase = new Plot($("#na-phase"), {
       title: () => "",
       x,
-      y: { unit: "°", ticks: "plain", label: "phase", range: (min, max) => phaseRange(min, max) },
+      y: { unit: "°", ticks: "plain", label: "phase", range: (min, max) => phaseRange(min, max), incrs: [1, 5, 15, 30, 45, 90, 180] },
       series: [{ label: "arg H", get color() { return color(); }, points: true }],
       sync: "na",
     });
@@ -149,11 +149,11 @@ export class NAPanel {
     const d = this.mag.full;
     if (i === null || i === undefined || !d || i >= d[0].length) {
       const p = this.st.peak;
-      el.textContent = p ? `peak: ${si(p.frequency, "Hz", 5)}, ${p.db.toFixed(2)} dB, ${p.deg.toFixed(1)}°` : "hover for values";
+      el.textContent = p ? `peak: ${si(p.frequency, "Hz", 5)}, ${fixed(p.db, 2)} dB, ${fixed(p.deg, 1)}°` : "hover for values";
       return;
     }
     const cls = this.input() === "in2" ? "ch2" : "ch1";
-    el.replaceChildren(`f = ${si(d[0][i], "Hz", 5)}   `, colored(cls, `|H| = ${d[1][i].toFixed(2)} dB   arg H = ${this.phase.full[1][i].toFixed(1)}°`));
+    el.replaceChildren(`f = ${si(d[0][i], "Hz", 5)}   `, colored(cls, `|H| = ${fixed(d[1][i], 2)} dB   arg H = ${fixed(this.phase.full[1][i], 1)}°`));
   }
 
   title() {

@@ -58,6 +58,7 @@ export class Plot {
       values: (u, splits) => (a.log ? logTicks(splits, a.unit) : TICKS[a.ticks ?? "si"](splits, a.unit)),
       // uPlot labels decades only where space is short; logTicks labels 1, 2, 5.
       filter: a.log ? (u, splits) => splits : undefined,
+      incrs: a.incrs,
     });
     const opts = {
       width: Math.max(200, this.el.clientWidth),
@@ -264,15 +265,22 @@ function lowerBound(x, v) {
 function envelope(full, i0, i1, columns) {
   const n = i1 - i0;
   if (n <= 4 * columns) return full.map((a, s) => (s === 0 ? a.slice(i0, i1) : withGaps(a.slice(i0, i1))));
-  const out = full.map(() => []);
+  const ns = full.length;
+  const most = columns * (2 + 2 * (ns - 1));
+  const out = full.map(() => new Float64Array(most));
+  const picks = new Int32Array(2 + 2 * (ns - 1));
   const per = n / columns;
+  let k = 0;
+  let gaps = false;
   for (let c = 0; c < columns; c++) {
     const a = i0 + Math.floor(c * per);
     const b = Math.min(i1, i0 + Math.floor((c + 1) * per));
     if (b <= a) continue;
     // Indices of each series' min and max in the column, merged in order.
-    const picks = new Set([a, b - 1]);
-    for (let s = 1; s < full.length; s++) {
+    let np = 0;
+    picks[np++] = a;
+    picks[np++] = b - 1;
+    for (let s = 1; s < ns; s++) {
       const y = full[s];
       let lo = -1;
       let hi = -1;
@@ -282,11 +290,24 @@ function envelope(full, i0, i1, columns) {
         if (lo < 0 || v < y[lo]) lo = i;
         if (hi < 0 || v > y[hi]) hi = i;
       }
-      if (lo >= 0) picks.add(lo).add(hi);
+      if (lo >= 0) {
+        picks[np++] = lo;
+        picks[np++] = hi;
+      }
     }
-    for (const i of [...picks].sort((p, q) => p - q)) for (let s = 0; s < full.length; s++) out[s].push(full[s][i] ?? null);
+    const sorted = picks.subarray(0, np).sort();
+    for (let p = 0; p < np; p++) {
+      const i = sorted[p];
+      if (p > 0 && i === sorted[p - 1]) continue;
+      for (let s = 0; s < ns; s++) {
+        const v = full[s][i];
+        out[s][k] = v ?? NaN;
+        if (s > 0 && v !== v) gaps = true;
+      }
+      k++;
+    }
   }
-  return out.map((a, s) => (s === 0 ? Float64Array.from(a) : a.map((v) => (v === v ? v : null))));
+  return out.map((a, s) => (s > 0 && gaps ? withGaps(a.subarray(0, k)) : a.subarray(0, k)));
 }
 
 /** The smallest and largest finite value of the series. */

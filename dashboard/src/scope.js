@@ -1,9 +1,9 @@
 // The scope panel: single, continuous and stop; a live plot of both
 // channels with autoscale and a cursor readout.
 //
-// Continuous here repeats singles, two in flight, each worker asking for
-// its next trace once the last one is drawn: the page gets as many traces
-// as it can show (the service's continuous mode publishes every trace, up
+// Continuous here repeats singles, two in flight; a worker whose trace
+// arrives while the last one is still undrawn waits for the next frame
+// before it asks again: the page gets about as many traces as it can show (the service's continuous mode publishes every trace, up
 // to 1500 a second at decimation 1, 190 MB/s, which no browser draws).
 // Durations above 0.1 s use the service's rolling mode instead, whose 20
 // traces a second are what a slow timebase needs.
@@ -107,8 +107,11 @@ export class ScopePanel {
         while (!signal.aborted) {
           const id = newId("live");
           this.app.markOwn(id);
-          this.show(await board.scope.single({ ...s, id }, { signal }), "continuous");
-          await this.frame.drawn();
+          const t = await board.scope.single({ ...s, id }, { signal });
+          // Ask for the next trace at once unless the last one is still undrawn.
+          const behind = this.frame.pending;
+          this.show(t, "continuous");
+          if (behind) await this.frame.drawn();
         }
       };
       await Promise.all(Array.from({ length: WORKERS }, worker));

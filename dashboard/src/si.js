@@ -23,6 +23,12 @@ function trim(s) {
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
 }
 
+/** v with d decimals, and no "-0.00". */
+export function fixed(v, d) {
+  const t = v.toFixed(d);
+  return Number(t) === 0 ? (0).toFixed(d) : t;
+}
+
 /** v with an SI prefix and unit, digits significant digits: si(2e-4, "s") = "200 µs". */
 export function si(v, unit = "", digits = 4) {
   if (v === null || v === undefined || Number.isNaN(v)) return "—";

@@ -1,12 +1,11 @@
 // The spectrum analyzer panel: single and continuous spectra of both
 // channels with a marker on channel 1's peak (frequency and level).
-// Continuous repeats singles, two in flight, each waiting for its
-// spectrum to be drawn before it asks for the next.
+// Continuous repeats singles, two in flight, as the scope panel does.
 
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError, clearErrors, readSettings, showError } from "./form.js";
 import { $, FrameScheduler, RateMeter, colored, isCancel, newId } from "./util.js";
-import { si } from "./si.js";
+import { fixed, si } from "./si.js";
 
 const WORKERS = 2;
 
@@ -17,7 +16,7 @@ function pretty(unit) {
 
 /** A level in its unit, with a prefix where that reads well. */
 export function level(v, unit) {
-  if (unit.startsWith("dB")) return `${v.toFixed(2)} ${pretty(unit)}`;
+  if (unit.startsWith("dB")) return `${fixed(v, 2)} ${pretty(unit)}`;
   if (unit.includes("^2")) return `${v.toExponential(3)} ${pretty(unit)}`;
   return si(v, pretty(unit));
 }
@@ -110,8 +109,11 @@ export class SpecanPanel {
       while (!signal.aborted) {
         const id = newId("live");
         this.app.markOwn(id);
-        this.show(await board.specan.single({ ...s, id }, { signal }), "continuous");
-        await this.frame.drawn();
+        const sp = await board.specan.single({ ...s, id }, { signal });
+        // Ask for the next spectrum at once unless the last one is still undrawn.
+        const behind = this.frame.pending;
+        this.show(sp, "continuous");
+        if (behind) await this.frame.drawn();
       }
     };
     try {
