@@ -17,8 +17,9 @@ import (
 // negative or not finite counts as absent here, so the request still
 // reaches the service, which answers 400 at once.
 
-// Margin is what a call waits beyond the service's own timeout.
-const Margin = 2 * time.Second
+// Margin is what a call waits beyond the service's own timeout: round
+// trips, and a while in line behind another acquisition of the board.
+const Margin = 4 * time.Second
 
 // maxDecimation and maxPoints bound what the rule uses (more is a 400).
 const (

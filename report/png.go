@@ -80,6 +80,9 @@ func (f *figure) save(path string) error {
 	for i, p := range f.plots {
 		rows[i] = []*plot.Plot{p}
 	}
+	for _, p := range f.plots {
+		roundY(p)
+	}
 	canvases := plot.Align(rows, draw.Tiles{Rows: len(f.plots), Cols: 1, PadY: vg.Millimeter * 2}, plots)
 	for i, p := range f.plots {
 		p.Draw(canvases[i][0])
@@ -94,6 +97,19 @@ func (f *figure) save(path string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// roundY widens a linear y axis to its enclosing round ticks, so the
+// top and bottom of the data have a labelled line above and below them (a
+// resonance peaking at 0 dB shows its 0 dB).
+func roundY(p *plot.Plot) {
+	t, ok := p.Y.Tick.Marker.(linTicks)
+	if !ok || !(p.Y.Max > p.Y.Min) {
+		return
+	}
+	step, _ := niceStep(0.7*(p.Y.Max-p.Y.Min)/majorTarget, t.unit == "°")
+	p.Y.Min = math.Floor(p.Y.Min/step+1e-9) * step
+	p.Y.Max = math.Ceil(p.Y.Max/step-1e-9) * step
 }
 
 // draw adds b to p in colour c: a line through the points when each

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,15 @@ func TestCommandLineAsPeopleTypeIt(t *testing.T) {
 	}
 	if _, err := rpbus(t, "--nats="+url, "--board", "nosuch", "scope", "single"); rperr.ErrorCode(err) != rperr.ENotFound {
 		t.Fatalf("--board before the command: %v, want 404 for board nosuch", err)
+	}
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"single", "--points", "3"}, []string{"single", "--nats=U", "--points", "3"}},
+		{[]string{"rp.sim.>"}, []string{"--nats=U", "rp.sim.>"}},
+		{[]string{"--count", "1", "rp.sim.>"}, []string{"--nats=U", "--count", "1", "rp.sim.>"}},
+	} {
+		if got := withGlobals([]string{"--nats=U"}, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("withGlobals(%q) = %q, want %q", tc.args, got, tc.want)
+		}
 	}
 	if _, err := rpbus(t, "--json", "scope", "single"); err == nil || !strings.Contains(err.Error(), "only --nats") {
 		t.Fatalf("a command's own flag before it: %v", err)

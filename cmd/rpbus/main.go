@@ -110,13 +110,18 @@ func takeGlobals(args []string) (globals, rest []string, err error) {
 	return globals, args, nil
 }
 
-// withGlobals puts the global flags after the command's verb (scope
-// single, bench hw), where its flag set reads them.
+// verbs are the words that follow a command before its flags (scope
+// single, bench hw); anything else there is a positional argument (watch
+// SUBJECT), after the flags.
+var verbs = []string{"single", "hw", "scope"}
+
+// withGlobals puts the global flags after the command's verb, where its
+// flag set reads them, or first.
 func withGlobals(globals, args []string) []string {
 	if len(globals) == 0 {
 		return args
 	}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && slices.Contains(verbs, args[0]) {
 		return append(append([]string{args[0]}, globals...), args[1:]...)
 	}
 	return append(append([]string(nil), globals...), args...)

@@ -24,7 +24,7 @@ func init() {
 		},
 		examples: func(board string) []string {
 			return []string{
-				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":64,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'`, board),
+				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":32,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'   (span 3.9 MHz: the tone at 1 MHz)`, board),
 			}
 		},
 	})
@@ -91,16 +91,22 @@ func (c *specanCmd) runSingle(ctx context.Context, b *client.Board) error {
 			name, input string
 			v           []float64
 		}{{"ch1", s.Input1, sp.Ch1}, {"ch2", s.Input2, sp.Ch2}} {
-			if len(ch.v) < 3 || len(ch.v) != len(sp.Frequencies) {
+			if len(ch.v) != len(sp.Frequencies) {
 				continue
 			}
-			peak := 1 // skip DC
-			for k := 2; k < len(ch.v); k++ {
+			// Skip DC and the bins its leakage fills (a flat-top window's
+			// main lobe is 5 bins wide on each side).
+			const dcBins = 6
+			if len(ch.v) <= dcBins {
+				continue
+			}
+			peak := dcBins
+			for k := dcBins + 1; k < len(ch.v); k++ {
 				if ch.v[k] > ch.v[peak] {
 					peak = k
 				}
 			}
-			fmt.Fprintf(w, "%s (%s) peak above DC: %.4g %s at %s\n", ch.name, ch.input, ch.v[peak], s.Unit, report.SI(sp.Frequencies[peak], "Hz", 5))
+			fmt.Fprintf(w, "%s (%s) peak: %.4g %s at %s\n", ch.name, ch.input, ch.v[peak], s.Unit, report.SI(sp.Frequencies[peak], "Hz", 5))
 		}
 		fmt.Fprintf(w, "Nyquist frequency %s: a tone above it shows mirrored below it (f -> |f - k x %s|); choose a smaller decimation to see it where it is\n",
 			report.SI(nyquist, "Hz", 4), report.SI(s.Span, "Hz", 4))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -204,8 +205,20 @@ func (c *upCmd) banner(names []string) {
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.info ''\n", url, b)
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.hw.txn '{\"ops\":[{\"op\":\"read\",\"addr\":\"0x40100000\",\"n\":2}]}'\n", url, b)
 	fmt.Fprintf(w, "  nats -s %s req rp.%s.asg0.setup '{\"waveform\":\"sin\",\"frequency\":1e6,\"amplitude\":0.5,\"output_direct\":\"out1\"}'\n", url, b)
-	for _, in := range instruments {
+	// The scope and the spectrum analyzer look at the tone; then it stops,
+	// before the network analyzer drives out1 itself.
+	order := map[string]int{"scope": 0, "specan": 1, "na": 2}
+	ins := slices.Clone(instruments)
+	slices.SortStableFunc(ins, func(x, y instrument) int { return order[x.name] - order[y.name] })
+	for _, in := range ins {
+		if in.name == "na" {
+			fmt.Fprintf(w, "  nats -s %s req rp.%s.asg0.setup '{\"output_direct\":\"off\"}'\n", url, b)
+		}
 		for _, ex := range in.examples(b) {
+			if subject, ok := strings.CutPrefix(ex, "sub "); ok {
+				fmt.Fprintf(w, "  rpbus --nats %s watch %s      (events as JSON lines)\n", url, subject)
+				continue
+			}
 			fmt.Fprintf(w, "  nats -s %s %s\n", url, ex)
 		}
 	}

@@ -17,7 +17,12 @@ import (
 // stops it when the test ends.
 func Server(tb testing.TB) *server.Server {
 	tb.Helper()
-	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
+	return start(tb, natsserver.Options{Listen: "127.0.0.1:0"})
+}
+
+func start(tb testing.TB, o natsserver.Options) *server.Server {
+	tb.Helper()
+	ns, err := natsserver.Start(o)
 	if err != nil {
 		tb.Fatalf("natstest: %v", err)
 	}
@@ -37,15 +42,7 @@ func ServerConfig(tb testing.TB, conf string) *server.Server {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0", ConfigFile: path})
-	if err != nil {
-		tb.Fatalf("natstest: %v", err)
-	}
-	tb.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
+	return start(tb, natsserver.Options{Listen: "127.0.0.1:0", ConfigFile: path})
 }
 
 // TLSFiles are the test certificate for localhost and 127.0.0.1 and its

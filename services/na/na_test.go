@@ -14,6 +14,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/na"
@@ -554,27 +555,27 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	}
 	expect := func(id, code string) {
 		t.Helper()
-		for {
-			select {
-			case ev := <-done:
-				if ev.Value.ID != id {
-					continue
-				}
-				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.Points == 0 {
-					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
-				}
-				return
-			case <-time.After(10 * time.Second):
-				t.Fatalf("no done event for %s", id)
-			}
-		}
+		testrig.ExpectDone(t, done, id, code, func(v api.NATrace) bool { return v.Board == "sim" && v.Settings.Points != 0 })
 	}
+
 	long := api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 2000, RBW: 1e3} // 3 s
+	progress, err := n.Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// start runs a sweep and returns once it measures: a cancel that lands
+	// while a sweep claims its module leaves the marker set until this
+	// instance's next claim takes it over (pool.claimModule).
 	start := func(id string) <-chan error {
 		errc := make(chan error, 1)
 		s := long
 		s.ID = id
 		go func() { _, err := n.Single(ctx, s); errc <- err }()
+		for p := range progress {
+			if p.ID == id && p.Done > 0 {
+				break
+			}
+		}
 		return errc
 	}
 

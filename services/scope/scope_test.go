@@ -16,6 +16,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
@@ -783,21 +784,9 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	}
 	expect := func(id, code string) {
 		t.Helper()
-		for {
-			select {
-			case ev := <-done:
-				if ev.Value.ID != id {
-					continue
-				}
-				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.TriggerSource == "" {
-					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
-				}
-				return
-			case <-time.After(10 * time.Second):
-				t.Fatalf("no done event for %s", id)
-			}
-		}
+		testrig.ExpectDone(t, done, id, code, func(v api.ScopeTrace) bool { return v.Board == "sim" && v.Settings.TriggerSource != "" })
 	}
+
 	never := api.ScopeSettings{TriggerSource: "ext_positive_edge", Timeout: 60} // nothing drives the ext pin
 	start := func(id string) <-chan error {
 		errc := make(chan error, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/specan"
@@ -592,20 +593,7 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 	}
 	expect := func(id, code string) {
 		t.Helper()
-		for {
-			select {
-			case ev := <-done:
-				if ev.Value.ID != id {
-					continue
-				}
-				if rperr.ErrorCode(ev.Err) != code || ev.Value.Board != "sim" || ev.Value.Settings.Decimation == 0 {
-					t.Fatalf("done event of %s: %v %+v, want %s with the settings", id, ev.Err, ev.Value.Settings, code)
-				}
-				return
-			case <-time.After(10 * time.Second):
-				t.Fatalf("no done event for %s", id)
-			}
-		}
+		testrig.ExpectDone(t, done, id, code, func(v api.Spectrum) bool { return v.Board == "sim" && v.Settings.Decimation != 0 })
 	}
 
 	res := startLong(t, e, "cancelled")

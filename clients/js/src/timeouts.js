@@ -14,7 +14,7 @@ const MAX_POINTS = 100000;
 /** PyRPL's floor of the automatic rbw (Hz). */
 const MIN_AUTO_RBW = 1.186;
 /** Added to every derived timeout: queueing, NATS hops, decoding. */
-export const MARGIN = 2;
+export const MARGIN = 4;
 /** Timeout of requests whose duration cannot be derived (as the Go client). */
 export const DEFAULT_TIMEOUT = 5;
 

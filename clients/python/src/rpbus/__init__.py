@@ -48,9 +48,11 @@ from .errors import (
     RpbusError,
     UnavailableError,
 )
+from . import sync
 from .na import NetworkAnalyzer
 from .scope import Scope
 from .specan import SpectrumAnalyzer
+from .sync import connect_sync
 from .types import (
     ASGSettings,
     CancelReply,
@@ -77,6 +79,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MARGIN",
     "connect",
+    "connect_sync",
+    "sync",
     "Client",
     "Board",
     "HW",

@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = ["MARGIN", "scope_wait", "na_wait", "specan_wait", "txn_wait"]
 
-MARGIN = 2.0
+MARGIN = 4.0
 """Seconds a call waits beyond the service's own timeout."""
 
 _CLOCK = 125e6
