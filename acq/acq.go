@@ -18,10 +18,12 @@ import (
 	"github.com/rpbus/rpbus/wire"
 )
 
-// gatherIdle is how long stop waits for one more instance's answer;
+// gatherIdle is how long stop waits for one more instance's answer, and
+// cancelIdle how long a cancel that no instance has claimed yet waits;
 // gatherMax bounds the whole gather.
 const (
 	gatherIdle = 50 * time.Millisecond
+	cancelIdle = 250 * time.Millisecond
 	gatherMax  = time.Second
 )
 
@@ -290,6 +292,15 @@ func (t *Tracker) gather(board, verb string, body any) (api.StopReply, error) {
 	deadline := time.Now().Add(gatherMax)
 	for n := 0; ; n++ {
 		wait := gatherIdle
+		if verb == "cancel" {
+			// An id runs on one instance only: a cancel ends when that one
+			// says so, and until then waits longer for a busy owner that
+			// answers well after the others.
+			if total.Cancelled > 0 {
+				break
+			}
+			wait = cancelIdle
+		}
 		if n == 0 {
 			wait = gatherMax // at least this instance answers
 		}

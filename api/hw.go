@@ -60,9 +60,11 @@ type Op struct {
 	Mask    uint32   `json:"mask,omitempty"`    // wait
 	Value   uint32   `json:"value,omitempty"`   // wait
 	Timeout float64  `json:"timeout,omitempty"` // wait: seconds, default 1
-	// Earliest is a wait's hint: the seconds after the wait begins before
-	// which the condition cannot hold (a trace's or an NA point's
-	// duration). A polled backend sleeps through it instead of polling.
+	// Earliest is a wait's hint: the seconds, counted from when the op
+	// before the wait was sent to the board, before which the condition
+	// cannot hold (a trace's or an NA point's duration after the write
+	// that starts it). A polled backend sleeps through what is left of it
+	// when the wait begins instead of polling.
 	Earliest float64 `json:"earliest,omitempty"`
 }
 

@@ -14,7 +14,7 @@ const Name = "PyRPL"
 
 // What to load, for the messages of a failed check.
 const fix = "load PyRPL's FPGA design, red_pitaya.bin from the fpga folder of PyRPL's Python package: " +
-	"start the bridge with --bitstream PATH (rpbus board install --bitstream PATH does it for you)"
+	"start the bridge with --bitstream PATH"
 
 // signature lists runs of consecutive registers whose values PyRPL's
 // design fixes (see the package doc).

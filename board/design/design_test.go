@@ -269,23 +269,19 @@ func TestLoadChecksThePL(t *testing.T) {
 
 func TestOS(t *testing.T) {
 	root := t.TempDir()
-	if got := design.OS(root); got != "" {
-		t.Fatalf("no files: %q", got)
-	}
-	write(t, filepath.Join(root, "etc/os-release"), "NAME=\"Ubuntu\"\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n")
-	if got := design.OS(root); got != "Ubuntu 22.04.4 LTS" {
-		t.Fatalf("os-release only: %q", got)
-	}
-	write(t, filepath.Join(root, "root/.version"), "1.07\n")
-	if got := design.OS(root); got != "Red Pitaya OS image 1.07 (Ubuntu 22.04.4 LTS)" {
-		t.Fatalf("with /root/.version: %q", got)
-	}
-	write(t, filepath.Join(root, "opt/redpitaya/version.txt"), "Build: 37\nVersion: 2.00\nCommit: a0457d3aa\n")
-	if got := design.OS(root); got != "Red Pitaya OS 2.00 build 37 (Ubuntu 22.04.4 LTS)" {
-		t.Fatalf("with version.txt: %q", got)
-	}
-	write(t, filepath.Join(root, "opt/redpitaya/version.txt"), "Version: 1.04-18\nBuild: 18\n")
-	if got := design.OS(root); got != "Red Pitaya OS 1.04-18 (Ubuntu 22.04.4 LTS)" {
-		t.Fatalf("version with its build: %q", got)
+	// Each step adds a file to what the previous ones wrote.
+	for _, step := range []struct{ file, text, want string }{
+		{"", "", ""},
+		{"etc/os-release", "NAME=\"Ubuntu\"\nPRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\n", "Ubuntu 22.04.4 LTS"},
+		{"root/.version", "1.07\n", "Red Pitaya OS image 1.07 (Ubuntu 22.04.4 LTS)"},
+		{"opt/redpitaya/version.txt", "Build: 37\nVersion: 2.00\nCommit: a0457d3aa\n", "Red Pitaya OS 2.00 build 37 (Ubuntu 22.04.4 LTS)"},
+		{"opt/redpitaya/version.txt", "Version: 1.04-18\nBuild: 18\n", "Red Pitaya OS 1.04-18 (Ubuntu 22.04.4 LTS)"},
+	} {
+		if step.file != "" {
+			write(t, filepath.Join(root, step.file), step.text)
+		}
+		if got := design.OS(root); got != step.want {
+			t.Errorf("after %s: %q, want %q", step.file, got, step.want)
+		}
 	}
 }

@@ -59,7 +59,11 @@ func OpenFile(path string) (*Mem, error) {
 func mapFile(f *os.File, offset int64) (*Mem, error) {
 	b, err := unix.Mmap(int(f.Fd()), offset, Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, rperr.Errorf(rperr.EUnavailable, "devmem: mapping %d bytes of %s at %#x: %v%s", Size, f.Name(), offset, err, hint(err))
+		why := ""
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			why = " (the kernel refused the range: the bridge must run as root, on a Red Pitaya, whose kernel lets /dev/mem reach the PL)"
+		}
+		return nil, rperr.Errorf(rperr.EUnavailable, "devmem: mapping %d bytes of %s at %#x: %v%s", Size, f.Name(), offset, err, why)
 	}
 	return &Mem{
 		path:  f.Name(),

@@ -2,7 +2,9 @@ package devmem
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,11 +83,20 @@ func (m *Mem) Close() error {
 	return m.unmap()
 }
 
-// faultError is what the runtime panics with when an access faults under
-// debug.SetPanicOnFault.
-type faultError interface {
-	error
-	Addr() uintptr
+// isFault tells a fault of the mapping from a bug: under
+// debug.SetPanicOnFault the runtime panics with a runtime.Error that has
+// the faulting address, or, when the signal carries no usable address
+// (qemu-user's SIGBUS), with the nil-dereference error, which code that
+// only indexes its slices cannot otherwise raise.
+func isFault(p any) bool {
+	e, ok := p.(runtime.Error)
+	if !ok {
+		return false
+	}
+	if _, ok := e.(interface{ Addr() uintptr }); ok {
+		return true
+	}
+	return strings.Contains(e.Error(), "invalid memory address")
 }
 
 // access checks n words at addr and runs f on their slice of the mapping.
@@ -103,11 +114,10 @@ func (m *Mem) access(what string, addr uint32, n int, f func(w []uint32)) (err e
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			fe, ok := p.(faultError)
-			if !ok {
+			if !isFault(p) {
 				panic(p)
 			}
-			err = rperr.Errorf(rperr.EUnavailable, "devmem: %s of %d words at %#08x faulted (%v): the register space of %s did not answer; is an FPGA design loaded, and is the mapping intact?", what, n, addr, fe, m.path)
+			err = rperr.Errorf(rperr.EUnavailable, "devmem: %s of %d words at %#08x faulted (%v): the register space of %s did not answer; is an FPGA design loaded, and is the mapping intact?", what, n, addr, p, m.path)
 		}
 	}()
 	f(w)

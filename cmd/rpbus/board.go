@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/rpbus/rpbus/board/design"
@@ -25,12 +26,36 @@ type boardFlags struct {
 	simConfig string
 	seed      uint64
 	seedSet   bool
+	busRead   busTime
+	busWrite  busTime
 
 	// devmem
 	memFile   string
 	bitstream string
 	loader    design.Loader
 	osRoot    string
+}
+
+// busTime is a flag of the simulated board's bus: a time per word in
+// seconds (2e-7) or as a Go duration (200ns); set tells it was given.
+type busTime struct {
+	s   float64
+	set bool
+}
+
+func (t *busTime) String() string { return "" }
+
+func (t *busTime) Set(v string) error {
+	if d, err := time.ParseDuration(v); err == nil {
+		t.s, t.set = d.Seconds(), true
+		return nil
+	}
+	s, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return fmt.Errorf("%q: want seconds (2e-7) or a duration (200ns)", v)
+	}
+	t.s, t.set = s, true
+	return nil
 }
 
 // devmemRecheck is how often the devmem backend checks again that the
@@ -58,6 +83,27 @@ func (b *boardFlags) registerSim(fs *flag.FlagSet) {
 		b.seedSet = err == nil
 		return err
 	})
+	fs.Var(&b.busRead, "bus-read", fmt.Sprintf("simulated board: bus time of one 32-bit read, as the Zynq's CPU takes it (overrides the config file; 0: free, figures then hold for the simulator only) (default %v)", time.Duration(sim.DefaultBusRead*1e9)))
+	fs.Var(&b.busWrite, "bus-write", fmt.Sprintf("simulated board: bus time of one 32-bit write (overrides the config file; 0: free) (default %v)", time.Duration(sim.DefaultBusWrite*1e9)))
+}
+
+// simArgs are the simulated board's flags that were set, for another
+// command that makes the board.
+func (b *boardFlags) simArgs() []string {
+	var a []string
+	if b.simConfig != "" {
+		a = append(a, "--sim-config", b.simConfig)
+	}
+	if b.seedSet {
+		a = append(a, "--seed", strconv.FormatUint(b.seed, 10))
+	}
+	if b.busRead.set {
+		a = append(a, "--bus-read", strconv.FormatFloat(b.busRead.s, 'g', -1, 64))
+	}
+	if b.busWrite.set {
+		a = append(a, "--bus-write", strconv.FormatFloat(b.busWrite.s, 'g', -1, 64))
+	}
+	return a
 }
 
 // simConfigFromFlags loads the sim's configuration.
@@ -72,7 +118,13 @@ func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 	if b.seedSet {
 		cfg.Seed = b.seed
 	}
-	return cfg, nil
+	if b.busRead.set {
+		cfg.BusRead = b.busRead.s
+	}
+	if b.busWrite.set {
+		cfg.BusWrite = b.busWrite.s
+	}
+	return cfg, cfg.Validate()
 }
 
 // open builds the backend and the bridge's configuration for it. The
@@ -80,9 +132,9 @@ func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 func (b *boardFlags) open(ctx context.Context, log io.Writer) (cfg hwbridge.Config, err error) {
 	cfg = hwbridge.Config{Board: b.name, Backend: b.backend}
 	if b.backend != "devmem" {
-		for name, v := range map[string]string{"mem-file": b.memFile, "bitstream": b.bitstream} {
-			if v != "" {
-				return cfg, usageError{fmt.Sprintf("--%s is for --backend devmem, not %s", name, b.backend)}
+		for _, f := range []struct{ name, value string }{{"mem-file", b.memFile}, {"bitstream", b.bitstream}} {
+			if f.value != "" {
+				return cfg, usageError{fmt.Sprintf("--%s is for --backend devmem, not %s", f.name, b.backend)}
 			}
 		}
 	}

@@ -7,6 +7,8 @@
 //	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol
 //	rpbus board install       put the bridge on a Red Pitaya over SSH (and status, logs, uninstall; docs/board.md)
 //	rpbus bench hw            benchmark figures for the bridge
+//	rpbus bench board         on-board bridge against the monitor path, across a LAN stand-in
+//	rpbus lanproxy            a LAN stand-in: a TCP proxy delaying each direction
 //
 // Every flag has an environment fallback: --nats reads RPBUS_NATS, and so
 // on (upper case, dashes as underscores). RPBUS_NATS_URL is also accepted

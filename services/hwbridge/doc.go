@@ -20,4 +20,11 @@
 // says what was found and what to load, and each request checks again, so
 // the bridge serves as soon as the design is loaded by other means. The
 // first check that passes writes the generators' defaults.
+//
+// The reads and writes between two waits go to the backend as one run: a
+// board.Batcher (the monitor backend) pipelines them, others take them one
+// at a time. A wait goes to the backend's board.Waiter, or else is polled
+// (board.Poll); its hint (the op's earliest) counts from when the op
+// before it was sent, so the time the run's answers took to come back is
+// not slept again.
 package hwbridge

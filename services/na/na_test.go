@@ -634,3 +634,41 @@ func TestPyRPLNames(t *testing.T) {
 		}
 	}
 }
+
+// The NA through a bridge on the monitor backend (pipelined transactions,
+// polled waits with the point's time as their hint) measures the same
+// transfer function as through a bridge on the simulated board itself:
+// each point within the noise of the two measurements.
+func TestMonitorBackendMeasuresAsTheSimDoes(t *testing.T) {
+	s := api.NASettings{StartFreq: 200e3, StopFreq: 5e6, Points: 201, RBW: 2e3, Amplitude: 0.2, Input: "in1", OutputDirect: "out1"}
+	ctx := ctxT(t, 60*time.Second)
+	on := map[string]api.NATrace{}
+	var cfg sim.Config
+	for _, backend := range []string{"sim", "monitor"} {
+		e := newEnvOn(t, backend)
+		tr, err := e.board.NA().Single(ctx, s)
+		if err != nil {
+			t.Fatalf("%s: %v", backend, err)
+		}
+		on[backend], cfg = tr, e.cfg
+	}
+	a, b := on["sim"], on["monitor"]
+	noise := cfg.NANoiseStd(uint32(math.Round(regmap.Clock/a.Settings.RBW)), a.Settings.Amplitude, 1)
+	if n := checkAgainst(t, b, noise, cfg.H1); n < 150 {
+		t.Errorf("monitor: only %d of 201 points are above the noise", n)
+	}
+	// I and Q each have std noise in both traces: their difference has
+	// std sqrt(2) noise per component.
+	bound := snrSigmas * math.Sqrt2 * math.Sqrt2 * noise
+	for i, f := range a.Frequencies {
+		if b.Frequencies[i] != f {
+			t.Fatalf("point %d: %g Hz on the monitor backend, %g Hz on the sim", i, b.Frequencies[i], f)
+		}
+		if f < minFreqPerRBW*a.Settings.RBW {
+			continue
+		}
+		if d := cmplx.Abs(h(a, i) - h(b, i)); d > bound {
+			t.Errorf("%.6g Hz: sim %.5g, monitor %.5g: %.3g apart, noise bound %.3g", f, h(a, i), h(b, i), d, bound)
+		}
+	}
+}

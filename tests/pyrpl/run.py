@@ -117,7 +117,10 @@ def run_file(rpbus, tests, rel, workdir, timeout):
         PYRPL_USER_DIR=str(Path(workdir) / ("user-" + rel.replace("/", "_"))),
         PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
+    # PyRPL's fixtures live in its test folder's conftest.py: make that
+    # folder the root, whatever ini files surround the venv.
     cmd = [sys.executable, "-m", "pytest", "-p", "rpbus_pyrpl", "-p", "no:cacheprovider",
+           "--rootdir", str(tests), "--confcutdir", str(tests), "-c", os.devnull,
            "-q", "--junitxml", str(junit), str(tests / rel)]
     skip = [t.rpartition("::")[2] for t in EXCLUDED if t.partition("::")[0] == Path(rel).name]
     if skip:

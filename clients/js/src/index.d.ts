@@ -104,9 +104,17 @@ export const ops: {
 
 export interface OpResult { words?: Uint32Array; halves?: Uint16Array; waited?: number }
 export interface TxnReply { results: OpResult[]; modules: string[]; started: number; elapsed: number }
+export interface HWDesign {
+  name: string;
+  signature: string;
+  dna?: string;
+  loader?: string;
+  bitstream?: string;
+  sha256?: string;
+}
 export interface HWInfo {
   board: string;
-  backend: "sim" | "monitor";
+  backend: "sim" | "monitor" | "devmem";
   address?: string;
   clock: number;
   bitstream: string;
@@ -117,6 +125,8 @@ export interface HWInfo {
   generators: string[];
   version: string;
   sim_model?: Record<string, unknown>;
+  os?: string;
+  design?: HWDesign;
 }
 
 export class HW {

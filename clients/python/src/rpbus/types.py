@@ -28,6 +28,7 @@ from . import _wire
 from .errors import RpbusError
 
 __all__ = [
+    "HWDesign",
     "HWInfo",
     "OpResult",
     "TxnReply",
@@ -109,12 +110,24 @@ def from_wire(cls: type[T], d: Mapping[str, Any] | None) -> T:
 
 
 @dataclass
+class HWDesign:
+    """The FPGA design a bridge checked before serving (hw.info's design)."""
+
+    name: str = ""  # "PyRPL"
+    signature: str = ""  # the registers that identified it
+    dna: str = ""  # the Zynq's device DNA, hex: unique per chip
+    loader: str = ""  # devmem: "xdevcfg /dev/xdevcfg" or "fpgautil PATH"; "" when the bridge loaded nothing
+    bitstream: str = ""  # the file --bitstream loaded
+    sha256: str = ""  # its SHA-256, hex
+
+
+@dataclass
 class HWInfo:
     """What rp.<board>.hw.info says the board is."""
 
     board: str = ""
-    backend: str = ""  # sim or monitor
-    address: str = ""  # monitor: the board's host:port
+    backend: str = ""  # sim, monitor or devmem
+    address: str = ""  # monitor: the board's host:port; devmem: the mapped device or file
     clock: float = 0.0  # Hz
     bitstream: str = ""
     scope_samples: int = 0  # per scope channel
@@ -124,6 +137,8 @@ class HWInfo:
     generators: list[str] = field(default_factory=list)
     version: str = ""
     sim_model: Any = None  # sim: the analog model's configuration
+    os: str = ""  # devmem: the board's operating system
+    design: HWDesign | None = field(default=None, metadata={"nested": HWDesign})
 
 
 @dataclass
