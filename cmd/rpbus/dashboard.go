@@ -34,12 +34,14 @@ type dashboardCmd struct {
 	http   string
 	auth   bool
 	page   *dashboard.Server
+	ready  chan struct{} // closed once the page is served
 }
 
 func (c *dashboardCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus dashboard", flag.ContinueOnError)
 	fs.StringVar(&c.nats, "nats", "ws://127.0.0.1:"+deployWebSocketPort, "the deployment's NATS WebSocket URL(s), comma separated, as the browser reaches them (ws:// or wss://; a nats:// URL stands for ws:// on port "+deployWebSocketPort+", deploy/'s websocket block)")
 	fs.StringVar(&c.http, "http", defaultHTTP, "address to serve the page on")
+	c.ready = make(chan struct{})
 	fs.BoolVar(&c.auth, "auth", false, "the server asks for credentials: the page asks the user for them (it also asks when the server refuses it)")
 	return parseWithEnv(fs, args, natsAliases)
 }
@@ -65,6 +67,7 @@ func (c *dashboardCmd) Run(ctx context.Context) error {
 		fmt.Fprintln(c.stdout, "rpbus dashboard:", n)
 	}
 	fmt.Fprintf(c.stdout, "rpbus dashboard: %s (NATS over WebSocket: %s)\n", c.page.URL(), strings.Join(urls, ", "))
+	close(c.ready)
 	<-ctx.Done()
 	return nil
 }

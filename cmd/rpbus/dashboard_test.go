@@ -112,11 +112,9 @@ func TestUpServesTheDashboard(t *testing.T) {
 		}
 		d.Close()
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for d.page == nil && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if d.page == nil {
+	select {
+	case <-d.ready:
+	case <-time.After(10 * time.Second):
 		t.Fatal("rpbus dashboard did not serve")
 	}
 	getJSON(t, d.page.URL()+"config.json", &cfg)

@@ -1,31 +1,22 @@
-// The scope panel: single, continuous and stop; a live plot of both
-// channels with autoscale and a cursor readout.
-//
-// Continuous here repeats singles, two in flight; a worker whose trace
-// arrives while the last one is still undrawn waits for the next frame
-// before it asks again: the page gets about as many traces as it can show (the service's continuous mode publishes every trace, up
-// to 1500 a second at decimation 1, 190 MB/s, which no browser draws).
-// Durations above 0.1 s use the service's rolling mode instead, whose 20
-// traces a second are what a slow timebase needs.
+// The scope panel: single, continuous (panel.js) and stop; a live plot of
+// both channels with autoscale and a cursor readout. Durations above
+// 0.1 s use the service's rolling mode instead of repeated singles: its
+// 20 traces a second are what a slow timebase needs.
 
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
-import { FieldError, clearErrors, readSettings, showError } from "./form.js";
-import { $, FrameScheduler, RateMeter, colored, isCancel, newId } from "./util.js";
+import { FieldError } from "./form.js";
+import { AcquisitionPanel } from "./panel.js";
+import { $, RateMeter, colored } from "./util.js";
 import { si } from "./si.js";
 
 /** Durations above this are the service's rolling mode (docs/scope.md). */
 const ROLLING = 0.1;
-const WORKERS = 2;
 
-export class ScopePanel {
+export class ScopePanel extends AcquisitionPanel {
   constructor(app) {
-    this.app = app;
-    this.root = $("#scope");
-    this.form = $("#scope-form");
-    this.error = $("p.error", this.root);
-    this.st = app.state.scope = { mode: "idle", frames: 0, traces: 0, fps: 0, trace: null, source: "", errors: 0 };
+    super(app, "scope", ["scope"]);
+    Object.assign(this.st, { frames: 0, traces: 0, fps: 0, trace: null });
     this.meter = new RateMeter(1000);
-    this.frame = new FrameScheduler(() => this.draw());
     this.x = null;
     this.plot = new Plot($("#scope-plot"), {
       title: () => this.title(),
@@ -38,110 +29,30 @@ export class ScopePanel {
       ],
       onCursor: (i) => this.readout(i),
     });
-    this.form.addEventListener("click", (e) => {
-      const act = e.target.dataset?.act;
-      if (act) this[act]();
-    });
-    this.form.addEventListener("submit", (e) => e.preventDefault());
     this.form.autoscale.addEventListener("change", () => this.plot.render());
-    for (const b of this.root.querySelectorAll("[data-export]")) b.addEventListener("click", () => this.export(b.dataset.export));
     this.readout(null);
     setInterval(() => this.status(), 250);
   }
 
-  setBoard() {
-    this.stop();
+  acquire(board, s, options) {
+    return board.scope.single(s, options);
   }
 
-  settings() {
-    clearErrors(this.form);
-    this.error.hidden = true;
-    return readSettings(this.form);
-  }
-
-  fail(err) {
-    if (isCancel(err)) return;
-    this.st.errors++;
-    this.st.lastError = err.message;
-    showError(this.form, this.error, err);
-  }
-
-  async single() {
-    this.halt();
-    let s;
-    try {
-      s = this.settings();
-    } catch (err) {
-      return this.fail(err);
-    }
-    this.setMode("single");
-    try {
-      this.show(await this.app.board().scope.single(s, { signal: this.ctl.signal }), "single");
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      if (this.st.mode === "single") this.setMode("idle");
-    }
-  }
-
-  async continuous() {
-    this.halt();
-    let s;
-    try {
-      s = this.settings();
-    } catch (err) {
-      return this.fail(err);
-    }
-    const signal = this.ctl.signal;
-    const board = this.app.board();
-    // The service knows the duration a decimation makes; ask when unsure.
-    const duration = s.duration ?? (s.decimation ?? 1) * 16384 * 8e-9;
-    this.setMode("continuous");
-    this.app.strip.pause("scope", ["scope"]);
-    try {
-      if (duration > ROLLING) {
-        for await (const t of board.scope.stream(s, { signal })) this.show(t, "rolling");
-        return;
-      }
-      const worker = async () => {
-        while (!signal.aborted) {
-          const id = newId("live");
-          this.app.markOwn(id);
-          const t = await board.scope.single({ ...s, id }, { signal });
-          // Ask for the next trace at once unless the last one is still undrawn.
-          const behind = this.frame.pending;
-          this.show(t, "continuous");
-          if (behind) await this.frame.drawn();
-        }
-      };
-      await Promise.all(Array.from({ length: WORKERS }, worker));
-    } catch (err) {
-      if (!signal.aborted) {
-        this.ctl.abort();
-        this.fail(err);
-      }
-    } finally {
-      if (this.ctl.signal === signal) this.setMode("idle");
-      if (this.st.mode !== "continuous") this.app.strip.resume("scope");
-    }
+  /** Durations above 0.1 s: the service's rolling mode, 20 traces a second. */
+  continuous() {
+    return super.continuous(async (board, s, signal) => {
+      // A decimation's duration: 16384 samples of 8 ns x decimation.
+      const duration = s.duration ?? (s.decimation ?? 1) * 16384 * 8e-9;
+      if (duration <= ROLLING) return this.loop(board, s, signal);
+      for await (const t of board.scope.stream(s, { signal })) this.show(t, "rolling");
+    });
   }
 
   /** Stops this page's acquisitions (and the board's rolling mode). */
   async stop() {
     const rolling = this.st.source === "rolling" && this.st.mode === "continuous";
-    this.halt();
-    this.setMode("idle");
+    super.stop();
     if (rolling) await this.app.board().scope.stop().catch((err) => this.fail(err));
-  }
-
-  halt() {
-    this.ctl?.abort();
-    this.ctl = new AbortController();
-  }
-
-  setMode(mode) {
-    this.st.mode = mode;
-    for (const b of this.form.querySelectorAll("[data-act]")) b.classList.toggle("running", b.dataset.act === mode);
   }
 
   /** Shows trace t (a reply, a continuous trace, or a done event). */

@@ -1,13 +1,11 @@
-// The spectrum analyzer panel: single and continuous spectra of both
-// channels with a marker on channel 1's peak (frequency and level).
-// Continuous repeats singles, two in flight, as the scope panel does.
+// The spectrum analyzer panel: single and continuous (panel.js) spectra
+// of both channels with a marker on channel 1's peak (frequency and level).
 
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
-import { FieldError, clearErrors, readSettings, showError } from "./form.js";
-import { $, FrameScheduler, RateMeter, colored, isCancel, newId } from "./util.js";
+import { FieldError } from "./form.js";
+import { AcquisitionPanel } from "./panel.js";
+import { $, RateMeter, colored } from "./util.js";
 import { fixed, si } from "./si.js";
-
-const WORKERS = 2;
 
 /** The unit as printed: dB(Vpk^2) -> dB(Vpk²). */
 function pretty(unit) {
@@ -21,23 +19,14 @@ export function level(v, unit) {
   return si(v, pretty(unit));
 }
 
-export class SpecanPanel {
+export class SpecanPanel extends AcquisitionPanel {
   constructor(app) {
-    this.app = app;
-    this.root = $("#specan");
-    this.form = $("#specan-form");
-    this.error = $("p.error", this.root);
-    this.st = app.state.specan = { mode: "idle", updates: 0, ups: 0, spectrum: null, peak: null, source: "" };
+    // A spectrum's done event, and the scope traces it is made of.
+    super(app, "specan", ["specan", "scope"]);
+    Object.assign(this.st, { updates: 0, ups: 0, spectrum: null, peak: null });
     this.meter = new RateMeter(2000);
-    this.frame = new FrameScheduler(() => this.draw());
     this.unit = this.form.unit.value;
     this.plot = this.makePlot();
-    this.form.addEventListener("click", (e) => {
-      const act = e.target.dataset?.act;
-      if (act) this[act]();
-    });
-    this.form.addEventListener("submit", (e) => e.preventDefault());
-    for (const b of this.root.querySelectorAll("[data-export]")) b.addEventListener("click", () => this.export(b.dataset.export));
     this.readout(null);
     setInterval(() => this.status(), 250);
   }
@@ -58,90 +47,8 @@ export class SpecanPanel {
     });
   }
 
-  setBoard() {
-    this.stop();
-  }
-
-  fail(err) {
-    if (isCancel(err)) return;
-    this.st.lastError = err.message;
-    showError(this.form, this.error, err);
-  }
-
-  settings() {
-    clearErrors(this.form);
-    this.error.hidden = true;
-    return readSettings(this.form);
-  }
-
-  async single() {
-    this.halt();
-    let s;
-    try {
-      s = this.settings();
-    } catch (err) {
-      return this.fail(err);
-    }
-    this.setMode("single");
-    try {
-      this.show(await this.app.board().specan.single(s, { signal: this.ctl.signal }), "single");
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      if (this.st.mode === "single") this.setMode("idle");
-    }
-  }
-
-  async continuous() {
-    this.halt();
-    let s;
-    try {
-      s = this.settings();
-    } catch (err) {
-      return this.fail(err);
-    }
-    const signal = this.ctl.signal;
-    const board = this.app.board();
-    this.setMode("continuous");
-    // A spectrum's done event and the scope traces it is made of.
-    this.app.strip.pause("specan", ["specan", "scope"]);
-    const worker = async () => {
-      while (!signal.aborted) {
-        const id = newId("live");
-        this.app.markOwn(id);
-        const sp = await board.specan.single({ ...s, id }, { signal });
-        // Ask for the next spectrum at once unless the last one is still undrawn.
-        const behind = this.frame.pending;
-        this.show(sp, "continuous");
-        if (behind) await this.frame.drawn();
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: WORKERS }, worker));
-    } catch (err) {
-      if (!signal.aborted) {
-        this.ctl.abort();
-        this.fail(err);
-      }
-    } finally {
-      if (this.ctl.signal === signal) this.setMode("idle");
-      if (this.st.mode !== "continuous") this.app.strip.resume("specan");
-    }
-  }
-
-  stop() {
-    this.halt();
-    this.setMode("idle");
-  }
-
-  halt() {
-    this.ctl?.abort();
-    this.ctl = new AbortController();
-  }
-
-  setMode(mode) {
-    this.st.mode = mode;
-    for (const b of this.form.querySelectorAll("[data-act]")) b.classList.toggle("running", b.dataset.act === mode);
+  acquire(board, s, options) {
+    return board.specan.single(s, options);
   }
 
   show(sp, source) {
