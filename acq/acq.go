@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,23 +26,35 @@ const (
 
 // Tracker tracks one instrument's acquisitions in one service instance.
 type Tracker struct {
-	nc       *nats.Conn
-	module   string
-	instance string
-	seq      atomic.Uint64
+	nc     *nats.Conn
+	module string
 
 	mu      sync.Mutex
-	running map[string]*Acq
-	early   map[string]time.Time // cancels that arrived before their request
+	running map[string]*Acq // by runKey(board, id)
+	early   *Precancels     // by runKey(board, id)
 	onStop  []func(board string) bool
 	subs    []*nats.Subscription
 }
 
+// runKey scopes an acquisition id to its board: the same id may run on
+// two boards, and a cancel on one board never reaches the other.
+func runKey(board, id string) string { return board + "\x00" + id }
+
 // New returns a tracker for module ("scope", "na", "specan") on nc.
 func New(nc *nats.Conn, module string) *Tracker {
-	var b [4]byte
+	return &Tracker{nc: nc, module: module, running: map[string]*Acq{}, early: NewDefaultPrecancels()}
+}
+
+// newID is an acquisition id nobody can guess ahead, so nobody can cancel
+// an acquisition before its reply names it.
+func (t *Tracker) newID() string { return t.module + "-" + RandomID() }
+
+// RandomID is 96 random bits in hex: an id part nobody can guess from the
+// ids seen before.
+func RandomID() string {
+	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return &Tracker{nc: nc, module: module, instance: hex.EncodeToString(b[:]), running: map[string]*Acq{}, early: map[string]time.Time{}}
+	return hex.EncodeToString(b[:])
 }
 
 // Module returns the instrument's module name.
@@ -73,19 +83,19 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 		return nil, rperr.Invalidf("id: %d characters, at most %d", len(id), MaxIDLength)
 	}
 	if id == "" {
-		id = fmt.Sprintf("%s-%s-%d", t.module, t.instance, t.seq.Add(1))
+		id = t.newID()
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	a := &Acq{ID: id, Board: board, ctx: ctx, cancel: cancel, t: t}
+	key := runKey(board, id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, dup := t.running[id]; dup {
+	if _, dup := t.running[key]; dup {
 		cancel(nil)
-		return nil, rperr.Invalidf("id: acquisition %q is already running", id)
+		return nil, rperr.Invalidf("id: acquisition %q is already running on board %s", id, board)
 	}
-	t.running[id] = a
-	if _, ok := t.early[id]; ok {
-		delete(t.early, id)
+	t.running[key] = a
+	if t.early.Take(key) {
 		cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))
 	}
 	return a, nil
@@ -114,7 +124,7 @@ func (a *Acq) Err() error {
 // End unregisters the acquisition and releases its context.
 func (a *Acq) End() {
 	a.t.mu.Lock()
-	delete(a.t.running, a.ID)
+	delete(a.t.running, runKey(a.Board, a.ID))
 	a.t.mu.Unlock()
 	a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s ended", a.ID))
 }
@@ -187,24 +197,15 @@ func (t *Tracker) Close() {
 	}
 }
 
-// earlyCancelTTL is how long a cancel that overtook its request (they
-// travel on different subjects) is remembered.
-const earlyCancelTTL = 10 * time.Second
-
 func (t *Tracker) cancelLocal(board, id string) bool {
+	key := runKey(board, id)
 	t.mu.Lock()
-	a := t.running[id]
+	a := t.running[key]
 	if a == nil {
-		now := time.Now()
-		for k, at := range t.early {
-			if now.Sub(at) > earlyCancelTTL {
-				delete(t.early, k)
-			}
-		}
-		t.early[id] = now
+		t.early.Add(key)
 	}
 	t.mu.Unlock()
-	if a == nil || a.Board != board {
+	if a == nil {
 		return false
 	}
 	a.cancel(rperr.Errorf(rperr.ECancelled, "acquisition %s cancelled by %s.cancel", id, t.module))

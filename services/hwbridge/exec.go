@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/regmap"
@@ -21,15 +22,11 @@ type executor struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // transactions with an id, queued or running
-	early   map[string]time.Time          // cancels that arrived before their transaction
+	early   *acq.Precancels               // cancels that arrived before their transaction
 }
 
-// earlyCancelTTL is how long a cancel that overtook its transaction (they
-// travel on different subjects) is remembered.
-const earlyCancelTTL = 10 * time.Second
-
 func newExecutor(f board.FPGA) *executor {
-	return &executor{fpga: f, locks: newModuleLocks(), running: map[string]context.CancelFunc{}, early: map[string]time.Time{}}
+	return &executor{fpga: f, locks: newModuleLocks(), running: map[string]context.CancelFunc{}, early: acq.NewDefaultPrecancels()}
 }
 
 // plan validates t and returns the sorted modules it touches.
@@ -101,8 +98,7 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 		return nil, nil, rperr.Invalidf("id: transaction %q is already running", id)
 	}
 	e.running[id] = cancel
-	if _, ok := e.early[id]; ok {
-		delete(e.early, id)
+	if e.early.Take(id) {
 		cancel()
 	}
 	return ctx, func() {
@@ -114,7 +110,7 @@ func (e *executor) track(ctx context.Context, id string) (context.Context, func(
 }
 
 // cancel ends the transaction with this id; it answers 499. An id not
-// (yet) known is remembered for earlyCancelTTL, so a cancel that overtakes
+// (yet) known is remembered for acq.PrecancelTTL, so a cancel that overtakes
 // its transaction still takes effect when the transaction arrives.
 func (e *executor) cancel(id string) bool {
 	e.mu.Lock()
@@ -124,13 +120,7 @@ func (e *executor) cancel(id string) bool {
 		c()
 		return true
 	}
-	now := time.Now()
-	for k, t := range e.early {
-		if now.Sub(t) > earlyCancelTTL {
-			delete(e.early, k)
-		}
-	}
-	e.early[id] = now
+	e.early.Add(id)
 	return false
 }
 

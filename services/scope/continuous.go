@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 
+	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
@@ -54,7 +54,7 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 	}
 	id := set.ID
 	if id == "" {
-		id = "scope-continuous-" + nuid.Next()
+		id = "scope-continuous-" + acq.RandomID()
 	}
 	p.set.ID = id
 	cctx, cancel := context.WithCancel(s.ctx)

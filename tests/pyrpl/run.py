@@ -1,0 +1,186 @@
+"""Run PyRPL's own test suite against rpbus's simulated board.
+
+Each test file gets a fresh board: a new ``rpbus simboard`` on a free
+loopback port, and a new pytest process whose PyRPL talks to it through
+rpbus_pyrpl (PyRPL's MonitorClient over TCP). The results are compared
+with known_failures.txt, the tests that fail because the simulator does
+not model a module yet (each with its reason):
+
+- a test that fails and is not listed fails this run (a regression);
+- a listed test that passes is reported, so the list can shrink.
+
+It prints a table of files and results (docs/simulator.md keeps one) and
+exits non-zero on a regression. Usage (scripts/pyrpl-suite wraps it):
+
+    python tests/pyrpl/run.py [--rpbus PATH] [--table FILE] [test_file ...]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The files of PyRPL's suite that test the hardware and its instruments.
+FILES = [
+    "test_hardware_modules/test_dsp_inputs.py",
+    "test_hardware_modules/test_na_iir_pytest.py",
+    "test_hardware_modules/test_pid_na_iq.py",
+    "test_hardware_modules/test_sampler.py",
+    "test_hardware_modules/test_scope.py",
+    "test_hardware_modules/test_scope_asg_ams.py",
+    "test_hardware_modules/test_trig.py",
+    "test_registers.py",
+    "test_na.py",
+    "test_spectrum_analyzer.py",
+    "test_lockbox.py",
+    "test_load_save.py",
+    "test_validate_and_normalize.py",
+]
+
+# PyRPL's load-dependent timing benchmarks, excluded by name: they time
+# the client's own loop against fixed limits on the machine running the
+# tests, so they say nothing about the board.
+EXCLUDED = {
+    "test_na.py::TestNA::test_benchmark_nogui": "times a sweep against the client's measured register round trip x 3.1",
+    "test_na.py::TestNA::test_benchmark_gui": "the same with the GUI drawing",
+    "test_na.py::TestNA::test_stupid_timer": "times 1000 Qt timer events on the test machine",
+}
+
+
+def pyrpl_test_dir():
+    # found, not imported: importing PyRPL starts Qt
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyrpl")
+    if spec is None or spec.origin is None:
+        raise SystemExit("PyRPL is not installed in this Python (scripts/setup makes .venv-pyrpl)")
+    return Path(spec.origin).resolve().parent / "test"
+
+
+def known_failures():
+    known = {}
+    for line in (HERE / "known_failures.txt").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        test, _, reason = line.partition("#")
+        known[test.strip()] = reason.strip()
+    return known
+
+
+def start_board(rpbus):
+    """Starts a simboard on a free loopback port; returns it and host:port."""
+    p = subprocess.Popen(
+        [rpbus, "simboard", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = p.stdout.readline()  # "simboard: simulated Red Pitaya on 127.0.0.1:PORT (...)"
+    try:
+        addr = line.split(" on ", 1)[1].split()[0]
+    except IndexError:
+        p.kill()
+        raise SystemExit(f"rpbus simboard did not start: {line!r}")
+    return p, addr
+
+
+def outcomes(junit):
+    """test id -> passed/failed/skipped, from pytest's JUnit XML."""
+    res = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        test = case.get("classname", "").split(".")[-1] + "::" + case.get("name", "")
+        if case.find("failure") is not None or case.find("error") is not None:
+            res[test] = "failed"
+        elif case.find("skipped") is not None:
+            res[test] = "skipped"
+        else:
+            res.setdefault(test, "passed")
+    return res
+
+
+def run_file(rpbus, tests, rel, workdir, timeout):
+    board, addr = start_board(rpbus)
+    junit = Path(workdir) / (rel.replace("/", "_") + ".xml")
+    env = dict(
+        os.environ,
+        RPBUS_SIMBOARD=addr,
+        REDPITAYA_HOSTNAME="_FAKE_",
+        REDPITAYA_GUI="False",
+        QT_QPA_PLATFORM="offscreen",
+        PYRPL_USER_DIR=str(Path(workdir) / ("user-" + rel.replace("/", "_"))),
+        PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    cmd = [sys.executable, "-m", "pytest", "-p", "rpbus_pyrpl", "-p", "no:cacheprovider",
+           "-q", "--junitxml", str(junit), str(tests / rel)]
+    skip = [t.rpartition("::")[2] for t in EXCLUDED if t.partition("::")[0] == Path(rel).name]
+    if skip:
+        cmd += ["-k", " and ".join("not " + name for name in skip)]
+    log = Path(workdir) / (rel.replace("/", "_") + ".log")
+    t0 = time.monotonic()
+    try:
+        with open(log, "w") as out:
+            subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, cwd=workdir)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        board.kill()
+        board.wait()
+    took = time.monotonic() - t0
+    res = outcomes(junit) if junit.exists() else {}
+    return {Path(rel).name + "::" + k: v for k, v in res.items()}, took, log
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rpbus", default=str(HERE.parent.parent / ".tools" / "bin" / "rpbus"))
+    ap.add_argument("--table", help="write the Markdown table of results here")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per file")
+    ap.add_argument("files", nargs="*", default=FILES)
+    args = ap.parse_args()
+
+    tests = pyrpl_test_dir()
+    known = known_failures()
+    rows, regressions, fixed, unexpected = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="rpbus-pyrpl-") as workdir:
+        for rel in args.files:
+            res, took, log = run_file(args.rpbus, tests, rel, workdir, args.timeout)
+            n = {k: sum(1 for v in res.values() if v == k) for k in ("passed", "failed", "skipped")}
+            if not res:
+                regressions.append(f"{rel}: no results (crashed or timed out); log:\n{Path(log).read_text()[-3000:]}")
+            for test, outcome in sorted(res.items()):
+                if outcome == "failed" and test not in known:
+                    unexpected.append(test)
+                    regressions.append(f"{test}: failed (see {rel}'s log below)")
+                elif outcome == "passed" and test in known:
+                    fixed.append(test)
+            if any(o == "failed" and t not in known for t, o in res.items()):
+                regressions.append(Path(log).read_text()[-4000:])
+            rows.append((rel, n["passed"], n["failed"], n["skipped"], took))
+            print(f"{rel}: {n['passed']} passed, {n['failed']} failed, {n['skipped']} skipped in {took:.0f} s", flush=True)
+
+    table = ["| file | passed | failed (known) | skipped | seconds |", "|---|---|---|---|---|"]
+    table += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.0f} |" for r in rows]
+    print("\n".join(table))
+    if args.table:
+        Path(args.table).write_text("\n".join(table) + "\n")
+    if fixed:
+        print("\nListed in known_failures.txt but passing now (remove them):\n  " + "\n  ".join(fixed))
+    total_pass = sum(r[1] for r in rows)
+    known_failed = sum(r[2] for r in rows) - len(unexpected)
+    print(f"\n{known_failed} known failures (modules the simulator does not model yet: known_failures.txt)")
+    print(f"pyrpl-suite: {total_pass} passed, {len(unexpected)} failed")
+    if regressions:
+        print("\nRegressions:\n" + "\n".join(regressions))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
