@@ -147,9 +147,8 @@ func (b *Board) scopeFindTrigger(now int64) bool {
 			return s.accept(t)
 		}
 	case regmap.TrigDSP:
-		from := max(s.tSrc, s.okFrom()-ScopeEdgeLatencyCycles)
-		if e := b.trigEvent(from, now-ScopeEdgeLatencyCycles); e >= 0 {
-			return s.accept(e + ScopeEdgeLatencyCycles)
+		if e := b.trigFirst(max(s.tSrc, s.okFrom()), now); e >= 0 {
+			return s.accept(e)
 		}
 	}
 	return false

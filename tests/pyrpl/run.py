@@ -117,8 +117,11 @@ def run_file(rpbus, tests, rel, workdir, timeout):
         PYRPL_USER_DIR=str(Path(workdir) / ("user-" + rel.replace("/", "_"))),
         PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
+    # --rootdir: PyRPL's conftest.py (its hardware_session fixture) sits
+    # in the test folder, above the files of test_hardware_modules; pytest
+    # loads conftests only from its rootdir down.
     cmd = [sys.executable, "-m", "pytest", "-p", "rpbus_pyrpl", "-p", "no:cacheprovider",
-           "-q", "--junitxml", str(junit), str(tests / rel)]
+           "-q", "--rootdir", str(tests), "--junitxml", str(junit), str(tests / rel)]
     skip = [t.rpartition("::")[2] for t in EXCLUDED if t.partition("::")[0] == Path(rel).name]
     if skip:
         cmd += ["-k", " and ".join("not " + name for name in skip)]
