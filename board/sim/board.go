@@ -44,11 +44,11 @@ type Board struct {
 	modelBusy  [iqDirectKey + 3]bool // signals whose model is being made (loop guard)
 	modelCuts  int                   // loops opened so far
 	modelDepth int
-	ffts      map[int]*fourier.FFT
-	gen       [2]genScratch // one per generating goroutine (scope channels are made at once)
-	help      helper
-	tmp16     []uint16
-	tmpTrig   []int64
+	ffts       map[int]*fourier.FFT
+	gen        [2]genScratch // one per generating goroutine (scope channels are made at once)
+	help       helper
+	tmp16      []uint16
+	tmpTrig    []int64
 
 	bus   bus
 	nowFn func() int64 // board time

@@ -25,13 +25,13 @@ import (
 // it was last: at most maxSearchLag of them, so a search left alone for
 // long restarts from its last maxSearchLag samples.
 type trigState struct {
-	armedAt                                                      int64 // cycle from which it is armed, -1: disarmed
-	flags, source, outSel, phaseOffset, thresh, hyst, filter     uint32
-	searched                                                     int64 // samples [.., searched) are processed
-	ap, an, init                                                 bool  // Schmitt states (valid once init)
-	lpf                                                          lpfState
-	events                                                       []trigEvent // recent triggers, oldest first
-	busy                                                         bool        // evaluating: an input that is the module itself reads its past
+	armedAt                                                  int64 // cycle from which it is armed, -1: disarmed
+	flags, source, outSel, phaseOffset, thresh, hyst, filter uint32
+	searched                                                 int64 // samples [.., searched) are processed
+	ap, an, init                                             bool  // Schmitt states (valid once init)
+	lpf                                                      lpfState
+	events                                                   []trigEvent // recent triggers, oldest first
+	busy                                                     bool        // evaluating: an input that is the module itself reads its past
 }
 
 // trigEvent is one trigger_signal: its cycle and the phase it took.
