@@ -44,6 +44,8 @@ type Board struct {
 	modelBusy  [iqDirectKey + 3]bool // signals whose model is being made (loop guard)
 	modelCuts  int                   // loops opened so far
 	modelDepth int
+	noises     map[int]*stream // noise streams by signal (noisepath.go)
+	noisesVer  uint64
 	ffts       map[int]*fourier.FFT
 	gen        [2]genScratch // one per generating goroutine (scope channels are made at once)
 	help       helper

@@ -14,8 +14,17 @@ type genScratch struct {
 }
 
 // modelBased reports whether sample16 makes sig from its cached model
-// (read-only state, so safe on two goroutines) rather than exactAt.
-func (b *Board) modelBased(sig int, avg bool) bool { return avg || b.noisy(sig) }
+// rather than exactAt: averaged, a noisy input, or noise through modules.
+func (b *Board) modelBased(sig int, avg bool) bool {
+	return avg || b.noisy(sig) || b.hasNoisePath(sig)
+}
+
+// shareable reports whether two goroutines may make sig's samples at once
+// (scopeProduce's helper): model-based without a noise path, whose
+// streams carry state, so that only cached, read-only state is used.
+func (b *Board) shareable(sig int, avg bool) bool {
+	return b.modelBased(sig, avg) && !b.hasNoisePath(sig)
+}
 
 // genBlock is the generation block [samples]: its float scratch (8 KiB)
 // stays in L1.
@@ -67,6 +76,7 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	if avg {
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
 		b.addSlow(f, sig, cs, dec, true)
+		b.addNoisePath(f, sig, cs, dec, true)
 		if dec&(dec-1) != 0 {
 			b.boxcarSum(dst, f, sig, cs, dec, in2)
 			return
@@ -95,6 +105,13 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	last := cs + dec - 1
 	b.model(sig).block(last, dec, 0, f, &sc.played)
 	b.addSlow(f, sig, last, dec, false)
+	b.addNoisePath(f, sig, cs, dec, false)
+	if !b.noisy(sig) {
+		for j, v := range f {
+			dst[j] = code14(b.outputStage(sig, int64(roundEven(clampF(v*regmap.VoltsNorm)))))
+		}
+		return
+	}
 	if dec == 1 {
 		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd(), false)
 		return

@@ -137,7 +137,7 @@ func (b *Board) trigFire(e int64) {
 func (b *Board) trigNever() bool {
 	t := &b.trig
 	sig := int(b.dsp.inputSel[regmap.SlotTrig])
-	if b.hasSlow(sig) {
+	if b.hasSlow(sig) || b.hasNoisePath(sig) {
 		return false
 	}
 	bound := b.model(sig).bound()*regmap.VoltsNorm + 2
