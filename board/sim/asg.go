@@ -29,6 +29,8 @@ type asgState struct {
 	pEnd, stopped         uint64
 	harmVer, ver          uint64
 	harm                  []harmonic // of one table period [V], k in table periods
+	variance              float64    // of the scaled table [V^2] (random mode)
+	varVer                uint64
 }
 
 func (a *asgState) src() uint32  { return a.half & regmap.ASGTrigMask }

@@ -46,6 +46,7 @@ type Board struct {
 	modelDepth int
 	noises     map[int]*stream // noise streams by signal (noisepath.go)
 	noisesVer  uint64
+	psdBusy    map[int]bool // noise densities being computed (loop guard)
 	ffts       map[int]*fourier.FFT
 	gen        [2]genScratch // one per generating goroutine (scope channels are made at once)
 	help       helper
@@ -62,7 +63,7 @@ func New(cfg Config) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}}
+	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}, psdBusy: map[int]bool{}}
 	b.ffts[regmap.ASGDataLen] = fourier.NewFFT(regmap.ASGDataLen)
 	b.nowFn = func() int64 { return time.Since(b.start).Nanoseconds() / 8 }
 	b.slack.Store(int64(50 * time.Microsecond)) // until the wake-up lateness is learned

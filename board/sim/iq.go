@@ -364,11 +364,11 @@ func (b *Board) naSum(k int, a, e int64) (float64, float64, float64) {
 	// x cos(Phi) = (Re(z e^{jPhi}) + Re(z e^{-jPhi}))/2 for x = Re z
 	i := (imag(sp) - imag(sm)) / 2
 	qq := (real(sp) + real(sm)) / 2
-	var nv float64
+	h := cabs(inSpec.Response(q.inFilter, loRate*regmap.Clock))
+	nv := h * h * b.noisePSD(sig, loRate*regmap.Clock) * float64(n)
 	if b.noisy(sig) {
-		h := cabs(inSpec.Response(q.inFilter, loRate*regmap.Clock))
 		sx := b.cfg.NoiseStd() * h
-		nv = (sx*sx + LSB*LSB/12) * float64(n)
+		nv += (sx*sx + LSB*LSB/12) * float64(n)
 	}
 	return i * naScale, qq * naScale, nv
 }

@@ -238,6 +238,149 @@ func (b *Board) addNoisePath(f []float64, sig int, cs, dec int64, avg bool) {
 // hasNoisePath reports whether sig carries noise through modules or the DUT.
 func (b *Board) hasNoisePath(sig int) bool { return b.noiseStream(sig) != nil }
 
+// noisePSD is the two-sided density [V^2 per unit of 1/cycle: a white
+// noise of variance v a cycle has density v] at f Hz of the noise signal
+// sig carries beyond an input's own ADC noise, as the network analyzer's
+// averaging sees it: the sources' densities (a random generator's table
+// variance, an input's ADC noise and quantisation when it feeds a module)
+// times |H(f)|^2 of the DUT and the modules on the way; an IQ module's
+// mixing moves the density by its LO (I and Q taken as uncorrelated).
+func (b *Board) noisePSD(sig int, f float64) float64 {
+	if b.noiseStream(sig) == nil {
+		return 0
+	}
+	return b.psd(sig, f, false)
+}
+
+// psd is noisePSD; asInput includes in1/in2's own ADC noise (a module's
+// input sees it).
+func (b *Board) psd(sig int, f float64, asInput bool) float64 {
+	key := sig
+	if asInput {
+		key += 1000
+	}
+	if b.psdBusy[key] {
+		return 0 // a loop is opened here
+	}
+	b.psdBusy[key] = true
+	defer delete(b.psdBusy, key)
+	sq := func(z complex128) float64 { return real(z)*real(z) + imag(z)*imag(z) }
+	switch {
+	case sig == regmap.SlotASG0 || sig == regmap.SlotASG1:
+		if a := &b.asg[sig-regmap.SlotASG0]; a.random() && a.running {
+			return b.asgVariance(a)
+		}
+	case sig == regmap.SlotIn1 || sig == regmap.SlotIn2:
+		ch := sig - regmap.SlotIn1
+		out := b.psd(regmap.SlotOut1+ch, f, false)
+		if !b.noisy(sig) {
+			return out
+		}
+		v := sq(b.cfg.InResponse(ch+1, f)) * out
+		if asInput {
+			v += b.cfg.NoiseStd()*b.cfg.NoiseStd() + LSB*LSB/12
+		}
+		return v
+	case sig == regmap.SlotOut1 || sig == regmap.SlotOut2:
+		var v float64
+		for k := 0; k <= regmap.SlotASG1; k++ {
+			if b.dsp.outDirect[k]&(1<<(sig-regmap.SlotOut1)) != 0 {
+				key := k
+				if k >= regmap.SlotIQ0 && k <= regmap.SlotIQ2 {
+					key = iqDirectKey + k - regmap.SlotIQ0
+				}
+				v += b.psd(key, f, false)
+			}
+		}
+		return v
+	case sig <= regmap.SlotPID2:
+		p := &b.pid[sig]
+		spec := regmap.PIDFilterSpec
+		core := sq(b.pidCore(sig, f))
+		v := core * sq(spec.Response(p.filter, f)) * b.psd(int(b.dsp.inputSel[sig]), f, true)
+		if j := pidPartner(sig); j >= 0 && p.differential() {
+			v += core * sq(spec.Response(b.pid[j].filter, f)) * b.psd(int(b.dsp.inputSel[j]), f, true)
+		}
+		return v
+	case sig == regmap.SlotIIR:
+		return sq(b.iir.response(f)) * b.psd(int(b.dsp.inputSel[regmap.SlotIIR]), f, true)
+	case sig >= regmap.SlotIQ0 && sig <= regmap.SlotIQ2:
+		k := sig - regmap.SlotIQ0
+		switch b.iq[k].outSel {
+		case regmap.IQSignalQuadrature:
+			return b.iqQuadPSD(k, f)
+		case regmap.IQSignalOutputDirect:
+			return b.psd(iqDirectKey+k, f, false)
+		}
+	case sig >= iqDirectKey:
+		return b.iqDirectPSD(sig-iqDirectKey, f)
+	case sig == regmap.SlotIQ2_2:
+		return b.iqQuadPSD(2, f)
+	}
+	return 0
+}
+
+// iqLowPassedPSD is the density [24-bit units^2] of iq k's low-passed
+// quadrature at f Hz: the input's density at f -+ the LO, quartered
+// (x sin), times |L(f)|^2.
+func (b *Board) iqLowPassedPSD(k int, f float64) float64 {
+	q := &b.iq[k]
+	if !b.iqOn(k) {
+		return 0
+	}
+	quad := regmap.IQQuadFilterSpec
+	if k == 2 {
+		quad = regmap.IQ2QuadFilterSpec
+	}
+	in := int(b.dsp.inputSel[regmap.SlotIQ0+k])
+	lo := q.demodLO().rate() * regmap.Clock
+	var v float64
+	for _, g := range [2]float64{f - lo, f + lo} {
+		h := cabs(regmap.IQInputFilterSpec.Response(q.inFilter, g))
+		v += h * h * b.psd(in, g, true) / 4
+	}
+	l := cabs(quad.Response(q.quadFilter, f))
+	return v * l * l * iqDemodScale * iqDemodScale
+}
+
+// iqQuadPSD is the density [V^2] of iq k's quadrature output at f Hz.
+func (b *Board) iqQuadPSD(k int, f float64) float64 {
+	g := float64(regmap.ToSigned(b.iq[k].g[2], regmap.IQAmplitudeBits)) / (1 << regmap.IQQuadFactorShift) / regmap.VoltsNorm
+	return g * g * b.iqLowPassedPSD(k, f)
+}
+
+// iqDirectPSD is the density [V^2] of iq k's band-pass output at f Hz.
+func (b *Board) iqDirectPSD(k int, f float64) float64 {
+	q := &b.iq[k]
+	if !q.filtering() {
+		return 0
+	}
+	lo := q.modLO().rate() * regmap.Clock
+	var v float64
+	for _, gi := range [2]int{0, 3} {
+		g := float64(regmap.ToSigned(q.g[gi], regmap.IQAmplitudeBits)) / (1 << 20) * regmap.IQLUTAmplitude / (1 << 16) / regmap.VoltsNorm
+		v += g * g * (b.iqLowPassedPSD(k, f-lo) + b.iqLowPassedPSD(k, f+lo)) / 4
+	}
+	return v
+}
+
+// asgVariance is the variance [V^2] of generator a's random mode: of its
+// scaled table entries.
+func (b *Board) asgVariance(a *asgState) float64 {
+	if a.varVer == a.ver+1 {
+		return a.variance
+	}
+	var s, s2 float64
+	for i := range regmap.ASGDataLen {
+		v := float64(a.value(uint64(i))) / regmap.VoltsNorm
+		s += v
+		s2 += v * v
+	}
+	m := s / regmap.ASGDataLen
+	a.variance, a.varVer = s2/regmap.ASGDataLen-m*m, a.ver+1
+	return a.variance
+}
+
 // ---- sources ----
 
 // asgNoise is a generator's random mode minus its mean: the table entry
