@@ -47,6 +47,9 @@ type Board struct {
 	noises     map[int]*stream // noise streams by signal (noisepath.go)
 	noisesVer  uint64
 	psdBusy    map[int]bool // noise densities being computed (loop guard)
+	noiseBuf   []float64    // addNoisePath's scratch
+	synths     map[synthKey]*synthState
+	synthsVer  uint64
 	ffts       map[int]*fourier.FFT
 	gen        [2]genScratch // one per generating goroutine (scope channels are made at once)
 	help       helper

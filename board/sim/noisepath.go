@@ -49,6 +49,7 @@ type stream struct {
 	warm    int64
 	lastC0  int64
 	last    []float64
+	tmp     []float64 // warm-up scratch
 	started bool
 }
 
@@ -79,10 +80,12 @@ func (s *stream) seek(b *Board, c0 int64) {
 		s.pos = c0 - s.warm
 		s.started = true
 	}
-	var tmp [noiseChunk]float64
+	if s.tmp == nil {
+		s.tmp = make([]float64, noiseChunk)
+	}
 	for s.pos < c0 {
 		n := int(min(noiseChunk, c0-s.pos))
-		s.node.run(b, s.pos, tmp[:n])
+		s.node.run(b, s.pos, s.tmp[:n])
 		s.pos += int64(n)
 	}
 	s.lastC0 = -1
@@ -142,7 +145,8 @@ func (b *Board) inputNoise(sig int) *stream {
 		}
 	case sig == regmap.SlotIn1 || sig == regmap.SlotIn2:
 		up := b.upstreamNoise(sig)
-		if !b.noisy(sig) {
+		if !b.noisy(sig) || up == nil && b.cfg.NoiseDensity == 0 {
+			// a noiseless input's quantisation is part of its exact value
 			b.noises[sig] = up
 			return up
 		}
@@ -203,6 +207,12 @@ func (b *Board) noiseAt(sig int, c int64) float64 {
 	return v[0] / regmap.VoltsNorm
 }
 
+// noiseFullRateDec: up to this decimation noise through modules is
+// simulated cycle by cycle (at most 16 x 16384 cycles a trace, made faster
+// than the board writes them); beyond, it is synthesised at the sample
+// rate (addNoiseSynth).
+const noiseFullRateDec = 16
+
 // addNoisePath adds to f[j] [V] the noise of signal sig at cycle cs +
 // j*dec + dec - 1, or with avg its mean over [cs + j*dec, cs + (j+1)*dec).
 func (b *Board) addNoisePath(f []float64, sig int, cs, dec int64, avg bool) {
@@ -210,7 +220,14 @@ func (b *Board) addNoisePath(f []float64, sig int, cs, dec int64, avg bool) {
 	if s == nil {
 		return
 	}
-	var buf [noiseChunk]float64
+	if dec > noiseFullRateDec {
+		b.addNoiseSynth(f, sig, cs, dec, avg)
+		return
+	}
+	if b.noiseBuf == nil {
+		b.noiseBuf = make([]float64, noiseChunk)
+	}
+	buf := b.noiseBuf
 	end := cs + int64(len(f))*dec
 	var acc float64
 	for c := cs; c < end; {
@@ -401,14 +418,14 @@ func (n *asgNoise) run(b *Board, c0 int64, dst []float64) {
 	}
 }
 
-// adcNoise is an input's ADC code minus its noiseless value: the noise
-// from upstream (through the DUT), the ADC's own noise (the keyed draws
-// of the scope's samples) and the quantisation.
+// adcNoise is what an input's ADC adds to the noise from upstream
+// (through the DUT): its own noise, the keyed draws the scope's samples of
+// that input take, and the quantisation as an independent uniform error
+// of one step (keyed by the cycle; exact for the statistics where the
+// noise is above half a step, which the default's 6.5 steps are).
 type adcNoise struct {
 	sig int
 	up  *stream
-	f   []float64
-	u   [noiseChunk]float64
 }
 
 func (n *adcNoise) reset() {}
@@ -419,29 +436,19 @@ func (n *adcNoise) memory() int64 {
 	return 0
 }
 func (n *adcNoise) run(b *Board, c0 int64, dst []float64) {
-	if cap(n.f) < len(dst) {
-		n.f = make([]float64, noiseChunk)
-	}
-	f := n.f[:len(dst)]
-	clear(f)
-	var played []bool
-	b.model(n.sig).block(c0, 1, 0, f, &played)
-	b.addSlow(f, n.sig, c0, 1, false)
-	up := n.u[:len(dst)]
-	clear(up)
+	clear(dst)
 	if n.up != nil {
-		n.up.get(b, c0, up)
+		n.up.get(b, c0, dst)
 	}
 	st := uint64(streamIn1)
 	if n.sig == regmap.SlotIn2 {
 		st = streamIn2
 	}
-	copy(dst, up)
-	sd := b.cfg.NoiseStd() * regmap.VoltsNorm
-	addNoise(dst, b.cfg.Seed, st, c0, 1, sd)
+	addNoise(dst, b.cfg.Seed, st, c0, 1, b.cfg.NoiseStd()*regmap.VoltsNorm)
+	k := streamKey(b.cfg.Seed, streamQuant+st)
 	for i := range dst {
-		clean := f[i] * regmap.VoltsNorm
-		dst[i] = float64(sat14(int64(roundEven(clampF(clean+dst[i]))))) - clean
+		u := mix(k + uint64(c0+int64(i))*counterMul)
+		dst[i] += float64(u>>11)/(1<<53) - 0.5
 	}
 }
 
@@ -631,16 +638,17 @@ type pidNoise struct {
 func (b *Board) pidNoise(k int) noiseNode {
 	p := &b.pid[k]
 	paused := b.pidPaused(k)
-	n := &pidNoise{dly: newDelay(5)}
+	var gp, gi float64
 	if paused&2 == 0 {
-		n.p = float64(p.kp()) / pidPNorm
+		gp = float64(p.kp()) / pidPNorm
 	}
 	if paused&1 == 0 {
-		n.i = float64(p.ki()) / pidINorm
+		gi = float64(p.ki()) / pidINorm
 	}
-	if n.p == 0 && n.i == 0 {
+	if gp == 0 && gi == 0 {
 		return nil
 	}
+	n := &pidNoise{dly: newDelay(5), p: gp, i: gi}
 	in := b.inputNoise(int(b.dsp.inputSel[k]))
 	var partner *stream
 	if j := pidPartner(k); j >= 0 && p.differential() {
@@ -712,14 +720,14 @@ type iirNoise struct {
 }
 
 func (b *Board) iirNoise() noiseNode {
-	s := b.iir
-	if !s.on() && !s.shortcut() {
+	if !b.iir.on() && !b.iir.shortcut() {
 		return nil
 	}
 	in := b.inputNoise(int(b.dsp.inputSel[regmap.SlotIIR]))
 	if in == nil {
 		return nil
 	}
+	s := b.iir
 	n := &iirNoise{in: in, f: newFilterChain(regmap.IIRFilterSpec, s.filter), s: s, l: s.period(), nb: s.biquads(), nextAt: -1}
 	// memory: the slowest pole, at most maxNoiseWarmup
 	n.mem = n.in.warm + n.f.memory() + int64(8*n.l)
@@ -806,7 +814,8 @@ type iqNoise struct {
 
 func (b *Board) iqNoise(k, kind int) noiseNode {
 	q := &b.iq[k]
-	if !b.iqOn(k) {
+	switch {
+	case !b.iqOn(k), kind == iqDirect && !q.filtering(), kind != iqDirect && q.g[2] == 0:
 		return nil
 	}
 	n := &iqNoise{k: k, kind: kind, theta: float64(q.phase) / (1 << 32), dem: q.demodLO(), mod: q.modLO(),
@@ -814,10 +823,6 @@ func (b *Board) iqNoise(k, kind int) noiseNode {
 	n.g1 = float64(regmap.ToSigned(q.g[0], regmap.IQAmplitudeBits))
 	n.g3 = float64(regmap.ToSigned(q.g[2], regmap.IQAmplitudeBits))
 	n.g4 = float64(regmap.ToSigned(q.g[3], regmap.IQAmplitudeBits))
-	switch {
-	case kind == iqDirect && n.g1 == 0 && n.g4 == 0, kind != iqDirect && n.g3 == 0:
-		return nil
-	}
 	in := b.inputNoise(int(b.dsp.inputSel[regmap.SlotIQ0+k]))
 	if in == nil {
 		return nil
@@ -878,4 +883,186 @@ func (n *iqNoise) run(b *Board, c0 int64, dst []float64) {
 		rd *= sd
 		rm *= sm
 	}
+}
+
+// ---- long windows ----
+
+// Beyond noiseFullRateDec the samples' noise is synthesised from its
+// density: with the boxcar average the samples y of a noise of density
+// S(nu) have, at the sample rate, the density
+//
+//	S_y(mu) = (1/dec) sum_k S((mu + k)/dec) |D((mu + k)/dec)|^2,
+//	D(nu) = sin(pi nu dec) / (dec sin(pi nu)),
+//
+// summed here over |k| <= synthAliases (the rest by its first term and
+// the 1/k^2 decay of |D|^2) on synthGrid frequencies and interpolated.
+// Blocks of bufLen samples (numbered by window number / bufLen) are drawn
+// as keyed complex Gaussian spectra of that density and transformed back,
+// so the samples have the right variance and spectrum; blocks are
+// independent of each other. Without the average, a sample is one cycle
+// of a noise whose correlation the decimation leaves behind: white, of
+// the noise's variance (the integral of S).
+
+const (
+	synthAliases = 32
+	synthGrid    = 512
+)
+
+// synthKey identifies a synthesised density.
+type synthKey struct {
+	sig int
+	dec int64
+	avg bool
+}
+
+// synthState caches a density and the last block made from it.
+type synthState struct {
+	ver   uint64
+	psd   []float64 // S_y on bufLen/2+1 bins [LSB^2 per 1/sample], or nil: white of variance v
+	v     float64
+	block int64
+	y     []float64 // the block's samples [LSB]
+}
+
+// addNoiseSynth is addNoisePath for long windows.
+func (b *Board) addNoiseSynth(f []float64, sig int, cs, dec int64, avg bool) {
+	st := b.synth(sig, dec, avg)
+	w0 := cs / dec // window number of the first sample
+	if !avg {
+		sd := math.Sqrt(st.v) / regmap.VoltsNorm
+		addNoise(f, b.cfg.Seed, streamSynth|uint64(sig)<<8, w0, 1, sd)
+		return
+	}
+	for j := range f {
+		w := w0 + int64(j)
+		blk := floorDiv(w, bufLen)
+		if st.y == nil || st.block != blk {
+			st.y = b.synthBlock(st, sig, dec, blk, st.y)
+			st.block = blk
+		}
+		f[j] += st.y[w-blk*bufLen] / regmap.VoltsNorm
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// synth returns the density state for (sig, dec, avg) under the current
+// configuration.
+func (b *Board) synth(sig int, dec int64, avg bool) *synthState {
+	if b.synths == nil || b.synthsVer != b.ver+1 {
+		b.synths, b.synthsVer = map[synthKey]*synthState{}, b.ver+1
+	}
+	k := synthKey{sig, dec, avg}
+	if st, ok := b.synths[k]; ok {
+		return st
+	}
+	st := &synthState{block: -1}
+	lsb2 := float64(regmap.VoltsNorm) * regmap.VoltsNorm
+	S := func(nu float64) float64 { return b.noisePSD(sig, math.Abs(nu)*regmap.Clock) * lsb2 }
+	if !avg {
+		st.v = integrateDensity(S)
+	} else {
+		d := float64(dec)
+		grid := make([]float64, synthGrid+1)
+		for g := range grid {
+			mu := 0.5 * float64(g) / synthGrid
+			var sum float64
+			for k := -synthAliases; k <= synthAliases; k++ {
+				nu := (mu + float64(k)) / d
+				sum += S(nu) * dirichlet2(nu, d)
+			}
+			// the tail: |D|^2 ~ sin^2(pi mu) / (pi (mu + k))^2 beyond the sum
+			sp := math.Sin(math.Pi * mu)
+			tail := sp * sp / (math.Pi * math.Pi) * 2 / synthAliases
+			sum += tail * (S(synthAliases/d) + S(-synthAliases/d)) / 2
+			grid[g] = sum / d
+		}
+		st.psd = make([]float64, bufLen/2+1)
+		for m := range st.psd {
+			x := float64(m) / float64(bufLen/2) * synthGrid
+			g := min(int(x), synthGrid-1)
+			st.psd[m] = grid[g] + (grid[g+1]-grid[g])*(x-float64(g))
+		}
+	}
+	b.synths[k] = st
+	return st
+}
+
+// dirichlet2 is |D(nu)|^2 of a boxcar average over d cycles.
+func dirichlet2(nu, d float64) float64 {
+	s := math.Sin(math.Pi * nu)
+	if math.Abs(s) < 1e-300 {
+		return 1
+	}
+	r := math.Sin(math.Pi*nu*d) / (d * s)
+	return r * r
+}
+
+// integrateDensity is the integral of S over [-1/2, 1/2] (S even):
+// adaptive Simpson from a fine start, which finds narrow peaks.
+func integrateDensity(S func(nu float64) float64) float64 {
+	const segs = 2048
+	var total float64
+	var simpson func(a, b, fa, fm, fb, whole float64, depth int) float64
+	simpson = func(a, b, fa, fm, fb, whole float64, depth int) float64 {
+		m := (a + b) / 2
+		lm, rm := (a+m)/2, (m+b)/2
+		flm, frm := S(lm), S(rm)
+		left := (m - a) / 6 * (fa + 4*flm + fm)
+		right := (b - m) / 6 * (fm + 4*frm + fb)
+		if depth <= 0 || math.Abs(left+right-whole) < 1e-7*math.Abs(left+right)+1e-30 {
+			return left + right
+		}
+		return simpson(a, m, fa, flm, fm, left, depth-1) + simpson(m, b, fm, frm, fb, right, depth-1)
+	}
+	h := 0.5 / segs
+	for i := range segs {
+		a, c := float64(i)*h, float64(i+1)*h
+		fa, fm, fc := S(a), S((a+c)/2), S(c)
+		total += simpson(a, c, fa, fm, fc, h/6*(fa+4*fm+fc), 14)
+	}
+	return 2 * total
+}
+
+// synthBlock draws block blk [LSB] of the density in st: keyed complex
+// Gaussian coefficients of variance S_y M, transformed back (y = (1/M)
+// sum X_m e^{j 2 pi m n / M}).
+func (b *Board) synthBlock(st *synthState, sig int, dec, blk int64, dst []float64) []float64 {
+	const m = bufLen
+	coef := make([]complex128, m/2+1)
+	base := key(b.cfg.Seed, streamSynth|uint64(sig)<<8|uint64(bits64(dec))<<16, uint64(blk))
+	for i := range coef {
+		g1, g2 := gauss2(mix(base + uint64(i)*counterMul))
+		v := st.psd[i] * m
+		if i == 0 || i == m/2 {
+			coef[i] = complex(math.Sqrt(v)*g1, 0)
+			continue
+		}
+		a := math.Sqrt(v / 2)
+		coef[i] = complex(a*g1, a*g2)
+	}
+	if cap(dst) < m {
+		dst = make([]float64, m)
+	}
+	dst = b.fft(m).Sequence(dst[:m], coef)
+	for i := range dst {
+		dst[i] /= m
+	}
+	return dst
+}
+
+// bits64 is the bit length of a positive decimation (its log2 for powers
+// of two), which keys its synthesised blocks.
+func bits64(d int64) int {
+	n := 0
+	for ; d > 1; d >>= 1 {
+		n++
+	}
+	return n
 }
