@@ -112,7 +112,10 @@ func (b *Board) iirModel() model {
 func (b *Board) slowIIR(t int64) {
 	s := &b.slow
 	m := &b.iir
-	v := m.dcGain() * b.dcIn(int(b.dsp.inputSel[regmap.SlotIIR]), t)
+	var v float64
+	if g := m.dcGain(); g != 0 {
+		v = g * b.dcIn(int(b.dsp.inputSel[regmap.SlotIIR]), t)
+	}
 	s.pre[regmap.SlotIIR] = v
 	s.out[regmap.SlotIIR] = sat14(int64(math.Round(max(-1e9, min(1e9, v)))))
 	if m.on() && (v > 8191 || v < -8192) {

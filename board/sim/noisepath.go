@@ -103,7 +103,10 @@ func (b *Board) noiseStream(sig int) *stream {
 // noiseCache drops the noise streams after a configuration change.
 func (b *Board) noiseCache() {
 	if b.noisesVer != b.ver+1 {
-		b.noises = map[int]*stream{}
+		if b.noises == nil {
+			b.noises = map[int]*stream{}
+		}
+		clear(b.noises)
 		b.noisesVer = b.ver + 1
 	}
 }
@@ -152,7 +155,7 @@ func (b *Board) inputNoise(sig int) *stream {
 		}
 		n = &adcNoise{sig: sig, up: up}
 	case sig == regmap.SlotOut1 || sig == regmap.SlotOut2:
-		var sum sumNoise
+		var parts []*stream
 		for k := 0; k <= regmap.SlotASG1; k++ {
 			if b.dsp.outDirect[k]&(1<<(sig-regmap.SlotOut1)) == 0 {
 				continue
@@ -162,11 +165,11 @@ func (b *Board) inputNoise(sig int) *stream {
 				key = iqDirectKey + k - regmap.SlotIQ0
 			}
 			if c := b.inputNoise(key); c != nil {
-				sum.parts = append(sum.parts, c)
+				parts = append(parts, c)
 			}
 		}
-		if len(sum.parts) > 0 {
-			n = &sum
+		if len(parts) > 0 {
+			n = &sumNoise{parts: parts}
 		}
 	case sig <= regmap.SlotPID2:
 		n = b.pidNoise(sig)
@@ -230,22 +233,31 @@ func (b *Board) addNoisePath(f []float64, sig int, cs, dec int64, avg bool) {
 	buf := b.noiseBuf
 	end := cs + int64(len(f))*dec
 	var acc float64
+	j, k := 0, int64(0) // sample, cycle within its window
+	scale := 1.0 / regmap.VoltsNorm
+	if avg {
+		scale /= float64(dec)
+	}
 	for c := cs; c < end; {
 		n := int(min(noiseChunk, end-c))
 		s.get(b, c, buf[:n])
-		for i, v := range buf[:n] {
-			cc := c + int64(i)
-			j := (cc - cs) / dec
-			if avg {
-				acc += v
+		if dec == 1 {
+			for i, v := range buf[:n] {
+				f[j+i] += v * scale
 			}
-			if (cc-cs)%dec == dec-1 {
+			j += n
+			c += int64(n)
+			continue
+		}
+		for _, v := range buf[:n] {
+			acc += v
+			if k++; k == dec {
 				if avg {
-					f[j] += acc / float64(dec) / regmap.VoltsNorm
-					acc = 0
+					f[j] += acc * scale
 				} else {
-					f[j] += v / regmap.VoltsNorm
+					f[j] += v * scale
 				}
+				j, k, acc = j+1, 0, 0
 			}
 		}
 		c += int64(n)
@@ -455,7 +467,7 @@ func (n *adcNoise) run(b *Board, c0 int64, dst []float64) {
 // sumNoise adds its parts (the out sum; its saturation is left out).
 type sumNoise struct {
 	parts []*stream
-	tmp   [noiseChunk]float64
+	tmp   scratch
 }
 
 func (n *sumNoise) reset() {}
@@ -469,12 +481,22 @@ func (n *sumNoise) memory() int64 {
 func (n *sumNoise) run(b *Board, c0 int64, dst []float64) {
 	clear(dst)
 	for _, p := range n.parts {
-		t := n.tmp[:len(dst)]
+		t := n.tmp.get(len(dst))
 		p.get(b, c0, t)
 		for i, v := range t {
 			dst[i] += v
 		}
 	}
+}
+
+// scratch is a node's buffer of up to noiseChunk values, made on first use.
+type scratch []float64
+
+func (s *scratch) get(n int) []float64 {
+	if len(*s) < n {
+		*s = make([]float64, noiseChunk)
+	}
+	return (*s)[:n]
 }
 
 // ---- filters ----
@@ -524,9 +546,21 @@ func newFilterChain(spec regmap.FilterSpec, reg uint32) filterChain {
 
 func (c filterChain) step(x float64) float64 {
 	for i := range c {
-		x = c[i].step(x)
+		if c[i].on {
+			x = c[i].step(x)
+		}
 	}
 	return x
+}
+
+// active reports whether any stage is on.
+func (c filterChain) active() bool {
+	for _, l := range c {
+		if l.on {
+			return true
+		}
+	}
+	return false
 }
 
 func (c filterChain) reset() {
@@ -543,25 +577,26 @@ func (c filterChain) memory() int64 {
 	return m
 }
 
-// delayLine returns its input n cycles late.
+// delayLine returns its input n cycles late (n < 8).
 type delayLine struct {
-	buf []float64
-	i   int
+	buf [8]float64
+	n   uint8
+	w   uint8
 }
 
-func newDelay(n int) delayLine { return delayLine{buf: make([]float64, max(n, 1))} }
+func newDelay(n int) delayLine { return delayLine{n: uint8(n)} }
 
 func (d *delayLine) step(x float64) float64 {
-	if len(d.buf) == 0 {
-		return x
-	}
-	v := d.buf[d.i]
-	d.buf[d.i] = x
-	d.i = (d.i + 1) % len(d.buf)
+	d.buf[d.w&7] = x
+	v := d.buf[(d.w-d.n)&7]
+	d.w++
 	return v
 }
 
-func (d *delayLine) reset() { clear(d.buf) }
+// ago is the input k cycles before the last one stepped (k <= 7).
+func (d *delayLine) ago(k uint8) float64 { return d.buf[(d.w-1-k)&7] }
+
+func (d *delayLine) reset() { d.buf = [8]float64{} }
 
 // biquadFloat is a direct-form-I biquad y = b0 x + b1 x1 + b2 x2 - a1 y1 -
 // a2 y2 (a1, a2 in scipy's sign convention).
@@ -583,7 +618,7 @@ type dutNode struct {
 	in  *stream
 	q   biquadFloat
 	mem int64
-	tmp [noiseChunk]float64
+	tmp scratch
 }
 
 func newDUTNode(cfg Config, ch int, in *stream) *dutNode {
@@ -615,7 +650,7 @@ func (n *dutNode) reset() {
 }
 func (n *dutNode) memory() int64 { return n.mem }
 func (n *dutNode) run(b *Board, c0 int64, dst []float64) {
-	t := n.tmp[:len(dst)]
+	t := n.tmp.get(len(dst))
 	n.in.get(b, c0, t)
 	for i, v := range t {
 		dst[i] = n.q.step(v)
@@ -632,7 +667,7 @@ type pidNoise struct {
 	p, i          float64
 	dly           delayLine
 	integ         float64
-	tin, tpartner [noiseChunk]float64
+	tin, tpartner scratch
 }
 
 func (b *Board) pidNoise(k int) noiseNode {
@@ -682,7 +717,7 @@ func (n *pidNoise) memory() int64 {
 }
 
 func (n *pidNoise) run(b *Board, c0 int64, dst []float64) {
-	x, y := n.tin[:len(dst)], n.tpartner[:len(dst)]
+	x, y := n.tin.get(len(dst)), n.tpartner.get(len(dst))
 	clear(x)
 	clear(y)
 	if n.in != nil {
@@ -691,16 +726,22 @@ func (n *pidNoise) run(b *Board, c0 int64, dst []float64) {
 	if n.partner != nil {
 		n.partner.get(b, c0, y)
 	}
+	filt := n.f.active() || n.fp.active()
 	for j := range dst {
-		e := n.f.step(x[j])
+		e := x[j]
 		if n.partner != nil {
-			e -= n.fp.step(y[j])
+			e -= y[j]
+		}
+		if filt {
+			e = n.f.step(x[j])
+			if n.partner != nil {
+				e -= n.fp.step(y[j])
+			}
 		}
 		// e four cycles ago for P; the integrator sums up to five ago
-		e4 := n.dly.buf[(n.dly.i+1)%len(n.dly.buf)]
 		e5 := n.dly.step(e)
 		n.integ += n.i * e5
-		dst[j] = n.p*e4 + n.integ
+		dst[j] = n.p*n.dly.ago(4) + n.integ
 	}
 }
 
@@ -716,7 +757,7 @@ type iirNoise struct {
 	out, next  float64
 	nextAt     int64 // cycle the pending sum is output
 	mem        int64
-	tmp        [noiseChunk]float64
+	tmp        scratch
 }
 
 func (b *Board) iirNoise() noiseNode {
@@ -755,7 +796,7 @@ func (n *iirNoise) reset() {
 func (n *iirNoise) memory() int64 { return min(maxNoiseWarmup, n.mem) }
 
 func (n *iirNoise) run(b *Board, c0 int64, dst []float64) {
-	x := n.tmp[:len(dst)]
+	x := n.tmp.get(len(dst))
 	n.in.get(b, c0, x)
 	l := int64(n.l)
 	for i := range dst {
@@ -809,7 +850,7 @@ type iqNoise struct {
 	theta      float64
 	dem, mod   acc
 	mem        int64
-	tmp        [noiseChunk]float64
+	tmp        scratch
 }
 
 func (b *Board) iqNoise(k, kind int) noiseNode {
@@ -855,7 +896,7 @@ func (n *iqNoise) reset() {
 func (n *iqNoise) memory() int64 { return min(maxNoiseWarmup, n.mem) }
 
 func (n *iqNoise) run(b *Board, c0 int64, dst []float64) {
-	x := n.tmp[:len(dst)]
+	x := n.tmp.get(len(dst))
 	n.in.get(b, c0, x)
 	// LOs by rotation, re-anchored every anchorEvery cycles
 	var rd, rm, sd, sm complex128

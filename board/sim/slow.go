@@ -221,6 +221,13 @@ func (b *Board) slowEval(t int64) {
 func (b *Board) slowPID(k int, t int64) {
 	s := &b.slow
 	p := &b.pid[k]
+	if p.kp() == 0 && p.ki() == 0 {
+		// no gain: the output is the integrator register, whatever the input
+		s.pd[k], s.slope[k] = 0, 0
+		s.pre[k] = math.Floor(s.x[k] / pidINorm)
+		s.out[k] = p.outFn(int64(s.pre[k]))
+		return
+	}
 	spec := regmap.PIDFilterSpec
 	e := filterDC(spec, p.filter) * b.dcIn(int(b.dsp.inputSel[k]), t)
 	switch j := pidPartner(k); {
