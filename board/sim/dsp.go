@@ -161,7 +161,7 @@ func (b *Board) writeDSP(n int, off, v uint32, now int64) {
 	}
 	switch {
 	case n <= regmap.SlotPID2:
-		b.writePID(n, off, v, now)
+		b.writePID(n, off, v)
 	case n == regmap.SlotTrig:
 		b.writeTrig(off, v, now)
 	case n == regmap.SlotIIR:

@@ -22,7 +22,7 @@ import (
 // the module's DSP sync bit is clear; bit 3 is the differential mode of
 // pid0 and pid1 (each other's filtered input as setpoint; pid2's is 0).
 type pidState struct {
-	ival, sp, p, i, d, filter, min, max, pause uint32
+	sp, p, i, d, filter, min, max, pause uint32
 }
 
 // PID register scalings (the build constants PSR and ISR).
@@ -144,12 +144,11 @@ func (b *Board) readPID(n int, off uint32, now int64) uint32 {
 	return 0
 }
 
-func (b *Board) writePID(n int, off, v uint32, now int64) {
+func (b *Board) writePID(n int, off, v uint32) {
 	p := &b.pid[n]
 	switch off {
 	case regmap.PIDIntegrator:
-		p.ival = v & 0xFFFF
-		b.slow.setIntegrator(n, now, regmap.ToSigned(p.ival, 16)<<regmap.PIDISR)
+		b.slow.setIntegrator(n, regmap.ToSigned(v, 16)<<regmap.PIDISR)
 	case regmap.PIDSetpoint:
 		p.sp = v & 0x3FFF
 	case regmap.PIDP:

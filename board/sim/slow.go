@@ -73,9 +73,9 @@ func (s *slowState) intShr(k int, now int64) int64 {
 	return int64(math.Floor(x / pidINorm))
 }
 
-// setIntegrator writes pid k's integrator (an ival write), at the
-// engine's current cycle.
-func (s *slowState) setIntegrator(k int, _ int64, v int64) { s.x[k] = float64(v) }
+// setIntegrator writes pid k's integrator (an ival write) at the engine's
+// current cycle.
+func (s *slowState) setIntegrator(k int, v int64) { s.x[k] = float64(v) }
 
 // moving reports whether an integrator is changing.
 func (s *slowState) moving() bool {
