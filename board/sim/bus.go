@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,24 +30,24 @@ type bus struct {
 	busy          atomic.Int64  // their bus time [ns]
 }
 
-// busSlot is one access's time on the bus; shorts push the end of long ones.
-type busSlot struct {
-	start int64
-	end   atomic.Int64
-}
+// busSlot is one access's time on the bus; a short access pushes long
+// ones back (their end, and their start if they wait their turn).
+type busSlot struct{ start, end atomic.Int64 }
 
 // busShort is the longest access that interleaves with long ones
 // (100 words at 200 ns).
 const busShort = 20 * time.Microsecond
 
-// busKeepP: a wait for the end of an access keeps its P (see
-// preciseSleep) only through this last stretch before the spin, so that
-// the rest of the process has both CPUs while a buffer is read, and the
-// wake still runs at once.
-const busKeepP = 250 * time.Microsecond
+// busSpin is the last stretch of a wait for the end of an access that is
+// spun rather than slept: all of a short access, and the end of a long
+// one. A wake from a sleep is 10 to 60 us late here, so a long access
+// ends up to that much late; spinning for the learned lateness instead
+// (as WaitFor does) took 0.3 ms of CPU per trace from the rest of the
+// pipeline.
+const busSpin = 20 * time.Microsecond
 
 func newBus(cfg Config) bus {
-	return bus{read: int64(cfg.BusRead * 1e9), write: int64(cfg.BusWrite * 1e9)}
+	return bus{read: int64(math.Round(cfg.BusRead * 1e9)), write: int64(math.Round(cfg.BusWrite * 1e9))}
 }
 
 // elapsed is the time since New [ns], the bus's clock (not board time,
@@ -65,7 +66,7 @@ func (b *Board) access(words *atomic.Uint64, n int, per int64, do func() error) 
 	b.bus.busy.Add(d)
 	slot := b.bus.claim(b.elapsed(), d)
 	defer b.bus.release(slot)
-	b.waitUntil(func() int64 { return slot.start })
+	b.waitUntil(slot.start.Load)
 	err := do()
 	b.waitUntil(slot.end.Load)
 	return err
@@ -76,23 +77,28 @@ func (u *bus) claim(now, d int64) *busSlot {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	slot := &busSlot{}
+	var s int64
 	if d <= int64(busShort) {
-		slot.start = max(u.short, now)
-		u.short = slot.start + d
+		s = max(u.short, now)
+		u.short = s + d
 		for _, l := range u.long {
-			if l.end.Load() > slot.start {
+			if l.start.Load() > s {
+				l.start.Add(d)
+			}
+			if l.end.Load() > s {
 				l.end.Add(d)
 			}
 		}
-		if u.free > slot.start {
+		if u.free > s {
 			u.free += d
 		}
 	} else {
-		slot.start = max(u.free, u.short, now)
-		u.free = slot.start + d
+		s = max(u.free, u.short, now)
+		u.free = s + d
 		u.long = append(u.long, slot)
 	}
-	slot.end.Store(slot.start + d)
+	slot.start.Store(s)
+	slot.end.Store(s + d)
 	return slot
 }
 
@@ -104,26 +110,24 @@ func (u *bus) release(slot *busSlot) {
 }
 
 // waitUntil returns once the bus clock has reached end(), which may move
-// later meanwhile: it sleeps, handing its P on, until busKeepP before,
-// keeps the P through a short precise sleep up to the spin margin
-// (spinWindow plus the learned oversleep), and spins the rest.
+// later meanwhile: one precise sleep up to busSpin before it, keeping the
+// goroutine's P (see preciseSleep) so that the wake runs at once, then a
+// spin. A sleep costs CPU on this VM whatever its length (45 us kept, 80 us
+// handing the P on and taking one back, 165 us for the two), so a buffer
+// read sleeps once; the rest of the process has the other P meanwhile.
 func (b *Board) waitUntil(end func() int64) {
 	for {
 		left := time.Duration(end() - b.elapsed())
 		if left <= 0 {
 			return
 		}
-		margin := spinWindow + time.Duration(b.slack.Load())
-		switch {
-		case left > margin+busKeepP:
-			preciseSleep(left-margin-busKeepP, false)
-		case left > margin:
+		if left > busSpin {
 			t0 := time.Now()
-			preciseSleep(left-margin, true)
-			b.noteOversleep(time.Since(t0) - (left - margin))
-		default:
-			for b.elapsed() < end() {
-			}
+			preciseSleep(left-busSpin, true)
+			b.noteOversleep(time.Since(t0) - (left - busSpin))
+			continue
+		}
+		for b.elapsed() < end() {
 		}
 	}
 }
@@ -143,4 +147,12 @@ func (b *Board) BusStats() BusStats {
 // Sub is the traffic between o and s (o taken first).
 func (s BusStats) Sub(o BusStats) BusStats {
 	return BusStats{Reads: s.Reads - o.Reads, Writes: s.Writes - o.Writes, Time: s.Time - o.Time}
+}
+
+// TraceRateLimit is the most traces per second a board gives when each
+// takes acq seconds to acquire and the traces carried s over the bus
+// between them: 1/(acq + s.Time/traces). The next acquisition would
+// overwrite the buffer, so it cannot start before the last word is read.
+func TraceRateLimit(acq float64, s BusStats, traces int) float64 {
+	return 1 / (acq + s.Time.Seconds()/float64(traces))
 }

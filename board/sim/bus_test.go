@@ -25,15 +25,15 @@ func TestBusClaims(t *testing.T) {
 		start, end int64
 	}{
 		{"long1", long1, 0, 3003 * us},
-		{"long2", long2, 3000 * us, 6003 * us},
+		{"long2", long2, 3003 * us, 6003 * us}, // waiting its turn: pushed whole
 		{"short1", short1, 1000 * us, 1001 * us},
 		{"short2", short2, 1001 * us, 1003 * us},
 		{"long3", long3, 7000 * us, 10001 * us},
 		{"short3", short3, 8000 * us, 8001 * us},
 	}
 	for _, c := range cases {
-		if c.slot.start != c.start || c.slot.end.Load() != c.end {
-			t.Errorf("%s: [%d, %d) us, want [%d, %d)", c.name, c.slot.start/us, c.slot.end.Load()/us, c.start/us, c.end/us)
+		if c.slot.start.Load() != c.start || c.slot.end.Load() != c.end {
+			t.Errorf("%s: [%d, %d) us, want [%d, %d)", c.name, c.slot.start.Load()/us, c.slot.end.Load()/us, c.start/us, c.end/us)
 		}
 	}
 	for _, s := range []*busSlot{long1, long2, long3} {

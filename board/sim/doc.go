@@ -50,9 +50,24 @@
 // values every 1024 samples.
 // A boxcar-averaged scope sample takes the mean of the deterministic part
 // analytically (per harmonic: the Dirichlet kernel) and a noise draw of std
-// sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window number, dec); it is
-// floored as the Verilog's shift does. Without averaging a sample is the
-// last cycle of its window.
+// sqrt((sigma^2 + LSB^2/12)/dec) keyed by (window number, dec), the
+// stand-in for the sum of dec conversions; it is floored as the Verilog's
+// shift floors the integer sum, half a lattice step (1/(2 dec) LSB) up. At
+// a decimation that is not a power of two the Verilog does not shift: the
+// sample is the sum's low 14 bits. Without averaging a sample is the last
+// cycle of its window. Config.ScopeSampleVariance and ScopeNoiseDensity
+// give the resulting noise (TestScopeNoiseFloor checks it).
+//
+// # Bus
+//
+// Every Read, ReadHalves and Write costs Config.BusRead or BusWrite per
+// 32-bit word, the time the board's CPU takes over the Zynq's AXI GP0 port,
+// and WaitFor one read: real time spent in the calling goroutine, asleep
+// keeping its P, then spun for the last 20 us. The port carries one word
+// at a time: long accesses take turns in order, and a short one (at most
+// 20 us) goes at once and pushes the long ones in progress back by its
+// time. BusStats counts the words; TraceRateLimit is the board's limit for
+// a trace, 1/(acquisition + readout).
 //
 // # Scope (red_pitaya_scope.v)
 //
@@ -154,8 +169,9 @@
 // At decimation 1 and 2 making both channels' samples takes longer than
 // the acquisition. When such an acquisition starts apart from a stream
 // (more than 500 us after the previous one ended), a helper goroutine is
-// woken and spins until 1 ms after its predicted end, making channel 2
-// while the board's goroutine makes channel 1. It spins because a
+// woken and spins until the acquisition's last samples are made (at most
+// 300 us past its predicted end), making channel 2 while the board's
+// goroutine makes channel 1. It spins because a
 // goroutine woken when the work appears waits for a CPU to wake; it yields
 // every 20 us and stops when a yield shows the CPUs busy.
 package sim

@@ -17,9 +17,6 @@ const tolFloorDB = 0.2
 // floorTraces is the number of traces averaged per decimation.
 const floorTraces = 8
 
-// floorDecimations are the decimations the floors are checked at.
-var floorDecimations = []uint32{1, 8, 64, 1024, 8192, 65536}
-
 func dB(x float64) float64 { return 10 * math.Log10(x) }
 
 // virtualScope acquires traces on a board whose clock is virtual (a trace

@@ -306,6 +306,9 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 		b.scopeProduceChannel(1, in1, avg, j0, j1)
 	}
 	s.produced = j1
+	if s.trig && s.endSample >= 0 && j1 > s.endSample {
+		b.help.release() // the acquisition's samples are all made
+	}
 }
 
 // parallelMin is the shortest stretch [samples] worth sharing.
@@ -321,8 +324,8 @@ const helpedDecimation = 2
 // CPU time from the rest of the pipeline.
 const backToBack = 62_500
 
-// wakeHelper keeps the helper awake until shortly after the predicted end
-// of a lone acquisition at a helped decimation.
+// wakeHelper keeps the helper awake until the last samples of a lone
+// acquisition at a helped decimation are made (see helperGrace).
 func (b *Board) wakeHelper() {
 	s := &b.scope
 	if !s.armed || s.decim() > helpedDecimation || s.tArm-s.lastDone < backToBack {

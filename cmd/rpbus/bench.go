@@ -163,7 +163,8 @@ func (c *benchCmd) bridge(nc *nats.Conn, board, backend string, f board.FPGA) er
 // time they hold on a real board; without, for the simulator only.
 func simLabel(cfg sim.Config) string {
 	if !cfg.BusOn() {
-		return "simulator only (bus time off: --bus-read and --bus-write are 0)"
+		return fmt.Sprintf("simulator only (bus time off: %v a read, %v a write)",
+			time.Duration(cfg.BusRead*1e9), time.Duration(cfg.BusWrite*1e9))
 	}
 	return fmt.Sprintf("simulated board with the Zynq's bus time (%v a read, %v a write)",
 		time.Duration(cfg.BusRead*1e9), time.Duration(cfg.BusWrite*1e9))
@@ -388,7 +389,7 @@ type traceLimit struct {
 func newTraceLimit(acq float64, bus sim.BusStats, traces int) traceLimit {
 	n := float64(traces)
 	l := traceLimit{Acquisition: acq, Reads: float64(bus.Reads) / n, Writes: float64(bus.Writes) / n, Bus: bus.Time.Seconds() / n}
-	l.PerS = 1 / (l.Acquisition + l.Bus)
+	l.PerS = sim.TraceRateLimit(acq, bus, traces)
 	return l
 }
 
@@ -400,17 +401,12 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	url := c.nats.url
 	var board *sim.Board
 	if url == "" {
-		cfg, err := c.sim.simConfigFromFlags()
-		if err != nil {
-			return err
-		}
-		up, stop, err := startUpInProcess(ctx, "--listen", "127.0.0.1:0", "--data", "",
-			"--seed", strconv.FormatUint(cfg.Seed, 10), "--bus-read", fmt.Sprint(cfg.BusRead), "--bus-write", fmt.Sprint(cfg.BusWrite))
+		up, stop, err := startUpInProcess(ctx, append([]string{"--listen", "127.0.0.1:0", "--data", ""}, c.sim.simArgs()...)...)
 		if err != nil {
 			return err
 		}
 		c.cleanup = append(c.cleanup, stop)
-		board = up.fpga.(*sim.Board)
+		board, _ = up.fpga.(*sim.Board) // nil on another backend: the limit is unknown
 		url = up.URL()
 	}
 	nc, err := c.nats.connectTo(url, "rpbus-bench")

@@ -64,6 +64,25 @@ func (b *boardFlags) registerSim(fs *flag.FlagSet) {
 	fs.Var(&b.busWrite, "bus-write", fmt.Sprintf("simulated board: bus time of one 32-bit write (overrides the config file; 0: free) (default %v)", time.Duration(sim.DefaultBusWrite*1e9)))
 }
 
+// simArgs are the simulated board's flags that were set, for another
+// command that makes the board.
+func (b *boardFlags) simArgs() []string {
+	var a []string
+	if b.simConfig != "" {
+		a = append(a, "--sim-config", b.simConfig)
+	}
+	if b.seedSet {
+		a = append(a, "--seed", strconv.FormatUint(b.seed, 10))
+	}
+	if b.busRead.set {
+		a = append(a, "--bus-read", strconv.FormatFloat(b.busRead.s, 'g', -1, 64))
+	}
+	if b.busWrite.set {
+		a = append(a, "--bus-write", strconv.FormatFloat(b.busWrite.s, 'g', -1, 64))
+	}
+	return a
+}
+
 // simConfigFromFlags loads the sim's configuration.
 func (b *boardFlags) simConfigFromFlags() (sim.Config, error) {
 	cfg := sim.DefaultConfig()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,27 +31,11 @@ func natsCLI(t *testing.T) string {
 // startUp runs `rpbus up` in process on a random port and returns its URL.
 func startUp(t *testing.T) string {
 	t.Helper()
-	up := &upCmd{stdout: io.Discard}
-	if err := up.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", ""}); err != nil {
+	up, stop, err := startUpInProcess(context.Background(), "--listen", "127.0.0.1:0", "--data", "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- up.Run(ctx) }()
-	select {
-	case <-up.ready:
-	case err := <-errc:
-		cancel()
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("rpbus up did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-errc
-		up.Close()
-	})
+	t.Cleanup(stop)
 	return up.URL()
 }
 
