@@ -16,16 +16,21 @@ import (
 // only the test moves (now, in cycles).
 func clockBoard(t *testing.T, cfg Config) (*Board, *int64) {
 	t.Helper()
-	cfg.BusRead, cfg.BusWrite = 0, 0
-	b, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
+	v := newVirtualScope(t, cfg)
+	return v.b, &v.now
+}
+
+// sampleVariance is the unbiased variance of x.
+func sampleVariance(x []float64) float64 {
+	var mean, v float64
+	for _, y := range x {
+		mean += y
 	}
-	t.Cleanup(func() { b.Close() })
-	now := new(int64)
-	*now = 1000
-	b.nowFn = func() int64 { return *now }
-	return b, now
+	mean /= float64(len(x))
+	for _, y := range x {
+		v += (y - mean) * (y - mean)
+	}
+	return v / float64(len(x)-1)
 }
 
 // naMeasure runs one NA point of iq module k at f Hz over n cycles on the
@@ -380,15 +385,7 @@ func TestASGNoise(t *testing.T) {
 	}{{1, false, variance}, {16, true, variance / 16}} {
 		a := acquire(t, b, c.dec, c.avg, regmap.TrigImmediately, bufLen)
 		x := a.ch[0]
-		var mean, v float64
-		for _, y := range x {
-			mean += y
-		}
-		mean /= float64(len(x))
-		for _, y := range x {
-			v += (y - mean) * (y - mean)
-		}
-		v /= float64(len(x) - 1)
+		v := sampleVariance(x)
 		// 16384 samples: the variance's standard error is 1.1%
 		if math.Abs(v/c.want-1) > 0.06 {
 			t.Errorf("dec %d: variance %.4g V^2, want %.4g", c.dec, v, c.want)
@@ -434,16 +431,7 @@ func TestNoiseThroughModules(t *testing.T) {
 	sa := b.Config().NoiseStd() * regmap.VoltsNorm
 	for _, dec := range []uint32{4, 1024} {
 		a := acquire(t, b, dec, true, regmap.TrigImmediately, bufLen)
-		var mean, v float64
-		for _, y := range a.ch[0] {
-			mean += y
-		}
-		mean /= bufLen
-		for _, y := range a.ch[0] {
-			v += (y - mean) * (y - mean)
-		}
-		v /= bufLen - 1
-		v *= regmap.VoltsNorm * regmap.VoltsNorm
+		v := sampleVariance(a.ch[0]) * regmap.VoltsNorm * regmap.VoltsNorm
 		want := 16*(sa*sa+1.0/12)/float64(dec) + 1.0/12
 		if math.Abs(v/want-1) > 0.08 {
 			t.Errorf("dec %d: variance %.4g LSB^2, want %.4g", dec, v, want)
