@@ -419,22 +419,28 @@ func halfBandPower(x []float64) (lo, hi float64) {
 }
 
 // TestNoiseThroughModules records pid0 = 4 x in1 (input noise of std
-// sigma, quantised: sigma^2 + 1/12 LSB^2 a cycle) with the boxcar average:
-// white, so a sample's variance is 16 (sigma^2 + 1/12) / dec plus the
-// average's own floor (1/12 LSB^2), cycle by cycle at decimation 4 and
-// synthesised at 1024.
+// sigma, quantised: sigma^2 + 1/12 LSB^2 a cycle): white, so a sample's
+// variance is 16 (sigma^2 + 1/12) / dec with the boxcar average, 16
+// (sigma^2 + 1/12) without, plus the sample's own rounding (1/12 LSB^2);
+// cycle by cycle at decimation 4, synthesised at 1024.
 func TestNoiseThroughModules(t *testing.T) {
 	b := newBoard(t)
 	pid := regmap.Slot(regmap.SlotPID0)
 	wr(t, b, pid+regmap.PIDP, 4*4096)
 	wr(t, b, regmap.Slot(regmap.SlotScope1)+regmap.DSPInputSelect, regmap.SlotPID0)
 	sa := b.Config().NoiseStd() * regmap.VoltsNorm
-	for _, dec := range []uint32{4, 1024} {
-		a := acquire(t, b, dec, true, regmap.TrigImmediately, bufLen)
+	for _, c := range []struct {
+		dec uint32
+		avg bool
+	}{{4, true}, {1024, true}, {1024, false}} {
+		a := acquire(t, b, c.dec, c.avg, regmap.TrigImmediately, bufLen)
 		v := sampleVariance(a.ch[0]) * regmap.VoltsNorm * regmap.VoltsNorm
-		want := 16*(sa*sa+1.0/12)/float64(dec) + 1.0/12
+		want := 16*(sa*sa+1.0/12) + 1.0/12
+		if c.avg {
+			want = 16*(sa*sa+1.0/12)/float64(c.dec) + 1.0/12
+		}
 		if math.Abs(v/want-1) > 0.08 {
-			t.Errorf("dec %d: variance %.4g LSB^2, want %.4g", dec, v, want)
+			t.Errorf("dec %d, average %v: variance %.4g LSB^2, want %.4g", c.dec, c.avg, v, want)
 		}
 	}
 }
