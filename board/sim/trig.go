@@ -23,7 +23,9 @@ import (
 // The module is evaluated when it is looked at (its registers, its output,
 // the scope's dsp trigger, and before every write), over the samples since
 // it was last: at most maxSearchLag of them, so a search left alone for
-// long restarts from its last maxSearchLag samples.
+// long restarts from its last maxSearchLag samples. While it is disarmed
+// nothing is evaluated; when it is armed again the Schmitt pair is run
+// over the trigHistory cycles before, as it ran on the board meanwhile.
 type trigState struct {
 	armedAt                                                  int64 // cycle from which it is armed, -1: disarmed
 	flags, source, outSel, phaseOffset, thresh, hyst, filter uint32
@@ -39,6 +41,11 @@ type trigEvent struct {
 	t     int64
 	phase int64
 }
+
+// trigHistory is how far before a search that starts afresh (the module
+// armed after a pause) the Schmitt pair is run to find its state: 2^16
+// cycles, 0.5 ms, several periods of what it is usually set on.
+const trigHistory = 1 << 16
 
 // maxTrigEvents bounds the triggers remembered (their outputs for scope
 // samples of the trig signal).
@@ -75,6 +82,11 @@ func (b *Board) trigAdvance(to int64) {
 	from := t.searched
 	if to-from > maxSearchLag {
 		from, t.init = to-maxSearchLag, false
+	}
+	if !t.init {
+		// The Schmitt pair runs every cycle, armed or not: its state at the
+		// arming comes from the input's recent past.
+		from -= trigHistory
 	}
 	sig := int(b.dsp.inputSel[regmap.SlotTrig])
 	th := regmap.ToSigned(t.thresh, 14)
