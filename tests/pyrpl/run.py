@@ -3,8 +3,8 @@
 Each test file gets a fresh board: a new ``rpbus simboard`` on a free
 loopback port, and a new pytest process whose PyRPL talks to it through
 rpbus_pyrpl (PyRPL's MonitorClient over TCP). The results are compared
-with known_failures.txt, the tests that fail because the simulator does
-not model a module yet (each with its reason):
+with known_failures.txt, the tests that fail for reasons of PyRPL's own
+(test order, timing on a loaded machine), each with its reason:
 
 - a test that fails and is not listed fails this run (a regression);
 - a listed test that passes is reported, so the list can shrink.
@@ -177,7 +177,7 @@ def main():
         print("\nListed in known_failures.txt but passing now (remove them):\n  " + "\n  ".join(fixed))
     total_pass = sum(r[1] for r in rows)
     known_failed = sum(r[2] for r in rows) - len(unexpected)
-    print(f"\n{known_failed} known failures (modules the simulator does not model yet: known_failures.txt)")
+    print(f"\n{known_failed} known failures (PyRPL's test order and timing: known_failures.txt)")
     print(f"pyrpl-suite: {total_pass} passed, {len(unexpected)} failed")
     if regressions:
         print("\nRegressions:\n" + "\n".join(regressions))
