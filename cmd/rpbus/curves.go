@@ -224,8 +224,12 @@ func (c *curvesCmd) list(ctx context.Context, cs *client.Curves) error {
 				if l.Next != "" {
 					more = " (more: --all)"
 				}
-				fmt.Fprintf(c.stdout, "%d shown%s; the store holds %d curves (%d kept), %s of %s\n",
-					shown, more, st.Curves, st.Kept, byteSize(st.Bytes), byteSize(st.MaxBytes))
+				noun := "curves"
+				if st.Curves == 1 {
+					noun = "curve"
+				}
+				fmt.Fprintf(c.stdout, "%d shown%s; the store holds %d %s (%d kept), %s of %s\n",
+					shown, more, st.Curves, noun, st.Kept, byteSize(st.Bytes), byteSize(st.MaxBytes))
 			}
 			return nil
 		}

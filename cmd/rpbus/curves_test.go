@@ -290,7 +290,7 @@ func TestCurvesCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, tr.Curve) || !strings.Contains(out, "first trace") || !strings.Contains(out, "3 curves") {
 		t.Fatalf("curves ls: %v\n%s", err, out)
 	}
-	out, err = rpbus(t, "curves", "ls", "--nats", url, "--instrument", "na", "--json")
+	out, err = rpbus(t, "--nats", url, "curves", "ls", "--instrument", "na", "--json") // the global flag first, as people type it
 	var page api.CurveList
 	if err != nil || json.Unmarshal([]byte(out), &page) != nil || len(page.Curves) != 1 || page.Curves[0].ID != sweep.Curve {
 		t.Fatalf("curves ls --instrument na --json: %v\n%s", err, out)

@@ -111,9 +111,9 @@ func takeGlobals(args []string) (globals, rest []string, err error) {
 }
 
 // verbs are the words that follow a command before its flags (scope
-// single, bench hw); anything else there is a positional argument (watch
-// SUBJECT), after the flags.
-var verbs = []string{"single", "hw", "scope"}
+// single, bench hw, curves ls); anything else there is a positional
+// argument (watch SUBJECT), after the flags.
+var verbs = []string{"single", "hw", "scope", "ls", "get", "rm", "tag"}
 
 // withGlobals puts the global flags after the command's verb, where its
 // flag set reads them, or first.

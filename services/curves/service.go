@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,13 +177,16 @@ func (s *Service) advance(seq uint64) {
 	}
 }
 
-// catchUpWait bounds how long a list waits for the watch.
-const catchUpWait = 250 * time.Millisecond
+// catchUpWait is how long a list waits for the watch before it reads what
+// the watch has not brought from the bucket's stream itself.
+const catchUpWait = 50 * time.Millisecond
 
 // catchUp returns once the index holds every change the bucket held when
 // it was called, so a list shows a curve whose save was answered before
 // the list was asked (an instrument writes the bucket itself, and its
-// reply may overtake the watch). It waits at most catchUpWait.
+// reply may overtake the watch). When the watch lags (its consumer lost
+// with a cluster node, until it is made again) it reads the missing
+// messages by sequence.
 func (s *Service) catchUp(ctx context.Context) {
 	info, err := s.st.metaStream.Info(ctx)
 	if err != nil {
@@ -203,36 +207,60 @@ func (s *Service) catchUp(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timeout.C:
-			// The last message may be gone (a purge marker whose time
-			// ran out): then no watch brings it.
-			if _, err := s.st.metaStream.GetMsg(ctx, last); errors.Is(err, jetstream.ErrMsgNotFound) {
-				s.progress.Lock()
-				s.verified = max(s.verified, last)
-				s.progress.Unlock()
-			}
+			s.readMissing(ctx, last)
 			return
 		}
 	}
 }
 
+// readMissing reads the bucket's messages the watch has not brought, up to
+// sequence last, into the index. A sequence that is gone (superseded,
+// deleted, an expired purge marker) has nothing to bring.
+func (s *Service) readMissing(ctx context.Context, last uint64) {
+	s.progress.Lock()
+	from := max(s.applied, s.verified) + 1
+	s.progress.Unlock()
+	prefix := "$KV." + MetaBucket + "."
+	for seq := from; seq <= last; seq++ {
+		m, err := s.st.metaStream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return // the next list tries again
+		}
+		op := m.Header.Get("KV-Operation")
+		s.applyChange(strings.TrimPrefix(m.Subject, prefix), seq, op == "DEL" || op == "PURGE", m.Data)
+	}
+	s.progress.Lock()
+	s.verified = max(s.verified, last)
+	s.progress.Unlock()
+}
+
 // apply puts one change the watch brought into the index.
 func (s *Service) apply(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
-		s.idx.removed(e.Key(), e.Revision())
+	s.applyChange(e.Key(), e.Revision(), e.Operation() != jetstream.KeyValuePut, e.Value())
+}
+
+// applyChange puts a change of key at revision rev into the index: a
+// delete or purge, or a value.
+func (s *Service) applyChange(key string, rev uint64, deleted bool, value []byte) {
+	if deleted {
+		s.idx.removed(key, rev)
 		return
 	}
-	if s.idx.holds(e.Key(), e.Revision()) {
-		return // this instance's own write, come back
+	if s.idx.holds(key, rev) {
+		return // known already: this instance's own write, come back
 	}
 	var c api.Curve
-	if err := json.Unmarshal(e.Value(), &c); err != nil {
-		s.log.Warn("curves: unreadable metadata", "id", e.Key(), "err", err)
+	if err := json.Unmarshal(value, &c); err != nil {
+		s.log.Warn("curves: unreadable metadata", "id", key, "err", err)
 		return
 	}
 	c.Settings = integers(c.Settings)
-	en, err := newEntry(c, e.Revision(), e.Value())
+	en, err := newEntry(c, rev, value)
 	if err != nil {
-		s.log.Warn("curves: metadata", "id", e.Key(), "err", err)
+		s.log.Warn("curves: metadata", "id", key, "err", err)
 		return
 	}
 	s.idx.put(en, true)

@@ -7,11 +7,8 @@ import secrets
 
 import numpy as np
 import pytest
-from _support import needs
 
 import rpbus
-
-pytestmark = needs("curves")
 
 
 async def test_saved_curves_read_back(rp: rpbus.Client, board: rpbus.Board) -> None:
@@ -78,3 +75,15 @@ async def test_continuous_save_every(rp: rpbus.Client, board: rpbus.Board) -> No
     assert [t.seq for t in saved] == [t.seq for t in seen if (t.seq - 1) % 2 == 0]
     got = await rp.curves.get(saved[0].curve)
     assert isinstance(got, rpbus.ScopeTrace) and got.seq == saved[0].seq and np.array_equal(got.ch1, saved[0].ch1)
+
+
+def test_sync_facade(rpbus_url: str) -> None:
+    rp = rpbus.connect_sync(rpbus_url)
+    try:
+        tr = rp.board("sim").scope.single(decimation=8, save=True, name="sync")
+        got = rp.curves.get(tr.curve)
+        assert isinstance(got, rpbus.ScopeTrace) and np.array_equal(got.ch1, tr.ch1)
+        assert [c.id for c in rp.curves.list(acquisition=tr.id).curves] == [tr.curve]
+        rp.curves.delete(tr.curve)
+    finally:
+        rp.close()

@@ -37,6 +37,7 @@ from typing import Any
 
 from .client import HW, Board, Client, EventStream, Generator, Instrument
 from .client import connect as _connect_async
+from .curves import Curves
 
 __all__ = ["connect", "SyncClient", "Pending", "SyncStream"]
 
@@ -116,14 +117,14 @@ class _Proxy:
             return self._runner.run(value, name)
         if isinstance(value, EventStream):
             return SyncStream(value, self._runner)
-        if isinstance(value, (Board, HW, Generator, Instrument)):
+        if isinstance(value, (Board, HW, Generator, Instrument, Curves)):
             return _Proxy(value, self._runner, name)
         return value
 
     def __getattr__(self, attr: str) -> Any:
         value = getattr(self._target, attr)
         name = f"{self._name}.{attr}"
-        if callable(value) and not isinstance(value, (Board, HW, Generator, Instrument)):
+        if callable(value) and not isinstance(value, (Board, HW, Generator, Instrument, Curves)):
 
             def call(*args: Any, **kwargs: Any) -> Any:
                 return self._wrap(value(*args, **kwargs), name)
