@@ -32,7 +32,7 @@ after(async () => {
 /** The test file bundled for a page, its run() results on window.SUITE. */
 async function bundle(file) {
   const replace = {
-    "node:test": join(shims, "node-test.js"),
+    "node:test": join(shims, "runner.js"),
     "node:assert/strict": join(shims, "assert.js"),
     "./fixture.js": join(shims, "fixture.js"),
     "@nats-io/transport-node": join(shims, "transport-node.js"),
