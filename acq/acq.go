@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rperr"
@@ -17,10 +18,12 @@ import (
 	"github.com/rpbus/rpbus/wire"
 )
 
-// gatherIdle is how long stop waits for one more instance's answer;
+// gatherIdle is how long stop waits for one more instance's answer, and
+// cancelIdle how long a cancel that no instance has claimed yet waits;
 // gatherMax bounds the whole gather.
 const (
 	gatherIdle = 50 * time.Millisecond
+	cancelIdle = 250 * time.Millisecond
 	gatherMax  = time.Second
 )
 
@@ -144,6 +147,21 @@ func (t *Tracker) Publish(board, verb string, v any) error {
 		return err
 	}
 	return t.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, t.module, verb), Data: data, Header: wire.Msgpack.Header()})
+}
+
+// PublishFailure sends the done event of an acquisition that failed: what
+// is known of it (at least its id) in msgpack, with the error headers of
+// an error reply, so a listener learns every end, not only the successes.
+func (t *Tracker) PublishFailure(board string, v any, err error) error {
+	data, merr := wire.Msgpack.Marshal(v)
+	if merr != nil {
+		return merr
+	}
+	h := wire.Msgpack.Header()
+	code, desc := wire.ErrorHeaders(err)
+	h.Set(micro.ErrorCodeHeader, code)
+	h.Set(micro.ErrorHeader, desc)
+	return t.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, t.module, "done"), Data: data, Header: h})
 }
 
 // AddEndpoints serves cancel and stop for every board on s, and the
@@ -280,6 +298,15 @@ func (t *Tracker) gather(board, verb string, body any) (api.StopReply, error) {
 	deadline := time.Now().Add(gatherMax)
 	for n := 0; ; n++ {
 		wait := gatherIdle
+		if verb == "cancel" {
+			// An id runs on one instance only: a cancel ends when that one
+			// says so, and until then waits longer for a busy owner that
+			// answers well after the others.
+			if total.Cancelled > 0 {
+				break
+			}
+			wait = cancelIdle
+		}
 		if n == 0 {
 			wait = gatherMax // at least this instance answers
 		}

@@ -10,7 +10,7 @@ type ASGSetup struct {
 	StartPhase         *float64 `json:"start_phase,omitempty"`          // degrees
 	OutputDirect       *string  `json:"output_direct,omitempty"`        // off, out1, out2, both
 	TriggerSource      *string  `json:"trigger_source,omitempty"`       // off, immediately, ext_positive_edge, ext_negative_edge, ext_raw, high
-	CyclesPerBurst     *int     `json:"cycles_per_burst,omitempty"`     // 0 means continuous
+	CyclesPerBurst     *int64   `json:"cycles_per_burst,omitempty"`     // 0 means continuous; int64: the register is 32-bit unsigned
 	Bursts             *int     `json:"bursts,omitempty"`               // number of bursts
 	DelayBetweenBursts *float64 `json:"delay_between_bursts,omitempty"` // s
 }
@@ -26,7 +26,7 @@ type ASGSettings struct {
 	StartPhase         float64 `json:"start_phase"`
 	OutputDirect       string  `json:"output_direct"`
 	TriggerSource      string  `json:"trigger_source"`
-	CyclesPerBurst     int     `json:"cycles_per_burst"`
+	CyclesPerBurst     int64   `json:"cycles_per_burst"`
 	Bursts             int     `json:"bursts"`
 	DelayBetweenBursts float64 `json:"delay_between_bursts"`
 }

@@ -18,7 +18,7 @@ var requestTypes = []struct {
 	{"scope", func() any { return new(ScopeSettings) }, ScopeSettings{ID: "a", Duration: 1e-3, Decimation: 8, TriggerSource: "ch1_positive_edge", Threshold: 0.1, Average: ptr(true), TraceAverage: 2}},
 	{"na", func() any { return new(NASettings) }, NASettings{StartFreq: 1e3, StopFreq: 1e6, Points: 11, RBW: 1e3, Logscale: ptr(false), QFactorMin: 10}},
 	{"specan", func() any { return new(SpecanSettings) }, SpecanSettings{Decimation: 8, Window: "flattop", TraceAverage: 2, Unit: "Vpk^2", Cross: true}},
-	{"asg", func() any { return new(ASGSetup) }, ASGSetup{Waveform: ptr("sin"), Frequency: ptr(1e6), Offset: ptr(-0.5), CyclesPerBurst: ptr(3)}},
+	{"asg", func() any { return new(ASGSetup) }, ASGSetup{Waveform: ptr("sin"), Frequency: ptr(1e6), Offset: ptr(-0.5), CyclesPerBurst: ptr(int64(3))}},
 	{"txn", func() any { return new(Txn) }, Txn{ID: "t", Ops: []Op{Read(0x40100000, 2), Write(0x40100000, 1, 2), WaitAfter(0x40100000, 1, 0, 0.1, 1)}}},
 	{"txn cancel", func() any { return new(TxnCancel) }, TxnCancel{ID: "t"}},
 	{"cancel", func() any { return new(Cancel) }, Cancel{ID: "scope-1"}},

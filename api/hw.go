@@ -106,9 +106,11 @@ type Op struct {
 	Mask    uint32   `json:"mask,omitempty"`    // wait
 	Value   uint32   `json:"value,omitempty"`   // wait
 	Timeout float64  `json:"timeout,omitempty"` // wait: seconds, default 1
-	// Earliest is a wait's hint: the seconds after the wait begins before
-	// which the condition cannot hold (a trace's or an NA point's
-	// duration). A polled backend sleeps through it instead of polling.
+	// Earliest is a wait's hint: the seconds, counted from when the op
+	// before the wait was sent to the board, before which the condition
+	// cannot hold (a trace's or an NA point's duration after the write
+	// that starts it). A polled backend sleeps through what is left of it
+	// when the wait begins instead of polling.
 	Earliest float64 `json:"earliest,omitempty"`
 }
 
@@ -179,18 +181,20 @@ type TxnHeldReply struct {
 
 // HWInfo answers rp.<board>.hw.info.
 type HWInfo struct {
-	Board       string   `json:"board"`
-	Backend     string   `json:"backend"`             // sim or monitor
-	Address     string   `json:"address,omitempty"`   // monitor: the board's host:port
-	Clock       float64  `json:"clock"`               // Hz
-	Bitstream   string   `json:"bitstream"`           // what the FPGA runs
-	Samples     int      `json:"scope_samples"`       // per scope channel
-	Decimations []uint32 `json:"decimations"`         // allowed scope decimations
-	Modules     []string `json:"modules"`             // FPGA modules a transaction can hold
-	Signals     []string `json:"signals"`             // what an input select can choose
-	Generators  []string `json:"generators"`          // asg0, asg1
-	Version     string   `json:"version"`             // rpbus version
-	Model       any      `json:"sim_model,omitempty"` // sim: the analog model's configuration
+	Board       string    `json:"board"`
+	Backend     string    `json:"backend"`             // sim, monitor or devmem
+	Address     string    `json:"address,omitempty"`   // monitor: the board's host:port; devmem: the mapped device or file
+	Clock       float64   `json:"clock"`               // Hz
+	Bitstream   string    `json:"bitstream"`           // what the FPGA runs
+	Samples     int       `json:"scope_samples"`       // per scope channel
+	Decimations []uint32  `json:"decimations"`         // allowed scope decimations
+	Modules     []string  `json:"modules"`             // FPGA modules a transaction can hold
+	Signals     []string  `json:"signals"`             // what an input select can choose
+	Generators  []string  `json:"generators"`          // asg0, asg1
+	Version     string    `json:"version"`             // rpbus version
+	Model       any       `json:"sim_model,omitempty"` // sim: the analog model's configuration
+	OS          string    `json:"os,omitempty"`        // devmem: the board's operating system
+	Design      *HWDesign `json:"design,omitempty"`    // the FPGA design the bridge found, and how it was loaded
 	Liveness
 }
 
@@ -204,4 +208,15 @@ type Liveness struct {
 	// Instance identifies the running bridge; it changes when the bridge
 	// restarts.
 	Instance string `json:"instance,omitempty"`
+}
+
+// HWDesign is the FPGA design a bridge checked before serving (hw.info
+// answers 503, saying what to load, while the FPGA runs anything else).
+type HWDesign struct {
+	Name      string `json:"name"`                // "PyRPL"
+	Signature string `json:"signature"`           // the registers that identified it
+	DNA       string `json:"dna,omitempty"`       // the Zynq's device DNA, hex: unique per chip
+	Loader    string `json:"loader,omitempty"`    // devmem: "xdevcfg /dev/xdevcfg", "fpgautil PATH", or "none" (serving the design already loaded)
+	Bitstream string `json:"bitstream,omitempty"` // the file --bitstream loaded
+	SHA256    string `json:"sha256,omitempty"`    // its SHA-256, hex
 }

@@ -14,6 +14,7 @@ type NASettings struct {
 	Points          int     `json:"points,omitempty"`            // 1..100000 (default 1001)
 	RBW             float64 `json:"rbw,omitempty"`               // Hz, resolution bandwidth (default 1 kHz)
 	AveragePerPoint int     `json:"average_per_point,omitempty"` // default 1
+	AvgPerPoint     int     `json:"avg_per_point,omitempty"`     // PyRPL's older name of average_per_point (give one)
 	Amplitude       float64 `json:"amplitude,omitempty"`         // V, 0..1 (default 0.1)
 	Input           string  `json:"input,omitempty"`             // in1 (default), in2, out1, ... as for the scope
 	OutputDirect    string  `json:"output_direct,omitempty"`     // off, out1 (default), out2, both
@@ -24,6 +25,11 @@ type NASettings struct {
 	TraceAverage    int     `json:"trace_average,omitempty"`     // sweeps averaged (default 1)
 	Timeout         float64 `json:"timeout,omitempty"`           // s; default: the sweep's hardware time x 2 + 5 s
 	NoWait          bool    `json:"no_wait,omitempty"`           // answer 409 instead of waiting for a free IQ module
+	// Save stores the sweep in the curve store before the reply, which
+	// then carries its curve id; Name and Tags label it there.
+	Save bool     `json:"save,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Tags []string `json:"tags,omitempty"`
 }
 
 // NATrace answers na.single and is published on na.done.
@@ -39,5 +45,6 @@ type NATrace struct {
 	// HardwareTime is the sweep's time on the FPGA alone:
 	// sum over points of (sleep + averages) / 125 MHz.
 	HardwareTime float64 `json:"hardware_time"`
+	Curve        string  `json:"curve,omitempty"` // the stored curve's id, when saved
 	Timing
 }

@@ -24,6 +24,14 @@ type ScopeSettings struct {
 	Average       *bool   `json:"average,omitempty"`        // boxcar average while decimating (default true)
 	TraceAverage  int     `json:"trace_average,omitempty"`  // traces averaged by the service (default 1)
 	Timeout       float64 `json:"timeout,omitempty"`        // s until 408; default 1 s + 2 x the acquisition time
+	// Save stores the trace in the curve store before the reply, which
+	// then carries its curve id; Name and Tags label it there.
+	Save bool     `json:"save,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// SaveEvery stores one continuous trace in N (the 1st, N+1th, ...);
+	// continuous runs only.
+	SaveEvery int `json:"save_every,omitempty"`
 }
 
 // ScopeTrace answers scope.single and is published on scope.trace
@@ -41,6 +49,7 @@ type ScopeTrace struct {
 	// TriggerTime is the board's clock at the trigger, in seconds since
 	// the board started (the 64-bit cycle counter / 125 MHz).
 	TriggerTime float64 `json:"trigger_time"`
+	Curve       string  `json:"curve,omitempty"` // the stored curve's id, when saved
 	Timing
 }
 

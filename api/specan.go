@@ -21,6 +21,23 @@ type SpecanSettings struct {
 	Unit         string  `json:"unit,omitempty"`          // Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)
 	Cross        bool    `json:"cross,omitempty"`         // compute the cross spectrum
 	Timeout      float64 `json:"timeout,omitempty"`       // s; default 5 s + 2 x the acquisitions' time
+	// Save stores the spectrum in the curve store before the reply,
+	// which then carries its curve id; Name and Tags label it there.
+	Save bool     `json:"save,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+
+	// PyRPL's names. RBW (Hz) picks the decimation, as PyRPL's rbw does:
+	// the one whose rbw (ENBW x 125 MHz / decimation) is nearest; give at
+	// most one of span, decimation, rbw. The reply's RBW is the one
+	// applied. DisplayUnit is unit, Input1Baseband and Input2Baseband are
+	// input1 and input2 (give either name), and Baseband must be true:
+	// only baseband spectra are made.
+	RBW            float64 `json:"rbw,omitempty"`
+	DisplayUnit    string  `json:"display_unit,omitempty"`
+	Input1Baseband string  `json:"input1_baseband,omitempty"`
+	Input2Baseband string  `json:"input2_baseband,omitempty"`
+	Baseband       *bool   `json:"baseband,omitempty"`
 }
 
 // Spectrum answers specan.single and is published on specan.done.
@@ -40,5 +57,6 @@ type Spectrum struct {
 	// power form of Settings.Unit (Vpk^2, Vrms^2 or Vrms^2/Hz), signed, so
 	// that arg(cross) = phase(ch2) - phase(ch1).
 	CrossUnit string `json:"cross_unit,omitempty"`
+	Curve     string `json:"curve,omitempty"` // the stored curve's id, when saved
 	Timing
 }

@@ -46,3 +46,22 @@ type Cond struct {
 type Waiter interface {
 	WaitFor(ctx context.Context, c Cond) (bool, error)
 }
+
+// Access is one read or write of a Batch.
+type Access struct {
+	Addr  uint32
+	Write bool
+	// Words are the words to store (a write) or the buffer a read fills.
+	Words []uint32
+}
+
+// Batcher is implemented by backends for which a run of accesses costs
+// less sent together than one by one: a remote board can take a whole
+// run in about one round trip instead of one per access.
+type Batcher interface {
+	// Batch performs run in order, with the effect of the same sequence
+	// of Read and Write calls. When an access fails it returns its index
+	// in run and the error: the accesses before it took effect, the ones
+	// after it may or may not have.
+	Batch(run []Access) (failed int, err error)
+}

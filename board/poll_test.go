@@ -68,3 +68,21 @@ func TestPollTimeoutAndCancel(t *testing.T) {
 		t.Fatalf("Poll cancelled: %v %v, want false, context.Canceled", ok, err)
 	}
 }
+
+// Past its prediction a wait backs off to an eighth of the time since
+// (at most 1 ms): a condition that never comes costs tens of reads, not
+// one every 20 us.
+func TestPollBacksOffPastThePrediction(t *testing.T) {
+	w := &word{}
+	const earliest, timeout = 10 * time.Millisecond, 60 * time.Millisecond
+	ok, err := board.Poll(context.Background(), w, board.Cond{Mask: 1, Value: 1, Earliest: earliest, Timeout: timeout})
+	if ok || err != nil {
+		t.Fatalf("Poll: %v %v, want false, nil", ok, err)
+	}
+	reads := w.readTimes()
+	// 20 us steps for the first 160 us, then 9/8 growth to 1 ms steps
+	// (8 ms past the prediction), then 1 ms steps: about 90 reads.
+	if len(reads) > 200 {
+		t.Fatalf("%d reads in the %v past the prediction", len(reads), timeout-earliest)
+	}
+}

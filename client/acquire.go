@@ -14,11 +14,11 @@ import (
 )
 
 // cancelGrace is how long a cancelled call waits for the service to
-// confirm, and how long any call waits beyond the service's own timeout.
+// confirm.
 const cancelGrace = 2 * time.Second
 
-// await sends req to subject and waits for the reply until timeout (plus
-// cancelGrace). When ctx ends first it calls cancel, which tells the
+// await sends req to subject and waits for the reply until timeout (the
+// call's deadline: ScopeWait, NAWait, SpecanWait). When ctx ends first it calls cancel, which tells the
 // service (scope.cancel, hw.cancel, ...), and then waits for the service's
 // own answer: the hardware is free again when await returns. A cancel
 // that overtakes its request is remembered by the service, so one is
@@ -41,7 +41,7 @@ func awaitInto[T any](ctx context.Context, c *Client, subject string, req any, t
 	// late success) still arrives; once the service has been told, it
 	// gets cancelGrace to answer. The request runs on this goroutine: a
 	// hand-off to another per call costs a CPU wake-up on a quiet host.
-	rctx, stop := context.WithTimeout(context.WithoutCancel(ctx), timeout+cancelGrace)
+	rctx, stop := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer stop()
 	var told atomic.Bool
 	unhook := context.AfterFunc(ctx, func() {

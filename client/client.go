@@ -119,8 +119,14 @@ func (b *Board) Info(ctx context.Context) (api.HWInfo, error) {
 // HW is the raw register access of the bridge.
 type HW struct{ b *Board }
 
-// Txn runs the operations as one transaction.
+// Txn runs the operations as one transaction. Without a deadline on ctx
+// it waits TxnWait(ops).
 func (h *HW) Txn(ctx context.Context, ops ...api.Op) (api.TxnReply, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, TxnWait(ops))
+		defer cancel()
+	}
 	var reply api.TxnReply
 	err := h.b.c.Request(ctx, h.b.subject("hw", "txn"), api.Txn{Ops: ops}, &reply)
 	return reply, err

@@ -2,17 +2,11 @@ package client
 
 import (
 	"context"
-	"math"
-	"time"
 
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 )
-
-// naGrace is how much longer than the service's own timeout Single waits,
-// so the service's 408 arrives rather than a local timeout.
-const naGrace = 5 * time.Second
 
 // NA is the network analyzer of one board (rp.<board>.na.*).
 type NA struct{ b *Board }
@@ -20,72 +14,14 @@ type NA struct{ b *Board }
 // NA returns the board's network analyzer.
 func (b *Board) NA() *NA { return &NA{b: b} }
 
-// NAHardwareTime estimates a sweep's time on the FPGA from its settings
-// [s]: per point (0.5 + average_per_point) / rbw, the first point of each
-// trace three times that; with auto_bandwidth the narrower rbw of low
-// frequencies (not rounded to the filter's steps, so slightly long).
-func NAHardwareTime(s api.NASettings) float64 {
-	start, stop, points, rbw, avg, q, traces := s.StartFreq, s.StopFreq, s.Points, s.RBW, float64(s.AveragePerPoint), s.QFactorMin, s.TraceAverage
-	if start <= 0 {
-		start = 1e3
-	}
-	if stop <= 0 {
-		stop = 10e6
-	}
-	if points <= 0 {
-		points = 1001
-	}
-	if rbw <= 0 {
-		rbw = 1e3
-	}
-	if avg <= 0 {
-		avg = 1
-	}
-	if q <= 0 {
-		q = 10
-	}
-	if traces <= 0 {
-		traces = 1
-	}
-	logscale := s.Logscale == nil || *s.Logscale
-	total := 0.0
-	for i := 0; i < points; i++ {
-		f := start
-		if points > 1 && start != stop {
-			x := float64(i) / float64(points-1)
-			if logscale {
-				f = start * math.Pow(stop/start, x)
-			} else {
-				f = start + x*(stop-start)
-			}
-		}
-		bw := rbw
-		if s.AutoBandwidth {
-			bw = min(max(f/q, 1.186), rbw)
-		}
-		t := (0.5 + avg) / bw
-		if i == 0 {
-			t *= 3
-		}
-		total += t
-	}
-	return total * float64(traces)
-}
-
-// Single runs one sweep and returns the trace. It waits the service's
-// timeout (s.Timeout, default twice the hardware time plus 5 s) and a
-// grace, unless ctx ends first: then it sends na.cancel for the sweep (the
-// id is chosen here when s.ID is empty), so the IQ module is freed at
-// once.
+// Single runs one sweep and returns the trace. It waits NAWait(s) unless
+// ctx ends first: then it sends na.cancel for the sweep (the id is chosen
+// here when s.ID is empty), so the IQ module is freed at once.
 func (n *NA) Single(ctx context.Context, s api.NASettings) (api.NATrace, error) {
 	if s.ID == "" {
 		s.ID = nuid.Next()
 	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 2*NAHardwareTime(s) + 5
-	}
-	return await[api.NATrace](ctx, n.b.c, n.b.subject("na", "single"), s, time.Duration(timeout*float64(time.Second))+naGrace, func(cctx context.Context) {
+	return await[api.NATrace](ctx, n.b.c, n.b.subject("na", "single"), s, NAWait(s), func(cctx context.Context) {
 		_, _ = n.Cancel(cctx, s.ID)
 	}, n.b.c.servicePing("na"))
 }

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,29 +24,6 @@ func naBoard(t *testing.T) *client.Board {
 	cfg := sim.DefaultConfig()
 	cfg.Seed = 3
 	return testrig.Start(t, &cfg, func(nc *nats.Conn) (testrig.Service, error) { return na.Start(nc, na.Config{}) }).Board
-}
-
-// hwTimeTol: the client's estimate does not round rbw to the filter's
-// steps (1214 Hz for 1000 Hz asked), so it may be this much longer.
-const hwTimeTol = 0.25
-
-func TestNAHardwareTimeEstimate(t *testing.T) {
-	board := naBoard(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, s := range []api.NASettings{
-		{StartFreq: 1e5, StopFreq: 1e6, Points: 101, RBW: 1e3},
-		{StartFreq: 1e4, StopFreq: 1e6, Points: 51, RBW: 5e3, AutoBandwidth: true, TraceAverage: 2},
-	} {
-		tr, err := board.NA().Single(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		est := client.NAHardwareTime(s)
-		if est < tr.HardwareTime*(1-hwTimeTol) || est > tr.HardwareTime*(1+hwTimeTol) {
-			t.Errorf("%+v: estimate %g s, service %g s", s, est, tr.HardwareTime)
-		}
-	}
 }
 
 func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
@@ -97,5 +75,16 @@ func TestNASingleCancelsWhenItsContextEnds(t *testing.T) {
 	tr, err := board.NA().Single(ctx, api.NASettings{StartFreq: 1e6, StopFreq: 1e6, Points: 3, RBW: 1e4, NoWait: true})
 	if err != nil || len(tr.Re) != 3 || math.IsNaN(tr.Re[0]) {
 		t.Fatalf("next sweep: %v", err)
+	}
+}
+
+// TestBadSettingsReachTheService: a setting the deadline rule cannot use
+// (rbw -5) still goes to the service, which answers its 400.
+func TestBadSettingsReachTheService(t *testing.T) {
+	board := naBoard(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := board.NA().Single(ctx, api.NASettings{RBW: -5}); rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), "rbw") {
+		t.Fatalf("rbw -5: %v, want the service's 400 naming rbw", err)
 	}
 }

@@ -88,7 +88,7 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(DefaultTimeout)
+		deadline = time.Now().Add(TxnWait(t.Ops))
 	}
 	data, err := h.b.c.codec.Marshal(t)
 	if err != nil {

@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"time"
 
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/regmap"
 )
 
 // Scope is a board's oscilloscope (the scope service).
@@ -16,40 +14,8 @@ type Scope struct{ b *Board }
 // Scope returns the board's oscilloscope.
 func (b *Board) Scope() *Scope { return &Scope{b: b} }
 
-// scopeMargin is what a request may take beyond the acquisition and the
-// service's timeout: queueing behind a few traces, round trips, encoding.
-const scopeMargin = 2 * time.Second
-
-// ScopeRequestTimeout is how long Single waits for s when ctx has no
-// earlier deadline: acquisition time x trace_average + the service's
-// timeout (default 1 s + 2 x acquisition time x trace_average) + 2 s.
-// The acquisition time is max(16384, delay register) x decimation x 8 ns.
-func ScopeRequestTimeout(s api.ScopeSettings) time.Duration {
-	dec := uint32(1)
-	switch {
-	case s.Decimation > 0 && s.Decimation <= 1<<16:
-		dec = uint32(s.Decimation)
-	case s.Duration > 0:
-		dec = regmap.DecimationFor(s.Duration)
-	}
-	dt := regmap.SamplingTime(dec)
-	samples := float64(regmap.ScopeBufferLen)
-	if s.TriggerSource != "" && s.TriggerSource != "immediately" {
-		samples = max(samples, s.TriggerDelay/dt+regmap.ScopeBufferLen/2)
-	}
-	n := float64(max(s.TraceAverage, 1))
-	per := samples * dt
-	// The service's timeout bounds each averaged trace's wait for its
-	// trigger, so the request may take up to n of them.
-	service := s.Timeout
-	if service <= 0 {
-		service = 1 + 2*per*n
-	}
-	return time.Duration(n*(per+service)*float64(time.Second)) + scopeMargin
-}
-
 // Single acquires one trace and returns it when it is done. Unless ctx
-// ends sooner, it waits ScopeRequestTimeout(s). It names the acquisition
+// ends sooner, it waits ScopeWait(s). It names the acquisition
 // (s.ID, a new unique id when empty) so that when ctx ends first it can
 // send scope.cancel: the service then stops waiting for the trigger and
 // frees the board at once.
@@ -67,7 +33,7 @@ func (sc *Scope) SingleInto(ctx context.Context, s api.ScopeSettings, tr *api.Sc
 		s.ID = nuid.Next()
 	}
 	*tr = api.ScopeTrace{Ch1: tr.Ch1[:0], Ch2: tr.Ch2[:0]} // nothing stale survives
-	return awaitInto(ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeRequestTimeout(s), func(cctx context.Context) {
+	return awaitInto(ctx, sc.b.c, sc.b.subject("scope", "single"), s, ScopeWait(s), func(cctx context.Context) {
 		_ = sc.Cancel(cctx, s.ID)
 	}, sc.b.c.servicePing("scope"), tr)
 }

@@ -16,30 +16,6 @@ import (
 	"github.com/rpbus/rpbus/services/scope"
 )
 
-func TestScopeRequestTimeout(t *testing.T) {
-	acq := regmap.Duration(1)
-	for _, tt := range []struct {
-		s    api.ScopeSettings
-		want float64 // s
-	}{
-		// acquisition + (1 s + 2 x acquisition) + 2 s
-		{api.ScopeSettings{}, acq + 1 + 2*acq + 2},
-		{api.ScopeSettings{Duration: 1}, 1.073741824*3 + 3},
-		// the service's timeout bounds each of the 4 traces
-		{api.ScopeSettings{Decimation: 8192, TraceAverage: 4}, 4*(1.073741824+1+2*1.073741824*4) + 2},
-		{api.ScopeSettings{Timeout: 0.5}, acq + 0.5 + 2},
-		// a trigger delay of 1 s keeps writing 1 s after the trigger
-		{api.ScopeSettings{TriggerSource: "ch1_positive_edge", TriggerDelay: 1, Timeout: 0.1}, 1 + acq/2 + 0.1 + 2},
-	} {
-		got := client.ScopeRequestTimeout(tt.s).Seconds()
-		if d := got - tt.want; d > 1e-6 || d < -1e-6 {
-			t.Errorf("%+v: %g s, want %g s", tt.s, got, tt.want)
-		}
-	}
-}
-
-// scopeBoard serves a simulated board and the scope service and returns
-// the client's handle on the board.
 func scopeBoard(t *testing.T) (*client.Board, *sim.Board) {
 	r := testrig.Start(t, nil, func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) })
 	return r.Board, r.Sim

@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"math"
 	"testing"
 	"time"
 
@@ -12,43 +11,11 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
-	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
 )
 
-func TestSpecanTimeout(t *testing.T) {
-	trace := func(dec int) float64 { return 16384 * float64(dec) / regmap.Clock }
-	for _, tt := range []struct {
-		s    api.SpecanSettings
-		want float64 // s
-	}{
-		{api.SpecanSettings{}, 5 + 2*trace(8)},                                       // default decimation 8
-		{api.SpecanSettings{Decimation: 1024, TraceAverage: 10}, 5 + 20*trace(1024)}, // 2 x 10 traces
-		{api.SpecanSettings{Span: 1e6, TraceAverage: 3}, 5 + 6*trace(64)},            // 1 MHz: 125 MHz/64
-		{api.SpecanSettings{Span: 1, TraceAverage: 1}, 5 + 2*trace(65536)},           // below every span
-		{api.SpecanSettings{Timeout: 0.5, TraceAverage: 1000}, 0.5},
-	} {
-		got := client.SpecanTimeout(tt.s).Seconds()
-		if math.Abs(got-tt.want) > 1e-6 {
-			t.Errorf("%+v: %g s, want %g s", tt.s, got, tt.want)
-		}
-		// The client waits exactly as long as the service may take.
-		if tt.s.Timeout == 0 {
-			dec := max(tt.s.Decimation, 8)
-			if tt.s.Span > 0 {
-				dec, _ = specan.DecimationForSpan(tt.s.Span)
-			}
-			if svc := specan.DefaultTimeout(dec, max(tt.s.TraceAverage, 1)).Seconds(); math.Abs(got-svc) > 1e-6 {
-				t.Errorf("%+v: client %g s, service %g s", tt.s, got, svc)
-			}
-		}
-	}
-}
-
-// specanBoard serves a simulated board, the scope and the spectrum
-// analyzer, and returns the client's handle on the board.
 func specanBoard(t *testing.T) *client.Board {
 	return testrig.Start(t, nil,
 		func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) },

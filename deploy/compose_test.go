@@ -633,7 +633,7 @@ func TestComposePortsVolumes(t *testing.T) {
 				t.Errorf("%s: %s: monitoring listens on %s: want 127.0.0.1 (no authentication)", path, ns.name, o.HTTPHost)
 			}
 			for _, p := range published {
-				if p != o.Port && p != o.HTTPPort && p != o.LeafNode.Port {
+				if p != o.Port && p != o.HTTPPort && p != o.LeafNode.Port && p != o.Websocket.Port {
 					t.Errorf("%s: %s publishes %d, which the server does not listen on", path, ns.name, p)
 				}
 			}

@@ -33,6 +33,7 @@ var examplePasswords = map[string]string{
 	"instruments": "example-instruments-password",
 	"operator":    "example-operator-password",
 	"observer":    "example-observer-password",
+	"curves":      "example-curves-password",
 	"admin":       "example-admin-password",
 }
 
@@ -135,6 +136,7 @@ type node struct {
 	url     string // client URL
 	monitor string // http://host:port, when it has monitoring
 	cluster string // host:port of its route listener, when it has one
+	ws      string // ws://host:port, when it serves NATS over WebSocket
 	cmd     *exec.Cmd
 	done    chan struct{}
 }
@@ -157,6 +159,9 @@ func startNode(tb testing.TB, conf string, args ...string) *node {
 	}
 	if o.JetStream {
 		full = append(full, "--store", tb.TempDir())
+	}
+	if o.Websocket.Port != 0 {
+		full = append(full, "--websocket", "127.0.0.1:0")
 	}
 	full = append(full, args...)
 	cmd := exec.Command(c.path, full...)
@@ -181,7 +186,7 @@ func startNode(tb testing.TB, conf string, args ...string) *node {
 	go func() { _ = cmd.Wait(); close(n.done) }()
 	tb.Cleanup(func() { n.kill() })
 	timeout := time.After(30 * time.Second)
-	for n.url == "" || (o.HTTPPort != 0 && n.monitor == "") {
+	for n.url == "" || (o.HTTPPort != 0 && n.monitor == "") || (o.Websocket.Port != 0 && n.ws == "") {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -196,6 +201,9 @@ func startNode(tb testing.TB, conf string, args ...string) *node {
 			if _, u, ok := strings.Cut(l, " routes "); ok {
 				n.cluster = u
 			}
+			if _, u, ok := strings.Cut(l, " websocket "); ok {
+				n.ws = u
+			}
 		case <-timeout:
 			tb.Fatalf("rpbus server %v: not ready in 30 s: %s", full, stderr.String())
 		}
@@ -206,6 +214,12 @@ func startNode(tb testing.TB, conf string, args ...string) *node {
 	}()
 	return n
 }
+
+// ClientURL is where clients connect.
+func (n *node) ClientURL() string { return n.url }
+
+// Name is the server's name (server_name).
+func (n *node) Name() string { return n.name }
 
 // kill ends the server at once, as kill -9 does.
 func (n *node) kill() {

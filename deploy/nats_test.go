@@ -128,7 +128,32 @@ func TestExampleUsers(t *testing.T) {
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Errorf("wrong password: %v, want an authorization error", err)
 	}
+	// Browsers (the dashboard) come in over the websocket block, with the
+	// same users; nobody gets in without one.
+	if !strings.HasPrefix(n.ws, "ws://127.0.0.1:") {
+		t.Fatalf("websocket URL %q: the configuration has no websocket block", n.ws)
+	}
+	connectWith(t, n.ws, "operator", examplePasswords["operator"]).Close()
+	// The server refuses and closes: the client reads the refusal, or
+	// finds the connection closed before it does.
+	_, err = nats.Connect(n.ws, nats.NoReconnect())
+	if err == nil || !regexp.MustCompile(`authorization|broken pipe|EOF|reset`).MatchString(strings.ToLower(err.Error())) {
+		t.Errorf("anonymous WebSocket client: %v, want it refused", err)
+	}
 	checkHashCosts(t, ".")
+}
+
+// usersIn lists the users of a configuration.
+func usersIn(t *testing.T, o *server.Options) []string {
+	t.Helper()
+	var users []string
+	for _, u := range o.Users {
+		users = append(users, u.Username)
+	}
+	if len(users) < 5 {
+		t.Fatalf("only %v", users)
+	}
+	return users
 }
 
 // checkHashCosts wants every bcrypt hash under dir at cost 11 or more.
@@ -189,7 +214,7 @@ func TestSecrets(t *testing.T) {
 		}
 		return m
 	}
-	if a, b := perms(example), perms(real); len(a) != 5 || !reflect.DeepEqual(a, b) {
+	if a, b := perms(example), perms(real); len(a) != len(usersIn(t, example)) || !reflect.DeepEqual(a, b) {
 		t.Errorf("generated users and permissions differ from the example's:\n%v\n%v", b, a)
 	}
 	dir := t.TempDir()

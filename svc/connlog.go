@@ -7,10 +7,10 @@ import (
 )
 
 // ConnectionLog returns the options that make a connection called name
-// log its life on log: each disconnect with the server it lost and why,
-// each reconnect with the server it moved to, a failed reconnect attempt,
-// and its end. A service that goes quiet after a node's loss then says
-// where it went.
+// log its moves on log: each disconnect with the server it lost and why,
+// each reconnect with the server it moved to. A service that goes quiet
+// after a node's loss then says where it went. (Its first connection and
+// its end are the caller's to report.)
 func ConnectionLog(log *slog.Logger, name string) []nats.Option {
 	// The server a connection is on, by URL (password hidden) and name.
 	server := func(nc *nats.Conn) []any {
@@ -22,12 +22,6 @@ func ConnectionLog(log *slog.Logger, name string) []nats.Option {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Warn("nats: reconnected", append(server(nc), "reconnects", nc.Stats().Reconnects)...)
-		}),
-		nats.ReconnectErrHandler(func(nc *nats.Conn, err error) {
-			log.Debug("nats: reconnect attempt failed", "conn", name, "err", err)
-		}),
-		nats.ClosedHandler(func(nc *nats.Conn) {
-			log.Info("nats: connection closed", "conn", name)
 		}),
 	}
 }

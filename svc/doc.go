@@ -1,17 +1,21 @@
-// Package svc runs rpbus endpoints on nats.go's micro package.
+// Package svc runs rpbus endpoints as NATS services that `nats micro`
+// lists, describes and measures.
 //
-// micro calls an endpoint's handler from its subscription callback, one
-// request at a time per endpoint; an acquisition that waits for hardware
-// would hold up every other request. svc therefore answers each request
-// on a goroutine of its own (at most Config.MaxInFlight at once; past that
-// the subscription buffers), taken from idle workers that outlive their
-// requests so that their grown stacks are reused, decodes requests and
-// encodes replies with the codec the request asked for (wire.CodecOf),
-// turns returned errors into micro's error headers, turns panics into 500
-// replies, and sees to it that every request gets exactly one reply,
-// including at shutdown.
+// An endpoint is a queue subscription whose callback takes each request
+// and answers it on a goroutine of its own (at most Config.MaxInFlight at
+// once; past that the subscription buffers), taken from idle workers that
+// outlive their requests so that their grown stacks are reused: an
+// acquisition that waits for hardware holds up no other request. svc
+// decodes requests and encodes replies with the codec the request asked
+// for (wire.CodecOf), turns returned errors into micro's error headers,
+// turns panics into 500 replies, and sees to it that every request gets
+// exactly one reply, including at shutdown.
 //
-// Because handlers leave the callback, micro's own processing times and
-// error counts undercount; svc keeps its own per endpoint and reports them
-// in the data field of `nats micro stats`.
+// svc answers the service discovery subjects ($SRV.PING, $SRV.INFO,
+// $SRV.STATS) itself, with nats.go micro's types: micro's own STATS are
+// taken in the subscription callback, so they would count neither the
+// errors nor the processing time of replies sent later. svc's count every
+// request, every error reply and the time from taking a request to
+// sending its reply; the data field adds the requests in flight and the
+// errors by code.
 package svc

@@ -40,10 +40,20 @@ func (r *Request) Context() context.Context {
 	return r.ctx
 }
 
+// Detach keeps r running when its requester goes: its result outlives
+// the requester (an acquisition saved to the curve store is found later
+// by its id), so the requester check stops.
+func (r *Request) Detach() {
+	if r.watch != nil {
+		r.detached.Store(true)
+		r.watch.Stop()
+	}
+}
+
 // begin gives r its context and starts watching its requester.
 func (s *Service) begin(r *Request) {
 	r.ctx, r.cancel = context.WithCancelCause(s.ctx)
-	if probeable(r.msg.Reply()) {
+	if probeable(r.msg.Reply) {
 		r.svc = s
 		r.reconnects = s.nc.Stats().Reconnects
 		// Armed after the field is set: check reads it.
@@ -54,13 +64,13 @@ func (s *Service) begin(r *Request) {
 
 // check cancels r when its requester is gone, and checks again later.
 func (r *Request) check() {
-	if r.ctx.Err() != nil {
+	if r.ctx.Err() != nil || r.detached.Load() {
 		return
 	}
 	if n := r.svc.nc.Stats().Reconnects; n != r.reconnects {
 		r.reconnects, r.misses = n, 0 // interest is being rebuilt: no verdict yet
-	} else if r.svc.requesterGone(r.ctx, r.msg.Reply()) {
-		if r.misses++; r.misses >= requesterMisses {
+	} else if r.svc.requesterGone(r.ctx, r.msg.Reply) {
+		if r.misses++; r.misses >= requesterMisses && !r.detached.Load() {
 			r.svc.log.Info("svc: the requester is gone; cancelling", "subject", r.Subject)
 			r.cancel(ErrRequesterGone)
 			return

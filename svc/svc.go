@@ -8,10 +8,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
@@ -59,7 +61,7 @@ type Request struct {
 	// Prepared is what the endpoint's Prepare step returned.
 	Prepared any
 
-	msg     micro.Request
+	msg     *nats.Msg
 	prepErr error
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
@@ -69,16 +71,17 @@ type Request struct {
 	// connection's reconnects when it last looked
 	misses     int
 	reconnects uint64
+	detached   atomic.Bool // see Detach
 }
 
 // Data returns the raw payload.
-func (r *Request) Data() []byte { return r.msg.Data() }
+func (r *Request) Data() []byte { return r.msg.Data }
 
 // Headers returns the request headers.
-func (r *Request) Headers() micro.Headers { return r.msg.Headers() }
+func (r *Request) Headers() nats.Header { return r.msg.Header }
 
 // Decode reads the payload into v (empty payloads leave v as it is).
-func (r *Request) Decode(v any) error { return r.Codec.Unmarshal(r.msg.Data(), v) }
+func (r *Request) Decode(v any) error { return r.Codec.Unmarshal(r.msg.Data, v) }
 
 // Board returns the board token of an rp.<board>.<module>.<verb> subject.
 func (r *Request) Board() string {
@@ -104,35 +107,42 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Service is a running micro service whose endpoints are svc Handlers.
+// Service is a running service whose endpoints are svc Handlers, known
+// to `nats micro` (see discovery.go).
 type Service struct {
-	nc   *nats.Conn
-	log  *slog.Logger
-	ms   micro.Service
-	sem  chan struct{}
-	work chan func() // hands a request to an idle worker
-	ctx  context.Context
-	stop context.CancelFunc
+	nc      *nats.Conn
+	cfg     Config
+	id      string
+	started time.Time
+	log     *slog.Logger
+	sem     chan struct{}
+	work    chan func() // hands a request to an idle worker
+	ctx     context.Context
+	stop    context.CancelFunc
+	control []*nats.Subscription // the discovery subjects
 
-	mu       sync.Mutex
-	stats    map[string]*endpointStats // by subject
-	inFlight int                       // requests taken and not yet answered
-	lastIn   time.Time                 // when the last request was taken
+	mu        sync.Mutex
+	endpoints []*endpoint
+	inFlight  int       // requests taken and not yet answered
+	lastIn    time.Time // when the last request was taken
+	stopped   bool
 }
 
-type endpointStats struct {
-	InFlight       int            `json:"in_flight"`
-	Requests       int            `json:"requests"`
-	Errors         map[string]int `json:"errors,omitempty"` // by wire code
-	ProcessingTime time.Duration  `json:"processing_time"`
-	LastError      string         `json:"last_error,omitempty"`
-}
+// DefaultQueueGroup is the queue group of every endpoint unless
+// Config.QueueGroup says otherwise (micro's default).
+const DefaultQueueGroup = "q"
 
-// New registers a micro service on nc. It does not dial: the caller owns
-// the connection.
+// New registers a service on nc. It does not dial: the caller owns the
+// connection.
 func New(nc *nats.Conn, cfg Config) (*Service, error) {
 	if nc == nil {
 		return nil, fmt.Errorf("%w: nil connection", ErrConfigValidation)
+	}
+	if !nameRE.MatchString(cfg.Name) {
+		return nil, fmt.Errorf("%w: name %q: want letters, digits, - and _", ErrConfigValidation, cfg.Name)
+	}
+	if !versionRE.MatchString(cfg.Version) {
+		return nil, fmt.Errorf("%w: version %q is not a semantic version", ErrConfigValidation, cfg.Version)
 	}
 	if cfg.MaxInFlight < 0 {
 		return nil, fmt.Errorf("%w: MaxInFlight %d < 0", ErrConfigValidation, cfg.MaxInFlight)
@@ -140,37 +150,34 @@ func New(nc *nats.Conn, cfg Config) (*Service, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 256
 	}
+	if cfg.QueueGroup == "" {
+		cfg.QueueGroup = DefaultQueueGroup
+	}
+	if cfg.Metadata == nil {
+		cfg.Metadata = map[string]string{}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
-		nc:    nc,
-		log:   cfg.Logger,
-		sem:   make(chan struct{}, cfg.MaxInFlight),
-		work:  make(chan func()),
-		ctx:   ctx,
-		stop:  cancel,
-		stats: map[string]*endpointStats{},
+		nc:      nc,
+		cfg:     cfg,
+		id:      nuid.Next(),
+		started: time.Now().UTC(),
+		log:     cfg.Logger,
+		sem:     make(chan struct{}, cfg.MaxInFlight),
+		work:    make(chan func()),
+		ctx:     ctx,
+		stop:    cancel,
 	}
-	ms, err := micro.AddService(nc, micro.Config{
-		Name:         cfg.Name,
-		Version:      cfg.Version,
-		Description:  cfg.Description,
-		Metadata:     cfg.Metadata,
-		QueueGroup:   cfg.QueueGroup,
-		StatsHandler: s.endpointStats,
-	})
-	if err != nil {
+	if err := s.discover(); err != nil {
+		s.unsubscribe()
 		cancel()
-		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
+		return nil, err
 	}
-	s.ms = ms
 	return s, nil
 }
-
-// Micro returns the underlying micro service (for Info and Stats).
-func (s *Service) Micro() micro.Service { return s.ms }
 
 // Conn returns the connection the service runs on.
 func (s *Service) Conn() *nats.Conn { return s.nc }
@@ -200,11 +207,16 @@ func (s *Service) Add(name, subject string, h Handler, metadata map[string]strin
 
 // AddPrepared is Add with a Prepare step run in arrival order.
 func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, metadata map[string]string) error {
-	s.mu.Lock()
-	s.stats[subject] = &endpointStats{Errors: map[string]int{}}
-	s.mu.Unlock()
-	err := s.ms.AddEndpoint(name, micro.HandlerFunc(func(mr micro.Request) {
-		req := &Request{Codec: wire.CodecOf(nats.Header(mr.Headers())), Subject: mr.Subject(), Received: time.Now(), msg: mr}
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: endpoint name %q: want letters, digits, - and _", ErrConfigValidation, name)
+	}
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	e := &endpoint{info: micro.EndpointInfo{Name: name, Subject: subject, QueueGroup: s.cfg.QueueGroup, Metadata: metadata},
+		data: endpointData{Errors: map[string]int{}}}
+	sub, err := s.nc.QueueSubscribe(subject, s.cfg.QueueGroup, func(m *nats.Msg) {
+		req := &Request{Codec: wire.CodecOf(m.Header), Subject: m.Subject, Received: time.Now(), msg: m}
 		s.begin(req)
 		if prep != nil {
 			req.Prepared, req.prepErr = prep(req)
@@ -213,20 +225,21 @@ func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, met
 		s.mu.Lock()
 		s.inFlight++
 		s.lastIn = req.Received
-		s.stats[subject].InFlight++
+		e.data.InFlight++
 		s.mu.Unlock()
 		s.dispatch(func() {
 			defer func() { <-s.sem }()
-			s.serve(subject, req, h)
+			s.serve(e, req, h)
 		})
-	}),
-		micro.WithEndpointSubject(subject),
-		micro.WithEndpointMetadata(metadata),
-		micro.WithEndpointPendingLimits(1<<16, 256<<20),
-	)
+	})
 	if err != nil {
 		return err
 	}
+	_ = sub.SetPendingLimits(1<<16, 256<<20)
+	e.sub = sub
+	s.mu.Lock()
+	s.endpoints = append(s.endpoints, e)
+	s.mu.Unlock()
 	// Make sure the server has the subscription before Add returns, so a
 	// request sent right after Start finds a responder.
 	return s.nc.Flush()
@@ -265,7 +278,7 @@ func (s *Service) worker(f func()) {
 	}
 }
 
-func (s *Service) serve(subject string, req *Request, h Handler) {
+func (s *Service) serve(e *endpoint, req *Request, h Handler) {
 	defer req.end()
 	v, err := s.call(req, h)
 	if err == nil {
@@ -281,17 +294,18 @@ func (s *Service) serve(subject string, req *Request, h Handler) {
 		}
 	}
 	elapsed := time.Since(req.Received)
-	s.account(subject, func(st *endpointStats) {
-		s.inFlight--
-		st.InFlight--
-		st.Requests++
-		st.ProcessingTime += elapsed
-		if err != nil {
-			code, _ := wire.ErrorHeaders(err)
-			st.Errors[code]++
-			st.LastError = err.Error()
-		}
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	e.data.InFlight--
+	e.requests++
+	e.processing += elapsed
+	if err != nil {
+		code, _ := wire.ErrorHeaders(err)
+		e.errors++
+		e.data.Errors[code]++
+		e.lastError = err.Error()
+	}
 }
 
 // call runs h, turning a panic into an internal error so the requester
@@ -311,12 +325,9 @@ func (s *Service) call(req *Request, h Handler) (v any, err error) {
 	return h(req.Context(), req)
 }
 
-// reply publishes the one reply. It does not go through micro's
-// Request.Respond: micro reads the request's error state once the
-// subscription callback returns, which races with a reply sent from the
-// handler's goroutine later.
+// reply publishes the one reply.
 func (s *Service) reply(req *Request, data []byte, h nats.Header) error {
-	return s.nc.PublishMsg(&nats.Msg{Subject: req.msg.Reply(), Data: data, Header: h})
+	return s.nc.PublishMsg(&nats.Msg{Subject: req.msg.Reply, Data: data, Header: h})
 }
 
 func (s *Service) respond(req *Request, v any) error {
@@ -347,38 +358,15 @@ func (s *Service) respond(req *Request, v any) error {
 	return s.reply(req, data, req.Codec.Header())
 }
 
-func (s *Service) account(subject string, f func(*endpointStats)) {
-	s.mu.Lock()
-	if st := s.stats[subject]; st != nil {
-		f(st)
-	}
-	s.mu.Unlock()
-}
-
-func (s *Service) endpointStats(e *micro.Endpoint) any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.stats[e.Subject]
-	if st == nil {
-		return nil
-	}
-	cp := *st
-	cp.Errors = make(map[string]int, len(st.Errors))
-	for k, v := range st.Errors {
-		cp.Errors[k] = v
-	}
-	return cp
-}
-
 // Stop stops taking requests (micro drains the subscriptions), lets the
 // requests in flight finish until ctx ends, then cancels the rest (their
 // handlers see Context end and answer "cancelled") and waits for their
 // replies.
 func (s *Service) Stop(ctx context.Context) error {
-	err := s.ms.Stop()
-	// micro drains asynchronously: requests already delivered still reach
-	// the handler after Stop returns. Wait until none is in flight and none
-	// has arrived for a short quiet spell.
+	err := s.unsubscribe()
+	// A drain is asynchronous: requests already delivered still reach the
+	// callback after it returns. Wait until none is in flight and none has
+	// arrived for a short quiet spell.
 	const quiet = 20 * time.Millisecond
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
@@ -399,4 +387,25 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.stop()
 	return err
+}
+
+// unsubscribe drains the endpoints' subscriptions (the requests already
+// delivered are still served) and drops the discovery subjects, once.
+func (s *Service) unsubscribe() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	var errs []error
+	for _, e := range s.endpoints {
+		if err := e.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("svc: draining %s: %w", e.info.Subject, err))
+		}
+	}
+	for _, sub := range s.control {
+		_ = sub.Unsubscribe()
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package svc_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/logtest"
@@ -147,8 +149,11 @@ func TestStopAnswersRequestsInFlight(t *testing.T) {
 		errc := make(chan error, 1)
 		go func() { errc <- c.Request(ctx, "t.echo", echo{"slow"}, nil) }()
 		natstest.WaitFor(t, 5*time.Second, "the request to be in flight", func() bool {
-			st := s.Micro().Stats()
-			return len(st.Endpoints) > 0 && st.Endpoints[0].NumRequests > 0
+			st := s.Stats()
+			var d struct {
+				InFlight int `json:"in_flight"`
+			}
+			return len(st.Endpoints) > 0 && json.Unmarshal(st.Endpoints[0].Data, &d) == nil && d.InFlight > 0
 		})
 		stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if hard {
@@ -211,4 +216,72 @@ func TestWorkersAreReusedAndExit(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "svc.(*Service).worker")
 	})
+}
+
+// TestStatsThroughSRV reads $SRV.STATS as `nats micro stats` does: the
+// standard fields count every request, every error reply and the time
+// from taking a request to its reply, though handlers answer outside the
+// subscription callback.
+func TestStatsThroughSRV(t *testing.T) {
+	s, nc, c := start(t, echoHandler)
+	defer s.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, text := range []string{"hi", "bad", "slow", "bad", "panic"} {
+		_ = c.Request(ctx, "t.echo", echo{text}, nil)
+	}
+	m, err := nc.RequestWithContext(ctx, "$SRV.STATS.test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st micro.Stats
+	if err := json.Unmarshal(m.Data, &st); err != nil {
+		t.Fatalf("%v: %s", err, m.Data)
+	}
+	if st.Type != micro.StatsResponseType || st.Name != "test" || len(st.Endpoints) != 1 {
+		t.Fatalf("stats: %s", m.Data)
+	}
+	e := st.Endpoints[0]
+	if e.NumRequests != 5 || e.NumErrors != 3 || e.Subject != "t.echo" || e.QueueGroup != svc.DefaultQueueGroup {
+		t.Errorf("requests %d errors %d subject %q queue %q; want 5, 3, t.echo, q", e.NumRequests, e.NumErrors, e.Subject, e.QueueGroup)
+	}
+	// The slow request alone took 300 ms between its arrival and its reply.
+	if e.ProcessingTime < 300*time.Millisecond || e.AverageProcessingTime != e.ProcessingTime/5 {
+		t.Errorf("processing %v, average %v: want at least 300 ms, a fifth of it on average", e.ProcessingTime, e.AverageProcessingTime)
+	}
+	if !strings.Contains(e.LastError, "t.echo") {
+		t.Errorf("last error %q: want the panic's 500 naming t.echo", e.LastError)
+	}
+	var data struct {
+		InFlight int            `json:"in_flight"`
+		Errors   map[string]int `json:"errors"`
+	}
+	if err := json.Unmarshal(e.Data, &data); err != nil || data.InFlight != 0 || data.Errors["400"] != 2 || data.Errors["500"] != 1 {
+		t.Errorf("data %s: want 0 in flight, 2 x 400 and 1 x 500", e.Data)
+	}
+
+	// PING and INFO answer for all services, by name and by id.
+	for _, subject := range []string{"$SRV.PING", "$SRV.INFO.test", "$SRV.INFO.test." + st.ID} {
+		m, err := nc.RequestWithContext(ctx, subject, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", subject, err)
+		}
+		var id micro.ServiceIdentity
+		if err := json.Unmarshal(m.Data, &id); err != nil || id.ID != st.ID || id.Version != "0.0.1" {
+			t.Errorf("%s: %s", subject, m.Data)
+		}
+	}
+	var info micro.Info
+	m, _ = nc.RequestWithContext(ctx, "$SRV.INFO.test", nil)
+	if err := json.Unmarshal(m.Data, &info); err != nil || info.Type != micro.InfoResponseType || len(info.Endpoints) != 1 || info.Endpoints[0].Metadata["request"] == "" {
+		t.Errorf("info: %s", m.Data)
+	}
+
+	// A stopped service leaves discovery.
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Request("$SRV.PING.test", nil, 200*time.Millisecond); err == nil {
+		t.Error("a stopped service still answers PING")
+	}
 }

@@ -17,7 +17,10 @@ import (
 	"github.com/rpbus/rpbus/rperr"
 )
 
-var _ board.FPGA = (*Client)(nil)
+var (
+	_ board.FPGA    = (*Client)(nil)
+	_ board.Batcher = (*Client)(nil)
+)
 
 // Option configures a Client.
 type Option func(*clientOpts) error
@@ -113,11 +116,17 @@ type Client struct {
 // failure. Only the goroutine holding the slot touches it, except that
 // Close closes c under Client.mu (which also guards changes of c).
 type clientConn struct {
-	c    net.Conn
-	br   *bufio.Reader
-	buf  []byte // request, and for reads the response payload
-	echo [HeaderSize]byte
-	used bool // an exchange has succeeded since the dial
+	c       net.Conn
+	br      *bufio.Reader
+	buf     []byte    // the requests of a pipeline
+	reqs    []request // what buf holds
+	payload []byte    // a read's answer
+	echo    [HeaderSize]byte
+	// skip answers of a burst's reads (pollHdr) are still to come
+	// before any other (see WaitFor).
+	skip    int
+	pollHdr [HeaderSize]byte
+	used    bool // an exchange has succeeded since the dial
 }
 
 // Dial connects to the monitor_server at addr (host:port; a bare host gets
@@ -161,44 +170,54 @@ func (c *Client) Addr() string { return c.addr }
 // Read fills dst from len(dst) consecutive words at addr, in requests of at
 // most MaxReadWords words that stay inside one Window.
 func (c *Client) Read(addr uint32, dst []uint32) error {
-	if err := checkRange("read", addr, len(dst)); err != nil || len(dst) == 0 {
-		return err
-	}
-	cc, err := c.acquire()
-	if err != nil {
-		return err
-	}
-	defer c.release(cc)
-	for len(dst) > 0 {
-		k := chunkWords(addr, len(dst), MaxReadWords)
-		if err := c.exchange(cc, CmdRead, addr, dst[:k]); err != nil {
-			return err
-		}
-		dst, addr = dst[k:], addr+uint32(4*k)
-	}
-	return nil
+	run := [1]board.Access{{Addr: addr, Words: dst}}
+	_, err := c.Batch(run[:])
+	return err
 }
 
 // Write stores src at len(src) consecutive words at addr, in requests of at
-// most MaxWriteWords words that stay inside one Window. A write is never repeated: after a connection
-// failure the caller cannot know whether the board applied it.
+// most MaxWriteWords words that stay inside one Window. A write is never
+// repeated: after a connection failure the caller cannot know whether the
+// board applied it.
 func (c *Client) Write(addr uint32, src []uint32) error {
-	if err := checkRange("write", addr, len(src)); err != nil || len(src) == 0 {
-		return err
+	run := [1]board.Access{{Addr: addr, Write: true, Words: src}}
+	_, err := c.Batch(run[:])
+	return err
+}
+
+// Batch performs run on one connection as a pipeline: it sends every
+// request back to back and then takes the answers in order, which the
+// server sends in the order it read the requests, so a run costs about one
+// round trip plus its transfer instead of one round trip per request.
+// Writes to consecutive addresses are merged into one request where the
+// protocol allows it (inside one Window, at most MaxWriteWords words).
+// Each answer's echo is checked as Read and Write check theirs. On a
+// failure it returns the index of the access whose answer did not come
+// (for merged writes, the first of them) and drops the connection, so no
+// later call meets the rest of this stream; a run of reads alone that
+// fails before any answer byte on a reused connection is repeated once on
+// a new one, as Read is.
+func (c *Client) Batch(run []board.Access) (int, error) {
+	words := 0
+	for i, a := range run {
+		words += len(a.Words)
+		op := "read"
+		if a.Write {
+			op = "write"
+		}
+		if err := checkRange(op, a.Addr, len(a.Words)); err != nil {
+			return i, err
+		}
+	}
+	if words == 0 {
+		return 0, nil
 	}
 	cc, err := c.acquire()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.release(cc)
-	for len(src) > 0 {
-		k := chunkWords(addr, len(src), MaxWriteWords)
-		if err := c.exchange(cc, CmdWrite, addr, src[:k]); err != nil {
-			return err
-		}
-		src, addr = src[k:], addr+uint32(4*k)
-	}
-	return nil
+	return c.pipeline(cc, run)
 }
 
 // Close closes every connection, interrupting requests in flight; later
@@ -282,7 +301,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		// Small requests: Nagle plus delayed ACK would add ~15 ms each.
 		_ = tc.SetNoDelay(true)
 	}
-	cc.c, cc.used = conn, false
+	cc.c, cc.used, cc.skip = conn, false, 0
 	cc.br.Reset(conn)
 	return nil
 }
@@ -304,45 +323,130 @@ func (c *Client) drop(cc *clientConn) {
 		cc.c.Close()
 		cc.c = nil
 	}
+	cc.skip = 0
 }
 
-// exchange sends one request of len(words) <= MaxWords words and takes its
-// answer, dialling first if needed. A read that fails on a reused
-// connection before any answer byte (the server restarted meanwhile) is
-// repeated once on a new connection.
-func (c *Client) exchange(cc *clientConn, cmd byte, addr uint32, words []uint32) error {
+// request is one protocol request of a pipeline.
+type request struct {
+	at     int    // offset of its header in the request bytes
+	h      Header // as sent
+	dst    []uint32
+	access int // index of the (first) access it carries
+}
+
+// inlineWrite: request bytes up to this size (less than any socket's
+// send buffer, 4608 bytes at the least on Linux) are written before the
+// answers are read; larger ones are written by a second goroutine while
+// the answers are read, so that neither side can block the other with
+// full socket buffers.
+const inlineWrite = 4 << 10
+
+// plan encodes run into cc.buf as requests (cc.reqs), chunked at the
+// protocol's limits and Window ends, adjacent writes merged. It reports
+// whether any request writes.
+func (cc *clientConn) plan(run []board.Access) (writes bool) {
+	cc.reqs = cc.reqs[:0]
+	cc.buf = cc.buf[:0]
+	for i, a := range run {
+		addr, words := a.Addr, a.Words
+		for len(words) > 0 {
+			if a.Write {
+				writes = true
+				if k := cc.merge(addr, words); k > 0 {
+					words, addr = words[k:], addr+uint32(4*k)
+					continue
+				}
+				k := chunkWords(addr, len(words), MaxWriteWords)
+				cc.add(i, Header{Cmd: CmdWrite, N: uint16(k), Addr: addr}, nil)
+				cc.buf = appendWords(cc.buf, words[:k])
+				words, addr = words[k:], addr+uint32(4*k)
+				continue
+			}
+			k := chunkWords(addr, len(words), MaxReadWords)
+			cc.add(i, Header{Cmd: CmdRead, N: uint16(k), Addr: addr}, words[:k])
+			words, addr = words[k:], addr+uint32(4*k)
+		}
+	}
+	return writes
+}
+
+func (cc *clientConn) add(access int, h Header, dst []uint32) {
+	at := len(cc.buf)
+	cc.buf = append(cc.buf, make([]byte, HeaderSize)...)
+	h.Put(cc.buf[at:])
+	cc.reqs = append(cc.reqs, request{at: at, h: h, dst: dst, access: access})
+}
+
+// merge appends as many of words (to be written at addr) as fit to the
+// last request when that is a write ending just before addr, and returns
+// how many it took.
+func (cc *clientConn) merge(addr uint32, words []uint32) int {
+	if len(cc.reqs) == 0 {
+		return 0
+	}
+	last := &cc.reqs[len(cc.reqs)-1]
+	n := int(last.h.N)
+	if last.h.Cmd != CmdWrite || uint64(last.h.Addr)+4*uint64(n) != uint64(addr) {
+		return 0
+	}
+	k := chunkWords(last.h.Addr, n+len(words), MaxWriteWords) - n
+	if k <= 0 {
+		return 0
+	}
+	last.h.N += uint16(k)
+	last.h.Put(cc.buf[last.at:])
+	cc.buf = appendWords(cc.buf, words[:k])
+	return k
+}
+
+// pipeline runs run on cc, dialling first if needed; see Batch.
+func (c *Client) pipeline(cc *clientConn, run []board.Access) (int, error) {
+	writes := cc.plan(run)
+	defer clear(cc.reqs) // holds the caller's buffers
+	if len(cc.reqs) == 0 {
+		return 0, nil
+	}
 	for attempt := 0; ; attempt++ {
 		if cc.c == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.dialTimeout)
 			err := c.connect(ctx, cc)
 			cancel()
 			if err != nil {
-				return err
+				return 0, err
 			}
 		}
 		reused := cc.used
-		answered, err := cc.roundTrip(cmd, addr, words, c.opts.timeout)
+		done, answered, err := cc.exchange(c.opts.timeout)
 		if err == nil {
 			cc.used = true
-			return nil
+			return 0, nil
 		}
 		c.drop(cc)
-		if c.isClosed() {
-			return c.errClosed()
+		failed := len(run) - 1
+		if done < len(cc.reqs) {
+			failed = cc.reqs[done].access
 		}
-		if cmd == CmdRead && attempt == 0 && reused && !answered && isConnReset(err) {
+		if c.isClosed() {
+			return failed, c.errClosed()
+		}
+		if !writes && attempt == 0 && reused && !answered && isConnReset(err) {
 			continue
 		}
-		var re *rperr.Error
-		if errors.As(err, &re) {
-			return rperr.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return rperr.Errorf(rperr.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
-		}
-		return rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
+		return failed, c.wireError(err)
 	}
+}
+
+// wireError makes an exchange's failure an *rperr.Error naming the board.
+func (c *Client) wireError(err error) error {
+	var re *rperr.Error
+	if errors.As(err, &re) {
+		return rperr.Errorf(re.Code, "monitor %s: %s", c.addr, re.Message)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return rperr.Errorf(rperr.EUnavailable, "monitor %s: no answer within %v", c.addr, c.opts.timeout)
+	}
+	return rperr.Errorf(rperr.EUnavailable, "monitor %s: %v", c.addr, err)
 }
 
 func isConnReset(err error) bool {
@@ -351,43 +455,74 @@ func isConnReset(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED)
 }
 
-// roundTrip performs one exchange on cc.c. answered reports whether any
-// answer byte arrived, after which repeating the request is never safe.
-func (cc *clientConn) roundTrip(cmd byte, addr uint32, words []uint32, timeout time.Duration) (answered bool, err error) {
+// exchange sends cc.buf's requests and takes their answers in order. done
+// is the number of requests fully answered, answered whether any answer
+// byte arrived (after which repeating the run is never safe).
+func (cc *clientConn) exchange(timeout time.Duration) (done int, answered bool, err error) {
+	conn := cc.c
 	if timeout > 0 {
-		if err := cc.c.SetDeadline(time.Now().Add(timeout)); err != nil {
-			return false, err
+		if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return 0, false, err
 		}
 	}
-	n := len(words)
-	req := HeaderSize
-	if cmd == CmdWrite {
-		req += 4 * n
-	}
-	cc.buf = grow(cc.buf, HeaderSize+4*n)
-	Header{Cmd: cmd, N: uint16(n), Addr: addr}.Put(cc.buf)
-	if cmd == CmdWrite {
-		putWords(cc.buf[HeaderSize:], words)
-	}
-	if _, err := cc.c.Write(cc.buf[:req]); err != nil {
-		return false, err
-	}
-	if k, err := io.ReadFull(cc.br, cc.echo[:]); err != nil {
-		return k > 0, err
-	}
-	if !bytes.Equal(cc.echo[:], cc.buf[:HeaderSize]) {
-		return true, rperr.Errorf(rperr.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
-			cc.buf[:HeaderSize], cc.echo[:])
-	}
-	if cmd == CmdRead {
-		p := cc.buf[HeaderSize : HeaderSize+4*n]
-		if _, err := io.ReadFull(cc.br, p); err != nil {
-			return true, err
+	var werr chan error
+	if len(cc.buf) <= inlineWrite {
+		if _, err := conn.Write(cc.buf); err != nil {
+			return 0, false, err
 		}
-		getWords(words, p)
+	} else {
+		werr = make(chan error, 1)
+		go func() {
+			_, err := conn.Write(cc.buf)
+			if err != nil {
+				conn.Close() // ends the answers' wait at once
+			}
+			werr <- err
+		}()
+	}
+	done, answered, err = cc.answers(conn, timeout)
+	if werr != nil {
+		if err != nil {
+			conn.Close() // unblocks the writer
+		}
+		if e := <-werr; e != nil && err == nil {
+			err = e
+		}
+	}
+	return done, answered, err
+}
+
+// answers reads the answers to cc.reqs in order.
+func (cc *clientConn) answers(conn net.Conn, timeout time.Duration) (done int, answered bool, err error) {
+	if cc.skip > 0 {
+		if err := cc.settle(conn, timeout); err != nil {
+			return 0, true, err
+		}
+	}
+	for i, r := range cc.reqs {
+		if timeout > 0 {
+			if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+				return i, answered, err
+			}
+		}
+		if k, err := io.ReadFull(cc.br, cc.echo[:]); err != nil {
+			return i, answered || k > 0, err
+		}
+		answered = true
+		if sent := cc.buf[r.at : r.at+HeaderSize]; !bytes.Equal(cc.echo[:], sent) {
+			return i, true, rperr.Errorf(rperr.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
+				sent, cc.echo[:])
+		}
+		if r.h.Cmd == CmdRead {
+			cc.payload = grow(cc.payload, 4*len(r.dst))
+			if _, err := io.ReadFull(cc.br, cc.payload); err != nil {
+				return i, true, err
+			}
+			getWords(r.dst, cc.payload)
+		}
 	}
 	if k := cc.br.Buffered(); k != 0 {
-		return true, rperr.Errorf(rperr.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
+		return len(cc.reqs), true, rperr.Errorf(rperr.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
 	}
-	return true, nil
+	return len(cc.reqs), answered, nil
 }

@@ -66,6 +66,14 @@ func ParseHeader(b []byte) (Header, error) {
 	}, nil
 }
 
+// appendWords appends src to b as little-endian words.
+func appendWords(b []byte, src []uint32) []byte {
+	for _, v := range src {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	return b
+}
+
 // putWords encodes src as little-endian words into b, which must hold
 // 4*len(src) bytes.
 func putWords(b []byte, src []uint32) {

@@ -5,7 +5,11 @@
 // # Protocol
 //
 // A TCP stream (port 2222) of requests, each answered before the next is
-// read. A request starts with an 8-byte header:
+// read: monitor_server.c is one loop that receives a header, acts, sends
+// the answer and only then receives the next header. Requests a client
+// sends ahead wait in the socket and are answered strictly in the order
+// sent, so a client may pipeline them. A request starts with an 8-byte
+// header:
 //
 //	byte 0     command: 'r' read, 'w' write, 'c' close
 //	byte 1     reserved, sent as 0 (the server ignores it and echoes it)
@@ -47,8 +51,29 @@
 // MaxReadWords (65535) and MaxWriteWords (65533); the scope's aligned 16384
 // word buffers need one request each. The timeout applies to each request.
 //
-// A Client is safe for concurrent use: each connection carries one request
-// at a time, and WithPoolSize allows several connections (default 1).
+// Batch (board.Batcher) pipelines a run of reads and writes: it sends
+// every request back to back and then takes the answers in order, so the
+// run costs about one round trip plus its transfer instead of one round
+// trip per request; the bridge hands it the ops of a transaction between
+// two waits. Writes to consecutive addresses are merged into one request
+// inside one Window. Each echo is checked as for a single request; a
+// failure names the access whose answer did not come and drops the
+// connection, so nothing is left of the stream for the next call. When a
+// run's requests are larger than a socket buffer is sure to hold, a second
+// goroutine writes them while the answers are read, so that client and
+// server never both wait on full buffers.
+//
+// WaitFor (board.Waiter) waits for a register condition. With a predicted
+// end (board.Cond.Earliest) it sleeps until about then and sends a burst
+// of reads board.MinPollStep apart without waiting for their answers, so
+// the end is seen within a step of when it happens plus the way back,
+// instead of a whole round trip late when one read arrives just before
+// it; the answers still in flight when one matches are taken by the
+// connection's next exchange. Without a prediction, or after a burst that
+// found nothing, it polls (board.Poll).
+//
+// A Client is safe for concurrent use: each connection carries one run at
+// a time, and WithPoolSize allows several connections (default 1).
 // Buffers are kept per connection, so a call allocates nothing once its
 // largest size was seen.
 //

@@ -4,6 +4,8 @@ import (
 	"math/cmplx"
 	"sort"
 
+	"gonum.org/v1/gonum/dsp/fourier"
+
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -29,6 +31,8 @@ type asgState struct {
 	pEnd, stopped         uint64
 	harmVer, ver          uint64
 	harm                  []harmonic // of one table period [V], k in table periods
+	variance              float64    // of the scaled table [V^2] (random mode)
+	varVer                uint64
 }
 
 func (a *asgState) src() uint32  { return a.half & regmap.ASGTrigMask }
@@ -237,10 +241,116 @@ func (a *asgState) firstEvent(t int64) int64 {
 }
 
 func (b *Board) fftCoefficients(seq []float64) []complex128 {
-	f := b.ffts[len(seq)]
+	return b.fft(len(seq)).Coefficients(nil, seq)
+}
+
+// fft returns the board's FFT plan of length n, made once.
+func (b *Board) fft(n int) *fourier.FFT {
+	f := b.ffts[n]
 	if f == nil {
-		f = newFFT(len(seq))
-		b.ffts[len(seq)] = f
+		f = newFFT(n)
+		b.ffts[n] = f
 	}
-	return f.Coefficients(nil, seq)
+	return f
+}
+
+func (b *Board) readASG(off uint32) uint32 {
+	if off >= regmap.ASGDataA {
+		return 0 // table read-back is disabled in the bitstream
+	}
+	switch off {
+	case regmap.ASGControl:
+		return b.asg[0].half&0x1FF7 | (b.asg[1].half&0x1FF7)<<16
+	case regmap.ASGTrigPointerA, regmap.ASGTrigPointerB:
+		return 0
+	}
+	ch := 0
+	if off > regmap.ASGBurstDelay {
+		ch, off = 1, off-regmap.ASGChannelStride
+	}
+	if ch == 1 && off < regmap.ASGAmpOffset {
+		return 0
+	}
+	a := &b.asg[ch]
+	switch off {
+	case regmap.ASGAmpOffset:
+		return a.amp | a.dc<<16
+	case regmap.ASGCounterWrap:
+		return a.size
+	case regmap.ASGStartOffset:
+		return a.ofs
+	case regmap.ASGStep:
+		return a.step
+	case regmap.ASGCycles:
+		return a.ncyc
+	case regmap.ASGBursts:
+		return a.rnum
+	case regmap.ASGBurstDelay:
+		return a.rdly
+	}
+	return 0
+}
+
+func (b *Board) writeASG(off, v uint32, now int64) {
+	if off >= regmap.ASGDataA && off < regmap.ASGDataB+regmap.ASGDataLen*4 {
+		ch := 0
+		if off >= regmap.ASGDataB {
+			ch = 1
+		}
+		i := (off & 0xFFFF) / 4
+		if i < regmap.ASGDataLen {
+			b.asg[ch].table[i] = int16(regmap.ToSigned(v, 14))
+			b.asg[ch].ver++
+		}
+		return
+	}
+	if off == regmap.ASGControl {
+		for ch := range b.asg {
+			a := &b.asg[ch]
+			half := v >> regmap.ASGControlShift(ch) & 0xFFFF
+			a.half = half & 0x1FF7
+			a.ver++
+			sw := half&1 != 0
+			src := half & regmap.ASGTrigMask
+			switch {
+			case half&regmap.ASGSMReset != 0:
+				if a.running {
+					a.running = false
+				}
+				a.stopped = uint64(a.ofs)
+			case (src == regmap.ASGTrigImmediately && sw) || src == regmap.ASGTrigHigh:
+				if !a.playing(now) {
+					a.start(now, src)
+				}
+			}
+		}
+		return
+	}
+	ch := 0
+	if off > regmap.ASGBurstDelay {
+		ch, off = 1, off-regmap.ASGChannelStride
+	}
+	a := &b.asg[ch]
+	a.ver++
+	switch off {
+	case regmap.ASGAmpOffset:
+		a.amp, a.dc = v&0x3FFF, v>>16&0x3FFF
+	case regmap.ASGCounterWrap:
+		a.size = v & (1<<30 - 1)
+		a.rebase(now)
+	case regmap.ASGStartOffset:
+		a.ofs = v & (1<<30 - 1)
+		if !a.running {
+			a.stopped = uint64(a.ofs)
+		}
+	case regmap.ASGStep:
+		a.step = v & (1<<30 - 1)
+		a.rebase(now)
+	case regmap.ASGCycles:
+		a.ncyc = v
+	case regmap.ASGBursts:
+		a.rnum = v & 0xFFFF
+	case regmap.ASGBurstDelay:
+		a.rdly = v
+	}
 }

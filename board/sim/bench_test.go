@@ -13,10 +13,25 @@ import (
 	"github.com/rpbus/rpbus/regmap"
 )
 
+// The benchmarks of the simulator's own work run with the bus off: their
+// figures are the simulator's cost, not the board's (simulator only).
+func newSimOnlyBoard(tb testing.TB) *Board {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.BusRead, cfg.BusWrite = 0, 0
+	b, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
 // BenchmarkBufferRead reads one channel's 16384 samples as words and as
-// half words (what the bridge reads for the scope: a plain copy).
+// half words (what the bridge reads for the scope: a plain copy), with the
+// bus off (simulator only).
 func BenchmarkBufferRead(b *testing.B) {
-	bd := newBoard(b)
+	bd := newSimOnlyBoard(b)
 	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
 	acquire(b, bd, 1, false, regmap.TrigImmediately, bufLen)
 	addr := uint32(regmap.ScopeBase + regmap.ScopeCh1Data)
@@ -39,9 +54,10 @@ func BenchmarkBufferRead(b *testing.B) {
 }
 
 // BenchmarkAcquisition is a full decimation-1 acquisition (131 us of board
-// time) with both buffers read: real time plus generating 2 x 16384 samples.
+// time) with both buffers read: real time plus generating 2 x 16384
+// samples, with the bus off (simulator only).
 func BenchmarkAcquisition(b *testing.B) {
-	bd := newBoard(b)
+	bd := newSimOnlyBoard(b)
 	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
 	for b.Loop() {
 		acquire(b, bd, 1, false, regmap.TrigImmediately, bufLen)
@@ -51,9 +67,9 @@ func BenchmarkAcquisition(b *testing.B) {
 // BenchmarkAcquisitionRaw is BenchmarkAcquisition without the test
 // helper's conversion to volts and its 384 KiB of fresh slices: arm,
 // trigger, WaitFor, read both buffers into reused words. It is the
-// simulator's own share of a trace.
+// simulator's own share of a trace (the bus off: simulator only).
 func BenchmarkAcquisitionRaw(b *testing.B) {
-	bd := newBoard(b)
+	bd := newSimOnlyBoard(b)
 	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
 	s := regmap.ScopeBase
 	raw := make([]uint32, bufLen)
@@ -76,9 +92,9 @@ func BenchmarkAcquisitionRaw(b *testing.B) {
 }
 
 // BenchmarkGenerate is the sample generation alone: 16384 in1 samples
-// through the DUT with noise.
+// through the DUT with noise (simulator only).
 func BenchmarkGenerate(b *testing.B) {
-	bd := newBoard(b)
+	bd := newSimOnlyBoard(b)
 	startSine(b, bd, 0, 1e6, 0.5, regmap.OutputOut1)
 	var dst []int64
 	for b.Loop() {
@@ -86,12 +102,76 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkGenerateThroughModules makes 16384 samples at decimation 1 of
+// noise through modules, cycle by cycle: pid0 = 4 x in1 (the ADC noise
+// through P), and the random generator through an IQ band-pass
+// (simulator only). A trace of them must take less than its 131 us.
+func BenchmarkGenerateThroughModules(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		sig  int
+		prep func(*Board)
+	}{
+		{"pid-on-in1", regmap.SlotPID0, func(bd *Board) {
+			wr(b, bd, regmap.Slot(regmap.SlotPID0)+regmap.PIDP, 4*4096)
+		}},
+		{"iq-bandpass-of-asg-noise", regmap.SlotIQ0, func(bd *Board) {
+			wr(b, bd, regmap.ASGBase+regmap.ASGAmpOffset, 0x2000)
+			wr(b, bd, regmap.ASGBase, regmap.ASGRandom|regmap.ASGTrigHigh)
+			iq := regmap.Slot(regmap.SlotIQ0)
+			wr(b, bd, iq+regmap.DSPInputSelect, regmap.SlotASG0)
+			wr(b, bd, iq+regmap.IQOutputSignal, regmap.IQSignalOutputDirect)
+			wr(b, bd, iq+regmap.IQBandwidth, regmap.IQQuadFilterSpec.EncodeFilter(5e3, 5e3))
+			wr(b, bd, iq+regmap.IQG1, 2048)
+			wr(b, bd, iq+regmap.IQG4, 2048)
+			wr(b, bd, iq+regmap.IQFrequency, regmap.FreqToReg(1e6, 32))
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := newSimOnlyBoard(b)
+			c.prep(bd)
+			var dst []int64
+			cs := int64(0)
+			for b.Loop() {
+				dst = bd.sampleBlock(c.sig, cs, 1, false, bufLen, dst[:0])
+				cs += bufLen // consecutive stretches, as a running scope asks
+			}
+		})
+	}
+}
+
+// BenchmarkSlowEngine is a PID's integrator closing a loop through out2 ->
+// in2 and settling from a step: the slow engine's events until it holds
+// (simulator only).
+func BenchmarkSlowEngine(b *testing.B) {
+	bd := newSimOnlyBoard(b)
+	var now int64
+	bd.nowFn = func() int64 { return now }
+	pid := regmap.Slot(regmap.SlotPID0)
+	wr(b, bd, pid+regmap.DSPInputSelect, regmap.SlotIn2)
+	wr(b, bd, pid+regmap.DSPOutputDirect, regmap.OutputOut2)
+	wr(b, bd, pid+regmap.PIDI, regmap.FromSigned(-216000, 24))
+	for b.Loop() {
+		wr(b, bd, pid+regmap.PIDSetpoint, uint32(now/1000)&0x7FF)
+		now += 10_000_000
+		rd(b, bd, pid+regmap.PIDIntegrator)
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sim.json")
 	os.WriteFile(p, []byte(`{"seed": 7, "dut1": {"f0": 2e6, "q": 5, "gain": 0.5}}`), 0o644)
 	c, err := LoadConfig(p)
-	if err != nil || c.Seed != 7 || c.DUT1.F0 != 2e6 || c.NoiseDensity != 100e-9 || c.DUT2.Fc != 100e3 {
+	if err != nil || c.Seed != 7 || c.DUT1.F0 != 2e6 || c.NoiseDensity != 100e-9 || c.DUT2.Fc != 100e3 || c.BusRead != DefaultBusRead || !c.BusOn() {
 		t.Fatalf("LoadConfig = %+v, %v", c, err)
+	}
+	os.WriteFile(p, []byte(`{"bus_read": 8e-8, "bus_write": 0}`), 0o644)
+	if c, err := LoadConfig(p); err != nil || c.BusRead != 8e-8 || c.BusWrite != 0 || c.BusOn() {
+		t.Errorf("bus times: %+v, %v", c, err)
+	}
+	os.WriteFile(p, []byte(`{"bus_read": 0.01}`), 0o644)
+	if _, err := LoadConfig(p); !errorsIs(err) {
+		t.Errorf("a 10 ms read: %v", err)
 	}
 	os.WriteFile(p, []byte(`{"noise_density": -1}`), 0o644)
 	if _, err := LoadConfig(p); !errorsIs(err) {

@@ -42,19 +42,45 @@ type Config struct {
 	// CableDelay is an extra analog delay out -> in [s], added to
 	// AnalogLatencyCycles.
 	CableDelay float64 `json:"cable_delay"`
+	// BusRead is the time one 32-bit read of a register or buffer word
+	// takes the board's CPU over the Zynq's AXI GP0 port [s]; 0: free.
+	BusRead float64 `json:"bus_read"`
+	// BusWrite is the time of one 32-bit write [s]; 0: free.
+	BusWrite float64 `json:"bus_write"`
 }
+
+// Default bus times, from published measurements of the Zynq-7010 (see
+// docs/simulator.md): 16384 words of a Red Pitaya scope buffer read
+// through /dev/mem in 3 to 4 ms (183-244 ns a word); an AXI-lite GP read
+// of 16 bus cycles (80 ns at 200 MHz, 128 ns at the 125 MHz of PyRPL's
+// bus) plus the scope BRAM's four cycles of read latency; a register
+// write from Linux 0.25 us (relaxed) to 0.7 us (with barriers).
+const (
+	DefaultBusRead  = 200e-9
+	DefaultBusWrite = 250e-9
+)
+
+// maxBusTime bounds BusRead and BusWrite [s].
+const maxBusTime = 1e-3
 
 // DefaultConfig returns the documented defaults: seed 1, 100 nV/sqrt(Hz),
 // a 1 MHz Q=10 unity-gain resonance on out1->in1, a 100 kHz unity-gain
-// low-pass on out2->in2, no cable delay.
+// low-pass on out2->in2, no cable delay, the bus times DefaultBusRead and
+// DefaultBusWrite.
 func DefaultConfig() Config {
 	return Config{
 		Seed:         1,
 		NoiseDensity: 100e-9,
 		DUT1:         Resonance{F0: 1e6, Q: 10, Gain: 1},
 		DUT2:         LowPass{Fc: 100e3, Gain: 1},
+		BusRead:      DefaultBusRead,
+		BusWrite:     DefaultBusWrite,
 	}
 }
+
+// BusOn reports whether register access costs bus time as on the board:
+// figures measured without it hold for the simulator only.
+func (c Config) BusOn() bool { return c.BusRead > 0 && c.BusWrite > 0 }
 
 // LoadConfig reads a JSON config; fields it omits keep DefaultConfig's
 // values. The result is validated.
@@ -89,6 +115,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: dut2.gain %g: must be in 0..100", ErrConfigValidation, c.DUT2.Gain)
 	case !finite(c.CableDelay) || c.CableDelay < 0 || c.CableDelay > 1e-3:
 		return fmt.Errorf("%w: cable_delay %g s: must be in 0..1e-3", ErrConfigValidation, c.CableDelay)
+	case !finite(c.BusRead) || c.BusRead < 0 || c.BusRead > maxBusTime:
+		return fmt.Errorf("%w: bus_read %g s: must be in 0..1e-3", ErrConfigValidation, c.BusRead)
+	case !finite(c.BusWrite) || c.BusWrite < 0 || c.BusWrite > maxBusTime:
+		return fmt.Errorf("%w: bus_write %g s: must be in 0..1e-3", ErrConfigValidation, c.BusWrite)
 	}
 	return nil
 }
@@ -97,12 +127,18 @@ func (c Config) Validate() error {
 // out -> in as H(f) exp(-j 2 pi f (NALoopDelayCycles*8ns + CableDelay)),
 // the delay PyRPL's network analyzer corrects (regmap.NADelayCycles).
 const (
-	// IQOutputLatencyCycles: an IQ module's output at the DAC lags its
-	// local oscillator phase by this many cycles.
-	IQOutputLatencyCycles = 2
+	// IQOutputLatencyCycles: an IQ module's output lags the LO phase its
+	// demodulator pairs with the input by this many cycles, as in
+	// red_pitaya_iq_block.v (the fgen's sine is 3 cycles behind its
+	// phase, the modulator adds 2, the demodulator pairs the input with
+	// the phase 2 cycles before): an IQ module measuring its own output
+	// sees these 3 cycles, the delay PyRPL's network analyzer corrects.
+	IQOutputLatencyCycles = 3
 	// AnalogLatencyCycles: in1/in2 lag out1/out2 (besides the DUT and the
-	// cable delay).
-	AnalogLatencyCycles = 1
+	// cable delay). 0: the output adder tree (5 cycles), the converters and
+	// the board's analog path are not modelled (Config.CableDelay can), so
+	// that the network analyzer shows the DUT itself.
+	AnalogLatencyCycles = 0
 	// NALoopDelayCycles = IQOutputLatencyCycles + AnalogLatencyCycles.
 	NALoopDelayCycles = IQOutputLatencyCycles + AnalogLatencyCycles
 	// ScopeEdgeLatencyCycles: a level crossing in a decimated sample

@@ -34,13 +34,11 @@ const helperYield = 20 * time.Microsecond
 // the CPUs are busy, and the helper stops spinning.
 const helperBusy = 50 * time.Microsecond
 
-// helperGrace is how long the helper spins past the predicted end of an
-// acquisition: for the samples made after it, and because a CPU kept awake
-// also speeds the trace's way back to its requester. Longer took CPU from
-// streams of requests: side by side, 2 ms gave single p50 940-1060 us
-// and 4 requesters 891-1132 traces/s; 1 ms 978-1167 us and 1240-1368/s;
-// none 1272-1398 us and 1196-1361/s.
-const helperGrace = 1 * time.Millisecond
+// helperGrace bounds how long the helper spins past the predicted end of
+// an acquisition, for the samples made after it; it stops as soon as the
+// last one is made (release), so that it never keeps a CPU awake for the
+// trace's way back, which a real board does not do for the host either.
+const helperGrace = 300 * time.Microsecond
 
 // keepAwake makes sure a helper spins until at least t (no-op with one P,
 // where it could only take turns with the goroutine it should help).
@@ -58,6 +56,9 @@ func (h *helper) keepAwake(t time.Time) {
 		go h.loop()
 	}
 }
+
+// release ends the spin: the work it was kept awake for is done.
+func (h *helper) release() { h.until.Store(0) }
 
 // awake reports whether a helper is spinning for work.
 func (h *helper) awake() bool { return h.running.Load() }

@@ -123,8 +123,28 @@ var tapes = sync.OnceValue(func() *noiseTapes {
 		t.a[i] = float32(norm32(q, uint32(h)) / math.Sqrt2)
 		t.b[i] = float32(norm32(q, uint32(h>>32)) / math.Sqrt2)
 	}
+	normalise(t.a[:])
+	normalise(t.b[:])
 	return t
 })
+
+// normalise makes a tape's mean exactly 0 and its mean square exactly 1/2,
+// so that the draws' variance is the configured one (2^19 draws would
+// miss it by about 0.2%).
+func normalise(x []float32) {
+	var s, s2 float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	m := s / float64(len(x))
+	for _, v := range x {
+		s2 += (float64(v) - m) * (float64(v) - m)
+	}
+	k := math.Sqrt(0.5 * float64(len(x)) / s2)
+	for i, v := range x {
+		x[i] = float32((float64(v) - m) * k)
+	}
+}
 
 // tapeBlock is where a block's draws are on the tapes: offsets and signs.
 type tapeBlock struct {
@@ -236,4 +256,8 @@ const (
 	streamIn2Avg
 	streamNA
 	streamASGRand
+	streamIn1Sum
+	streamIn2Sum
+	streamQuant // + streamIn1/2: the quantisation error a module sees of an input
+	streamSynth // | signal << 8: long windows' noise through modules (noisepath.go)
 )

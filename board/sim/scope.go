@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/rpbus/rpbus/regmap"
@@ -148,9 +147,8 @@ func (b *Board) scopeFindTrigger(now int64) bool {
 			return s.accept(t)
 		}
 	case regmap.TrigDSP:
-		from := max(s.tSrc, s.okFrom()-ScopeEdgeLatencyCycles)
-		if e := b.trigEvent(from, now-ScopeEdgeLatencyCycles); e >= 0 {
-			return s.accept(e + ScopeEdgeLatencyCycles)
+		if e := b.trigFirst(max(s.tSrc, s.okFrom()), now); e >= 0 {
+			return s.accept(e)
 		}
 	}
 	return false
@@ -210,6 +208,11 @@ func (b *Board) scopeNever() bool {
 		ch = 1
 	}
 	sig := b.scopeInput(ch)
+	if b.hasSlow(sig) || b.hasNoisePath(sig) {
+		// a module's DC moves, noise through modules has no bound here
+		s.never, s.neverVer = false, b.ver+1
+		return false
+	}
 	bound := b.model(sig).bound()*regmap.VoltsNorm + 2
 	if b.noisy(sig) {
 		bound += noiseClip*b.cfg.SampleNoiseStd(s.dec, s.avg)*regmap.VoltsNorm + 1
@@ -293,7 +296,7 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 	j0 = max(j0, j1-bufLen)
 	in0, in1 := b.scopeInput(0), b.scopeInput(1)
 	avg := s.avg && s.dec > 1
-	if j1-j0 >= parallelMin && b.help.awake() && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
+	if j1-j0 >= parallelMin && b.help.awake() && b.shareable(in0, avg) && b.shareable(in1, avg) {
 		b.model(in0) // fill the model cache: the helper only reads it
 		b.model(in1)
 		b.help.share(func() { b.scopeProduceChannel(0, in0, avg, j0, j1) },
@@ -303,6 +306,9 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 		b.scopeProduceChannel(1, in1, avg, j0, j1)
 	}
 	s.produced = j1
+	if s.trig && s.endSample >= 0 && j1 > s.endSample {
+		b.help.release() // the acquisition's samples are all made
+	}
 }
 
 // parallelMin is the shortest stretch [samples] worth sharing.
@@ -318,8 +324,8 @@ const helpedDecimation = 2
 // CPU time from the rest of the pipeline.
 const backToBack = 62_500
 
-// wakeHelper keeps the helper awake until shortly after the predicted end
-// of a lone acquisition at a helped decimation.
+// wakeHelper keeps the helper awake until the last samples of a lone
+// acquisition at a helped decimation are made (see helperGrace).
 func (b *Board) wakeHelper() {
 	s := &b.scope
 	if !s.armed || s.decim() > helpedDecimation || s.tArm-s.lastDone < backToBack {
@@ -343,90 +349,138 @@ func (b *Board) scopeProduceChannel(ch, sig int, avg bool, j0, j1 int64) {
 	}
 }
 
-// genScratch is one generating goroutine's scratch space.
-type genScratch struct {
-	f      []float64
-	played []bool
+// dataAt is the scope buffer from address a to the end of its channel, or
+// nil if a is not in a data buffer.
+func (b *Board) dataAt(a uint32) []uint16 {
+	off := a - regmap.ScopeBase
+	if a < regmap.ScopeBase || off < regmap.ScopeCh1Data || off >= regmap.ScopeCh2Data+bufLen*4 {
+		return nil
+	}
+	ch := 0
+	if off >= regmap.ScopeCh2Data {
+		ch = 1
+	}
+	return b.scope.buf[ch][int(off&0xFFFF)/4:]
 }
 
-// modelBased reports whether sample16 makes sig from its cached model
-// (read-only state, so safe on two goroutines) rather than exactAt.
-func (b *Board) modelBased(sig int, avg bool) bool { return avg || b.noisy(sig) }
-
-// genBlock is the generation block [samples]: its float scratch (8 KiB)
-// stays in L1.
-const genBlock = 1024
-
-// sampleBlock appends to dst n decimated samples of signal sig whose
-// windows start at cs + j*dec (see sample16).
-func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64) []int64 {
-	if cap(b.tmp16) < n {
-		b.tmp16 = make([]uint16, n)
+func (b *Board) readScope(off uint32, now int64) uint32 {
+	s := &b.scope
+	if off >= regmap.ScopeCh1Data && off < regmap.ScopeCh2Data+bufLen*4 {
+		ch := 0
+		if off >= regmap.ScopeCh2Data {
+			ch = 1
+		}
+		i := (off & 0xFFFF) / 4
+		if i >= bufLen {
+			return 0
+		}
+		return uint32(s.buf[ch][i])
 	}
-	t := b.tmp16[:n]
-	for j := 0; j < n; j += genBlock {
-		k := min(n, j+genBlock)
-		b.sample16(sig, cs+int64(j)*dec, dec, avg, t[j:k], &b.gen[0])
+	switch off {
+	case regmap.ScopeControl:
+		var v uint32
+		if s.armed {
+			v |= regmap.ScopeArm
+		}
+		if s.armed && s.trig && !s.finished {
+			v |= regmap.ScopeDelayRunning
+		}
+		if s.keep {
+			v |= regmap.ScopeKeepWriting
+		}
+		return v
+	case regmap.ScopeTriggerSource:
+		return s.src
+	case regmap.ScopeThreshold:
+		return s.thresh
+	case regmap.ScopeDelay:
+		return s.dly
+	case regmap.ScopeDecimation:
+		return s.dec
+	case regmap.ScopeWritePointer:
+		return uint32(int64(s.wpBase)+s.nWritten(now)-1) & (bufLen - 1)
+	case regmap.ScopeTriggerPointer:
+		return s.wpTrig
+	case regmap.ScopeHysteresis:
+		return s.hyst
+	case regmap.ScopeAverage:
+		if s.avg {
+			return 1
+		}
+		return 0
+	case regmap.ScopeSamplesWritten:
+		if s.trig {
+			return uint32(min(s.trigSample+1, math.MaxUint32))
+		}
+		return uint32(min(s.nWritten(now), math.MaxUint32))
+	case regmap.ScopeDebounce:
+		return s.deb
+	case regmap.ScopeADC1, regmap.ScopeADC2:
+		ch := int(off-regmap.ScopeADC1) / 4
+		return uint32(b.exactAt(b.scopeInput(ch), now)) & 0x3FFF
+	case regmap.ScopeTimeLow:
+		return lo32(now)
+	case regmap.ScopeTimeHigh:
+		return hi32(now)
+	case regmap.ScopeTrigTimeLow:
+		return lo32(s.tsTrig)
+	case regmap.ScopeTrigTimeHigh:
+		return hi32(s.tsTrig)
+	case regmap.ScopePretrigger:
+		n := s.nWritten(now)
+		if s.trig {
+			n = s.trigSample + 1
+		}
+		if s.pretrigOK(n) {
+			return 1
+		}
 	}
-	dst = slices.Grow(dst, n)
-	for _, v := range t {
-		dst = append(dst, fromCode14(v))
-	}
-	return dst
+	return 0
 }
 
-// sample16 fills dst with the 14-bit codes (code14) of decimated samples
-// of signal sig whose windows start at cs + j*dec: the last value of each
-// window, or with avg the window mean (floor, as the Verilog's shift).
-// Noisy inputs take the harmonic model plus the keyed noise, then
-// quantise in one pass. sc is the calling goroutine's scratch.
-func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *genScratch) {
-	n := len(dst)
-	if !b.modelBased(sig, avg) {
-		last := cs + dec - 1
-		for j := range dst {
-			dst[j] = code14(b.exactAt(sig, last+int64(j)*dec))
+func (b *Board) writeScope(off, v uint32, now int64) {
+	s := &b.scope
+	switch off {
+	case regmap.ScopeControl:
+		s.keep = v&regmap.ScopeKeepWriting != 0
+		if v&regmap.ScopeReset != 0 {
+			s.armed, s.trig, s.finished = false, false, false
+			s.wpBase, s.wpNext, s.wpTrig = 0, 0, 0
+			s.tsTrig, s.src, s.swAt = now, regmap.TrigOff, -1
 		}
-		return
-	}
-	if cap(sc.f) < n {
-		sc.f = make([]float64, n)
-	}
-	f := sc.f[:n]
-	clear(f)
-	in2 := uint64(0)
-	if sig == regmap.SlotIn2 {
-		in2 = 1
-	}
-	if avg {
-		b.model(sig).block(cs, dec, dec, f, &sc.played)
-		if b.noisy(sig) {
-			// one draw per window, keyed by (window number cs/dec, log2
-			// dec): consecutive windows have consecutive numbers, so they
-			// read a tape block in order
-			lg := uint64(math.Log2(float64(dec)))
-			sd := b.cfg.SampleNoiseStd(uint32(dec), true)
-			quantNoisy(dst, f, b.cfg.Seed, (streamIn1Avg+in2)|lg<<8, cs/dec, sd, true)
-			return
+		if v&regmap.ScopeArm != 0 {
+			if s.armed {
+				s.wpNext = s.addr(s.nWritten(now))
+			}
+			s.armed, s.trig, s.finished = true, false, false
+			s.tArm, s.produced, s.endSample = now, 0, -1
+			s.wpBase = s.wpNext
+			s.schmittInit = false
 		}
-		for j, v := range f {
-			dst[j] = code14(int64(floorFast(v * regmap.VoltsNorm)))
+	case regmap.ScopeTriggerSource:
+		s.src, s.tSrc = v&0xF, now
+		s.swAt = -1
+		if v&0xF == regmap.TrigImmediately {
+			s.swAt = now + ScopeSWLatencyCycles
 		}
-		return
+		s.schmittInit = false
+		b.wakeHelper()
+		// the search starts at the samples written from now on
+		if s.armed && !s.trig {
+			s.produced = max(s.produced, s.nWritten(now)-bufLen)
+			b.scopeProduce(s.produced, s.nWritten(now))
+		}
+	case regmap.ScopeThreshold:
+		s.thresh = v & 0x3FFF
+	case regmap.ScopeDelay:
+		s.dly = v
+	case regmap.ScopeDecimation:
+		s.dec = v & 0x1FFFF
+	case regmap.ScopeHysteresis:
+		s.hyst = v & 0x3FFF
+	case regmap.ScopeAverage:
+		s.avg = v&1 != 0
+	case regmap.ScopeDebounce:
+		s.deb = v & 0xFFFFF
 	}
-	last := cs + dec - 1
-	b.model(sig).block(last, dec, 0, f, &sc.played)
-	if dec == 1 {
-		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd(), false)
-		return
-	}
-	addNoise(f, b.cfg.Seed, streamIn1+in2, last, dec, b.cfg.NoiseStd())
-	for j, v := range f {
-		dst[j] = code14(int64(roundEven(v * regmap.VoltsNorm)))
-	}
-}
-
-// noisy reports whether sig carries analog input noise.
-func (b *Board) noisy(sig int) bool {
-	return (sig == regmap.SlotIn1 || sig == regmap.SlotIn2) && b.hk.digitalLoop&1 == 0
 }

@@ -50,8 +50,17 @@ const (
 // most maxSleep (scopeSleep for the scope), then spins and re-reads every
 // spinPoll until the instant; otherwise it polls every pollPeriod. A wait
 // that is already late (the value is there, or the deadline has passed)
-// returns at once.
+// returns at once. The read that sees the outcome costs one read's bus
+// time: a wait on the board ends with the poll that saw it.
 func (b *Board) WaitFor(ctx context.Context, c board.Cond) (bool, error) {
+	ok, err := b.waitFor(ctx, c)
+	if err == nil {
+		err = b.access(&b.bus.reads, 1, b.bus.read, func() error { return nil })
+	}
+	return ok, err
+}
+
+func (b *Board) waitFor(ctx context.Context, c board.Cond) (bool, error) {
 	addr, mask, value := c.Addr, c.Mask, c.Value
 	if err := regmap.CheckRange(addr, 1); err != nil {
 		return false, err

@@ -63,7 +63,11 @@ func (c *asgCmd) ParseFlags(args []string) error {
 	num("start-phase", "degrees", &c.set.StartPhase)
 	str("output-direct", "off, out1, out2, both", &c.set.OutputDirect)
 	str("trigger-source", "off, immediately, ext_positive_edge, ext_negative_edge, ext_raw, high", &c.set.TriggerSource)
-	integer("cycles-per-burst", "table periods per burst, 0: continuous", &c.set.CyclesPerBurst)
+	fs.Func("cycles-per-burst", "table periods per burst, 0: continuous", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.set.CyclesPerBurst = &n
+		return err
+	})
 	integer("bursts", "number of bursts", &c.set.Bursts)
 	num("delay-between-bursts", "s", &c.set.DelayBetweenBursts)
 	fs.BoolVar(&c.asJSON, "json", false, "print the applied settings as JSON")
@@ -78,7 +82,7 @@ func (c *asgCmd) ParseFlags(args []string) error {
 
 func (c *asgCmd) Run(ctx context.Context) error {
 	var err error
-	if c.nc, err = c.nats.connect("rpbus-" + c.gen + "-client"); err != nil {
+	if c.nc, err = c.nats.dial("rpbus-" + c.gen + "-client"); err != nil {
 		return err
 	}
 	cl, err := client.New(c.nc)
@@ -97,10 +101,11 @@ func (c *asgCmd) Run(ctx context.Context) error {
 	if c.asJSON {
 		return report.WriteJSON(c.stdout, s)
 	}
-	fmt.Fprintf(c.stdout, "%s on %s: %s %.6g Hz, amplitude %.6g V, offset %.6g V, phase %.4g deg, output %s, trigger %s",
-		s.Generator, c.board, s.Waveform, s.Frequency, s.Amplitude, s.Offset, s.StartPhase, s.OutputDirect, s.TriggerSource)
+	fmt.Fprintf(c.stdout, "%s on %s: %s %s, amplitude %s, offset %s, phase %.4g deg, output %s, trigger %s",
+		s.Generator, c.board, s.Waveform, report.SI(s.Frequency, "Hz", 7), report.SI(s.Amplitude, "V", 4), report.SI(s.Offset, "V", 4),
+		s.StartPhase, s.OutputDirect, s.TriggerSource)
 	if s.CyclesPerBurst > 0 {
-		fmt.Fprintf(c.stdout, ", bursts of %d cycles x %d, %.6g s apart", s.CyclesPerBurst, s.Bursts+1, s.DelayBetweenBursts)
+		fmt.Fprintf(c.stdout, ", bursts of %d cycles x %d, %s apart", s.CyclesPerBurst, s.Bursts+1, report.SI(s.DelayBetweenBursts, "s", 4))
 	}
 	fmt.Fprintln(c.stdout)
 	return nil

@@ -1,10 +1,14 @@
 // Command rpbus runs the rpbus services and talks to them.
 //
-//	rpbus up                  embedded NATS + simulated board + every service, one process
+//	rpbus up                  embedded NATS + simulated board + every service + the dashboard, one process
+//	rpbus dashboard           the browser dashboard for a NATS deployment with WebSocket (docs/dashboard.md)
 //	rpbus hwbridge            the hardware bridge for one board (sim or monitor backend)
 //	rpbus scope|na|specan     one instrument service; with a verb (single, ...) a client call
 //	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol
+//	rpbus board install       put the bridge on a Red Pitaya over SSH (and status, logs, uninstall; docs/board.md)
 //	rpbus bench hw            benchmark figures for the bridge
+//	rpbus bench board         on-board bridge against the monitor path, across a LAN stand-in
+//	rpbus lanproxy            a LAN stand-in: a TCP proxy delaying each direction
 //	rpbus server              a NATS server alone, from a deploy/ configuration file
 //	rpbus secrets DIR         real credentials for deploy/: passwords, bcrypt hashes, accounts file, .env
 //	rpbus health              container healthchecks: a service, a board through its bridge, a port

@@ -86,10 +86,9 @@ func (c *healthCmd) Run(ctx context.Context) error {
 		return conn.Close()
 	}
 	// No reconnect loop here: a healthcheck must answer within its timeout.
-	opts := []nats.Option{nats.Name("rpbus-health"), nats.Timeout(c.timeout), nats.NoReconnect()}
-	nc, err := nats.Connect(c.nats.url, append(opts, c.nats.authOptions()...)...)
+	nc, err := client.Dial(c.nats.url, c.nats.creds.c, append(c.nats.options(), nats.Name("rpbus-health"), nats.NoReconnect())...)
 	if err != nil {
-		return fmt.Errorf("health: connect %s: %w", c.nats.url, err)
+		return fmt.Errorf("health: %w", err)
 	}
 	defer nc.Close()
 	switch {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
@@ -21,22 +19,8 @@ func TestHealthBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	srv, err := monitor.NewServer(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	mc, err := monitor.Dial(ctx, ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mc.Close() })
+	addr, unplug := testrig.UnpluggableMonitor(t, b)
+	mc := testrig.DialMonitor(t, addr)
 	ns := natstest.Server(t)
 	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "lab1", Backend: "monitor", FPGA: mc})
 	if err != nil {
@@ -52,8 +36,7 @@ func TestHealthBoard(t *testing.T) {
 	if _, err := rpbus(t, "health", "--nats", url, "--board", "nope", "--timeout", "500ms"); err == nil {
 		t.Error("a board without a bridge is healthy")
 	}
-	srv.Close()
-	ln.Close()
+	unplug()
 	_, err = rpbus(t, "health", "--nats", url, "--board", "lab1")
 	if err == nil || !strings.Contains(err.Error(), "its bridge answers, the board does not") {
 		t.Errorf("board gone: %v", err)

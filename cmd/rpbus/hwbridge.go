@@ -10,12 +10,13 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
 func init() {
 	register("hwbridge", "serve one board's registers and generators (the only process that touches the FPGA)", func(stdout, stderr io.Writer) command {
-		return &hwbridgeCmd{stdout: stdout}
+		return &hwbridgeCmd{stdout: stdout, stderr: stderr}
 	})
 }
 
@@ -25,6 +26,7 @@ const drainTimeout = 10 * time.Second
 
 type hwbridgeCmd struct {
 	stdout io.Writer
+	stderr io.Writer
 	nats   natsFlags
 	board  boardFlags
 
@@ -41,21 +43,21 @@ func (c *hwbridgeCmd) ParseFlags(args []string) error {
 }
 
 func (c *hwbridgeCmd) Run(ctx context.Context) error {
-	f, model, err := c.board.open(ctx)
+	cfg, err := c.board.open(ctx, c.stderr)
 	if err != nil {
 		return err
 	}
-	c.fpga = f
+	c.fpga = cfg.FPGA
 	if c.nc, err = c.nats.connect("rpbus-hwbridge-" + c.board.name); err != nil {
 		return err
 	}
-	c.bridge, err = hwbridge.Start(c.nc, hwbridge.Config{
-		Board: c.board.name, Backend: c.board.backend, Address: c.board.boardAddr, FPGA: f, Model: model,
-	})
-	if err != nil {
+	if c.bridge, err = hwbridge.Start(c.nc, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "hwbridge: board %q on backend %s, NATS %s\n", c.board.name, c.board.backend, c.nats.url)
+	fmt.Fprintf(c.stdout, "hwbridge: board %q on backend %s, NATS %s\n", c.board.name, c.board.backend, c.nats.shown())
+	if err := c.bridge.Ready(); err != nil {
+		fmt.Fprintf(c.stderr, "hwbridge: not serving the FPGA, every request answers 503 until this is fixed: %s\n", rperr.ErrorMessage(err))
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rpbus/rpbus/client"
+)
+
+func user(name string) credFlags { return credFlags{client.Credentials{User: name}} }
 
 // A user's replies come under _INBOX_<user>, the prefix deploy/'s
 // accounts let it read, unless --inbox-prefix says otherwise.
@@ -10,10 +16,10 @@ func TestInboxPrefixFollowsUser(t *testing.T) {
 		want  string
 	}{
 		{natsFlags{}, ""},
-		{natsFlags{user: "operator"}, "_INBOX_operator"},
-		{natsFlags{user: "operator", inbox: "_INBOX_lab7"}, "_INBOX_lab7"},
-		{natsFlags{user: "a.b"}, ""}, // not a subject token: the default
-		{natsFlags{creds: "x.creds"}, ""},
+		{natsFlags{creds: user("operator")}, "_INBOX_operator"},
+		{natsFlags{creds: user("operator"), inbox: "_INBOX_lab7"}, "_INBOX_lab7"},
+		{natsFlags{creds: user("a.b")}, ""}, // not a subject token: the default
+		{natsFlags{creds: credFlags{client.Credentials{CredsFile: "x.creds"}}}, ""},
 	} {
 		if got := c.flags.inboxPrefix(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.flags, got, c.want)

@@ -63,7 +63,7 @@ func (c *instrumentCmd) parse(fs *flag.FlagSet, args []string) error {
 func (c *instrumentCmd) Run(ctx context.Context) error {
 	var err error
 	if c.single {
-		if c.nc, err = c.nats.connect("rpbus-" + c.name + "-client"); err != nil {
+		if c.nc, err = c.nats.dial("rpbus-" + c.name + "-client"); err != nil {
 			return err
 		}
 		cl, err := client.New(c.nc)
@@ -78,7 +78,7 @@ func (c *instrumentCmd) Run(ctx context.Context) error {
 	if c.svc, err = c.serve(c.nc); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%s: serving rp.*.%s.* on NATS %s\n", c.name, c.name, c.nats.url)
+	fmt.Fprintf(c.stdout, "%s: serving rp.*.%s.* on NATS %s\n", c.name, c.name, c.nats.shown())
 	<-ctx.Done()
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -60,13 +61,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	globals, args, err := takeGlobals(args)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("no command")
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		usage(stderr)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 	cmd := c.new(stdout, stderr)
-	if err := cmd.ParseFlags(args[1:]); err != nil {
+	if err := cmd.ParseFlags(withGlobals(globals, args[1:])); err != nil {
 		return err
 	}
 	runErr := cmd.Run(ctx)
@@ -77,8 +86,49 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return closeErr
 }
 
+// globalFlags may come before the command (`rpbus --nats URL scope
+// single`): the connection's flags and the board, which every networked
+// command takes.
+var globalFlags = []string{"nats", "user", "password", "token", "creds", "nkey", "board"}
+
+// takeGlobals takes the flags before the command off args.
+func takeGlobals(args []string) (globals, rest []string, err error) {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !slices.Contains(globalFlags, name) {
+			return nil, nil, usageError{fmt.Sprintf("rpbus: %s before the command: only --%s may come first; the command's own flags follow it", args[0], strings.Join(globalFlags, ", --"))}
+		}
+		if !hasValue {
+			if len(args) < 2 {
+				return nil, nil, usageError{fmt.Sprintf("rpbus: %s needs a value", args[0])}
+			}
+			value, args = args[1], args[1:]
+		}
+		globals = append(globals, "--"+name+"="+value)
+		args = args[1:]
+	}
+	return globals, args, nil
+}
+
+// verbs are the words that follow a command before its flags (scope
+// single, bench hw, curves ls); anything else there is a positional
+// argument (watch SUBJECT), after the flags.
+var verbs = []string{"single", "hw", "scope", "ls", "get", "rm", "tag"}
+
+// withGlobals puts the global flags after the command's verb, where its
+// flag set reads them, or first.
+func withGlobals(globals, args []string) []string {
+	if len(globals) == 0 {
+		return args
+	}
+	if len(args) > 0 && slices.Contains(verbs, args[0]) {
+		return append(append([]string{args[0]}, globals...), args[1:]...)
+	}
+	return append(append([]string(nil), globals...), args...)
+}
+
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: rpbus <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: rpbus [--nats URL] [credentials] <command> [flags]\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/report"
 	"github.com/rpbus/rpbus/services/na"
 )
 
@@ -72,6 +73,7 @@ func (c *naCmd) ParseFlags(args []string) error {
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the hardware time)")
 	fs.BoolVar(&c.set.NoWait, "no-wait", false, "answer 409 instead of waiting for a free IQ module")
 	c.outputs.register(fs, true)
+	registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -83,30 +85,34 @@ func (c *naCmd) ParseFlags(args []string) error {
 
 func (c *naCmd) runSingle(ctx context.Context, b *client.Board) error {
 	n := b.NA()
-	finishBar := func() {}
+	finishBar := func(int, int) {}
 	if c.outputs.progress {
-		stop, err := showProgress(ctx, c.stderr, "points", n.Progress)
+		finish, err := showProgress(ctx, c.stderr, "points", n.Progress)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		finishBar = stop
+		defer finish(0, 0)
+		finishBar = finish
 	}
 	tr, err := n.Single(ctx, c.set)
-	finishBar() // the bar's last line before the summary
+	if err == nil {
+		points := len(tr.Frequencies) * max(tr.Settings.TraceAverage, 1)
+		finishBar(points, points) // the bar's last line before the summary
+	}
 	if err != nil {
 		return err
 	}
 	return c.outputs.write(c.stdout, tr, func(w io.Writer) {
 		s := tr.Settings
-		fmt.Fprintf(w, "sweep %s on %s: %d points %g..%g Hz, rbw %g Hz, amplitude %g V, %s -> %s\n",
-			tr.ID, tr.IQ, len(tr.Frequencies), s.StartFreq, s.StopFreq, s.RBW, s.Amplitude, s.OutputDirect, s.Input)
-		fmt.Fprintf(w, "%14s %12s %9s\n", "f [Hz]", "|H| [V/V]", "phase [deg]")
+		fmt.Fprintf(w, "sweep %s on %s: %d points %s .. %s, rbw %s, amplitude %s, %s -> %s\n",
+			tr.ID, tr.IQ, len(tr.Frequencies), report.SI(s.StartFreq, "Hz", 7), report.SI(s.StopFreq, "Hz", 7),
+			report.SI(s.RBW, "Hz", 4), report.SI(s.Amplitude, "V", 4), s.OutputDirect, s.Input)
+		fmt.Fprintf(w, "%14s %12s %9s\n", "f", "|H| [V/V]", "phase [deg]")
 		step := max(1, len(tr.Frequencies)/20)
 		for i := 0; i < len(tr.Frequencies); i += step {
 			h := complex(tr.Re[i], tr.Im[i])
-			fmt.Fprintf(w, "%14.6g %12.5g %9.2f\n", tr.Frequencies[i], cmplx.Abs(h), cmplx.Phase(h)*180/math.Pi)
+			fmt.Fprintf(w, "%14s %12.5g %9.2f\n", report.SI(tr.Frequencies[i], "Hz", 6), cmplx.Abs(h), cmplx.Phase(h)*180/math.Pi)
 		}
-		fmt.Fprintf(w, "sweep %.3f s, hardware %.3f s\n", tr.Ended-tr.Started, tr.HardwareTime)
+		fmt.Fprintf(w, "sweep %s, hardware %s\n", report.SI(tr.Ended-tr.Started, "s", 3), report.SI(tr.HardwareTime, "s", 3))
 	})
 }

@@ -23,6 +23,7 @@ type outputFlags struct {
 	png      string
 	asJSON   bool
 	progress bool
+	stored   bool // the reply came from the curve store: no "saved as" line
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet, withProgress bool) {
@@ -62,6 +63,9 @@ func (o *outputFlags) write(stdout io.Writer, v any, summary func(io.Writer)) er
 		return report.WriteJSON(stdout, v)
 	}
 	summary(stdout)
+	if id := savedCurve(v); id != "" && !o.stored {
+		fmt.Fprintf(stdout, "saved as curve %s (rpbus curves get %s)\n", id, id)
+	}
 	for _, f := range []string{o.out, o.png} {
 		if f != "" {
 			fmt.Fprintf(stdout, "wrote %s\n", f)
@@ -87,8 +91,11 @@ func writeFile(path string, v any) error {
 }
 
 // showProgress draws a progress bar on w from the events subscribe
-// delivers, until the returned stop is called (once or more).
-func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(context.Context) (<-chan api.Progress, error)) (stop func(), err error) {
+// delivers, until the returned finish is called (once or more): it draws
+// the final count it is given (done of total; 0 of 0 keeps the last one)
+// and ends the line. Events may lag the reply, so the last one is often
+// not there when the acquisition has answered.
+func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(context.Context) (<-chan api.Progress, error)) (finish func(done, total int), err error) {
 	pctx, cancel := context.WithCancel(ctx)
 	ch, err := subscribe(pctx)
 	if err != nil {
@@ -96,18 +103,19 @@ func showProgress(ctx context.Context, w io.Writer, what string, subscribe func(
 		return nil, err
 	}
 	bar := &progressBar{w: w, what: what}
-	done := make(chan struct{})
+	over := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(over)
 		for p := range ch {
 			bar.update(p.Done, p.Total)
 		}
 	}()
 	var once sync.Once
-	return func() {
+	return func(done, total int) {
 		once.Do(func() {
 			cancel()
-			<-done
+			<-over
+			bar.update(done, total)
 			bar.finish()
 		})
 	}, nil
@@ -118,8 +126,9 @@ type progressBar struct {
 	w    io.Writer
 	what string
 
-	mu   sync.Mutex
-	last int
+	mu    sync.Mutex
+	drawn bool
+	last  int
 }
 
 func (p *progressBar) update(done, total int) {
@@ -129,10 +138,10 @@ func (p *progressBar) update(done, total int) {
 	const width = 30
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if done == p.last {
+	if p.drawn && done == p.last {
 		return
 	}
-	p.last = done
+	p.drawn, p.last = true, done
 	n := min(width, done*width/total)
 	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s", strings.Repeat("#", n), strings.Repeat("-", width-n), done, total, p.what)
 }
@@ -141,7 +150,7 @@ func (p *progressBar) update(done, total int) {
 func (p *progressBar) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.last > 0 {
+	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
 }

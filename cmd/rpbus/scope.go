@@ -10,6 +10,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/report"
 	"github.com/rpbus/rpbus/services/scope"
 )
 
@@ -62,6 +63,7 @@ func (c *scopeCmd) ParseFlags(args []string) error {
 		fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces averaged by the service (default 1)")
 		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition)")
 		c.outputs.register(fs, false)
+		registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	}
 	if err := c.parse(fs, args); err != nil {
 		return err
@@ -79,14 +81,15 @@ func (c *scopeCmd) runSingle(ctx context.Context, b *client.Board) error {
 	}
 	return c.outputs.write(c.stdout, tr, func(w io.Writer) {
 		s := tr.Settings
-		fmt.Fprintf(w, "trace %s: ch1 %s, ch2 %s, decimation %d (%.6g s), trigger %s at board time %.9f s\n",
-			tr.ID, s.Input1, s.Input2, s.Decimation, float64(len(tr.Ch1))*tr.Dt, s.TriggerSource, tr.TriggerTime)
+		fmt.Fprintf(w, "trace %s: ch1 %s, ch2 %s, %s at decimation %d (%s a sample), trigger %s at board time %.9f s\n",
+			tr.ID, s.Input1, s.Input2, report.SI(float64(len(tr.Ch1))*tr.Dt, "s", 4), s.Decimation, report.SI(tr.Dt, "s", 3), s.TriggerSource, tr.TriggerTime)
 		for _, ch := range []struct {
 			name string
 			v    []float32
 		}{{"ch1", tr.Ch1}, {"ch2", tr.Ch2}} {
 			lo, hi, mean, rms := stats32(ch.v)
-			fmt.Fprintf(w, "  %s: min %.5f V  max %.5f V  mean %.5f V  rms %.5f V\n", ch.name, lo, hi, mean, rms)
+			fmt.Fprintf(w, "  %s: min %s  max %s  mean %s  rms %s\n", ch.name,
+				report.SI(lo, "V", 4), report.SI(hi, "V", 4), report.SI(mean, "V", 4), report.SI(rms, "V", 4))
 		}
 	})
 }

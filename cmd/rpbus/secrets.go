@@ -111,7 +111,8 @@ func (c *secretsCmd) Run(ctx context.Context) error {
 		"RPBUS_NATS_ACCOUNTS=" + filepath.Join(dir, "accounts.conf") + "\n" +
 		"RPBUS_CLUSTER_SECRETS=" + filepath.Join(dir, "cluster-secrets.conf") + "\n" +
 		"RPBUS_HWBRIDGE_PASSWORD=" + pw["hwbridge"] + "\n" +
-		"RPBUS_INSTRUMENTS_PASSWORD=" + pw["instruments"] + "\n"
+		"RPBUS_INSTRUMENTS_PASSWORD=" + pw["instruments"] + "\n" +
+		"RPBUS_CURVES_PASSWORD=" + pw["curves"] + "\n"
 	contents := map[string]string{
 		"accounts.conf":        stamp + dropFirstParagraph(accounts),
 		"cluster-secrets.conf": stamp + dropFirstParagraph(cluster),

@@ -33,6 +33,7 @@ type serverCmd struct {
 	cluster string
 	routes  string
 	leaf    string
+	ws      string
 	store   string
 	log     bool
 
@@ -47,6 +48,7 @@ func (c *serverCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.cluster, "cluster-listen", "", "HOST:PORT for routes over the file's")
 	fs.StringVar(&c.routes, "routes", "", "route URLs over the file's, comma separated (nats-route://user:password@host:port)")
 	fs.StringVar(&c.leaf, "leaf-listen", "", "HOST:PORT for leaf nodes over the file's")
+	fs.StringVar(&c.ws, "websocket", "", "HOST:PORT for NATS over WebSocket over the file's")
 	fs.StringVar(&c.store, "store", "", "JetStream store directory over the file's")
 	fs.BoolVar(&c.log, "log", false, "log the server's events to stderr")
 	return parseWithEnv(fs, args, nil)
@@ -80,6 +82,7 @@ func (c *serverCmd) options() (*server.Options, error) {
 	set(c.http, &o.HTTPHost, &o.HTTPPort)
 	set(c.cluster, &o.Cluster.Host, &o.Cluster.Port)
 	set(c.leaf, &o.LeafNode.Host, &o.LeafNode.Port)
+	set(c.ws, &o.Websocket.Host, &o.Websocket.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +127,9 @@ func (c *serverCmd) Run(ctx context.Context) error {
 	}
 	if a := c.ns.MonitorAddr(); a != nil {
 		fmt.Fprintf(c.stdout, "server: %s monitoring http://%s\n", o.ServerName, a)
+	}
+	if o.Websocket.Port != 0 {
+		fmt.Fprintf(c.stdout, "server: %s websocket %s\n", o.ServerName, c.ns.WebsocketURL())
 	}
 	<-ctx.Done()
 	return nil

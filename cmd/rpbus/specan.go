@@ -9,6 +9,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/report"
 	"github.com/rpbus/rpbus/services/specan"
 )
 
@@ -23,7 +24,7 @@ func init() {
 		},
 		examples: func(board string) []string {
 			return []string{
-				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":64,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'`, board),
+				fmt.Sprintf(`req rp.%s.specan.single '{"decimation":32,"trace_average":10,"unit":"dB(Vrms^2/Hz)","cross":true}'   (span 3.9 MHz: the tone at 1 MHz)`, board),
 			}
 		},
 	})
@@ -60,38 +61,56 @@ func (c *specanCmd) ParseFlags(args []string) error {
 	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
 	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
 	c.outputs.register(fs, true)
+	registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	return c.parse(fs, args)
 }
 
 func (c *specanCmd) runSingle(ctx context.Context, b *client.Board) error {
 	sa := b.Specan()
-	finishBar := func() {}
+	finishBar := func(int, int) {}
 	if c.outputs.progress {
-		stop, err := showProgress(ctx, c.stderr, "traces", sa.Progress)
+		finish, err := showProgress(ctx, c.stderr, "traces", sa.Progress)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		finishBar = stop
+		defer finish(0, 0)
+		finishBar = finish
 	}
 	sp, err := sa.Single(ctx, c.set)
-	finishBar() // the bar's last line before the summary
+	if err == nil {
+		finishBar(sp.Traces, sp.Traces) // the bar's last line before the summary
+	}
 	if err != nil {
 		return err
 	}
 	return c.outputs.write(c.stdout, sp, func(w io.Writer) {
-		peak := 1 // skip DC
-		for k := 2; k < len(sp.Ch1); k++ {
-			if sp.Ch1[k] > sp.Ch1[peak] {
-				peak = k
-			}
-		}
 		s := sp.Settings
-		fmt.Fprintf(w, "spectrum %s: %d traces, span %g Hz (decimation %d), %s window, rbw %.4g Hz, %d bins\n",
-			sp.ID, sp.Traces, s.Span, s.Decimation, s.Window, sp.RBW, len(sp.Frequencies))
-		if len(sp.Ch1) > 1 {
-			fmt.Fprintf(w, "ch1 (%s) peak above DC: %.6g at %.6g Hz\n", s.Input1, sp.Ch1[peak], sp.Frequencies[peak])
+		nyquist := s.Span / 2
+		fmt.Fprintf(w, "spectrum %s: %d traces, span %s (decimation %d), %s window, rbw %s, %d bins from 0 to %s\n",
+			sp.ID, sp.Traces, report.SI(s.Span, "Hz", 4), s.Decimation, s.Window, report.SI(sp.RBW, "Hz", 4), len(sp.Frequencies), report.SI(nyquist, "Hz", 4))
+		for _, ch := range []struct {
+			name, input string
+			v           []float64
+		}{{"ch1", s.Input1, sp.Ch1}, {"ch2", s.Input2, sp.Ch2}} {
+			if len(ch.v) != len(sp.Frequencies) {
+				continue
+			}
+			// Skip DC and the bins its leakage fills (a flat-top window's
+			// main lobe is 5 bins wide on each side).
+			const dcBins = 6
+			if len(ch.v) <= dcBins {
+				continue
+			}
+			peak := dcBins
+			for k := dcBins + 1; k < len(ch.v); k++ {
+				if ch.v[k] > ch.v[peak] {
+					peak = k
+				}
+			}
+			fmt.Fprintf(w, "%s (%s) peak: %.4g %s at %s\n", ch.name, ch.input, ch.v[peak], s.Unit, report.SI(sp.Frequencies[peak], "Hz", 5))
 		}
-		fmt.Fprintf(w, "unit %s; acquisition %.3f s\n", s.Unit, sp.Ended-sp.Started)
+		fmt.Fprintf(w, "Nyquist frequency %s: a tone above it shows mirrored below it (f -> |f - k x %s|); choose a smaller decimation to see it where it is\n",
+			report.SI(nyquist, "Hz", 4), report.SI(s.Span, "Hz", 4))
+		fmt.Fprintf(w, "unit %s; acquisition %s\n", s.Unit, report.SI(sp.Ended-sp.Started, "s", 3))
 	})
 }

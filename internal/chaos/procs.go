@@ -270,7 +270,7 @@ func (d *deployment) startNATS(sec string, nodes int) error {
 		files := map[string]string{"accounts.conf": string(accounts)}
 		conf := "nats.conf"
 		args := []string{"server", "--config", filepath.Join(dir, conf), "--listen", fmt.Sprintf("127.0.0.1:%d", clientPorts[i]),
-			"--http", "127.0.0.1:0", "--store", filepath.Join(dir, "js")}
+			"--http", "127.0.0.1:0", "--websocket", "127.0.0.1:0", "--store", filepath.Join(dir, "js")}
 		if nodes == 1 {
 			files[conf] = deploy.NATSConf
 		} else {

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-var users = []string{"hwbridge", "instruments", "operator", "observer", "admin"}
+var users = []string{"hwbridge", "instruments", "operator", "observer", "curves", "admin"}
 
 // securitySubjects are what each user tries to publish to and subscribe
 // to: every rpbus request and event, the services' internal subjects,
@@ -22,11 +22,12 @@ var securitySubjects = []string{
 	"rp.sim.na.single", "rp.sim.na.stop", "rp.sim.specan.single", "rp.sim.specan.cancel",
 	"rp.sim.scope.done", "rp.sim.scope.trace", "rp.sim.na.progress", "rp.sim.specan.done",
 	"_RPBUS.scope.stop.sim", "_RPBUS.scope.continuous.sim", "$SRV.PING.scope", "$SRV.INFO.hwbridge", "$SRV.STATS.na",
-	"_INBOX.x.y", "_INBOX_operator.x.y", "_INBOX_instruments.x.y", "_INBOX_hwbridge.x.y", "_INBOX_observer.x.y",
+	"_INBOX.x.y", "_INBOX_operator.x.y", "_INBOX_instruments.x.y", "_INBOX_hwbridge.x.y", "_INBOX_observer.x.y", "_INBOX_curves.x.y",
+	"rp.curves.list", "rp.curves.delete", "$KV.rpbus_curves.x", "$JS.API.STREAM.DELETE.RPBUS_CURVES",
 	"rp.other.board.thing",
 }
 
-var snoopSubjects = []string{"_INBOX.>", "_INBOX_operator.>", "_INBOX_instruments.>", "_INBOX_hwbridge.>", "_INBOX_*.>", ">", "rp.>", "rp.*.hw.*", "$SRV.>"}
+var snoopSubjects = []string{"_INBOX.>", "_INBOX_operator.>", "_INBOX_instruments.>", "_INBOX_hwbridge.>", "_INBOX_curves.>", "_INBOX_*.>", ">", "rp.>", "rp.*.hw.*", "$SRV.>"}
 
 // security checks every user against every subject, publish and
 // subscribe, against what the accounts file allows, and then watches for

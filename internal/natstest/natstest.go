@@ -1,6 +1,9 @@
 package natstest
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -14,7 +17,12 @@ import (
 // stops it when the test ends.
 func Server(tb testing.TB) *server.Server {
 	tb.Helper()
-	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0"})
+	return start(tb, natsserver.Options{Listen: "127.0.0.1:0"})
+}
+
+func start(tb testing.TB, o natsserver.Options) *server.Server {
+	tb.Helper()
+	ns, err := natsserver.Start(o)
 	if err != nil {
 		tb.Fatalf("natstest: %v", err)
 	}
@@ -23,6 +31,26 @@ func Server(tb testing.TB) *server.Server {
 		ns.WaitForShutdown()
 	})
 	return ns
+}
+
+// ServerConfig starts an embedded server from the nats-server
+// configuration conf (authorization, accounts, TLS, ...) on 127.0.0.1
+// with a random port, and stops it when the test ends.
+func ServerConfig(tb testing.TB, conf string) *server.Server {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "nats.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return start(tb, natsserver.Options{Listen: "127.0.0.1:0", ConfigFile: path})
+}
+
+// TLSFiles are the test certificate for localhost and 127.0.0.1 and its
+// key (testdata/tls at the repository's root).
+func TLSFiles() (cert, key string) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "tls")
+	return filepath.Join(dir, "localhost.pem"), filepath.Join(dir, "localhost-key.pem")
 }
 
 // Connect opens a connection to ns over TCP, closed when the test ends.

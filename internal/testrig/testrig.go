@@ -3,13 +3,16 @@ package testrig
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
@@ -60,4 +63,38 @@ func Start(tb testing.TB, cfg *sim.Config, services ...StartFunc) *Rig {
 		tb.Fatal(err)
 	}
 	return &Rig{Server: ns, Sim: sb, Bridge: br, Board: cl.Board("sim")}
+}
+
+// ExpectDone reads done events until the one of acquisition id and fails
+// the test unless it carries an error of code and ok accepts what it
+// holds (at least its board and settings); after 10 s without it, too.
+func ExpectDone[T any](tb testing.TB, events <-chan client.Done[T], id string, code string, ok func(T) bool) {
+	tb.Helper()
+	for {
+		select {
+		case ev := <-events:
+			if idOf(ev.Value) != id {
+				continue
+			}
+			if rperr.ErrorCode(ev.Err) != code || !ok(ev.Value) {
+				tb.Fatalf("done event of %s: %v %+v, want %s with what is known", id, ev.Err, ev.Value, code)
+			}
+			return
+		case <-time.After(10 * time.Second):
+			tb.Fatalf("no done event for %s", id)
+		}
+	}
+}
+
+// idOf is the ID field of a scope trace, a sweep or a spectrum.
+func idOf(v any) string {
+	switch t := v.(type) {
+	case api.ScopeTrace:
+		return t.ID
+	case api.NATrace:
+		return t.ID
+	case api.Spectrum:
+		return t.ID
+	}
+	return ""
 }

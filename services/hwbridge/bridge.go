@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/board/design"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
@@ -27,10 +29,20 @@ var boardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // Config describes the board a bridge owns.
 type Config struct {
 	Board   string     // board name, the second subject token: rp.<board>...
-	Backend string     // "sim" or "monitor", reported by hw.info
+	Backend string     // "sim", "monitor" or "devmem", reported by hw.info
 	Address string     // the board's host:port for the monitor backend
 	FPGA    board.FPGA // the register space; the bridge does not close it
 	Model   any        // the simulated board's model, reported by hw.info
+	OS      string     // the board's operating system, reported by hw.info (devmem)
+
+	// Probe decides whether the FPGA may be used (see design.Probe); nil
+	// checks FPGA's signature alone. Until it passes, every request but
+	// hw.cancel answers 503 with its message, and each one checks again.
+	Probe *design.Probe
+	// Recheck, when positive, is how old a passed check may grow before
+	// a request checks again: it notices a design replaced under the
+	// bridge (devmem, where a check costs microseconds).
+	Recheck time.Duration
 }
 
 // Bridge serves one board.
@@ -39,6 +51,8 @@ type Bridge struct {
 	exec     *executor
 	gens     []*generator
 	svc      *svc.Service
+	probe    *design.Probe
+	gate     gate
 	instance string     // this run of the bridge (hw.info)
 	check    boardCheck // hw.info's read of the board (health.go)
 }
@@ -51,12 +65,12 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if cfg.FPGA == nil {
 		return nil, fmt.Errorf("%w: no FPGA backend", ErrConfigValidation)
 	}
-	b := &Bridge{cfg: cfg, exec: newExecutor(cfg.FPGA), instance: nuid.Next()}
-	gens, err := newGenerators(b.exec)
-	if err != nil {
-		return nil, fmt.Errorf("hwbridge: generators: %w", err)
+	b := &Bridge{cfg: cfg, exec: newExecutor(cfg.FPGA), probe: cfg.Probe, instance: nuid.Next()}
+	if b.probe == nil {
+		b.probe = &design.Probe{FPGA: cfg.FPGA}
 	}
-	b.gens = gens
+	b.gens = newGenerators(b)
+	_ = b.ready() // the first check; Ready tells its result
 	s, err := svc.New(nc, svc.Config{
 		Name:        "hwbridge",
 		Version:     Version,
@@ -84,7 +98,7 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 		{"cancel", "hw", "cancel", b.handleCancel, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","cancelled":true}`}, nil},
 		{"held", "hw", "held", b.handleHeld, map[string]string{"request": `{"id":"scope-42"}`, "reply": `{"id":"scope-42","held":true}`,
 			"use": "a requester still waiting checks that the bridge holds its transaction"}, nil},
-		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators"}, nil},
+		{"info", "hw", "info", b.handleInfo, map[string]string{"request": "empty", "reply": "backend, board, clock, bitstream, modules, signals, generators, os, design, reachable, board_error, read_time, instance"}, nil},
 	}
 	for _, g := range b.gens {
 		eps = append(eps, endpoint{g.name + "_setup", g.name, "setup", g.handleSetup, setupMetadata, nil})
@@ -100,6 +114,9 @@ func Start(nc *nats.Conn, cfg Config) (*Bridge, error) {
 
 // Exec runs a transaction in process, as hw.txn does.
 func (b *Bridge) Exec(ctx context.Context, t api.Txn) (api.TxnReply, error) {
+	if err := b.ready(); err != nil {
+		return api.TxnReply{}, err
+	}
 	q, err := b.exec.enqueue(t)
 	if err != nil {
 		return api.TxnReply{}, err
@@ -121,8 +138,13 @@ func (b *Bridge) prepareTxn(req *svc.Request) (any, error) {
 }
 
 func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
+	q := req.Prepared.(*queued)
+	if err := b.ready(); err != nil {
+		b.exec.locks.leave(q.turn)
+		return nil, err
+	}
 	reply := &pooledReply{}
-	r, err := b.exec.execute(ctx, req.Prepared.(*queued), reply)
+	r, err := b.exec.execute(ctx, q, reply)
 	if err != nil {
 		reply.Release()
 		return nil, err
@@ -160,6 +182,9 @@ func (b *Bridge) handleInfo(ctx context.Context, req *svc.Request) (any, error) 
 	if err := req.DecodeEmpty(); err != nil {
 		return nil, err
 	}
+	if err := b.ready(); err != nil {
+		return nil, err
+	}
 	info := b.Info()
 	info.Liveness = b.liveness()
 	return info, nil
@@ -184,6 +209,8 @@ func (b *Bridge) Info() api.HWInfo {
 		Generators:  gens,
 		Version:     Version,
 		Model:       b.cfg.Model,
+		OS:          b.cfg.OS,
+		Design:      b.designInfo(),
 	}
 }
 

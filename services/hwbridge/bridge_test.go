@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,10 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
-	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/hwbridge"
@@ -78,26 +77,10 @@ func startSim(tb testing.TB) *env {
 func startMonitor(tb testing.TB) *env {
 	tb.Helper()
 	b, cfg := newSim(tb)
-	srv, err := monitor.NewServer(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go srv.Serve(ln)
-	tb.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	mc, err := monitor.Dial(ctx, ln.Addr().String())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { mc.Close() })
-	e := start(tb, mc, "monitor")
+	addr, unplug := testrig.UnpluggableMonitor(tb, b)
+	e := start(tb, testrig.DialMonitor(tb, addr), "monitor")
 	e.sim, e.cfg = b, cfg
-	e.unplug = func() { srv.Close(); ln.Close() }
+	e.unplug = unplug
 	return e
 }
 

@@ -188,7 +188,10 @@ func (r *pooledReply) halves(n int) []uint16 {
 
 // run executes a valid transaction once its turn comes. With pool set,
 // read buffers come from wordBufs and are listed in the returned
-// pooledReply.
+// pooledReply. The reads and writes between two waits go to the backend
+// as one run (see access); a wait's hint counts from when the op before
+// it was sent, so the time the run's answers took to come back is not
+// slept again.
 func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *turn, pool *pooledReply) (api.TxnReply, error) {
 	if err := e.locks.wait(ctx, tn); err != nil {
 		return api.TxnReply{}, err
@@ -196,48 +199,108 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 	defer e.locks.leave(tn)
 	start := time.Now()
 	results := make([]api.OpResult, len(t.Ops))
-	for i, op := range t.Ops {
+	issued := start // when the op before ops[i] was sent to the board
+	for i := 0; i < len(t.Ops); {
 		if err := ctx.Err(); err != nil {
 			return api.TxnReply{}, rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", i)
 		}
-		addr := uint32(op.Addr)
-		switch op.Op {
-		case api.OpRead:
-			if op.Width == 16 {
-				halves, err := e.readHalves(addr, pool, op.N)
-				if err != nil {
-					return api.TxnReply{}, opError(i, op, err)
-				}
-				results[i].Halves = halves
-				break
+		op := t.Ops[i]
+		if op.Op != api.OpWait {
+			j := i + 1
+			for j < len(t.Ops) && t.Ops[j].Op != api.OpWait {
+				j++
 			}
-			words := pool.words(op.N)
-			if err := e.fpga.Read(addr, words); err != nil {
-				return api.TxnReply{}, opError(i, op, err)
+			if err := e.access(ctx, t.Ops[i:j], results[i:j], i, pool, &issued); err != nil {
+				return api.TxnReply{}, err
 			}
-			results[i].Words = words
-		case api.OpWrite:
-			if err := e.fpga.Write(addr, op.Words); err != nil {
-				return api.TxnReply{}, opError(i, op, err)
-			}
-		case api.OpWait:
-			timeout := op.Timeout
-			if timeout == 0 {
-				timeout = api.DefaultWait
-			}
-			t0 := time.Now()
-			ok, err := e.wait(ctx, board.Cond{Addr: addr, Mask: op.Mask, Value: op.Value,
-				Earliest: seconds(op.Earliest), Timeout: seconds(timeout)})
-			if err != nil {
-				return api.TxnReply{}, opError(i, op, err)
-			}
-			if !ok {
-				return api.TxnReply{}, rperr.Errorf(rperr.ETimeout, "ops[%d]: word at %v & %#x did not become %#x within %g s", i, op.Addr, op.Mask, op.Value, timeout)
-			}
-			results[i].Waited = time.Since(t0).Seconds()
+			i = j
+			continue
 		}
+		timeout := op.Timeout
+		if timeout == 0 {
+			timeout = api.DefaultWait
+		}
+		var earliest time.Duration
+		if op.Earliest > 0 {
+			// Already past: still a hint, so the wait polls without
+			// backing off.
+			earliest = max(seconds(op.Earliest)-time.Since(issued), time.Nanosecond)
+		}
+		t0 := time.Now()
+		ok, err := e.wait(ctx, board.Cond{Addr: uint32(op.Addr), Mask: op.Mask, Value: op.Value,
+			Earliest: earliest, Timeout: seconds(timeout)})
+		if err != nil {
+			return api.TxnReply{}, opError(i, op, err)
+		}
+		if !ok {
+			return api.TxnReply{}, rperr.Errorf(rperr.ETimeout, "ops[%d]: word at %v & %#x did not become %#x within %g s", i, op.Addr, op.Mask, op.Value, timeout)
+		}
+		issued = time.Now()
+		results[i].Waited = issued.Sub(t0).Seconds()
+		i++
 	}
 	return api.TxnReply{Results: results, Modules: modules, Started: float64(start.UnixNano()) / 1e9, Elapsed: time.Since(start).Seconds()}, nil
+}
+
+// access performs ops, a run of reads and writes that starts at ops[first]
+// of the transaction, into results: as one Batch when the backend is a
+// board.Batcher (a remote board: one round trip for the run), else one op
+// at a time. issued is set to when the last op was sent.
+func (e *executor) access(ctx context.Context, ops []api.Op, results []api.OpResult, first int, pool *pooledReply, issued *time.Time) error {
+	b, ok := e.fpga.(board.Batcher)
+	if !ok {
+		for k, op := range ops {
+			if err := ctx.Err(); err != nil {
+				return rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", first+k)
+			}
+			*issued = time.Now()
+			if err := e.single(op, &results[k], pool); err != nil {
+				return opError(first+k, op, err)
+			}
+		}
+		return nil
+	}
+	run := make([]board.Access, len(ops))
+	for k, op := range ops {
+		run[k] = board.Access{Addr: uint32(op.Addr), Write: op.Op == api.OpWrite, Words: op.Words}
+		if op.Op == api.OpRead {
+			run[k].Words = pool.words(op.N)
+		}
+	}
+	*issued = time.Now()
+	if k, err := b.Batch(run); err != nil {
+		return opError(first+k, ops[k], err)
+	}
+	for k, op := range ops {
+		switch {
+		case op.Op != api.OpRead:
+		case op.Width == 16:
+			halves := pool.halves(op.N)
+			for n, w := range run[k].Words {
+				halves[n] = uint16(w)
+			}
+			results[k].Halves = halves
+		default:
+			results[k].Words = run[k].Words
+		}
+	}
+	return nil
+}
+
+// single performs one read or write.
+func (e *executor) single(op api.Op, res *api.OpResult, pool *pooledReply) error {
+	addr := uint32(op.Addr)
+	switch {
+	case op.Op == api.OpWrite:
+		return e.fpga.Write(addr, op.Words)
+	case op.Width == 16:
+		halves, err := e.readHalves(addr, pool, op.N)
+		res.Halves = halves
+		return err
+	}
+	words := pool.words(op.N)
+	res.Words = words
+	return e.fpga.Read(addr, words)
 }
 
 // readHalves reads n words keeping their low halves: straight into the

@@ -2,6 +2,8 @@ package hwbridge
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/services/hwbridge/asg"
@@ -15,28 +17,25 @@ var setupMetadata = map[string]string{
 	"fields":  "waveform sin|cos|ramp|halframp|square|dc|noise; frequency Hz 0..62.5e6; amplitude V 0..1; offset V -1..1; start_phase deg; output_direct off|out1|out2|both; trigger_source off|immediately|ext_positive_edge|ext_negative_edge|ext_raw|high",
 }
 
-// generator is one signal generator behind the bridge's module locks.
+// generator is one signal generator behind the bridge's module locks. Its
+// asg.Generator, which writes the generator's defaults, is made once the
+// FPGA has passed the design check.
 type generator struct {
 	name string
+	ch   int
 	exec *executor
-	g    *asg.Generator
+	b    *Bridge
+
+	mu sync.Mutex
+	g  *asg.Generator
 }
 
-func newGenerators(e *executor) ([]*generator, error) {
+func newGenerators(b *Bridge) []*generator {
 	var gens []*generator
 	for ch := 0; ch < 2; ch++ {
-		unlock, err := e.locks.lock(context.Background(), asgModules(ch))
-		if err != nil {
-			return nil, err
-		}
-		g, err := asg.New(e.fpga, ch)
-		unlock()
-		if err != nil {
-			return nil, err
-		}
-		gens = append(gens, &generator{name: g.Name(), exec: e, g: g})
+		gens = append(gens, &generator{name: fmt.Sprintf("asg%d", ch), ch: ch, exec: b.exec, b: b})
 	}
-	return gens, nil
+	return gens
 }
 
 func asgModules(ch int) []string {
@@ -46,15 +45,42 @@ func asgModules(ch int) []string {
 	return []string{"asg", "asg1"}
 }
 
+// init makes the asg.Generator on first use.
+func (g *generator) init(ctx context.Context) (*asg.Generator, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.g != nil {
+		return g.g, nil
+	}
+	unlock, err := g.exec.locks.lock(ctx, asgModules(g.ch))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	a, err := asg.New(g.exec.fpga, g.ch)
+	if err != nil {
+		return nil, err
+	}
+	g.g = a
+	return a, nil
+}
+
 func (g *generator) handleSetup(ctx context.Context, req *svc.Request) (any, error) {
 	var s api.ASGSetup
 	if err := req.Decode(&s); err != nil {
 		return nil, err
 	}
-	unlock, err := g.exec.locks.lock(ctx, g.g.Modules())
+	if err := g.b.ready(); err != nil {
+		return nil, err
+	}
+	a, err := g.init(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := g.exec.locks.lock(ctx, a.Modules())
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	return g.g.Setup(s)
+	return a.Setup(s)
 }

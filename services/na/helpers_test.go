@@ -9,9 +9,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/na"
 )
@@ -32,6 +34,14 @@ const seed = 7
 
 func newEnv(tb testing.TB, cfgs ...na.Config) *env {
 	tb.Helper()
+	return newEnvOn(tb, "sim", cfgs...)
+}
+
+// newEnvOn is newEnv with the bridge on backend "sim" (the simulated
+// board itself) or "monitor" (a monitor client of the simulated board
+// served over PyRPL's protocol on loopback, as `rpbus simboard` serves it).
+func newEnvOn(tb testing.TB, backend string, cfgs ...na.Config) *env {
+	tb.Helper()
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
 	b, err := sim.New(cfg)
@@ -39,8 +49,12 @@ func newEnv(tb testing.TB, cfgs ...na.Config) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { b.Close() })
+	var f board.FPGA = b
+	if backend == "monitor" {
+		f = testrig.DialMonitor(tb, testrig.ServeMonitor(tb, b))
+	}
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: b, Model: cfg})
+	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: backend, FPGA: f, Model: cfg})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -47,14 +48,15 @@ type Config struct {
 
 // Service is a running network analyzer serving every board.
 type Service struct {
-	cfg  Config
-	nc   *nats.Conn
-	c    *client.Client
-	svc  *svc.Service
-	acq  *acq.Tracker
-	pool *pool
-	sub  *nats.Subscription
-	log  *slog.Logger
+	cfg   Config
+	nc    *nats.Conn
+	c     *client.Client
+	saver *curves.Saver
+	svc   *svc.Service
+	acq   *acq.Tracker
+	pool  *pool
+	sub   *nats.Subscription
+	log   *slog.Logger
 }
 
 // Start serves rp.*.na.single, .cancel and .stop on nc (queue group "q":
@@ -82,7 +84,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, nc: nc, c: c, log: cfg.Logger, acq: acq.New(nc, "na")}
+	s := &Service{cfg: cfg, nc: nc, c: c, log: cfg.Logger, acq: acq.New(nc, "na"), saver: curves.NewSaver(nc, api.InstrumentNA)}
 	s.pool = &pool{nc: nc, c: c, boards: map[string]*boardPool{}}
 	if err := s.pickTag(); err != nil {
 		return nil, err
@@ -165,7 +167,13 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := curves.CheckLabels(set.Save, set.Name, set.Tags); err != nil {
+		return nil, err
+	}
 	board := req.Board()
+	if set.Save {
+		req.Detach() // the saved sweep is found later by its id
+	}
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(p.s.Timeout*float64(time.Second)))
 	defer cancel()
 	a, err := s.acq.Start(tctx, board, set.ID)
@@ -179,27 +187,38 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		if a.Context().Err() != nil {
 			err = a.Err()
 		}
-		s.publishFailure(board, tr, err)
+		if perr := s.acq.PublishFailure(board, tr, err); perr != nil {
+			s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", perr)
+		}
 		return nil, err
+	}
+	var saved []byte
+	if p.s.Save {
+		if saved, err = s.save(ctx, &tr); err != nil {
+			if perr := s.acq.PublishFailure(board, tr, err); perr != nil {
+				s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", perr)
+			}
+			return nil, err
+		}
 	}
 	if err := s.acq.Publish(board, "done", tr); err != nil {
 		s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", err)
 	}
+	if saved != nil && req.Codec == wire.Msgpack {
+		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+	}
 	return tr, nil
 }
 
-// publishFailure sends done with the error headers of an error reply and
-// what is known of the sweep.
-func (s *Service) publishFailure(board string, tr api.NATrace, err error) {
-	data, merr := wire.Msgpack.Marshal(tr)
-	if merr != nil {
-		return
+// save stores the sweep in the curve store and returns the msgpack bytes
+// stored, with the curve id that tr now carries.
+func (s *Service) save(ctx context.Context, tr *api.NATrace) ([]byte, error) {
+	tr.Curve = curves.NewID()
+	data, err := wire.Msgpack.Marshal(tr)
+	if err != nil {
+		return nil, rperr.Errorf(rperr.EInternal, "na: encoding the sweep: %v", err)
 	}
-	h := wire.Msgpack.Header()
-	code, desc := wire.ErrorHeaders(err)
-	h.Set("Nats-Service-Error-Code", code)
-	h.Set("Nats-Service-Error", desc)
-	_ = s.nc.PublishMsg(&nats.Msg{Subject: api.Subject(board, "na", "done"), Data: data, Header: h})
+	return data, s.saver.Save(ctx, data, tr.Curve, tr.Settings.Name, tr.Settings.Tags)
 }
 
 // sweep borrows a module, sets it up, runs the chunks and releases it.

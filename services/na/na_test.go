@@ -14,6 +14,7 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/na"
@@ -539,5 +540,136 @@ func TestSweepAndScopeAtTheSameTime(t *testing.T) {
 	noise := e.cfg.NANoiseStd(uint32(math.Round(regmap.Clock/tr.Settings.RBW)), tr.Settings.Amplitude, 1)
 	if n := checkAgainst(t, tr, noise, e.cfg.H1); n < 250 {
 		t.Errorf("only %d of 301 points checked", n)
+	}
+}
+
+// TestDoneEventsForEveryEnd: a sweep that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code, its id and the settings as applied.
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t)
+	n := e.board.NA()
+	ctx := ctxT(t, 60*time.Second)
+	done, err := n.Done(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		testrig.ExpectDone(t, done, id, code, func(v api.NATrace) bool { return v.Board == "sim" && v.Settings.Points != 0 })
+	}
+
+	long := api.NASettings{StartFreq: 1e5, StopFreq: 1e6, Points: 2000, RBW: 1e3} // 3 s
+	progress, err := n.Progress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// start runs a sweep and returns once it measures: a cancel that lands
+	// while a sweep claims its module leaves the marker set until this
+	// instance's next claim takes it over (pool.claimModule).
+	start := func(id string) <-chan error {
+		errc := make(chan error, 1)
+		s := long
+		s.ID = id
+		go func() { _, err := n.Single(ctx, s); errc <- err }()
+		for p := range progress {
+			if p.ID == id && p.Done > 0 {
+				break
+			}
+		}
+		return errc
+	}
+
+	errc := start("cancelled")
+	natstest.WaitFor(t, 5*time.Second, "the sweep to be cancelled", func() bool {
+		_, _ = n.Cancel(ctxT(t, time.Second), "cancelled")
+		return len(errc) > 0
+	})
+	expect("cancelled", rperr.ECancelled)
+
+	s := long
+	s.ID, s.Timeout = "timed-out", 0.2
+	if _, err := n.Single(ctx, s); rperr.ErrorCode(err) != rperr.ETimeout {
+		t.Fatalf("timeout: %v", err)
+	}
+	expect("timed-out", rperr.ETimeout)
+
+	errc = start("stopped")
+	natstest.WaitFor(t, 5*time.Second, "stop to cancel the sweep", func() bool {
+		r, _ := n.Stop(ctxT(t, 2*time.Second))
+		return r.Cancelled > 0 || len(errc) > 0
+	})
+	if err := <-errc; rperr.ErrorCode(err) != rperr.ECancelled {
+		t.Fatalf("stopped: %v", err)
+	}
+	expect("stopped", rperr.ECancelled)
+
+	markersFree(t, e)
+	e.sim.Close() // the board goes away: the bridge answers 503
+	if _, err := n.Single(ctx, api.NASettings{ID: "no-board", Points: 11}); rperr.ErrorCode(err) != rperr.EUnavailable {
+		t.Fatalf("closed board: %v, want 503", err)
+	}
+	expect("no-board", rperr.EUnavailable)
+}
+
+// TestPyRPLNames: avg_per_point, PyRPL's older name, is average_per_point;
+// errors name the field the user gave.
+func TestPyRPLNames(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t, 30*time.Second)
+	tr, err := e.board.NA().Single(ctx, api.NASettings{StartFreq: 1e6, StopFreq: 2e6, Points: 5, RBW: 1e4, AvgPerPoint: 2})
+	if err != nil || tr.Settings.AveragePerPoint != 2 || tr.Settings.AvgPerPoint != 0 {
+		t.Fatalf("avg_per_point 2: %+v %v", tr.Settings, err)
+	}
+	for _, tc := range []struct {
+		s    api.NASettings
+		want string
+	}{
+		{api.NASettings{AvgPerPoint: -1}, "avg_per_point: -1"},
+		{api.NASettings{AveragePerPoint: -1}, "average_per_point: -1"},
+		{api.NASettings{AvgPerPoint: 2, AveragePerPoint: 3}, "avg_per_point, average_per_point"},
+	} {
+		_, err := e.board.NA().Single(ctx, tc.s)
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want a 400 naming %q", tc.s, err, tc.want)
+		}
+	}
+}
+
+// The NA through a bridge on the monitor backend (pipelined transactions,
+// polled waits with the point's time as their hint) measures the same
+// transfer function as through a bridge on the simulated board itself:
+// each point within the noise of the two measurements.
+func TestMonitorBackendMeasuresAsTheSimDoes(t *testing.T) {
+	s := api.NASettings{StartFreq: 200e3, StopFreq: 5e6, Points: 201, RBW: 2e3, Amplitude: 0.2, Input: "in1", OutputDirect: "out1"}
+	ctx := ctxT(t, 60*time.Second)
+	on := map[string]api.NATrace{}
+	var cfg sim.Config
+	for _, backend := range []string{"sim", "monitor"} {
+		e := newEnvOn(t, backend)
+		tr, err := e.board.NA().Single(ctx, s)
+		if err != nil {
+			t.Fatalf("%s: %v", backend, err)
+		}
+		on[backend], cfg = tr, e.cfg
+	}
+	a, b := on["sim"], on["monitor"]
+	noise := cfg.NANoiseStd(uint32(math.Round(regmap.Clock/a.Settings.RBW)), a.Settings.Amplitude, 1)
+	if n := checkAgainst(t, b, noise, cfg.H1); n < 150 {
+		t.Errorf("monitor: only %d of 201 points are above the noise", n)
+	}
+	// I and Q each have std noise in both traces: their difference has
+	// std sqrt(2) noise per component.
+	bound := snrSigmas * math.Sqrt2 * math.Sqrt2 * noise
+	for i, f := range a.Frequencies {
+		if b.Frequencies[i] != f {
+			t.Fatalf("point %d: %g Hz on the monitor backend, %g Hz on the sim", i, b.Frequencies[i], f)
+		}
+		if f < minFreqPerRBW*a.Settings.RBW {
+			continue
+		}
+		if d := cmplx.Abs(h(a, i) - h(b, i)); d > bound {
+			t.Errorf("%.6g Hz: sim %.5g, monitor %.5g: %.3g apart, noise bound %.3g", f, h(a, i), h(b, i), d, bound)
+		}
 	}
 }

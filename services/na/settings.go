@@ -119,6 +119,14 @@ func bandPoint(f, bw float64, avgPer int, first bool) point {
 // is the largest reply the connection carries (bytes), jsonReply whether
 // the reply is JSON (larger than msgpack).
 func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
+	// PyRPL's older name: errors name the field the user gave.
+	avgName := "average_per_point"
+	if s.AvgPerPoint != 0 {
+		if s.AveragePerPoint != 0 && s.AveragePerPoint != s.AvgPerPoint {
+			return nil, rperr.Invalidf("avg_per_point, average_per_point: %d and %d; give one (avg_per_point is PyRPL's older name)", s.AvgPerPoint, s.AveragePerPoint)
+		}
+		s.AveragePerPoint, s.AvgPerPoint, avgName = s.AvgPerPoint, 0, "avg_per_point"
+	}
 	for _, f := range []struct {
 		name string
 		v    float64
@@ -169,7 +177,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	case s.AveragePerPoint == 0:
 		s.AveragePerPoint = 1
 	case s.AveragePerPoint < 1:
-		return nil, rperr.Invalidf("average_per_point: %d must be at least 1", s.AveragePerPoint)
+		return nil, rperr.Invalidf("%s: %d must be at least 1 (0: the default, 1)", avgName, s.AveragePerPoint)
 	}
 	switch {
 	case s.Amplitude == 0:
@@ -261,7 +269,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 		}
 		// na_averages and the first point's sleep are 32-bit cycle counts.
 		if maxAvg := int(float64(math.MaxUint32) / (regmap.Clock / bw) / (FirstPointFactor + 1)); s.AveragePerPoint > maxAvg {
-			return nil, rperr.Invalidf("average_per_point: %d is outside 1..%d at rbw %.4g Hz", s.AveragePerPoint, maxAvg, bw)
+			return nil, rperr.Invalidf("%s: %d is outside 1..%d at rbw %.4g Hz", avgName, s.AveragePerPoint, maxAvg, bw)
 		}
 		pt := bandPoint(f, bw, s.AveragePerPoint, i == 0)
 		pt.freq = regmap.RegToFreq(pt.freqReg, regmap.IQPhaseBits)

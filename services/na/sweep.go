@@ -48,7 +48,8 @@ func (p *plan) chunks(target time.Duration) []chunk {
 // it measures the same whatever ran on the module before it (the bridge
 // does not promise that two queued transactions run in arrival order).
 // Per point: write the frequency (which starts the point), wait for the
-// busy bit to clear, read the four sum words.
+// busy bit to clear, which cannot happen before the point's hardware time
+// (the wait's hint), read the four sum words.
 func (p *plan) ops(base uint32, c chunk) []api.Op {
 	ops := make([]api.Op, 0, 3*(c.to-c.from)+8)
 	var cur point
@@ -71,7 +72,7 @@ func (p *plan) ops(base uint32, c chunk) []api.Op {
 		timeout := 3*float64(pt.cycles())/regmap.Clock + 1
 		ops = append(ops,
 			api.Write(base+regmap.IQFrequency, pt.freqReg),
-			api.Wait(base+regmap.IQNAISumLow, regmap.IQNABusy, 0, timeout),
+			api.WaitAfter(base+regmap.IQNAISumLow, regmap.IQNABusy, 0, float64(pt.cycles())/regmap.Clock, timeout),
 			api.Read(base+regmap.IQNAISumLow, 4))
 	}
 	return ops

@@ -31,7 +31,8 @@ const (
 // acqOps is one acquisition as one transaction, in PyRPL's order
 // (scope._start_trace_acquisition): input selects, reset, settings, arm,
 // trigger source (for "immediately" writing it is the software trigger),
-// then wait until neither armed nor the delay runs, and read the trigger
+// then wait until neither armed nor the delay runs (which cannot happen
+// before the acquisition time, the wait's hint), and read the trigger
 // pointer, the trigger timestamp and both buffers.
 func (p *plan) acqOps(timeout float64) []api.Op {
 	return []api.Op{
@@ -45,7 +46,9 @@ func (p *plan) acqOps(timeout float64) []api.Op {
 		api.Write(reg(regmap.ScopeDelay), p.delay),
 		api.Write(reg(regmap.ScopeControl), regmap.ScopeArm),
 		api.Write(reg(regmap.ScopeTriggerSource), p.trig),
-		api.Wait(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, timeout),
+		// Not done before the acquisition time after the arm: a bridge
+		// that polls sleeps through it.
+		api.WaitAfter(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, p.acqTime(), timeout),
 		api.Read(reg(regmap.ScopeTriggerPointer), 1),
 		api.Read(reg(regmap.ScopeTrigTimeLow), 2),
 		// 14-bit samples: the low halves of the words are enough, and

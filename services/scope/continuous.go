@@ -11,6 +11,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -98,6 +99,11 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 	icancel()
 	if err != nil {
 		return nil, err
+	}
+	if p.set.Save || p.set.SaveEvery > 0 {
+		if err := s.saver.Check(ctx); err != nil {
+			return nil, err
+		}
 	}
 	id := set.ID
 	if id == "" {
@@ -284,6 +290,8 @@ func (s *Service) publish(name string, c *continuous) {
 	f := getSamples()
 	defer putSamples(f)
 	var seq uint64
+	every := uint64(max(c.p.set.SaveEvery, 1))
+	save := c.p.set.Save || c.p.set.SaveEvery > 0
 	for {
 		var r *raw
 		select {
@@ -298,13 +306,35 @@ func (s *Service) publish(name string, c *continuous) {
 			tr.T0 = -(N - 1) * c.p.dt() // the newest sample is "now"
 		}
 		putRaw(r)
+		if save && (seq-1)%every == 0 {
+			tr.Curve = curves.NewID()
+		}
 		mp, err := encodeMsgpack(&tr, 1)
+		h := wire.Msgpack.Header()
+		if err == nil && tr.Curve != "" {
+			mp, h, err = s.saveContinuous(c, &tr, mp, h)
+		}
 		if err == nil {
-			err = s.nc.PublishMsg(&nats.Msg{Subject: subject, Data: mp.data, Header: wire.Msgpack.Header()})
+			err = s.nc.PublishMsg(&nats.Msg{Subject: subject, Data: mp.data, Header: h})
 			mp.release()
 		}
 		if err != nil {
 			seq-- // nothing went out under this number
 		}
 	}
+}
+
+// saveContinuous stores a continuous trace before it is published. One
+// that cannot be stored is published all the same, without its curve id
+// and with the reason in the curves.ErrorHeader header.
+func (s *Service) saveContinuous(c *continuous, tr *traceOut, mp *encoded, h nats.Header) (*encoded, nats.Header, error) {
+	err := s.saver.Save(c.ctx, mp.data, tr.Curve, c.p.set.Name, c.p.set.Tags)
+	if err == nil {
+		return mp, h, nil
+	}
+	mp.release()
+	tr.Curve = ""
+	h.Set(curves.ErrorHeader, err.Error())
+	mp, err = encodeMsgpack(tr, 1)
+	return mp, h, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -51,6 +52,7 @@ type Service struct {
 	c        *client.Client
 	svc      *svc.Service
 	tr       *acq.Tracker
+	saver    *curves.Saver
 	cfg      Config
 	instance string
 	sub      *nats.Subscription
@@ -116,7 +118,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
-		boards: map[string]*board{}, tr: acq.New(nc, "scope"), events: make(chan event, 64)}
+		boards: map[string]*board{}, tr: acq.New(nc, "scope"), saver: curves.NewSaver(nc, api.InstrumentScope), events: make(chan event, 64)}
 	s.tr.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
@@ -558,9 +560,16 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.SaveEvery != 0 {
+		return nil, rperr.Invalidf("save_every: %d, but only continuous runs take it; a single saves with \"save\": true", set.SaveEvery)
+	}
 	name := req.Board()
 	// The request's context ends when its requester is gone: a single
-	// nobody waits for any more is dropped before it starts, or cancelled.
+	// nobody waits for any more is dropped before it starts, or cancelled;
+	// unless it is saved, and so found later by its id.
+	if set.Save {
+		req.Detach()
+	}
 	a, err := s.tr.Start(req.Context(), name, set.ID)
 	if err != nil {
 		return nil, err
@@ -575,7 +584,7 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 }
 
 // handleSingle waits for the single prepareSingle queued and answers it.
-func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error) {
+func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, error) {
 	j := req.Prepared.(*job)
 	a, p, name := j.a, j.p, req.Board()
 	defer a.End()
@@ -583,18 +592,34 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 	select {
 	case res = <-j.done:
 	case <-a.Context().Done():
-		return nil, a.Err()
+		res.err = a.Err()
 	}
 	if res.err != nil {
+		s.publishFailure(name, api.ScopeTrace{ID: a.ID, Board: name, Settings: p.set,
+			Timing: api.Timing{Requested: unix(req.Received)}}, res.err)
 		return nil, res.err
 	}
 	defer putRaw(res.r)
 	bufs := getSamples()
 	defer putSamples(bufs)
 	tr := makeTrace(name, a.ID, p, res.r, bufs, req.Received)
+	if p.set.Save {
+		tr.Curve = curves.NewID()
+	}
 	mp, err := encodeMsgpack(&tr, 2)
 	if err != nil {
 		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
+	}
+	if p.set.Save {
+		// Stored as the msgpack reply carries it, before the reply.
+		if err := s.saver.Save(ctx, mp.data, tr.Curve, p.set.Name, p.set.Tags); err != nil {
+			mp.release()
+			mp.release()
+			failed := tr.ScopeTrace // without its samples, as other failures
+			failed.Curve = ""
+			s.publishFailure(name, failed, err)
+			return nil, err
+		}
 	}
 	// The done event carries the same bytes as a msgpack reply. It goes
 	// out from the events goroutine after the reply (see eventDelay), so
@@ -620,6 +645,15 @@ func (s *Service) handleSingle(_ context.Context, req *svc.Request) (any, error)
 		return nil, rperr.Errorf(rperr.EInternal, "scope: encoding the trace: %v", err)
 	}
 	return svc.Raw{Data: js, Header: wire.JSON.Header()}, nil
+}
+
+// publishFailure sends the done event of a single that failed (what is
+// known of it, with the error headers), unless nobody would hear it.
+func (s *Service) publishFailure(board string, tr api.ScopeTrace, err error) {
+	if s.cfg.Heard != nil && !s.cfg.Heard(api.Subject(board, "scope", "done")) {
+		return
+	}
+	_ = s.tr.PublishFailure(board, tr, err)
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -7,6 +7,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 )
 
 // N is the number of samples per channel in one trace.
@@ -178,14 +179,23 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 		return nil, rperr.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x the acquisition time x trace_average)", s.Timeout, MaxTimeout)
 	}
 	if s.Timeout == 0 {
-		s.Timeout = DefaultTimeout(p.acqTime(), p.n)
+		// Capped: the bridge waits at most MaxTimeout for one trace, and
+		// the default only has to outlast a trace without a trigger.
+		s.Timeout = min(DefaultTimeout(p.acqTime(), p.n), MaxTimeout)
 	}
 	p.timeout = s.Timeout
+	if err := curves.CheckSaveEvery(s.SaveEvery); err != nil {
+		return nil, err
+	}
+	if err := curves.CheckLabels(s.Save || s.SaveEvery > 0, s.Name, s.Tags); err != nil {
+		return nil, err
+	}
 	p.set = s
 	return p, nil
 }
 
-// DefaultTimeout is 1 s + 2 x the acquisition time x the traces averaged.
+// DefaultTimeout is 1 s + 2 x the acquisition time x the traces averaged
+// (newPlan caps it at MaxTimeout).
 func DefaultTimeout(acqTime float64, traces int) float64 {
 	return 1 + 2*acqTime*float64(max(traces, 1))
 }

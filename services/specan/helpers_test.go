@@ -30,6 +30,7 @@ const seed = 11
 // server, and a Go client on another.
 type env struct {
 	ns    *server.Server
+	sim   *sim.Board
 	cfg   sim.Config
 	svc   *specan.Service
 	c     *client.Client
@@ -94,7 +95,7 @@ func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *serv
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { sa.Stop(context.Background()) })
-	e := &env{ns: ns, cfg: sc, svc: sa}
+	e := &env{ns: ns, sim: sb, cfg: sc, svc: sa}
 	e.c, err = client.New(connect(tb, ns))
 	if err != nil {
 		tb.Fatal(err)

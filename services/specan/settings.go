@@ -70,6 +70,9 @@ func DefaultTimeout(dec, n int) time.Duration {
 // names the field and the allowed values.
 func parse(s api.SpecanSettings) (request, error) {
 	var r request
+	if err := pyrplNames(&s); err != nil {
+		return r, err
+	}
 	switch {
 	case s.Span != 0 && s.Decimation != 0:
 		return r, rperr.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
@@ -180,4 +183,45 @@ func crossScale(u spectrum.Unit, rbw float64) float64 {
 		return 0.5
 	}
 	return 0.5 / rbw
+}
+
+// pyrplNames moves PyRPL's names into ours: display_unit is unit,
+// input1_baseband and input2_baseband are input1 and input2 (either name,
+// not two different values), baseband must be true. rbw is resolved
+// before parse (RBWDecimation).
+func pyrplNames(s *api.SpecanSettings) error {
+	for _, a := range []struct {
+		alias, name string
+		from, to    *string
+	}{{"display_unit", "unit", &s.DisplayUnit, &s.Unit}, {"input1_baseband", "input1", &s.Input1Baseband, &s.Input1}, {"input2_baseband", "input2", &s.Input2Baseband, &s.Input2}} {
+		if *a.from == "" {
+			continue
+		}
+		if *a.to != "" && *a.to != *a.from {
+			return rperr.Invalidf("%s, %s: %q and %q; give one (%s is PyRPL's name)", a.alias, a.name, *a.from, *a.to, a.alias)
+		}
+		*a.to, *a.from = *a.from, ""
+	}
+	if s.Baseband != nil && !*s.Baseband {
+		return rperr.Invalidf("baseband: false asks for an IQ-demodulated spectrum around a center frequency, which this spectrum analyzer does not make; only true (the default) is allowed")
+	}
+	s.Baseband = nil
+	return nil
+}
+
+// RBWDecimation is the decimation PyRPL's spectrum analyzer picks for a
+// resolution bandwidth rbw (Hz) with a window whose equivalent noise
+// bandwidth is enbw (a fraction of the sample rate): the one whose rbw,
+// enbw x 125 MHz / decimation, is nearest to it.
+func RBWDecimation(rbw, enbw float64) (int, error) {
+	if !(rbw > 0) || math.IsInf(rbw, 0) {
+		return 0, rperr.Invalidf("rbw: %v Hz; allowed: > 0 (it picks the decimation whose rbw, ENBW x 125 MHz / decimation, is nearest, as PyRPL's rbw)", rbw)
+	}
+	best := 1
+	for _, d := range regmap.Decimations {
+		if math.Abs(enbw*regmap.Clock/float64(d)-rbw) < math.Abs(enbw*regmap.Clock/float64(best)-rbw) {
+			best = int(d)
+		}
+	}
+	return best, nil
 }

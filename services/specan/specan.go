@@ -15,7 +15,9 @@ import (
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/svc"
+	"github.com/rpbus/rpbus/wire"
 )
 
 // Version of the service, reported by micro.
@@ -53,10 +55,11 @@ type Config struct {
 
 // Service is a running spectrum analyzer serving every board.
 type Service struct {
-	cfg Config
-	c   *client.Client
-	svc *svc.Service
-	tr  *acq.Tracker
+	cfg   Config
+	c     *client.Client
+	svc   *svc.Service
+	tr    *acq.Tracker
+	saver *curves.Saver
 }
 
 // Start serves rp.*.specan.single, .cancel and .stop on nc. It gets its
@@ -84,7 +87,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
 	}
-	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module)}
+	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module), saver: curves.NewSaver(nc, api.InstrumentSpecan)}
 	s.svc, err = svc.New(nc, svc.Config{
 		Name:        "specan",
 		Version:     Version,
@@ -128,8 +131,14 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
+	if err := s.rbw(&in); err != nil {
+		return nil, err
+	}
 	r, err := parse(in)
 	if err != nil {
+		return nil, err
+	}
+	if err := curves.CheckLabels(in.Save, in.Name, in.Tags); err != nil {
 		return nil, err
 	}
 	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: r.window, Decimation: r.dec})
@@ -137,6 +146,9 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 		return nil, rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
 	}
 	board := req.Board()
+	if in.Save {
+		req.Detach() // the saved spectrum is found later by its id
+	}
 	a, err := s.tr.Start(ctx, board, in.ID)
 	if err != nil {
 		return nil, err
@@ -148,12 +160,55 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 
 	sp, err := s.run(a, board, r, an)
 	if err != nil {
+		sp.Settings, sp.Requested = r.applied, unix(req.Received)
+		_ = s.tr.PublishFailure(board, sp, err)
 		return nil, err
 	}
 	sp.Requested = unix(req.Received)
 	s.fill(&sp, r, an)
+	var saved []byte
+	if r.applied.Save {
+		sp.Curve = curves.NewID()
+		if saved, err = wire.Msgpack.Marshal(sp); err != nil {
+			return nil, rperr.Errorf(rperr.EInternal, "specan: encoding the spectrum: %v", err)
+		}
+		if err := s.saver.Save(ctx, saved, sp.Curve, r.applied.Name, r.applied.Tags); err != nil {
+			_ = s.tr.PublishFailure(board, sp, err)
+			return nil, err
+		}
+	}
 	_ = s.tr.Publish(board, "done", sp)
+	if saved != nil && req.Codec == wire.Msgpack {
+		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+	}
 	return sp, nil
+}
+
+// rbw turns PyRPL's rbw into the decimation it picks, with the window
+// asked for.
+func (s *Service) rbw(in *api.SpecanSettings) error {
+	if in.RBW == 0 {
+		return nil
+	}
+	if in.Span != 0 || in.Decimation != 0 {
+		return rperr.Invalidf("rbw, span, decimation: give one of them (rbw %v Hz, span %v Hz, decimation %d)", in.RBW, in.Span, in.Decimation)
+	}
+	w := DefaultWindow
+	if in.Window != "" {
+		var err error
+		if w, err = spectrum.ParseWindow(in.Window); err != nil {
+			return rperr.Invalidf("window: %q; allowed: %s", in.Window, joinWindows())
+		}
+	}
+	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: w, Decimation: 1})
+	if err != nil {
+		return rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
+	}
+	if in.Decimation, err = RBWDecimation(in.RBW, plan.ENBW()); err != nil {
+		return err
+	}
+	in.RBW = 0
+	return nil
 }
 
 // fill writes the averaged spectra, converted, into sp.

@@ -14,6 +14,7 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/specan"
@@ -27,11 +28,18 @@ const (
 	// 60 dB down; the sinc correction differs from the scope's exact
 	// boxcar by 1e-4 dB at these frequencies.
 	tolToneDB = 0.1
-	// tolNoiseDB: the averaged floor against the configured density. With
-	// 20 traces of about 2000 independent bins each the mean's statistical
-	// error is about 0.01 dB; the 0.5 dB the issue allows is the margin for
-	// the model (see TestNoiseFloor).
-	tolNoiseDB = 0.5
+	// tolFloorModelDB: the averaged floor against the density derived
+	// from the physics (sim.Config.ScopeNoiseDensity). The mean of 20
+	// traces' bins has a statistical error of about 0.01 dB (less at
+	// decimation 1024, whose samples are two values); a window's ENBW
+	// taken for another's (Hann for Hamming: 0.42 dB) fails.
+	tolFloorModelDB = 0.1
+	// tolFloorDensityDB: below fs/8 at decimations 1 and 8, the floor
+	// against the configured density alone: the 14-bit conversion and the
+	// boxcar's truncation add 0.01 and 0.08 dB there, the decimation
+	// filter's correction 0.02 dB on average, and the mean of these
+	// fewer bins has a statistical error of about 0.04 dB.
+	tolFloorDensityDB = 0.3
 	// tolParseval: relative, the integrated density against the signal's
 	// mean square. The ASG table's 14-bit steps (1e-4) and the noise
 	// (2e-6 of the sine's power) are what is left.
@@ -147,54 +155,51 @@ func TestSineAmplitude(t *testing.T) {
 	}
 }
 
-// expectedFloor is the one-sided density (Vrms^2/Hz) of the simulated
-// input's random part at decimation dec with averaging on, before the
-// service's decimation-filter correction: the boxcar mean of the analog
-// noise and of the ADC's rounding (sigma^2 + LSB^2/12)/dec, plus the
-// floor of the averaged value (another LSB^2/12, white because the
-// averaged noise spans several LSB), spread over fs/2.
-func expectedFloor(cfg sim.Config, dec int) float64 {
-	sd := cfg.SampleNoiseStd(uint32(dec), true)
-	fs := regmap.Clock / float64(dec)
-	return (sd*sd + sim.LSB*sim.LSB/12) / (fs / 2)
-}
-
 // TestNoiseFloor: without a signal the averaged floor in Vrms^2/Hz is
-// the configured input noise density squared.
-//
-// The service divides by PyRPL's sinc^2 decimation-filter response, but
-// boxcar-averaged white noise stays white, so the floor rises towards
-// fs/2 by 1/sinc^2 (3.9 dB at fs/2): the expectation carries that
-// factor, and at decimation 8 the quantisation adds 0.07 dB. Below fs/8
-// both are small and the floor is compared with NoiseDensity^2 itself.
+// the density derived from the physics, sim.Config.ScopeNoiseDensity (the
+// input noise, the 14-bit conversion, the boxcar's sum and its truncation,
+// white), times the service's decimation-filter correction 1/sinc^2, which
+// makes it rise towards fs/2 (3.9 dB at fs/2 for large decimations).
+// Where the conversion and the truncation add little (decimations 1 and 8,
+// below fs/8) it is the configured density itself. The package-level
+// TestScopeNoiseFloor in board/sim checks every decimation up to 65536;
+// this one the service's way, through the scope, at the fast ones.
 func TestNoiseFloor(t *testing.T) {
 	e := newEnv(t, specan.Config{})
-	const dec, traces = 8, 20
-	sp := e.spectrum(t, api.SpecanSettings{Decimation: dec, TraceAverage: traces, Window: "hamming", Unit: "Vrms^2/Hz"})
-	p, err := spectrum.NewPlan(spectrum.Settings{Length: 16384, Window: spectrum.Hamming, Decimation: dec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	corr := p.Correction(nil)
-	floor := expectedFloor(e.cfg, dec)
 	nd2 := e.cfg.NoiseDensity * e.cfg.NoiseDensity
-	for ch, x := range [][]float64{sp.Ch1, sp.Ch2} {
-		// Skip the lowest bins: the ADC floor's mean, -LSB/2, sits at DC.
-		var all, low float64
-		var nAll, nLow int
-		for k := 16; k < len(x); k++ {
-			all += x[k] / (floor * corr[k])
-			nAll++
-			if sp.Frequencies[k] < sp.Settings.Span/8 {
-				low += x[k]
-				nLow++
-			}
+	for _, c := range []struct {
+		dec, traces int
+		window      spectrum.Window
+	}{{1, 20, spectrum.Hamming}, {8, 20, spectrum.Hamming}, {64, 20, spectrum.Blackman}, {1024, 4, spectrum.FlatTop}} {
+		sp := e.spectrum(t, api.SpecanSettings{Decimation: c.dec, TraceAverage: c.traces, Window: string(c.window), Unit: "Vrms^2/Hz"})
+		p, err := spectrum.NewPlan(spectrum.Settings{Length: 16384, Window: c.window, Decimation: c.dec})
+		if err != nil {
+			t.Fatal(err)
 		}
-		dAll := dB(all / float64(nAll))
-		dLow := dB(low / float64(nLow) / nd2)
-		t.Logf("ch%d: floor against the model %+.3f dB; below fs/8 against NoiseDensity^2 %+.3f dB", ch+1, dAll, dLow)
-		if math.Abs(dAll) > tolNoiseDB || math.Abs(dLow) > tolNoiseDB {
-			t.Errorf("ch%d: floor %+.3f dB from the model, %+.3f dB from NoiseDensity^2 below fs/8", ch+1, dAll, dLow)
+		corr := p.Correction(nil)
+		floor := e.cfg.ScopeNoiseDensity(uint32(c.dec), true, 0)
+		for ch, x := range [][]float64{sp.Ch1, sp.Ch2} {
+			// Skip the lowest bins: the mean of the samples (half a step
+			// below 0) sits at DC.
+			var all, low float64
+			var nAll, nLow int
+			for k := 16; k < len(x); k++ {
+				all += x[k] / (floor * corr[k])
+				nAll++
+				if sp.Frequencies[k] < sp.Settings.Span/8 {
+					low += x[k]
+					nLow++
+				}
+			}
+			dAll := dB(all / float64(nAll))
+			dLow := dB(low / float64(nLow) / nd2)
+			t.Logf("decimation %d ch%d: floor against the derived %.4g V^2/Hz %+.3f dB; below fs/8 against NoiseDensity^2 %+.3f dB", c.dec, ch+1, floor, dAll, dLow)
+			if math.Abs(dAll) > tolFloorModelDB {
+				t.Errorf("decimation %d ch%d: floor %+.3f dB from the derived density", c.dec, ch+1, dAll)
+			}
+			if c.dec <= 8 && math.Abs(dLow) > tolFloorDensityDB {
+				t.Errorf("decimation %d ch%d: floor %+.3f dB from NoiseDensity^2 below fs/8", c.dec, ch+1, dLow)
+			}
 		}
 	}
 }
@@ -349,13 +354,13 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	corr := p.Correction(nil)
-	floor := expectedFloor(e.cfg, 64)
+	floor := e.cfg.ScopeNoiseDensity(64, true, 0)
 	var r float64
 	for k := 16; k < len(noise.Ch1); k++ {
 		r += noise.Ch1[k] / (floor * corr[k]) / float64(len(noise.Ch1)-16)
 	}
-	if math.Abs(dB(r)) > tolNoiseDB {
-		t.Errorf("noise: floor %+.3f dB from the model", dB(r))
+	if math.Abs(dB(r)) > tolFloorModelDB {
+		t.Errorf("noise: floor %+.3f dB from the derived density", dB(r))
 	}
 	// The scope trace's rms: the tone through H1 and the boxcar, 0.07 V.
 	var ms float64
@@ -398,7 +403,9 @@ func TestProgressAndDone(t *testing.T) {
 			}
 		}
 	})
-	minEvents := int((sp.Ended - sp.Started) / specan.ProgressInterval.Seconds())
+	// One event per interval, give or take the ticks a loaded machine
+	// drops: at least one per two intervals.
+	minEvents := int((sp.Ended - sp.Started) / specan.ProgressInterval.Seconds() / 2)
 	if len(events) < minEvents {
 		t.Errorf("%d progress events in %.3f s, want at least %d", len(events), sp.Ended-sp.Started, minEvents)
 	}
@@ -578,4 +585,83 @@ func TestMissingServices(t *testing.T) {
 	}
 	_, err = c.Board("sim").Specan().Single(ctxT(t, 10*time.Second), api.SpecanSettings{})
 	wantCode(t, err, rperr.ENotFound, "scope.single")
+}
+
+// TestDoneEventsForEveryEnd: a spectrum that is cancelled, times out, is
+// stopped or finds the board gone publishes its done event too, with the
+// error's code, its id and the settings as applied.
+func TestDoneEventsForEveryEnd(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sa := e.board.Specan()
+	done, err := sa.Done(ctxT(t, 60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(id, code string) {
+		t.Helper()
+		testrig.ExpectDone(t, done, id, code, func(v api.Spectrum) bool { return v.Board == "sim" && v.Settings.Decimation != 0 })
+	}
+
+	res := startLong(t, e, "cancelled")
+	if _, err := sa.Cancel(ctxT(t, 5*time.Second), "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("cancelled", rperr.ECancelled)
+
+	s := longRun
+	s.ID, s.Timeout = "timed-out", 0.2
+	_, err = sa.Single(context.Background(), s)
+	wantCode(t, err, rperr.ETimeout)
+	expect("timed-out", rperr.ETimeout)
+
+	res = startLong(t, e, "stopped")
+	if _, err := sa.Stop(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, <-res, rperr.ECancelled)
+	expect("stopped", rperr.ECancelled)
+
+	scopeFree(t, e)
+	e.sim.Close() // the board goes away: the bridge answers 503
+	_, err = sa.Single(ctxT(t, 10*time.Second), api.SpecanSettings{ID: "no-board"})
+	wantCode(t, err, rperr.EUnavailable)
+	expect("no-board", rperr.EUnavailable)
+}
+
+// TestPyRPLNames: PyRPL's names on the wire. rbw picks the decimation
+// whose rbw is nearest, as PyRPL's does; display_unit, input1_baseband
+// and input2_baseband are unit, input1 and input2; baseband must be true;
+// errors name the field the user gave.
+func TestPyRPLNames(t *testing.T) {
+	e := newEnv(t, specan.Config{})
+	sp := e.spectrum(t, api.SpecanSettings{RBW: 449, DisplayUnit: "dB(Vrms^2/Hz)", Input1Baseband: "in2", Input2Baseband: "out1", TraceAverage: 1})
+	if sp.Settings.Decimation != 64 || math.Abs(sp.RBW-449.5) > 1 || sp.Settings.Unit != "dB(Vrms^2/Hz)" || sp.Settings.Input1 != "in2" || sp.Settings.Input2 != "out1" {
+		t.Fatalf("applied %+v, rbw %g", sp.Settings, sp.RBW)
+	}
+	if sp.Settings.RBW != 0 || sp.Settings.DisplayUnit != "" || sp.Settings.Baseband != nil {
+		t.Errorf("the reply's settings keep PyRPL's names: %+v", sp.Settings)
+	}
+	// A boxcar's rbw is 1 bin: 120 Hz is about decimation 64's 119 Hz.
+	if d, err := specan.RBWDecimation(120, 1.0/16384); err != nil || d != 64 {
+		t.Errorf("RBWDecimation(120 Hz, boxcar) = %d, %v; want 64", d, err)
+	}
+	yes := true
+	if sp := e.spectrum(t, api.SpecanSettings{Baseband: &yes, Decimation: 8}); sp.Settings.Decimation != 8 {
+		t.Errorf("baseband true: %+v", sp.Settings)
+	}
+	no := false
+	for _, tc := range []struct {
+		s    api.SpecanSettings
+		want []string
+	}{
+		{api.SpecanSettings{RBW: -5}, []string{"rbw", "-5"}},
+		{api.SpecanSettings{RBW: 100, Decimation: 8}, []string{"rbw, span, decimation"}},
+		{api.SpecanSettings{DisplayUnit: "V", Unit: "Vpk"}, []string{"display_unit, unit"}},
+		{api.SpecanSettings{DisplayUnit: "furlong"}, []string{"unit", "furlong"}},
+		{api.SpecanSettings{Baseband: &no}, []string{"baseband"}},
+	} {
+		_, err := e.board.Specan().Single(ctxT(t, 10*time.Second), tc.s)
+		wantCode(t, err, rperr.EInvalid, tc.want...)
+	}
 }

@@ -1,6 +1,6 @@
 // The rpbus client: promises over one NATS connection, msgpack on the wire.
 
-import { connect as natsConnect } from "@nats-io/transport-node";
+import { openConnection } from "./connect.js";
 import { headers as natsHeaders, nuid } from "@nats-io/nats-core";
 import { decode, encode } from "./codec.js";
 import { RpbusError, errorFromReply, fromNatsError } from "./errors.js";
@@ -17,20 +17,17 @@ const BOARD_NAME = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Connects to the NATS server(s) and returns a client that owns the
- * connection (close() drains it).
+ * connection (close() drains it). Credentials, at most one kind: user and
+ * password, token, creds (a credentials file) or nkey (an nkey seed file);
+ * timeout: seconds per attempt (default 2), after which, or at once on a
+ * refusal, an authorization or a TLS failure, it rejects with code 503
+ * saying what was tried and why.
  * @param {string | string[]} [servers] e.g. "nats://127.0.0.1:4222"
- * @param {object} [options] NATS connection options, plus maxInFlight
+ * @param {object} [options] credentials, timeout, maxInFlight, and NATS connection options
  */
 export async function connect(servers = "nats://127.0.0.1:4222", options = {}) {
-  const { maxInFlight, ...natsOptions } = options;
-  let nc;
-  try {
-    // noAsyncTraces: nats.js would build an Error (a stack capture) per
-    // request only to improve its own error stacks; RpbusError has its own.
-    nc = await natsConnect({ name: "rpbus-js", noAsyncTraces: true, ...natsOptions, servers });
-  } catch (err) {
-    throw new RpbusError(503, `connecting to ${servers}: ${err.message}`, { cause: err });
-  }
+  const { maxInFlight, ...rest } = options;
+  const nc = await openConnection(servers, rest);
   return new Rpbus(nc, { maxInFlight, ownsConnection: true });
 }
 

@@ -46,10 +46,23 @@ export class EventStream<T> implements AsyncIterable<Event<T>> {
   [Symbol.asyncIterator](): AsyncIterator<Event<T>>;
 }
 
-export interface ConnectOptions extends Partial<NodeConnectionOptions> {
+export interface ConnectOptions extends Partial<Omit<NodeConnectionOptions, "timeout" | "user" | "pass" | "token">> {
   /** Requests in flight at once (default 64); more wait for a slot. */
   maxInFlight?: number;
+  /** Seconds one connection attempt may take (default 2). */
+  timeout?: number;
+  /** Credentials, at most one kind: user and password, token, creds (a credentials file path) or nkey (an nkey seed file path). */
+  user?: string;
+  password?: string;
+  token?: string;
+  creds?: string;
+  nkey?: string;
 }
+
+/** Seconds one connection attempt may take before connect() says why it failed. */
+export const CONNECT_TIMEOUT: number;
+/** Whom a connection logs in as, without secrets: "as user \"bob\"", "with a token", ... */
+export function describeCredentials(c?: { user?: string; token?: string; creds?: string; nkey?: string }): string;
 
 export function connect(servers?: string | string[], options?: ConnectOptions): Promise<Rpbus>;
 
@@ -91,9 +104,17 @@ export const ops: {
 
 export interface OpResult { words?: Uint32Array; halves?: Uint16Array; waited?: number }
 export interface TxnReply { results: OpResult[]; modules: string[]; started: number; elapsed: number }
+export interface HWDesign {
+  name: string;
+  signature: string;
+  dna?: string;
+  loader?: string;
+  bitstream?: string;
+  sha256?: string;
+}
 export interface HWInfo {
   board: string;
-  backend: "sim" | "monitor";
+  backend: "sim" | "monitor" | "devmem";
   address?: string;
   clock: number;
   bitstream: string;
@@ -104,6 +125,8 @@ export interface HWInfo {
   generators: string[];
   version: string;
   sim_model?: Record<string, unknown>;
+  os?: string;
+  design?: HWDesign;
 }
 
 export class HW {
@@ -189,6 +212,8 @@ export interface NASettings {
   points?: number;
   rbw?: number;
   average_per_point?: number;
+  /** PyRPL's older name of average_per_point (give one). */
+  avg_per_point?: number;
   amplitude?: number;
   input?: Signal;
   output_direct?: "off" | "out1" | "out2" | "both";
@@ -226,6 +251,13 @@ export interface SpecanSettings {
   unit?: "Vpk^2" | "dB(Vpk^2)" | "Vpk" | "Vrms^2" | "dB(Vrms^2)" | "Vrms" | "Vrms^2/Hz" | "dB(Vrms^2/Hz)" | "Vrms/sqrt(Hz)";
   cross?: boolean;
   timeout?: number;
+  /** PyRPL's rbw (Hz): picks the decimation whose rbw (ENBW x 125 MHz / decimation) is nearest; instead of span or decimation. */
+  rbw?: number;
+  /** PyRPL's names of unit, input1 and input2; baseband must be true. */
+  display_unit?: SpecanSettings["unit"];
+  input1_baseband?: Signal;
+  input2_baseband?: Signal;
+  baseband?: boolean;
 }
 export interface Spectrum extends Timing {
   id: string;
@@ -259,8 +291,9 @@ export function encode(value: unknown): Uint8Array;
 export function decode(data: Uint8Array): any;
 export function typedArray(m: { dtype: string; shape?: number[]; data: Uint8Array }): Float32Array | Float64Array | Uint32Array;
 
-export function scopeTraceTime(s?: ScopeSettings): number;
 export function scopeTimeout(s?: ScopeSettings): number;
 export function naTimeout(s?: NASettings): number;
 export function specanTimeout(s?: SpecanSettings): number;
 export function txnTimeout(ops?: Op[]): number;
+
+export * from "./curves.js";

@@ -41,6 +41,7 @@ describe("hw", () => {
     assert.equal(info.scope_samples, 16384);
     assert.ok(info.decimations.includes(1) && info.decimations.includes(65536));
     assert.ok(info.generators.includes("asg0"));
+    assert.equal(info.design.name, "PyRPL");
   });
 
   test("txn writes and reads back registers; words are a Uint32Array", { timeout: T }, async () => {

@@ -92,3 +92,9 @@ test("aborting a long sweep cancels it; progress and done report it", { timeout:
   const t = await board.na.single({ start_freq: 1e5, stop_freq: 1e6, points: 5, rbw: 1e4 }, { timeout: 5 });
   assert.equal(t.re.length, 5);
 });
+
+test("a bad setting reaches the service and comes back as its 400; PyRPL's avg_per_point", async () => {
+  await assert.rejects(board.na.single({ rbw: -5 }), (e) => e.code === 400 && /rbw/.test(e.message));
+  const tr = await board.na.single({ start_freq: 1e6, stop_freq: 2e6, points: 5, rbw: 1e4, avg_per_point: 2 });
+  assert.equal(tr.settings.average_per_point, 2);
+});

@@ -92,3 +92,11 @@ test("progress events count the traces of a long spectrum; abort cancels it", { 
   const s = await board.specan.single({ decimation: 1 }, { timeout: 5 });
   assert.equal(s.traces, 1);
 });
+
+test("PyRPL's names: rbw picks the decimation, display_unit, input1_baseband, baseband", async () => {
+  const sp = await board.specan.single({ rbw: 449, display_unit: "dB(Vrms^2/Hz)", input1_baseband: "in2", baseband: true });
+  assert.equal(sp.settings.decimation, 64);
+  assert.equal(sp.settings.unit, "dB(Vrms^2/Hz)");
+  assert.equal(sp.settings.input1, "in2");
+  await assert.rejects(board.specan.single({ baseband: false }), (e) => e.code === 400 && /baseband/.test(e.message));
+});

@@ -35,3 +35,17 @@ export async function usage(url: string): Promise<void> {
   console.log(f, ch1, axis, re, bins, decs, words, done, stopped.continuous);
   await rp.close();
 }
+
+// The curve store (src/curves.d.ts).
+export async function curvesUsage(url: string): Promise<void> {
+  const rp = await connect(url);
+  const t = await rp.board("sim").scope.single({ decimation: 8, save: true, name: "x", tags: ["a"] });
+  const id: string | undefined = t.curve;
+  const page = await rp.curves.list({ tag: "a", limit: 10 });
+  const first: string = page.curves[0].id;
+  const again = await rp.curves.get(first);
+  const saved: number | undefined = again.meta.saved;
+  for await (const c of rp.curves.all({ instrument: "na" })) console.log(c.name, id, saved);
+  await rp.curves.update(first, { keep: true });
+  await rp.curves.delete(first);
+}

@@ -10,7 +10,6 @@ import asyncio
 
 import numpy as np
 import pytest
-from _support import needs
 
 import rpbus
 
@@ -18,8 +17,6 @@ POINTS = 128  # NA points; the scope trace is averaged down to as many
 N = 16384
 
 
-@needs("scope")
-@needs("na")
 async def test_scope_and_na_at_once_in_a_loop(board: rpbus.Board) -> None:
     overlaps = []
 
@@ -47,8 +44,6 @@ async def test_scope_and_na_at_once_in_a_loop(board: rpbus.Board) -> None:
     assert total.max() >= n * 0.9
 
 
-@needs("scope")
-@needs("na")
 async def test_gather_scope_and_na(board: rpbus.Board) -> None:
     trace, sweep = await asyncio.gather(
         board.scope.single(decimation=1024),
@@ -83,7 +78,6 @@ AMPLITUDE = 0.5
 BLACKMAN_TOL = 0.15
 
 
-@needs("scope")
 async def test_spectrum_analyzer_averaging_ten_scope_curves(board: rpbus.Board) -> None:
     await board.asg0.setup(
         waveform="sin", frequency=TONE, amplitude=AMPLITUDE, output_direct="out1", trigger_source="immediately"
@@ -100,7 +94,6 @@ async def test_spectrum_analyzer_averaging_ten_scope_curves(board: rpbus.Board) 
         await board.asg0.setup(output_direct="off")
 
 
-@needs("specan")
 async def test_specan_service_averaging_ten_scope_curves(board: rpbus.Board) -> None:
     await board.asg0.setup(
         waveform="sin", frequency=TONE, amplitude=AMPLITUDE, output_direct="out1", trigger_source="immediately"

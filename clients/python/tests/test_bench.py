@@ -3,13 +3,11 @@ targets live in the bench, not in tests)."""
 
 from __future__ import annotations
 
-from _support import needs
 
 from rpbus import bench
 from rpbus.local import ensure_binary
 
 
-@needs("scope")
 async def test_bench_runs_and_decodes_16_bit_samples(rpbus_url: str) -> None:
     res = await bench.run(rpbus_url, count=10, rounds=1, board_name="sim", binary=ensure_binary())
     (rnd,) = res["rounds"]

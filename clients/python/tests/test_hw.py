@@ -29,6 +29,7 @@ async def test_info(board: rpbus.Board) -> None:
     assert {"scope", "asg", "iq0"} <= set(info.modules)
     assert info.generators == ["asg0", "asg1"]
     assert isinstance(info.sim_model, dict)
+    assert info.design is not None and info.design.name == "PyRPL"
 
 
 async def test_txn_write_read_round_trip(board: rpbus.Board) -> None:

@@ -9,11 +9,9 @@ import logging
 
 import numpy as np
 import pytest
-from _support import needs
 
 import rpbus
 
-pytestmark = needs("na")
 
 F0 = 1e6  # Hz, the resonance
 FC = 100e3  # Hz, the low-pass corner
@@ -125,3 +123,16 @@ async def test_cancelling_the_task_frees_the_iq_module(
     ]
     with pytest.raises(rpbus.NotFoundError):
         await board.na.cancel("py-test-na-cancel")
+
+
+async def test_pyrpl_name_avg_per_point(board: rpbus.Board) -> None:
+    tr = await board.na.single(start_freq=1e6, stop_freq=2e6, points=5, rbw=1e4, avg_per_point=2)
+    assert tr.settings.average_per_point == 2
+    with pytest.raises(rpbus.InvalidError, match="avg_per_point: -1"):
+        await board.na.single(avg_per_point=-1)
+
+
+async def test_a_bad_setting_reaches_the_service(board: rpbus.Board) -> None:
+    # The deadline rule takes rbw -5 as absent; the service answers 400.
+    with pytest.raises(rpbus.InvalidError, match="rbw"):
+        await board.na.single(rbw=-5)

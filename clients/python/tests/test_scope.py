@@ -8,11 +8,9 @@ import logging
 
 import numpy as np
 import pytest
-from _support import needs
 
 import rpbus
 
-pytestmark = needs("scope")
 
 N = 16384
 DT = 8e-9  # s, decimation 1

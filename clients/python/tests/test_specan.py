@@ -6,11 +6,9 @@ import asyncio
 
 import numpy as np
 import pytest
-from _support import needs
 
 import rpbus
 
-pytestmark = needs("specan")
 
 TONE = 1e6  # Hz
 AMPLITUDE = 0.5  # V
@@ -64,3 +62,13 @@ async def test_bad_settings_are_400(board: rpbus.Board, settings: dict, field: s
     with pytest.raises(rpbus.InvalidError) as ei:
         await board.specan.single(**settings)
     assert ei.value.message.startswith(field), ei.value.message
+
+
+async def test_pyrpl_names(board: rpbus.Board) -> None:
+    sp = await board.specan.single(rbw=449, display_unit="dB(Vrms^2/Hz)", input1_baseband="in2", baseband=True)
+    assert sp.settings.decimation == 64 and abs(sp.rbw - 449.5) < 1
+    assert sp.settings.unit == "dB(Vrms^2/Hz)" and sp.settings.input1 == "in2"
+    with pytest.raises(rpbus.InvalidError, match="baseband"):
+        await board.specan.single(baseband=False)
+    with pytest.raises(rpbus.InvalidError, match="display_unit, unit"):
+        await board.specan.single(display_unit="Vpk", unit="Vrms")

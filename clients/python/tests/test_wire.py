@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import msgpack
 import numpy as np
 import pytest
 
 import rpbus
-from rpbus import _wire, na, scope, specan
+from rpbus import _wire, deadlines
+from rpbus.local import repo_root
 from rpbus.errors import error_from_code
 from rpbus.types import ScopeTrace, from_wire
 
@@ -104,39 +107,24 @@ def test_error_details() -> None:
     assert isinstance(e, rpbus.InternalError)
 
 
-def test_scope_wait_time() -> None:
-    assert scope.duration_of(1) == pytest.approx(131.072e-6)
-    assert scope.acquisition_time() == pytest.approx(131.072e-6)
-    # 1 ms rounds up to decimation 8 (1.048576 ms), as PyRPL.
-    assert scope.acquisition_time(duration=1e-3) == pytest.approx(scope.duration_of(8))
-    assert scope.acquisition_time(duration=scope.duration_of(8)) == pytest.approx(scope.duration_of(8))
-    # A trigger delay past the half trace keeps the scope writing.
-    d = scope.duration_of(1)
-    assert scope.acquisition_time(trigger_source="ch1_positive_edge", trigger_delay=d) == pytest.approx(1.5 * d)
-    assert scope.acquisition_time(decimation="x") == 0.0  # type: ignore[arg-type]
-    # wait = acq x n + (1 s + 2 x acq x n) + margin
-    acq = scope.duration_of(1024)
-    assert scope._wait_time({"decimation": 1024, "trace_average": 10}) == pytest.approx(
-        10 * acq + 1 + 20 * acq + rpbus.MARGIN
-    )
-    assert scope._wait_time({"timeout": 7.0}) == pytest.approx(scope.duration_of(1) + 7 + rpbus.MARGIN)
-    # With a trigger, each of the averaged traces may wait the whole timeout.
-    assert scope._wait_time({"timeout": 0.5, "trace_average": 4, "trigger_source": "ch1_positive_edge"}) == (
-        pytest.approx(4 * scope.duration_of(1) + 4 * 0.5 + rpbus.MARGIN)
-    )
+def test_deadlines_table() -> None:
+    """The deadlines are the table's, which the Go and JS tests check too."""
+    root = repo_root()
+    assert root is not None
+    table = json.loads((root / "client" / "testdata" / "deadlines.json").read_text())
+    waits = {
+        "scope.single": deadlines.scope_wait,
+        "na.single": deadlines.na_wait,
+        "specan.single": deadlines.specan_wait,
+        "hw.txn": lambda s: deadlines.txn_wait(s["ops"]),
+    }
+    assert table["cases"]
+    for c in table["cases"]:
+        assert waits[c["call"]](c["settings"]) == pytest.approx(c["wait"], abs=1e-6), c
 
 
-def test_na_wait_time() -> None:
-    # 1001 points at 1 kHz rbw, 1 average: 1.5 ms a point, the first x3.
-    assert na.sweep_time() == pytest.approx(1003 * 1.5e-3)
-    assert na.sweep_time(points=11, rbw=100, average_per_point=3, trace_average=2) == pytest.approx(2 * 13 * 3.5 / 100)
-    # auto_bandwidth narrows rbw at low frequencies: longer.
-    assert na.sweep_time(auto_bandwidth=True, q_factor_min=50) > na.sweep_time()
-    assert na._wait_time({}) == pytest.approx(3 * na.sweep_time() + 5 + rpbus.MARGIN)
-
-
-def test_specan_wait_time() -> None:
-    # default decimation 8; span 1 MHz -> decimation 64 (sample rate 1.95 MHz >= span).
-    assert specan.acquisition_time() == pytest.approx(8 * N * 8e-9)
-    assert specan.acquisition_time(span=1e6) == pytest.approx(64 * N * 8e-9)
-    assert specan.acquisition_time(decimation=1, trace_average=10) == pytest.approx(10 * N * 8e-9)
+def test_deadlines_ignore_what_is_not_a_number() -> None:
+    # The service answers 400 for these; the wait stays that of the defaults.
+    assert deadlines.na_wait({"rbw": "abc", "points": None}) == pytest.approx(deadlines.na_wait({}))
+    assert deadlines.scope_wait({"decimation": "x", "timeout": float("nan")}) == pytest.approx(deadlines.scope_wait({}))
+    assert deadlines.specan_wait({"span": float("inf")}) == pytest.approx(deadlines.specan_wait({}))

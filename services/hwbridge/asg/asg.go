@@ -175,7 +175,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 		}
 	}
 	if v := req.CyclesPerBurst; v != nil {
-		if *v < 0 || int64(*v) > maxCycles {
+		if *v < 0 || *v > maxCycles {
 			fail("cycles_per_burst: %d is outside 0..%d (32-bit register, 0 = continuous)", *v, uint64(maxCycles))
 		} else {
 			s.CyclesPerBurst = *v

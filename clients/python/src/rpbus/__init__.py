@@ -24,6 +24,7 @@ cancels the acquisition on the service; ``done()``, ``progress()`` and
 from __future__ import annotations
 
 from .client import (
+    CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
     HW,
     MARGIN,
@@ -37,6 +38,7 @@ from .client import (
     wait,
     write,
 )
+from .curves import Curve, CurveArray, CurveList, Curves, CurveStore
 from .errors import (
     BusyError,
     InternalError,
@@ -47,13 +49,16 @@ from .errors import (
     RpbusError,
     UnavailableError,
 )
+from . import sync
 from .na import NetworkAnalyzer
 from .scope import Scope
 from .specan import SpectrumAnalyzer
+from .sync import connect_sync
 from .types import (
     ASGSettings,
     CancelReply,
     ContinuousReply,
+    HWDesign,
     HWInfo,
     NASettings,
     NATrace,
@@ -72,9 +77,12 @@ from .types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MARGIN",
     "connect",
+    "connect_sync",
+    "sync",
     "Client",
     "Board",
     "HW",
@@ -82,6 +90,11 @@ __all__ = [
     "Instrument",
     "Scope",
     "NetworkAnalyzer",
+    "Curves",
+    "Curve",
+    "CurveArray",
+    "CurveList",
+    "CurveStore",
     "SpectrumAnalyzer",
     "EventStream",
     "read",
@@ -98,6 +111,7 @@ __all__ = [
     "ASGSettings",
     "CancelReply",
     "ContinuousReply",
+    "HWDesign",
     "HWInfo",
     "NASettings",
     "NATrace",

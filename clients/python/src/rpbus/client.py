@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import nats
 import nats.errors
@@ -25,6 +25,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from . import _wire
+from ._connect import open_connection
+from .deadlines import MARGIN, txn_wait
 from .errors import (
     InvalidError,
     NotFoundError,
@@ -34,7 +36,11 @@ from .errors import (
 )
 from .types import ASGSettings, CancelReply, HWInfo, StopReply, TxnCancelReply, TxnReply, from_wire
 
+if TYPE_CHECKING:
+    from .curves import Curves
+
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MARGIN",
     "Client",
@@ -53,10 +59,10 @@ log = logging.getLogger("rpbus")
 DEFAULT_TIMEOUT = 5.0
 """Seconds a call waits when its duration cannot be derived from the request."""
 
-MARGIN = 2.0
-"""Seconds a call waits beyond the service's own timeout, so that the
-service's 408 (which says what did not come) arrives before the client gives
-up."""
+CONNECT_TIMEOUT = 2.0
+"""Seconds one connection attempt may take before :func:`connect` says why
+it failed."""
+
 
 CANCEL_TIMEOUT = 2.0
 """Seconds a cancel request sent on the caller's behalf may take."""
@@ -73,26 +79,31 @@ T = TypeVar("T")
 async def connect(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
+    user: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    creds: str | None = None,
+    nkey: str | None = None,
     max_in_flight: int = 64,
-    timeout: float = 5.0,
+    timeout: float = CONNECT_TIMEOUT,
     **options: Any,
 ) -> Client:
     """Connects to NATS and returns a :class:`Client` that owns the
-    connection (``close`` closes it). ``options`` go to ``nats.connect``
-    (its reconnect settings then apply to a connection lost later).
+    connection (``close`` closes it).
 
-    Raises :class:`UnavailableError` when no server accepts the connection
-    within ``timeout`` seconds (nats-py alone would retry for minutes)."""
+    Credentials, at most one kind: ``user`` and ``password``, ``token``,
+    ``creds`` (a credentials file: user JWT and nkey seed) or ``nkey`` (an
+    nkey seed file); a ``tls://`` URL with ``tls=ssl_context`` for a
+    server whose certificate your system does not trust. Other ``options``
+    go to ``nats.connect`` (its reconnect settings then apply to a
+    connection lost later).
 
-    async def error_cb(e: Exception) -> None:
-        log.debug("nats: %s", e)
-
-    options.setdefault("error_cb", error_cb)
-    try:
-        async with asyncio.timeout(timeout):
-            nc = await nats.connect(servers, **options)
-    except (OSError, nats.errors.Error, TimeoutError) as e:
-        raise UnavailableError(503, f"cannot connect to {servers}: {e or type(e).__name__}") from None
+    Raises :class:`UnavailableError` within ``timeout`` seconds per server
+    when no server accepts the connection, saying what was tried and why:
+    connection refused, no answer, authorization, TLS."""
+    nc = await open_connection(
+        servers, user=user, password=password, token=token, creds=creds, nkey=nkey, timeout=timeout, options=options
+    )
     return Client(nc, max_in_flight=max_in_flight, owns_connection=True)
 
 
@@ -115,6 +126,13 @@ class Client:
     def nc(self) -> NATS:
         """The nats-py connection."""
         return self._nc
+
+    @property
+    def curves(self) -> Curves:
+        """The curve store: saved acquisitions (:mod:`rpbus.curves`)."""
+        from .curves import Curves
+
+        return Curves(self)
 
     def board(self, name: str) -> Board:
         """A handle on the board called ``name`` (``sim`` for ``rpbus up``)."""
@@ -482,9 +500,7 @@ class HW:
         bridge (hw.cancel). The default timeout is the sum of the wait ops'
         timeouts plus :data:`DEFAULT_TIMEOUT`."""
         if timeout is None:
-            timeout = DEFAULT_TIMEOUT + sum(
-                float(op.get("timeout") or 1.0) for op in ops if op.get("op") == "wait"
-            )
+            timeout = txn_wait(ops)
         tid = id or new_id("hw")
         reply = await self._b.client.call_cancellable(
             self._b.subject("hw", "txn"),

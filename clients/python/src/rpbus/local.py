@@ -27,7 +27,7 @@ from types import TracebackType
 
 __all__ = ["RpbusUp", "repo_root", "ensure_binary"]
 
-_BANNER = re.compile(r"rpbus up: NATS listening on (nats://\S+)")
+_BANNER = re.compile(r"rpbus up: NATS listening on ((?:nats|tls)://\S+)")
 _SKIP_DIRS = {".git", ".tools", ".venv", "node_modules", "clients", "__pycache__"}
 
 

@@ -11,7 +11,7 @@ settles three times as long::
 
 with ``rbw_i = min(max(f_i / q_factor_min, 1.186 Hz), rbw)`` under
 ``auto_bandwidth``, else ``rbw``. The client waits
-``(timeout or 2 x sweep + 5 s) + sweep + MARGIN`` seconds.
+:func:`rpbus.deadlines.na_wait` seconds for a reply.
 """
 
 from __future__ import annotations
@@ -20,40 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .client import MARGIN, EventStream, Instrument, _given
+from .client import EventStream, Instrument, _given
+from .deadlines import na_wait
 from .types import NATrace, Progress, from_wire
 
-__all__ = ["NetworkAnalyzer", "sweep_time"]
-
-
-def sweep_time(
-    *,
-    start_freq: float | None = None,
-    stop_freq: float | None = None,
-    points: int | None = None,
-    rbw: float | None = None,
-    average_per_point: int | None = None,
-    trace_average: int | None = None,
-    logscale: bool | None = None,
-    auto_bandwidth: bool | None = None,
-    q_factor_min: float | None = None,
-) -> float:
-    """Estimated seconds of a sweep (the service's defaults for what is
-    not given), as PyRPL counts them."""
-    try:
-        n = int(points or 1001)
-        bw = float(rbw or 1000.0)
-        avg = int(average_per_point or 1)
-        per = (0.5 + avg) / np.full(max(n, 1), bw)
-        if auto_bandwidth and q_factor_min:
-            f0, f1 = float(start_freq or 1e3), float(stop_freq or 10e6)
-            log = logscale is None or logscale
-            f = np.geomspace(f0, f1, n) if log and f0 > 0 and f1 > 0 else np.linspace(f0, f1, n)
-            per = (0.5 + avg) / np.minimum(np.maximum(f / float(q_factor_min), 1.186), bw)
-        total = float(per.sum() + 2 * per[0])
-        return total * max(int(trace_average or 1), 1)
-    except (TypeError, ValueError, OverflowError, ZeroDivisionError, FloatingPointError):
-        return 0.0  # nonsense settings: the service answers 400 at once
+__all__ = ["NetworkAnalyzer"]
 
 
 class NetworkAnalyzer(Instrument):
@@ -70,6 +41,7 @@ class NetworkAnalyzer(Instrument):
         points: int | None = None,
         rbw: float | None = None,
         average_per_point: int | None = None,
+        avg_per_point: int | None = None,
         amplitude: float | None = None,
         input: str | None = None,
         output_direct: str | None = None,
@@ -81,14 +53,20 @@ class NetworkAnalyzer(Instrument):
         timeout: float | None = None,
         no_wait: bool | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> NATrace:
         """Sweeps from ``start_freq`` to ``stop_freq`` (Hz) in ``points``
         points of bandwidth ``rbw`` (Hz), driving ``output_direct`` with
         ``amplitude`` (V) and measuring ``input``. ``timeout`` is the
         *service's* limit (default 2 x the sweep + 5 s); ``no_wait``
-        answers 409 instead of waiting for a free IQ module. ``id`` names
+        answers 409 instead of waiting for a free IQ module.
+        ``avg_per_point`` is PyRPL's older name of ``average_per_point``. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
+        ``save`` stores the result in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
 
         Cancelling the awaiting task cancels the sweep on the service.
         """
@@ -98,6 +76,7 @@ class NetworkAnalyzer(Instrument):
             points=points,
             rbw=rbw,
             average_per_point=average_per_point,
+            avg_per_point=avg_per_point,
             amplitude=amplitude,
             input=input,
             output_direct=output_direct,
@@ -109,8 +88,11 @@ class NetworkAnalyzer(Instrument):
             timeout=timeout,
             no_wait=no_wait,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
-        wait = request_timeout if request_timeout is not None else _wait_time(body)
+        wait = request_timeout if request_timeout is not None else na_wait(body)
         return from_wire(NATrace, await self._acquire("single", body, wait))
 
     def done(self, *, id: str | None = None, count: int | None = None) -> EventStream[NATrace]:
@@ -123,20 +105,3 @@ class NetworkAnalyzer(Instrument):
         return self._events("progress", lambda d: from_wire(Progress, d), id, count)
 
 
-def _wait_time(body: dict[str, Any]) -> float:
-    sweep = sweep_time(
-        start_freq=body.get("start_freq"),
-        stop_freq=body.get("stop_freq"),
-        points=body.get("points"),
-        rbw=body.get("rbw"),
-        average_per_point=body.get("average_per_point"),
-        trace_average=body.get("trace_average"),
-        logscale=body.get("logscale"),
-        auto_bandwidth=body.get("auto_bandwidth"),
-        q_factor_min=body.get("q_factor_min"),
-    )
-    try:
-        service = float(body.get("timeout") or 0) or 2 * sweep + 5.0
-    except (TypeError, ValueError):
-        service = 5.0
-    return service + sweep + MARGIN

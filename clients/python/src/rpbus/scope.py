@@ -3,18 +3,7 @@ its events (done, progress, trace).
 
 One trace is 16384 samples per channel, taken every ``dt = 8 ns x
 decimation``; its duration is ``16384 x dt`` (131.072 us at decimation 1).
-The client waits, beyond the acquisition itself, for the service's own
-timeout plus :data:`rpbus.client.MARGIN`::
-
-    service = timeout or 1 s + 2 x acq x trace_average
-    wait    = acq x trace_average + service + MARGIN                     (immediately)
-    wait    = acq x trace_average + trace_average x service + MARGIN     (other triggers)
-
-where ``acq`` is the hardware time of one trace: ``16384 x dt``, or
-``(8192 + trigger_delay/dt) x dt`` when a longer trigger delay keeps the
-scope writing after the trigger. The service's timeout bounds each
-trace's wait for its trigger, so with a trigger source every trace of an
-average may use it.
+The client waits :func:`rpbus.deadlines.scope_wait` seconds for a reply.
 """
 
 from __future__ import annotations
@@ -24,10 +13,11 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .client import MARGIN, EventStream, Instrument, _given
+from .client import EventStream, Instrument, _given
+from .deadlines import scope_wait
 from .types import ContinuousReply, ScopeTrace, from_wire
 
-__all__ = ["Scope", "SAMPLES", "CLOCK", "duration_of", "acquisition_time"]
+__all__ = ["Scope", "SAMPLES", "CLOCK", "duration_of"]
 
 SAMPLES = 16384
 """Samples per channel in one trace."""
@@ -36,58 +26,9 @@ CLOCK = 125e6
 """The FPGA clock (Hz): one sample every 8 ns at decimation 1."""
 
 
-def _decimation(duration: float | None, decimation: int | None) -> int:
-    if decimation:
-        return int(decimation)
-    if duration and duration > 0:
-        # PyRPL rounds the duration up to the next power-of-two decimation.
-        return 1 << max(0, math.ceil(math.log2(duration * CLOCK / SAMPLES - 1e-9)))
-    return 1
-
-
 def duration_of(decimation: int) -> float:
     """Seconds one trace spans at ``decimation``: 16384 x 8 ns x decimation."""
     return SAMPLES * decimation / CLOCK
-
-
-def acquisition_time(
-    *,
-    duration: float | None = None,
-    decimation: int | None = None,
-    trigger_source: str | None = None,
-    trigger_delay: float | None = None,
-) -> float:
-    """Hardware time (s) of one trace after arming, without waiting for the
-    trigger."""
-    try:
-        dec = max(1, min(_decimation(duration, decimation), 1 << 16))
-        dt = dec / CLOCK
-        samples = float(SAMPLES)
-        if trigger_source not in (None, "", "immediately") and trigger_delay:
-            samples = max(samples, SAMPLES / 2 + trigger_delay / dt)
-        return samples * dt
-    except (TypeError, ValueError, OverflowError):
-        return 0.0  # nonsense settings: the service answers 400 at once
-
-
-def _wait_time(settings: dict[str, Any]) -> float:
-    acq = acquisition_time(
-        duration=settings.get("duration"),
-        decimation=settings.get("decimation"),
-        trigger_source=settings.get("trigger_source"),
-        trigger_delay=settings.get("trigger_delay"),
-    )
-    n = settings.get("trace_average") or 1
-    try:
-        n = max(int(n), 1)
-        total = acq * n
-        service = float(settings.get("timeout") or 0) or 1.0 + 2 * total
-        # The service's timeout bounds each trace's wait for its trigger;
-        # "immediately" never waits, so then it bounds the whole.
-        waits = 1 if settings.get("trigger_source") in (None, "", "immediately") else n
-        return total + waits * service + MARGIN
-    except (TypeError, ValueError):
-        return 1.0 + MARGIN
 
 
 class Scope(Instrument):
@@ -111,6 +52,9 @@ class Scope(Instrument):
         trace_average: int | None = None,
         timeout: float | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> ScopeTrace:
         """Acquires one trace (the average of ``trace_average`` traces).
@@ -124,6 +68,8 @@ class Scope(Instrument):
         the *service* waits before answering 408 (default 1 s + 2 x the
         acquisition). ``id`` names the acquisition (one is chosen when
         absent); ``request_timeout`` overrides how long this client waits.
+        ``save`` stores the trace in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
 
         Cancelling the awaiting task cancels the acquisition on the service.
         """
@@ -140,8 +86,11 @@ class Scope(Instrument):
             trace_average=trace_average,
             timeout=timeout,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
-        wait = request_timeout if request_timeout is not None else _wait_time(body)
+        wait = request_timeout if request_timeout is not None else scope_wait(body)
         return from_wire(ScopeTrace, await self._acquire("single", body, wait))
 
     async def continuous(
@@ -159,11 +108,16 @@ class Scope(Instrument):
         trace_average: int | None = None,
         timeout: float | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        save_every: int | None = None,
         request_timeout: float | None = None,
     ) -> ContinuousReply:
         """Starts continuous mode with these settings (as :meth:`single`);
         traces follow on rp.<board>.scope.trace (see :meth:`traces`) until
-        :meth:`stop`."""
+        :meth:`stop`. ``save_every=N`` (or ``save`` for every trace) stores
+        one trace in N in the curve store; those carry their ``curve`` id."""
         body = _given(
             duration=duration,
             decimation=decimation,
@@ -177,8 +131,12 @@ class Scope(Instrument):
             trace_average=trace_average,
             timeout=timeout,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
+            save_every=save_every,
         )
-        wait = request_timeout if request_timeout is not None else _wait_time(body)
+        wait = request_timeout if request_timeout is not None else scope_wait(body)
         return from_wire(ContinuousReply, await self._acquire("continuous", body, wait))
 
     def traces(self, *, count: int | None = None, max_pending: int = 64) -> EventStream[ScopeTrace]:

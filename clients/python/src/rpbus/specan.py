@@ -3,10 +3,8 @@ events (done, progress).
 
 A spectrum averages ``trace_average`` scope traces of 16384 samples at
 ``decimation`` (sample rate 125 MHz / decimation = the span): each trace
-takes ``decimation x 16384 x 8 ns``. The client waits::
-
-    acq  = decimation x 16384 x 8 ns x trace_average
-    wait = (timeout or 5 s + 2 x acq) + acq + MARGIN
+takes ``decimation x 16384 x 8 ns``. The client waits
+:func:`rpbus.deadlines.specan_wait` seconds for a reply.
 """
 
 from __future__ import annotations
@@ -14,32 +12,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .client import MARGIN, EventStream, Instrument, _given
+from .client import EventStream, Instrument, _given
+from .deadlines import specan_wait
 from .types import Progress, Spectrum, from_wire
 
-__all__ = ["SpectrumAnalyzer", "acquisition_time"]
+__all__ = ["SpectrumAnalyzer"]
 
-_CLOCK = 125e6
-_SAMPLES = 16384
-
-
-def acquisition_time(
-    *, span: float | None = None, decimation: int | None = None, trace_average: int | None = None
-) -> float:
-    """Seconds of scope acquisitions one spectrum needs."""
-    try:
-        if decimation:
-            dec = int(decimation)
-        elif span and span > 0:
-            # The span rounds up: the largest power-of-two decimation whose
-            # sample rate is at least span.
-            dec = 1 << max(0, math.floor(math.log2(_CLOCK / float(span) + 1e-9)))
-        else:
-            dec = 8
-        dec = max(1, min(dec, 1 << 16))
-        return dec * _SAMPLES / _CLOCK * max(int(trace_average or 1), 1)
-    except (TypeError, ValueError, OverflowError):
-        return 0.0  # nonsense settings: the service answers 400 at once
 
 
 class SpectrumAnalyzer(Instrument):
@@ -59,7 +37,15 @@ class SpectrumAnalyzer(Instrument):
         unit: str | None = None,
         cross: bool | None = None,
         timeout: float | None = None,
+        rbw: float | None = None,
+        display_unit: str | None = None,
+        input1_baseband: str | None = None,
+        input2_baseband: str | None = None,
+        baseband: bool | None = None,
         id: str | None = None,
+        save: bool | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
         request_timeout: float | None = None,
     ) -> Spectrum:
         """The spectra of both inputs (and their cross spectrum with
@@ -70,6 +56,14 @@ class SpectrumAnalyzer(Instrument):
         Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz),
         Vrms/sqrt(Hz)); ``timeout``: the *service's* limit. ``id`` names
         the acquisition; ``request_timeout`` overrides the client's wait.
+        ``save`` stores the result in the curve store (``name``, ``tags``
+        label it there) before the reply, whose ``curve`` is then its id.
+
+        PyRPL's names: ``rbw`` (Hz) picks the decimation whose rbw (ENBW x
+        125 MHz / decimation) is nearest, instead of ``span`` or
+        ``decimation``; ``display_unit`` is ``unit``, ``input1_baseband``
+        and ``input2_baseband`` are ``input1`` and ``input2``; ``baseband``
+        must be true.
 
         Cancelling the awaiting task cancels the acquisition on the service.
         """
@@ -83,9 +77,17 @@ class SpectrumAnalyzer(Instrument):
             unit=unit,
             cross=cross,
             timeout=timeout,
+            rbw=rbw,
+            display_unit=display_unit,
+            input1_baseband=input1_baseband,
+            input2_baseband=input2_baseband,
+            baseband=baseband,
             id=id,
+            save=save,
+            name=name,
+            tags=tags,
         )
-        wait = request_timeout if request_timeout is not None else _wait_time(body)
+        wait = request_timeout if request_timeout is not None else specan_wait(body)
         return from_wire(Spectrum, await self._acquire("single", body, wait))
 
     def done(self, *, id: str | None = None, count: int | None = None) -> EventStream[Spectrum]:
@@ -97,12 +99,3 @@ class SpectrumAnalyzer(Instrument):
         return self._events("progress", lambda d: from_wire(Progress, d), id, count)
 
 
-def _wait_time(body: dict[str, Any]) -> float:
-    acq = acquisition_time(
-        span=body.get("span"), decimation=body.get("decimation"), trace_average=body.get("trace_average")
-    )
-    try:
-        service = float(body.get("timeout") or 0) or 5.0 + 2 * acq
-    except (TypeError, ValueError):
-        service = 5.0
-    return service + acq + MARGIN

@@ -28,6 +28,7 @@ from . import _wire
 from .errors import RpbusError
 
 __all__ = [
+    "HWDesign",
     "HWInfo",
     "OpResult",
     "TxnReply",
@@ -109,12 +110,24 @@ def from_wire(cls: type[T], d: Mapping[str, Any] | None) -> T:
 
 
 @dataclass
+class HWDesign:
+    """The FPGA design a bridge checked before serving (hw.info's design)."""
+
+    name: str = ""  # "PyRPL"
+    signature: str = ""  # the registers that identified it
+    dna: str = ""  # the Zynq's device DNA, hex: unique per chip
+    loader: str = ""  # devmem: "xdevcfg /dev/xdevcfg" or "fpgautil PATH"; "" when the bridge loaded nothing
+    bitstream: str = ""  # the file --bitstream loaded
+    sha256: str = ""  # its SHA-256, hex
+
+
+@dataclass
 class HWInfo:
     """What rp.<board>.hw.info says the board is."""
 
     board: str = ""
-    backend: str = ""  # sim or monitor
-    address: str = ""  # monitor: the board's host:port
+    backend: str = ""  # sim, monitor or devmem
+    address: str = ""  # monitor: the board's host:port; devmem: the mapped device or file
     clock: float = 0.0  # Hz
     bitstream: str = ""
     scope_samples: int = 0  # per scope channel
@@ -124,6 +137,8 @@ class HWInfo:
     generators: list[str] = field(default_factory=list)
     version: str = ""
     sim_model: Any = None  # sim: the analog model's configuration
+    os: str = ""  # devmem: the board's operating system
+    design: HWDesign | None = field(default=None, metadata={"nested": HWDesign})
 
 
 @dataclass
@@ -228,6 +243,10 @@ class ScopeSettings:
     average: bool | None = None
     trace_average: int = 0
     timeout: float = 0.0  # s
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
+    save_every: int = 0  # continuous: one trace in N saved
 
 
 @dataclass
@@ -245,6 +264,7 @@ class ScopeTrace(Timing):
     ch1: F32 = _arr("<f4")  # V (NaN: not yet written)
     ch2: F32 = _arr("<f4")  # V
     trigger_time: float = 0.0  # s since the board started (cycle counter / 125 MHz)
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def times(self) -> F64:
@@ -285,6 +305,9 @@ class NASettings:
     trace_average: int = 0
     timeout: float = 0.0  # s
     no_wait: bool = False
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
 
 
 @dataclass
@@ -301,6 +324,7 @@ class NATrace(Timing):
     re: F64 = _arr("<f8")
     im: F64 = _arr("<f8")
     hardware_time: float = 0.0  # s on the FPGA alone
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def response(self) -> npt.NDArray[np.complex128]:
@@ -325,6 +349,9 @@ class SpecanSettings:
     unit: str = ""
     cross: bool = False
     timeout: float = 0.0  # s
+    save: bool = False  # stored in the curve store; the reply's curve is its id
+    name: str = ""  # the saved curve's name
+    tags: list[str] = field(default_factory=list)  # the saved curve's tags
 
 
 @dataclass
@@ -343,6 +370,7 @@ class Spectrum(Timing):
     enbw: float = 0.0  # sum(w^2)/sum(w)^2: a fraction of the sample rate
     traces: int = 0
     cross_unit: str = ""  # unit of cross_re/cross_im: the power form of settings.unit
+    curve: str = ""  # the stored curve's id, when saved (rp.curves)
 
     @property
     def cross(self) -> npt.NDArray[np.complex128]:

@@ -1,0 +1,202 @@
+package lanproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rpbus/rpbus/internal/precise"
+)
+
+// DefaultDelay is a LAN's one-way delay between a PC and a Red Pitaya
+// (about 250 us ping).
+const DefaultDelay = 125 * time.Microsecond
+
+// ErrConfigValidation is wrapped by every error from an invalid Config.
+var ErrConfigValidation = errors.New("lanproxy: invalid configuration")
+
+// chunkSize is the most one read takes from a socket.
+const chunkSize = 64 << 10
+
+// queueChunks bounds the chunks in flight per direction; a full queue
+// stops reading, so TCP's flow control reaches the sender.
+const queueChunks = 4096
+
+// Config describes a proxy.
+type Config struct {
+	Target string        // host:port every accepted connection is proxied to
+	Delay  time.Duration // one way, each direction; 0 forwards at once
+}
+
+// Proxy forwards the connections of one listener to Target.
+type Proxy struct {
+	cfg Config
+	ln  net.Listener
+
+	mu     sync.Mutex
+	closed bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+// Listen starts a proxy on addr (host:port; port 0 picks one) for cfg.
+func Listen(addr string, cfg Config) (*Proxy, error) {
+	if cfg.Target == "" {
+		return nil, fmt.Errorf("%w: no target address", ErrConfigValidation)
+	}
+	if _, _, err := net.SplitHostPort(cfg.Target); err != nil {
+		return nil, fmt.Errorf("%w: target %q: %v", ErrConfigValidation, cfg.Target, err)
+	}
+	if cfg.Delay < 0 || cfg.Delay > time.Minute {
+		return nil, fmt.Errorf("%w: delay %v, want 0..1m", ErrConfigValidation, cfg.Delay)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+// Addr is the address the proxy listens on.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Delay is the proxy's one-way delay.
+func (p *Proxy) Delay() time.Duration { return p.cfg.Delay }
+
+// Close stops accepting, closes every proxied connection and waits for
+// the proxy's goroutines.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	err := p.ln.Close()
+	p.wg.Wait()
+	return err
+}
+
+// track registers c so Close reaches it; false when the proxy is closing.
+func (p *Proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	c.Close()
+}
+
+func (p *Proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return
+		}
+		if !p.track(c) {
+			return
+		}
+		p.wg.Add(1)
+		go p.proxy(c)
+	}
+}
+
+// proxy dials the target for the accepted connection a and forwards both
+// directions until both have ended.
+func (p *Proxy) proxy(a net.Conn) {
+	defer p.wg.Done()
+	defer p.untrack(a)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	var d net.Dialer
+	b, err := d.DialContext(ctx, "tcp", p.cfg.Target)
+	cancel()
+	if err != nil || !p.track(b) {
+		return
+	}
+	defer p.untrack(b)
+	for _, c := range []net.Conn{a, b} {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { p.pipe(b, a) })
+	wg.Go(func() { p.pipe(a, b) })
+	wg.Wait()
+}
+
+// chunk is what one read took, and when it arrived.
+type chunk struct {
+	data []byte
+	at   time.Time
+}
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// pipe copies src to dst, each chunk delay after it arrived. When src
+// ends, dst's write side is closed after the last chunk (the peer sees
+// EOF); when either fails, both connections close.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	q := make(chan chunk, queueChunks)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := range q {
+			precise.Near(c.at.Add(p.cfg.Delay))
+			_, err := dst.Write(c.data)
+			chunkPool.Put(&c.data)
+			if err != nil {
+				src.Close()
+				dst.Close()
+				for c := range q { // let the reader finish
+					chunkPool.Put(&c.data)
+				}
+				return
+			}
+		}
+		if tc, ok := dst.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		} else {
+			dst.Close()
+		}
+	}()
+	for {
+		buf := *chunkPool.Get().(*[]byte)
+		n, err := src.Read(buf[:chunkSize])
+		if n > 0 {
+			q <- chunk{data: buf[:n], at: time.Now()}
+		} else {
+			chunkPool.Put(&buf)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				dst.Close()
+			}
+			break
+		}
+	}
+	close(q)
+	<-done
+}
