@@ -9,7 +9,12 @@
 // decodes requests and encodes replies with the codec the request asked
 // for (wire.CodecOf), turns returned errors into micro's error headers,
 // turns panics into 500 replies, and sees to it that every request gets
-// exactly one reply, including at shutdown.
+// exactly one reply, including at shutdown. A handler's context ends when
+// the requester is gone (requester.go: checked after a second, every
+// second, by asking the server whether anyone listens beside the reply
+// subject), so nobody's abandoned acquisition holds a board; Detach
+// exempts a request whose result outlives its requester.
+// ConnectionLog makes a connection log its disconnects and reconnects.
 //
 // svc answers the service discovery subjects ($SRV.PING, $SRV.INFO,
 // $SRV.STATS) itself, with nats.go micro's types: micro's own STATS are
