@@ -188,16 +188,26 @@ func (d *deployment) url(first int) string {
 }
 
 // start starts a deployment with nodes NATS nodes (1 or 3); the
-// services connect to node 0 first, and fall back to the others.
+// services connect to node 0 first, and fall back to the others. On an
+// error, what it started is stopped.
 func start(ctx context.Context, exe, dir string, nodes int) (*deployment, error) {
 	d := &deployment{exe: exe, dir: dir, services: map[string]*proc{}}
+	if err := d.start(ctx, nodes); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *deployment) start(ctx context.Context, nodes int) error {
+	exe, dir := d.exe, d.dir
 	sec := filepath.Join(dir, "secrets")
 	if out, err := exec.CommandContext(ctx, exe, "secrets", sec).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("rpbus secrets: %v: %s", err, out)
+		return fmt.Errorf("rpbus secrets: %v: %s", err, out)
 	}
 	pw, err := os.ReadFile(filepath.Join(sec, "users.txt"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d.passwords = map[string]string{}
 	for _, l := range strings.Split(string(pw), "\n") {
@@ -206,31 +216,31 @@ func start(ctx context.Context, exe, dir string, nodes int) (*deployment, error)
 		}
 	}
 	if err := d.startNATS(sec, nodes); err != nil {
-		return nil, err
+		return err
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	board := fmt.Sprintf("127.0.0.1:%d", port)
 	d.simboard = &proc{name: "simboard", args: []string{"simboard", "--listen", board}}
 	if err := d.simboard.start(exe, ""); err != nil {
-		return nil, err
+		return err
 	}
 	if err := waitDial(board); err != nil {
-		return nil, err
+		return err
 	}
 	d.bridge = d.service("hwbridge", "hwbridge", "--backend", "monitor", "--board-addr", board, "--board", Board)
 	if err := d.bridge.start(exe, "hwbridge:"); err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range []string{"scope", "na", "specan"} {
 		d.services[name] = d.service("instruments", name)
 		if err := d.services[name].start(exe, name+": serving"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return d, d.ready(ctx)
+	return d.ready(ctx)
 }
 
 // Board is the board the suite's deployments serve.
@@ -373,7 +383,7 @@ func waitReady(ctx context.Context, nc *nats.Conn, within time.Duration) error {
 	return nil
 }
 
-// close stops every process.
+// close stops every process it started.
 func (d *deployment) close() {
 	for _, p := range d.all() {
 		if p != nil {
