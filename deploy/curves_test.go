@@ -54,8 +54,14 @@ func startServices(t *testing.T, urls string, replicas int) {
 	must(t, err, "na.Start")
 	sp, err := specan.Start(connectAs(t, urls, "instruments").Conn, specan.Config{})
 	must(t, err, "specan.Start")
-	cs, err := curves.Start(connectAs(t, urls, "curves").Conn, curves.Config{Replicas: replicas})
+	store := connectAs(t, urls, "curves")
+	cs, err := curves.Start(store.Conn, curves.Config{Replicas: replicas})
 	must(t, err, "curves.Start as the curves user")
+	t.Cleanup(func() {
+		if store.errs.has("permissions violation") {
+			t.Errorf("the curve store was refused: %v", store.errs.list)
+		}
+	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -239,7 +245,8 @@ func TestCurvesPermissions(t *testing.T) {
 	startBridge(t, connectAs(t, url, "hwbridge").Conn, "sim", 1)
 	inst := connectAs(t, url, "instruments")
 	startScope(t, inst)
-	cs, err := curves.Start(connectAs(t, url, "curves").Conn, curves.Config{MaxBytes: curves.MinMaxBytes})
+	store := connectAs(t, url, "curves")
+	cs, err := curves.Start(store.Conn, curves.Config{MaxBytes: curves.MinMaxBytes})
 	must(t, err, "curves.Start as the curves user")
 	t.Cleanup(func() { _ = cs.Stop(context.Background()) })
 
@@ -268,6 +275,9 @@ func TestCurvesPermissions(t *testing.T) {
 	}
 	if inst.errs.has("permissions violation") {
 		t.Errorf("the instruments were refused: %v", inst.errs.list)
+	}
+	if store.errs.has("permissions violation") {
+		t.Errorf("the curve store was refused: %v", store.errs.list)
 	}
 	expectPublishRefused(t, connectAs(t, url, "observer"), api.CurvesList)
 }

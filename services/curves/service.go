@@ -222,7 +222,9 @@ func (s *Service) readMissing(ctx context.Context, last uint64) {
 	s.progress.Unlock()
 	prefix := "$KV." + MetaBucket + "."
 	for seq := from; seq <= last; seq++ {
-		m, err := s.st.metaStream.GetMsg(ctx, seq)
+		m, err := direct(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+			return s.st.metaStream.GetMsg(ctx, seq)
+		})
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}

@@ -222,7 +222,9 @@ const instrumentHeader = "Rpbus-Instrument"
 
 // trace reads a curve's trace; nil, nil when there is none.
 func (st *store) trace(ctx context.Context, id string) ([]byte, error) {
-	m, err := st.traces.GetLastMsgForSubject(ctx, TraceSubject(id))
+	m, err := direct(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+		return st.traces.GetLastMsgForSubject(ctx, TraceSubject(id))
+	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
 	}
@@ -230,6 +232,24 @@ func (st *store) trace(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	return m.Data, nil
+}
+
+// directTry bounds one try of a direct get.
+const directTry = 500 * time.Millisecond
+
+// direct runs a direct get, trying again while ctx lasts when a try gets
+// no answer: the replicas answer direct gets as a queue group, and one
+// that is not current after a leader change drops the request and lets
+// the requester ask again, which may then reach a current one.
+func direct(ctx context.Context, get func(context.Context) (*jetstream.RawStreamMsg, error)) (*jetstream.RawStreamMsg, error) {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, directTry)
+		m, err := get(tctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return m, err
+		}
+	}
 }
 
 // remove deletes a curve's trace and metadata.
