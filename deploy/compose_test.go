@@ -586,7 +586,7 @@ func TestComposePortsVolumes(t *testing.T) {
 				published = append(published, n)
 			}
 			for _, p := range published {
-				if p != o.Port && p != o.HTTPPort && p != o.LeafNode.Port {
+				if p != o.Port && p != o.HTTPPort && p != o.LeafNode.Port && p != o.Websocket.Port {
 					t.Errorf("%s: %s publishes %d, which the server does not listen on", path, ns.name, p)
 				}
 			}

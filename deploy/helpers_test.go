@@ -88,6 +88,9 @@ func loadConfig(tb testing.TB, file string) *server.Options {
 	if o.LeafNode.Port != 0 {
 		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", server.RANDOM_PORT
 	}
+	if o.Websocket.Port != 0 {
+		o.Websocket.Host, o.Websocket.Port = "127.0.0.1", server.RANDOM_PORT
+	}
 	o.NoLog, o.NoSigs = true, true
 	return o
 }

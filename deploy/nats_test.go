@@ -118,6 +118,17 @@ func TestExampleUsers(t *testing.T) {
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Errorf("wrong password: %v, want an authorization error", err)
 	}
+	// Browsers (the dashboard) come in over the websocket block, with the
+	// same users; nobody gets in without one.
+	ws := ns.WebsocketURL()
+	if !strings.HasPrefix(ws, "ws://127.0.0.1:") {
+		t.Fatalf("websocket URL %q: the configuration has no websocket block", ws)
+	}
+	connectAs(t, ws, "operator").Close()
+	_, err = nats.Connect(ws, nats.NoReconnect())
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Errorf("anonymous WebSocket client: %v, want an authorization error", err)
+	}
 }
 
 // startCluster starts n1, n2 and n3 of deploy/cluster on loopback. The

@@ -238,3 +238,64 @@ func TestDataDirLock(t *testing.T) {
 	again.Shutdown()
 	again.WaitForShutdown()
 }
+
+func TestWebSocketOnLoopback(t *testing.T) {
+	ns, err := Start(Options{Listen: "127.0.0.1:0", WebSocket: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	if !strings.HasPrefix(ns.WebsocketURL(), "ws://127.0.0.1:") || strings.HasSuffix(ns.WebsocketURL(), ":-1") {
+		t.Fatalf("websocket URL %q", ns.WebsocketURL())
+	}
+	nc, err := nats.Connect(ns.WebsocketURL())
+	if err != nil {
+		t.Fatalf("anonymous WebSocket client on loopback: %v", err)
+	}
+	nc.Close()
+}
+
+// A WebSocket listener beyond loopback needs authorization: without it the
+// server does not start; with deploy's accounts an anonymous WebSocket
+// client is refused and the example operator gets in. The clients dial
+// 127.0.0.1 only.
+func TestWebSocketBeyondLoopbackNeedsAuthorization(t *testing.T) {
+	_, err := Start(Options{Listen: "127.0.0.1:0", WebSocket: "0.0.0.0:0"})
+	if !errors.Is(err, ErrConfigValidation) || !strings.Contains(err.Error(), "accounts") {
+		t.Fatalf("anonymous server with a WebSocket listener on 0.0.0.0: err %v, want a configuration error naming the accounts", err)
+	}
+
+	dir := t.TempDir()
+	accounts, err := os.ReadFile(filepath.Join("..", "deploy", "nats", "accounts.example.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts.conf"), accounts, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte("include accounts.conf\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := Start(Options{ConfigFile: conf, Listen: "127.0.0.1:0", WebSocket: "0.0.0.0:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	_, port, _ := strings.Cut(strings.TrimPrefix(ns.WebsocketURL(), "ws://"), ":")
+	if port == "" || port == "-1" {
+		t.Fatalf("websocket URL %q", ns.WebsocketURL())
+	}
+	url := "ws://127.0.0.1:" + port
+	if nc, err := nats.Connect(url, nats.Timeout(2*time.Second)); err == nil {
+		nc.Close()
+		t.Fatal("an anonymous WebSocket client got in")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("anonymous WebSocket client: %v, want an authorization violation", err)
+	}
+	nc, err := nats.Connect(url, nats.UserInfo("operator", "example-operator-password"))
+	if err != nil {
+		t.Fatalf("operator over WebSocket: %v", err)
+	}
+	nc.Close()
+}

@@ -2,7 +2,7 @@
 // running the PyRPL bitstream, checked against PyRPL's Verilog sources
 // (red_pitaya_scope.v, red_pitaya_asg*.v, red_pitaya_dsp.v,
 // red_pitaya_iq_block.v, red_pitaya_pid_block.v, red_pitaya_trigger_block.v,
-// red_pitaya_hk.v) and hardware_modules/*.py.
+// red_pitaya_iir_block.v, red_pitaya_hk.v) and hardware_modules/*.py.
 //
 // Addresses are absolute byte addresses of 32-bit words. Blocks (1 MiB
 // each): hk 0x40000000, scope 0x40100000, asg 0x40200000, dsp 0x40300000
@@ -25,7 +25,11 @@
 //     (EncodeFilter, DecodeFilter). StageResponse gives the exact response
 //     of the Verilog filter stage.
 //   - scope decimation: powers of two 1..65536; sampling time dec * 8 ns;
-//     buffer duration 16384 * 8 ns * dec.
+//     buffer duration 16384 * 8 ns * dec;
+//   - PID gains: p = kp / 2^12, i = ki / (2^32 2 pi 8 ns) [Hz] (24-bit
+//     two's complement registers); IIR coefficients: 32-bit two's
+//     complement, 1.0 = 2^29, four per biquad (b0, b1, a1, a2), the FPGA
+//     adding a1 y1 + a2 y2.
 //
 // Network analyzer: one IQ module accumulates na_averages products of its
 // input and its local oscillator after na_sleepcycles; the result is

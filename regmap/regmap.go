@@ -404,6 +404,29 @@ const (
 	TrigSourceBoth    uint32 = 3
 )
 
+// IIR module (slot 4) offsets (red_pitaya_iir_block.v, iir.py).
+const (
+	IIRLoops        uint32 = 0x100  // 10 bit: each biquad is updated once every `loops` cycles
+	IIRControl      uint32 = 0x104  // bit0 on, bit1 shortcut (PyRPL's bypass)
+	IIROverflow     uint32 = 0x108  // read: overflow flags since on (bit 6: output saturated)
+	IIRInputFilter  uint32 = 0x120  // one input filter stage
+	IIRBitsReg      uint32 = 0x200  // build constants
+	IIRShiftReg     uint32 = 0x204  //
+	IIRStagesReg    uint32 = 0x208  //
+	IIRCoefficients uint32 = 0x8000 // 8 words a biquad: b0, b1, a1, a2, each low then high word (write only)
+
+	IIROn       uint32 = 1 << 0
+	IIRShortcut uint32 = 1 << 1
+
+	IIRBits            = 32 // coefficient width
+	IIRShift           = 29 // coefficient fraction bits: 1.0 = 2^29
+	IIRStages          = 14 // biquads
+	IIRLoopBits        = 10
+	IIRFilterStages    = 1
+	IIRFilterShiftBits = 3
+	IIRFilterMinBW     = 1000
+)
+
 // ---- encodings ----
 
 // VoltsNorm is the 14-bit signal scale: 1 V = 2^13.
@@ -476,6 +499,7 @@ var (
 	IQ2QuadFilterSpec = FilterSpec{Stages: 4, ShiftBits: IQFilterShiftBits, MinBW: IQQuadFilterMinBW}
 	PIDFilterSpec     = FilterSpec{Stages: PIDFilterStages, ShiftBits: PIDFilterShiftBits, MinBW: PIDFilterMinBW}
 	TrigFilterSpec    = FilterSpec{Stages: TrigFilterStages, ShiftBits: TrigFilterShift, MinBW: TrigFilterMinBW}
+	IIRFilterSpec     = FilterSpec{Stages: IIRFilterStages, ShiftBits: IIRFilterShiftBits, MinBW: IIRFilterMinBW}
 )
 
 // MaxShift is the filter block's MAXSHIFT: clog2(125 MHz / MinBW) as the

@@ -4,6 +4,8 @@ import (
 	"math/cmplx"
 	"sort"
 
+	"gonum.org/v1/gonum/dsp/fourier"
+
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -29,6 +31,8 @@ type asgState struct {
 	pEnd, stopped         uint64
 	harmVer, ver          uint64
 	harm                  []harmonic // of one table period [V], k in table periods
+	variance              float64    // of the scaled table [V^2] (random mode)
+	varVer                uint64
 }
 
 func (a *asgState) src() uint32  { return a.half & regmap.ASGTrigMask }
@@ -237,12 +241,17 @@ func (a *asgState) firstEvent(t int64) int64 {
 }
 
 func (b *Board) fftCoefficients(seq []float64) []complex128 {
-	f := b.ffts[len(seq)]
+	return b.fft(len(seq)).Coefficients(nil, seq)
+}
+
+// fft returns the board's FFT plan of length n, made once.
+func (b *Board) fft(n int) *fourier.FFT {
+	f := b.ffts[n]
 	if f == nil {
-		f = newFFT(len(seq))
-		b.ffts[len(seq)] = f
+		f = newFFT(n)
+		b.ffts[n] = f
 	}
-	return f.Coefficients(nil, seq)
+	return f
 }
 
 func (b *Board) readASG(off uint32) uint32 {

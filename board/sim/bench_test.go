@@ -102,6 +102,62 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkGenerateThroughModules makes 16384 samples at decimation 1 of
+// noise through modules, cycle by cycle: pid0 = 4 x in1 (the ADC noise
+// through P), and the random generator through an IQ band-pass
+// (simulator only). A trace of them must take less than its 131 us.
+func BenchmarkGenerateThroughModules(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		sig  int
+		prep func(*Board)
+	}{
+		{"pid-on-in1", regmap.SlotPID0, func(bd *Board) {
+			wr(b, bd, regmap.Slot(regmap.SlotPID0)+regmap.PIDP, 4*4096)
+		}},
+		{"iq-bandpass-of-asg-noise", regmap.SlotIQ0, func(bd *Board) {
+			wr(b, bd, regmap.ASGBase+regmap.ASGAmpOffset, 0x2000)
+			wr(b, bd, regmap.ASGBase, regmap.ASGRandom|regmap.ASGTrigHigh)
+			iq := regmap.Slot(regmap.SlotIQ0)
+			wr(b, bd, iq+regmap.DSPInputSelect, regmap.SlotASG0)
+			wr(b, bd, iq+regmap.IQOutputSignal, regmap.IQSignalOutputDirect)
+			wr(b, bd, iq+regmap.IQBandwidth, regmap.IQQuadFilterSpec.EncodeFilter(5e3, 5e3))
+			wr(b, bd, iq+regmap.IQG1, 2048)
+			wr(b, bd, iq+regmap.IQG4, 2048)
+			wr(b, bd, iq+regmap.IQFrequency, regmap.FreqToReg(1e6, 32))
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := newSimOnlyBoard(b)
+			c.prep(bd)
+			var dst []int64
+			cs := int64(0)
+			for b.Loop() {
+				dst = bd.sampleBlock(c.sig, cs, 1, false, bufLen, dst[:0])
+				cs += bufLen // consecutive stretches, as a running scope asks
+			}
+		})
+	}
+}
+
+// BenchmarkSlowEngine is a PID's integrator closing a loop through out2 ->
+// in2 and settling from a step: the slow engine's events until it holds
+// (simulator only).
+func BenchmarkSlowEngine(b *testing.B) {
+	bd := newSimOnlyBoard(b)
+	var now int64
+	bd.nowFn = func() int64 { return now }
+	pid := regmap.Slot(regmap.SlotPID0)
+	wr(b, bd, pid+regmap.DSPInputSelect, regmap.SlotIn2)
+	wr(b, bd, pid+regmap.DSPOutputDirect, regmap.OutputOut2)
+	wr(b, bd, pid+regmap.PIDI, regmap.FromSigned(-216000, 24))
+	for b.Loop() {
+		wr(b, bd, pid+regmap.PIDSetpoint, uint32(now/1000)&0x7FF)
+		now += 10_000_000
+		rd(b, bd, pid+regmap.PIDIntegrator)
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sim.json")
 	os.WriteFile(p, []byte(`{"seed": 7, "dut1": {"f0": 2e6, "q": 5, "gain": 0.5}}`), 0o644)

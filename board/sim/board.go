@@ -35,15 +35,26 @@ type Board struct {
 	iq    [3]iqState
 	pid   [3]pidState
 	trig  trigState
+	iir   iirState
 	ams   [4]uint32
+	slow  slowState
 
-	models    map[int]model
-	modelsVer uint64
-	ffts      map[int]*fourier.FFT
-	gen       [2]genScratch // one per generating goroutine (scope channels are made at once)
-	help      helper
-	tmp16     []uint16
-	tmpTrig   []int64
+	models     map[int]model
+	modelsVer  uint64
+	modelBusy  [iqDirectKey + 3]bool // signals whose model is being made (loop guard)
+	modelCuts  int                   // loops opened so far
+	modelDepth int
+	noises     map[int]*stream // noise streams by signal (noisepath.go)
+	noisesVer  uint64
+	psdBusy    map[int]bool // noise densities being computed (loop guard)
+	noiseBuf   []float64    // addNoisePath's scratch
+	synths     map[synthKey]*synthState
+	synthsVer  uint64
+	ffts       map[int]*fourier.FFT
+	gen        [2]genScratch // one per generating goroutine (scope channels are made at once)
+	help       helper
+	tmp16      []uint16
+	tmpTrig    []int64
 
 	bus   bus
 	nowFn func() int64 // board time
@@ -55,11 +66,12 @@ func New(cfg Config) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}}
+	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}, psdBusy: map[int]bool{}}
 	b.ffts[regmap.ASGDataLen] = fourier.NewFFT(regmap.ASGDataLen)
 	b.nowFn = func() int64 { return time.Since(b.start).Nanoseconds() / 8 }
 	b.slack.Store(int64(50 * time.Microsecond)) // until the wake-up lateness is learned
 	b.bus = newBus(cfg)
+	b.slowEval(0)
 	s := &b.scope
 	s.dly, s.dec, s.hyst, s.deb = regmap.ScopeDefaultDelay, regmap.ScopeDefaultDecimation, regmap.ScopeDefaultHysteresis, regmap.ScopeDefaultDebounce
 	s.swAt = -1
@@ -74,7 +86,11 @@ func New(cfg Config) (*Board, error) {
 	b.dsp.inputSel[regmap.SlotIn1+2] = regmap.SlotOff // pwm inputs default off
 	b.dsp.inputSel[regmap.SlotIn1+3] = regmap.SlotOff
 	b.dsp.sync = 0xFF
-	b.trig.hyst = 20
+	b.trig.hyst, b.trig.armedAt = 20, -1
+	for k := range b.pid {
+		p := &b.pid[k]
+		p.min, p.max, p.pause = 0x2000, 0x1FFF, 7 // -1 V, +1 V, all gains paused on sync
+	}
 	for k := range b.iq {
 		b.iq[k].acc = acc{m: 1 << 32}
 	}
@@ -124,6 +140,7 @@ func readInto[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 		return rperr.Errorf(rperr.EUnavailable, "simulated board is closed")
 	}
 	now := b.nowFn()
+	b.slowAdvance(now)
 	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
 		b.scopeAdvance(now)
 	}
@@ -169,12 +186,15 @@ func (b *Board) store(addr uint32, src []uint32) error {
 	}
 	now := b.nowFn()
 	// the past is settled with the old configuration before it changes
+	b.slowAdvance(now)
+	b.trigAdvance(now)
 	b.scopeAdvance(now)
 	b.naSettle(now)
 	for i, v := range src {
 		b.write(addr+4*uint32(i), v, now)
 	}
 	b.ver++
+	b.slowEval(now)
 	return nil
 }
 

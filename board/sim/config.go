@@ -127,12 +127,18 @@ func (c Config) Validate() error {
 // out -> in as H(f) exp(-j 2 pi f (NALoopDelayCycles*8ns + CableDelay)),
 // the delay PyRPL's network analyzer corrects (regmap.NADelayCycles).
 const (
-	// IQOutputLatencyCycles: an IQ module's output at the DAC lags its
-	// local oscillator phase by this many cycles.
-	IQOutputLatencyCycles = 2
+	// IQOutputLatencyCycles: an IQ module's output lags the LO phase its
+	// demodulator pairs with the input by this many cycles, as in
+	// red_pitaya_iq_block.v (the fgen's sine is 3 cycles behind its
+	// phase, the modulator adds 2, the demodulator pairs the input with
+	// the phase 2 cycles before): an IQ module measuring its own output
+	// sees these 3 cycles, the delay PyRPL's network analyzer corrects.
+	IQOutputLatencyCycles = 3
 	// AnalogLatencyCycles: in1/in2 lag out1/out2 (besides the DUT and the
-	// cable delay).
-	AnalogLatencyCycles = 1
+	// cable delay). 0: the output adder tree (5 cycles), the converters and
+	// the board's analog path are not modelled (Config.CableDelay can), so
+	// that the network analyzer shows the DUT itself.
+	AnalogLatencyCycles = 0
 	// NALoopDelayCycles = IQOutputLatencyCycles + AnalogLatencyCycles.
 	NALoopDelayCycles = IQOutputLatencyCycles + AnalogLatencyCycles
 	// ScopeEdgeLatencyCycles: a level crossing in a decimated sample

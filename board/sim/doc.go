@@ -7,22 +7,32 @@
 // # Signal model
 //
 // out1/out2 = sum of the modules routed to them by output_direct (asg0,
-// asg1, iq0..2, pid0..2), saturated to 14 bits (+-1 V). The device under
-// test (Config): out1 -> in1 through H1(f) = g (j f f0/Q) / (f0^2 - f^2 +
-// j f f0/Q), out2 -> in2 through H2(f) = g / (1 + j f/fc), each after a
-// delay of AnalogLatencyCycles cycles plus Config.CableDelay. in1/in2 add
-// white Gaussian noise of Config.NoiseDensity over 62.5 MHz (std
-// NoiseDensity*sqrt(62.5 MHz), truncated at 6 sigma) and are quantised to
-// 14 bits (round to nearest). hk digital_loop makes in = out exactly.
+// asg1, iq0..2, pid0..2, trig, iir), saturated to 14 bits (+-1 V). The
+// device under test (Config): out1 -> in1 through H1(f) = g (j f f0/Q) /
+// (f0^2 - f^2 + j f f0/Q), out2 -> in2 through H2(f) = g / (1 + j f/fc),
+// each after a delay of AnalogLatencyCycles (0) cycles plus
+// Config.CableDelay. in1/in2 add white Gaussian noise of
+// Config.NoiseDensity over 62.5 MHz (std NoiseDensity*sqrt(62.5 MHz),
+// truncated at 6 sigma) and are quantised to 14 bits (round to nearest).
+// hk digital_loop makes in = out exactly.
 //
-// The DUT response is computed in steady state: every periodic source is a
-// harmonic series (a generator table is decomposed once per change with
-// gonum's FFT, at most 512 largest harmonics kept; an IQ module is one
-// tone), each harmonic multiplied by the response at its frequency.
-// Approximations: burst starts and ends, frequency steps and clipping of
-// the out sum produce no transients in the DUT (out itself is exact);
-// the ASG's zero-order hold and the DAC's sinc are ignored; the random
-// ASG mode reaches the DUT only as its mean.
+// A signal is the sum of three parts. Its steady state is a harmonic
+// model: every periodic source is a harmonic series (a generator table is
+// decomposed once per change with gonum's FFT, at most 512 largest
+// harmonics kept; an IQ module's amplitude is one tone), each harmonic
+// multiplied by the response at its frequency of the DUT and of every
+// module on its way (pid.go, iir.go; an IQ module mixes: iq.go). Its DC
+// in a module with memory or an output stage of its own (pid, trig, iir)
+// is the slow engine's, run through time event by event (slow.go): the
+// time-domain model of closed loops. Its noise, where it passes modules or
+// the DUT, is simulated cycle by cycle or synthesised from its density
+// (noisepath.go). A module's output stage (saturation, clamp) acts on the
+// sum. Approximations: burst starts and ends, frequency steps and
+// clipping produce no transients in the steady-state part; the ASG's
+// zero-order hold and the DAC's sinc are ignored; a module downstream of a
+// clamp sees the unclamped tones; a loop of modules is opened for the
+// steady state where its evaluation meets a signal it is already making
+// (the loop's DC closes in the slow engine).
 //
 // Noise is a pure function of (Seed, input, cycle). Input noise is read
 // from two fixed tapes of 2^19 N(0, 1/2) draws each (built once from a
@@ -98,30 +108,45 @@
 //
 // # IQ modules and the network analyzer (red_pitaya_iq_block.v)
 //
-// Output = amplitude (g2 >> 4, 14 bit) * sin(LO phase
-// IQOutputLatencyCycles earlier); quadrature feedback (g1, g4) and the
-// quadrature output signal are not modelled (quadrature/pfd outputs read
-// 0). Writing the frequency register keeps the LO phase continuous and
-// starts a point: busy (bit31 of the four sum words) until na_sleepcycles
-// + na_averages + 1 cycles later; the sums over the accumulation cycles of
-// input * 65535 sin/cos(LO + phase) / 2^6 (input in units of 2^-13 V) are
-// computed in closed form (geometric series per harmonic), each product
-// term weighted by the quadrature low-pass's steady-state response (its
-// transient after a frequency step is neglected), with the input filter's
-// exact discrete response (regmap.FilterSpec.StageResponse), plus Gaussian
-// noise of the accumulated variance. With PyRPL's readout
-// (regmap.NAValue: sum/averages * 2^-24 * 4 / amplitude /
-// NATransferFunction with NADelayCycles = 3 and extraDelay =
-// CableDelay) the result is H(f) * NAGain (65535/65536), the only
-// difference being PyRPL's analog model of the input high-pass versus the
-// exact discrete filter (negligible above a few times its corner).
+// The demodulator pairs the (input-filtered) input with the LO phase R of
+// the module's accumulator: I, Q = x sin/cos(2 pi (R + phase/2^32)) *
+// 65535/2^6, ready two cycles later, through the quadrature low-pass; the
+// quadrature output is (I g3) >> 10 one cycle after it (iq2_2: Q's). The
+// modulator output (output_direct) is ((I g1) >> 20 + g2 >> 4) sin(2 pi
+// R) + ((Q g4) >> 20) cos(2 pi R), three cycles after the low-pass: the
+// amplitude tone lags R by IQOutputLatencyCycles = 3, so an IQ module
+// measuring its own output sees PyRPL's 3 cycles. The mixing is exact on
+// the harmonic model (model.mix combines the accumulators), so a tone of
+// the module's own LO demodulates to an exact DC; the 2f flags double the
+// LO; the PFD output reads 0. Writing the frequency register keeps the LO
+// phase continuous and starts a point: busy (bit31 of the four sum words)
+// until na_sleepcycles + na_averages + 1 cycles later; the sums over the
+// accumulation cycles of input * 65535 sin/cos(LO + phase) / 2^6 (input in
+// units of 2^-13 V) are computed in closed form (geometric series per
+// harmonic), each product term weighted by the quadrature low-pass's
+// steady-state response (its transient after a frequency step is
+// neglected), with the input filter's exact discrete response
+// (regmap.FilterSpec.StageResponse), plus Gaussian noise of the
+// accumulated variance (the input's noise density at the LO, through the
+// modules on its way: noisePSD). With PyRPL's readout (regmap.NAValue:
+// sum/averages * 2^-24 * 4 / amplitude / NATransferFunction with
+// NADelayCycles = 3 and extraDelay = CableDelay) the result is H(f) *
+// NAGain (65535/65536), the only difference being PyRPL's analog model of
+// the input high-pass versus the exact discrete filter (negligible above
+// a few times its corner).
 //
-// # PID, trig, others
+// # PID, IIR, trig
 //
-// PID registers are stored; the output is the simple model
-// clamp(integrator register, min, max). The trig module fires on its
-// input's edges with threshold and hysteresis (filter not modelled). IIR
-// and iq2_2 read 0.
+// pid.go: e = F(x) - setpoint (or the partner's filtered input in
+// differential mode), P = floor(e kp / 2^12), I += e ki per cycle (48
+// bit, int_shr = I >> 32 is what ival reads), out = clamp(sat14(P + I >>
+// 32), min, max); x -> out is kp/2^12 z^-4 + ki/2^32 z^-5/(1 - z^-1)
+// after the 4-stage filter; pause_gains freeze I and zero P while the
+// sync bit is clear; d does nothing (DERIVATIVE = 0 in the bitstream).
+// iir.go: up to 14 parallel biquads, each updated every `loops` cycles in
+// turn, their sum held. trig.go: a Schmitt pair with hysteresis on the
+// filtered input, armed two cycles after the write, firing three cycles
+// after a crossing, taking asg0's table index as its phase.
 //
 // # Waiting
 //

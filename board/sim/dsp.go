@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -40,6 +42,21 @@ func buildConstant(n int, off uint32) uint32 {
 			return regmap.TrigFilterShift
 		case regmap.InputFilterMinBW:
 			return regmap.TrigFilterMinBW
+		}
+	case n == regmap.SlotIIR:
+		switch off {
+		case regmap.IIRBitsReg:
+			return regmap.IIRBits
+		case regmap.IIRShiftReg:
+			return regmap.IIRShift
+		case regmap.IIRStagesReg:
+			return regmap.IIRStages
+		case regmap.InputFilterStages:
+			return regmap.IIRFilterStages
+		case regmap.InputFilterShift:
+			return regmap.IIRFilterShiftBits
+		case regmap.InputFilterMinBW:
+			return regmap.IIRFilterMinBW
 		}
 	case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
 		quad := uint32(2)
@@ -99,14 +116,19 @@ func (b *Board) readDSP(n int, off uint32, now int64) uint32 {
 	case regmap.DSPOutputSignal:
 		return uint32(b.exactAt(n, now)) & 0x3FFF
 	}
+	if n == regmap.SlotIIR && off&regmap.IIRCoefficients != 0 {
+		return 0 // the coefficients are not readable
+	}
 	if off >= regmap.BuildConstantsBase {
 		return buildConstant(n, off)
 	}
 	switch {
 	case n <= regmap.SlotPID2:
-		return b.readPID(n, off)
+		return b.readPID(n, off, now)
 	case n == regmap.SlotTrig:
 		return b.readTrig(off, now)
+	case n == regmap.SlotIIR:
+		return b.readIIR(off)
 	case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
 		return b.readIQ(n-regmap.SlotIQ0, off, now)
 	}
@@ -141,13 +163,17 @@ func (b *Board) writeDSP(n int, off, v uint32, now int64) {
 	case n <= regmap.SlotPID2:
 		b.writePID(n, off, v)
 	case n == regmap.SlotTrig:
-		b.writeTrig(off, v)
+		b.writeTrig(off, v, now)
+	case n == regmap.SlotIIR:
+		b.writeIIR(off, v)
 	case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
 		b.writeIQ(n-regmap.SlotIQ0, off, v, now)
 	}
 }
 
-// outSum is the unsaturated sum routed to out1 (ch 0) or out2 (ch 1).
+// outSum is the unsaturated sum routed to out1 (ch 0) or out2 (ch 1) at
+// cycle c: every module's output_direct (an IQ module's modulator output,
+// whatever its output_signal).
 func (b *Board) outSum(ch int, c int64) int64 {
 	var sum int64
 	bit := uint32(1) << ch
@@ -156,12 +182,12 @@ func (b *Board) outSum(ch int, c int64) int64 {
 			continue
 		}
 		switch {
-		case n <= regmap.SlotPID2:
-			sum += b.pidOut(n)
 		case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
-			sum += b.iqOut(n-regmap.SlotIQ0, c)
+			sum += b.iqDirectAt(n-regmap.SlotIQ0, c)
 		case n == regmap.SlotASG0 || n == regmap.SlotASG1:
 			sum += b.asg[n-regmap.SlotASG0].outAt(b.cfg.Seed, c)
+		default:
+			sum += b.exactAt(n, c)
 		}
 	}
 	return sum
@@ -170,12 +196,19 @@ func (b *Board) outSum(ch int, c int64) int64 {
 // exactAt is the 14-bit value of DSP signal sig at cycle c.
 func (b *Board) exactAt(sig int, c int64) int64 {
 	switch {
-	case sig <= regmap.SlotPID2:
-		return b.pidOut(sig)
+	case sig == regmap.SlotTrig:
+		return b.trigOutAt(c)
+	case sig < numSlow:
+		v := b.slowPreAt(sig, c) + (b.model(sig).at(c)+b.noiseAt(sig, c))*regmap.VoltsNorm
+		return b.outputStage(sig, int64(math.Round(clampF(v))))
 	case sig >= regmap.SlotIQ0 && sig <= regmap.SlotIQ2:
-		if b.iq[sig-regmap.SlotIQ0].outSel == regmap.IQSignalOutputDirect {
-			return b.iqOut(sig-regmap.SlotIQ0, c)
+		k := sig - regmap.SlotIQ0
+		if b.iq[k].outSel == regmap.IQSignalOutputDirect {
+			return b.iqDirectAt(k, c)
 		}
+		return sat14(int64(math.Round(clampF((b.model(sig).at(c) + b.noiseAt(sig, c)) * regmap.VoltsNorm))))
+	case sig == regmap.SlotIQ2_2:
+		return sat14(int64(math.Round(clampF((b.model(sig).at(c) + b.noiseAt(sig, c)) * regmap.VoltsNorm))))
 	case sig == regmap.SlotASG0 || sig == regmap.SlotASG1:
 		return b.asg[sig-regmap.SlotASG0].outAt(b.cfg.Seed, c)
 	case sig == regmap.SlotOut1 || sig == regmap.SlotOut2:
@@ -184,19 +217,40 @@ func (b *Board) exactAt(sig int, c int64) int64 {
 		if !b.noisy(sig) {
 			return sat14(b.outSum(sig-regmap.SlotIn1, c))
 		}
-		v := b.model(sig).at(c) * regmap.VoltsNorm
+		v := b.model(sig).at(c) + b.noiseAt(sig, c)
+		if b.hasSlow(sig) {
+			v += b.slowAt(sig, c) / regmap.VoltsNorm
+		}
 		st := uint64(streamIn1)
 		if sig == regmap.SlotIn2 {
 			st = streamIn2
 		}
-		v += b.cfg.NoiseStd() * regmap.VoltsNorm * gaussAt(b.cfg.Seed, st, c)
-		return sat14(int64(roundEven(v)))
+		v = v*regmap.VoltsNorm + b.cfg.NoiseStd()*regmap.VoltsNorm*gaussAt(b.cfg.Seed, st, c)
+		return sat14(int64(roundEven(clampF(v))))
 	}
 	return 0
 }
 
-// model returns the steady-state harmonic model of DSP signal sig [V]
-// under the current configuration (cached until the next write).
+// clampF keeps a value [LSB] within what an int64 conversion takes.
+func clampF(v float64) float64 { return max(-1e12, min(1e12, v)) }
+
+// outputStage is what a module does to its value [LSB] before it leaves:
+// a PID's saturation and min/max clamp, the 14-bit saturation of the
+// others.
+func (b *Board) outputStage(sig int, v int64) int64 {
+	if sig <= regmap.SlotPID2 {
+		return b.pid[sig].outFn(v)
+	}
+	return sat14(v)
+}
+
+// model returns the steady-state harmonic model [V] of DSP signal sig
+// under the current configuration (cached until the next write): sources
+// as their harmonics, modules as their responses to their inputs' models.
+// A module's DC is the slow engine's (slow.go), not in its model. A loop
+// of modules is opened where the evaluation meets a signal it is already
+// computing (that signal contributes nothing there), so the model of a
+// signal in a loop is its response with the loop opened just before it.
 func (b *Board) model(sig int) model {
 	if b.modelsVer != b.ver+1 {
 		clear(b.models)
@@ -205,14 +259,38 @@ func (b *Board) model(sig int) model {
 	if m, ok := b.models[sig]; ok {
 		return m
 	}
+	if b.modelBusy[sig] {
+		b.modelCuts++
+		return model{}
+	}
+	cuts := b.modelCuts
+	b.modelBusy[sig] = true
+	b.modelDepth++
+	m := b.makeModel(sig)
+	b.modelDepth--
+	b.modelBusy[sig] = false
+	if b.modelDepth == 0 || b.modelCuts == cuts {
+		b.models[sig] = m
+	}
+	return m
+}
+
+// iqDirectKey keys the cache of an IQ module's output_direct model.
+const iqDirectKey = 100
+
+func (b *Board) makeModel(sig int) model {
 	var m model
 	switch {
 	case sig <= regmap.SlotPID2:
-		m.dc = float64(b.pidOut(sig)) / regmap.VoltsNorm
+		m = b.pidModel(sig)
+	case sig == regmap.SlotIIR:
+		m = b.iirModel()
 	case sig >= regmap.SlotIQ0 && sig <= regmap.SlotIQ2:
-		if b.iq[sig-regmap.SlotIQ0].outSel == regmap.IQSignalOutputDirect {
-			m = b.iqModel(sig - regmap.SlotIQ0)
-		}
+		m = b.iqSignalModel(sig - regmap.SlotIQ0)
+	case sig >= iqDirectKey:
+		m = b.iqModel(sig - iqDirectKey)
+	case sig == regmap.SlotIQ2_2:
+		m = b.iqQuadModel(2, true)
 	case sig == regmap.SlotASG0 || sig == regmap.SlotASG1:
 		m = b.asgModel(sig - regmap.SlotASG0)
 	case sig == regmap.SlotOut1 || sig == regmap.SlotOut2:
@@ -221,15 +299,11 @@ func (b *Board) model(sig int) model {
 			if b.dsp.outDirect[n]&bit == 0 {
 				continue
 			}
-			// The same slots as outSum; trig and iir add nothing (their
-			// outputs are not modelled).
 			switch {
-			case n <= regmap.SlotPID2:
-				m.dc += float64(b.pidOut(n)) / regmap.VoltsNorm
 			case n >= regmap.SlotIQ0 && n <= regmap.SlotIQ2:
-				m.add(b.iqModel(n - regmap.SlotIQ0))
-			case n == regmap.SlotASG0 || n == regmap.SlotASG1:
-				m.add(b.asgModel(n - regmap.SlotASG0))
+				m.add(b.model(iqDirectKey + n - regmap.SlotIQ0))
+			default: // the trig module has no AC part
+				m.add(b.model(n))
 			}
 		}
 	case sig == regmap.SlotIn1 || sig == regmap.SlotIn2:
@@ -241,17 +315,23 @@ func (b *Board) model(sig int) model {
 			m = out
 		}
 	}
-	b.models[sig] = m
 	return m
 }
 
+// Noiseless returns the noiseless model value [V] of DSP signal sig
+// (regmap.SlotIn1, SlotOut1, SlotASG0, ...) at board cycle c under the
+// current register settings: the exact digital value for generated
 // signals, the steady-state DUT response (without noise and quantisation)
 // for in1/in2.
 func (b *Board) Noiseless(sig int, c int64) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.noisy(sig) {
-		return b.model(sig).at(c)
+		v := b.model(sig).at(c)
+		if b.hasSlow(sig) {
+			v += b.slowAt(sig, c) / regmap.VoltsNorm
+		}
+		return v
 	}
 	return float64(b.exactAt(sig, c)) / regmap.VoltsNorm
 }

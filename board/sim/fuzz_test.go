@@ -26,13 +26,17 @@ var fuzzBlocks = func() []uint32 {
 const fuzzWait = 0xFF
 
 // fuzzWrite decodes 7 bytes into a write: a block, a word offset (mostly
-// among the registers, sometimes in the data tables) and a value.
+// among the registers, sometimes in the data tables or, in a DSP slot, the
+// IIR's coefficient page) and a value.
 func fuzzWrite(p []byte) (addr, v uint32) {
 	base := fuzzBlocks[int(p[0])%len(fuzzBlocks)]
 	off := uint32(binary.LittleEndian.Uint16(p[1:3]))
-	if off&0x8000 == 0 {
+	switch {
+	case off&0x8000 == 0:
 		off &= 0x3FF // the register page
-	} else {
+	case base >= regmap.DSPBase && base < regmap.AMSBase:
+		off = regmap.IIRCoefficients + off&0x1FF // the coefficient page
+	default:
 		off = 0x10000 + off&0x7FFF // into a data table, where the block has one
 	}
 	return base + off&^3, binary.LittleEndian.Uint32(p[3:7])
@@ -51,13 +55,25 @@ func FuzzWrites(f *testing.F) {
 		return binary.LittleEndian.AppendUint32(p, v)
 	}
 	slot := func(n int) byte { return byte(4 + n) }
+	wait30s := []byte{fuzzWait, 0, 0, 0, 0, 0x10, 0xDF}
 	f.Add(le(slot(regmap.SlotTrig), regmap.DSPOutputDirect, 1)) // trig to out1: an index of -5 once
 	f.Add(le(slot(regmap.SlotIIR), regmap.DSPOutputDirect, 3))
 	f.Add(append(le(slot(regmap.SlotOut1), regmap.DSPInputSelect, 3), le(slot(regmap.SlotTrig), regmap.DSPOutputDirect, 2)...))
 	f.Add(append(le(1, regmap.ScopeDecimation, 1<<16), le(1, regmap.ScopeControl, 1)...))
 	f.Add(le(slot(regmap.SlotIQ0), regmap.IQNAAverages, 0xFFFFFFFF))
 	f.Add(le(0, regmap.HKDigitalLoop, 1))
-	wait30s := []byte{fuzzWait, 0, 0, 0, 0, 0x10, 0xDF}
+	// a PID integrating into its rail, and two PIDs in a loop with integrators
+	pid := func(n int) byte { return slot(regmap.SlotPID0 + n) }
+	f.Add(slices.Concat(le(pid(0), regmap.PIDSetpoint, 0x2000), le(pid(0), regmap.PIDI, 0x7FFFFF), wait30s))
+	f.Add(slices.Concat(le(pid(0), regmap.DSPInputSelect, regmap.SlotPID1), le(pid(1), regmap.DSPInputSelect, regmap.SlotPID0),
+		le(pid(0), regmap.PIDI, 0x7FFFFF), le(pid(1), regmap.PIDP, 0x7FFFFF), le(pid(1), regmap.PIDI, 0x800001), le(pid(0), regmap.PIDIntegrator, 0x4000), wait30s))
+	// the IIR on with a pole on the unit circle, routed to out1
+	iir := slot(regmap.SlotIIR)
+	f.Add(slices.Concat(le(iir, regmap.IIRCoefficients, 1<<29), le(iir, regmap.IIRCoefficients+16, 1<<29), le(iir, regmap.IIRLoops, 3),
+		le(iir, regmap.IIRControl, regmap.IIROn), le(iir, regmap.DSPOutputDirect, 1), wait30s))
+	// noise of the random generator through an IQ band-pass to out1
+	f.Add(slices.Concat(le(2, regmap.ASGControl, regmap.ASGRandom|regmap.ASGTrigHigh), le(slot(regmap.SlotIQ0), regmap.DSPInputSelect, regmap.SlotASG0),
+		le(slot(regmap.SlotIQ0), regmap.IQG1, 2048), le(slot(regmap.SlotIQ0), regmap.DSPOutputDirect, 1), wait30s))
 	// An edge search 60 s behind. Its threshold is beyond in1's noise
 	// (clipped at 6 sigma, 39 LSB), yet within the bound that skips the
 	// search, so every sample is searched.

@@ -34,9 +34,8 @@ func (q *iqState) amplitude() float64 {
 
 func (b *Board) iqOn(k int) bool { return b.dsp.sync&(1<<(regmap.SlotIQ0+k)) != 0 }
 
-// iqOut is the modulator output at cycle c: amplitude * sin(LO phase
-// IQOutputLatencyCycles earlier), 14 bit. The quadrature feedback terms
-// (g1, g4) are not modelled.
+// iqOut is the modulator's amplitude term at cycle c: amplitude * sin(LO
+// phase IQOutputLatencyCycles earlier), 14 bit.
 func (b *Board) iqOut(k int, c int64) int64 {
 	q := &b.iq[k]
 	if !b.iqOn(k) {
@@ -46,19 +45,148 @@ func (b *Board) iqOut(k int, c int64) int64 {
 	if a == 0 {
 		return 0
 	}
-	t := q.acc.turns(c - IQOutputLatencyCycles)
+	t := q.modLO().turns(c - IQOutputLatencyCycles)
 	return sat14(int64(math.Round(a * regmap.VoltsNorm * math.Sin(2*math.Pi*t))))
 }
 
-func (b *Board) iqModel(k int) model {
+// iqDirectAt is iq k's output_direct (dat_o) at cycle c.
+func (b *Board) iqDirectAt(k int, c int64) int64 {
+	if !b.iq[k].filtering() {
+		return b.iqOut(k, c)
+	}
+	v := (b.model(iqDirectKey+k).at(c) + b.noiseAt(iqDirectKey+k, c)) * regmap.VoltsNorm
+	return sat14(int64(math.Round(clampF(v))))
+}
+
+// The IQ module (red_pitaya_iq_block.v), with the LO phase R(n) of its
+// accumulator as the time reference (R is the fgen phase two cycles
+// earlier, the one the demodulator pairs with the input): the input x
+// (after the one-stage input filter) is demodulated as
+//
+//	I = x sin(2 pi (R + theta)) * 65535/2^6,  Q = x cos(...) * 65535/2^6
+//
+// (24-bit units for x in LSB; theta = the phase register / 2^32, which
+// PyRPL writes as -phase; at 2f with the demodulation flags), ready two
+// cycles later and low-passed by the quadrature filter (2 stages, 4 for
+// iq2). output_direct (dat_o) is, three cycles after the low-pass,
+//
+//	((I g1 + 2^19) >> 20 + g2 >> 4) * sin(2 pi R) * 65535/2^16 + ((Q g4 + 2^19) >> 20) cos(2 pi R) ...
+//
+// (floor, saturated to 14 bits): the amplitude term (g2, PyRPL's
+// amplitude) plus a band-pass of the input around the LO (g1 = g4 = gain *
+// 2^11 for PyRPL's gain). The quadrature output (output_signal 0) is
+// (I g3 + 2^9) >> 10 one cycle after the low-pass (g3: quadrature_factor;
+// iq2_2 is Q's). The mixing is done on the harmonic model (model.mix), so
+// a tone from the same LO demodulates to an exact DC (a lock-in or PDH
+// error signal), and each term is delayed and filtered exactly; the
+// 14-bit saturation of the intermediate products, the floor's half-step
+// offset and the PFD (output_signal 2, read as 0) are not modelled.
+
+// iqDemodScale converts volts times the LO's sine into the 24-bit
+// quadrature units: 2^13 * 65535 / 2^6.
+const iqDemodScale = float64(regmap.VoltsNorm) * regmap.IQLUTAmplitude / (1 << regmap.IQDemodShift)
+
+// filtering reports whether the modulator passes its demodulated input
+// on (g1 or g4 non-zero).
+func (q *iqState) filtering() bool { return q.g[0] != 0 || q.g[3] != 0 }
+
+// demodLO is the demodulator's LO (doubled with the 2f flags).
+func (q *iqState) demodLO() acc {
+	if q.ctrl&(3<<4) != 0 {
+		return q.acc.scaled(2)
+	}
+	return q.acc
+}
+
+// modLO is the modulator's LO (doubled with the 2f flags).
+func (q *iqState) modLO() acc {
+	if q.ctrl&(3<<2) != 0 {
+		return q.acc.scaled(2)
+	}
+	return q.acc
+}
+
+// delay returns the response of a delay of n cycles.
+func delay(n float64) func(f float64) complex128 {
+	return func(f float64) complex128 { return expj(-2 * math.Pi * f * n / regmap.Clock) }
+}
+
+// iqLowPassed returns the low-passed quadrature I (cos false) or Q (cos
+// true) of iq k [24-bit units], as a model, as it leaves the quadrature
+// filter.
+func (b *Board) iqLowPassed(k int, cos bool) model {
 	q := &b.iq[k]
-	a := q.amplitude()
-	if !b.iqOn(k) || a == 0 {
+	if !b.iqOn(k) {
 		return model{}
 	}
-	// a sin(2 pi turns(c - L)) = Re(-j a exp(-j 2 pi rate L) exp(j 2 pi turns(c)))
-	coef := complex(0, -a) * expj(-2*math.Pi*q.acc.rate()*IQOutputLatencyCycles)
-	return model{srcs: []source{{acc: q.acc, harm: []harmonic{{1, coef}}}}}
+	sig := int(b.dsp.inputSel[regmap.SlotIQ0+k])
+	in := b.model(sig)
+	if b.hasSlow(sig) {
+		in.dc += b.slowAt(sig, b.slow.t) / regmap.VoltsNorm
+	}
+	in = in.transform(func(f float64) complex128 { return regmap.IQInputFilterSpec.Response(q.inFilter, f) })
+	t := sinTerm
+	if cos {
+		t = cosTerm
+	}
+	quad := regmap.IQQuadFilterSpec
+	if k == 2 {
+		quad = regmap.IQ2QuadFilterSpec
+	}
+	d := delay(2)
+	return in.mix(q.demodLO(), float64(q.phase)/(1<<32), t).scaled(complex(iqDemodScale, 0)).
+		transform(func(f float64) complex128 { return d(f) * quad.Response(q.quadFilter, f) })
+}
+
+// iqQuadModel is iq k's quadrature output I (or Q with cos: iq2_2) [V].
+func (b *Board) iqQuadModel(k int, cos bool) model {
+	q := &b.iq[k]
+	g3 := float64(regmap.ToSigned(q.g[2], regmap.IQAmplitudeBits))
+	if g3 == 0 {
+		return model{}
+	}
+	return b.iqLowPassed(k, cos).scaled(complex(g3/(1<<regmap.IQQuadFactorShift)/regmap.VoltsNorm, 0)).transform(delay(1))
+}
+
+// iqModel is iq k's output_direct (dat_o) [V]: the amplitude term and,
+// with g1 or g4, the band-pass of its input.
+func (b *Board) iqModel(k int) model {
+	q := &b.iq[k]
+	if !b.iqOn(k) {
+		return model{}
+	}
+	var m model
+	if a := q.amplitude(); a != 0 {
+		lo := q.modLO()
+		// a sin(2 pi turns(c - L)) = Re(-j a exp(-j 2 pi rate L) exp(j 2 pi turns(c)))
+		coef := complex(0, -a) * expj(-2*math.Pi*lo.rate()*IQOutputLatencyCycles)
+		m.srcs = append(m.srcs, source{acc: lo, harm: []harmonic{{1, coef}}})
+	}
+	if q.filtering() {
+		// (I g / 2^20) LSB times the modulator's 65535/2^16 sine, in volts
+		scale := func(g uint32) complex128 {
+			return complex(float64(regmap.ToSigned(g, regmap.IQAmplitudeBits))/(1<<20)*regmap.IQLUTAmplitude/(1<<16)/regmap.VoltsNorm, 0)
+		}
+		lo := q.modLO()
+		if q.g[0] != 0 {
+			m.add(b.iqLowPassed(k, false).scaled(scale(q.g[0])).mix(lo, 0, sinTerm).transform(delay(IQOutputLatencyCycles)))
+		}
+		if q.g[3] != 0 {
+			m.add(b.iqLowPassed(k, true).scaled(scale(q.g[3])).mix(lo, 0, cosTerm).transform(delay(IQOutputLatencyCycles)))
+		}
+	}
+	return m
+}
+
+// iqSignalModel is iq k's DSP output signal [V], per output_signal.
+func (b *Board) iqSignalModel(k int) model {
+	switch b.iq[k].outSel {
+	case regmap.IQSignalQuadrature:
+		return b.iqQuadModel(k, false)
+	case regmap.IQSignalOutputDirect:
+		return b.model(iqDirectKey + k)
+	}
+	return model{} // pfd (not modelled), off, quadrature_hf (not built)
 }
 
 func (b *Board) readIQ(k int, off uint32, now int64) uint32 {
@@ -236,11 +364,11 @@ func (b *Board) naSum(k int, a, e int64) (float64, float64, float64) {
 	// x cos(Phi) = (Re(z e^{jPhi}) + Re(z e^{-jPhi}))/2 for x = Re z
 	i := (imag(sp) - imag(sm)) / 2
 	qq := (real(sp) + real(sm)) / 2
-	var nv float64
+	h := cabs(inSpec.Response(q.inFilter, loRate*regmap.Clock))
+	nv := h * h * b.noisePSD(sig, loRate*regmap.Clock) * float64(n)
 	if b.noisy(sig) {
-		h := cabs(inSpec.Response(q.inFilter, loRate*regmap.Clock))
 		sx := b.cfg.NoiseStd() * h
-		nv = (sx*sx + LSB*LSB/12) * float64(n)
+		nv += (sx*sx + LSB*LSB/12) * float64(n)
 	}
 	return i * naScale, qq * naScale, nv
 }

@@ -258,4 +258,6 @@ const (
 	streamASGRand
 	streamIn1Sum
 	streamIn2Sum
+	streamQuant // + streamIn1/2: the quantisation error a module sees of an input
+	streamSynth // | signal << 8: long windows' noise through modules (noisepath.go)
 )

@@ -14,8 +14,17 @@ type genScratch struct {
 }
 
 // modelBased reports whether sample16 makes sig from its cached model
-// (read-only state, so safe on two goroutines) rather than exactAt.
-func (b *Board) modelBased(sig int, avg bool) bool { return avg || b.noisy(sig) }
+// rather than exactAt: averaged, a noisy input, or noise through modules.
+func (b *Board) modelBased(sig int, avg bool) bool {
+	return avg || b.noisy(sig) || b.hasNoisePath(sig)
+}
+
+// shareable reports whether two goroutines may make sig's samples at once
+// (scopeProduce's helper): model-based without a noise path, whose
+// streams carry state, so that only cached, read-only state is used.
+func (b *Board) shareable(sig int, avg bool) bool {
+	return b.modelBased(sig, avg) && !b.hasNoisePath(sig)
+}
 
 // genBlock is the generation block [samples]: its float scratch (8 KiB)
 // stays in L1.
@@ -66,6 +75,8 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 	}
 	if avg {
 		b.model(sig).block(cs, dec, dec, f, &sc.played)
+		b.addSlow(f, sig, cs, dec, true)
+		b.addNoisePath(f, sig, cs, dec, true)
 		if dec&(dec-1) != 0 {
 			b.boxcarSum(dst, f, sig, cs, dec, in2)
 			return
@@ -87,12 +98,20 @@ func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *gen
 			return
 		}
 		for j, v := range f {
-			dst[j] = code14(int64(floorFast(v * regmap.VoltsNorm)))
+			dst[j] = code14(b.outputStage(sig, int64(floorFast(v*regmap.VoltsNorm))))
 		}
 		return
 	}
 	last := cs + dec - 1
 	b.model(sig).block(last, dec, 0, f, &sc.played)
+	b.addSlow(f, sig, last, dec, false)
+	b.addNoisePath(f, sig, cs, dec, false)
+	if !b.noisy(sig) {
+		for j, v := range f {
+			dst[j] = code14(b.outputStage(sig, int64(roundEven(clampF(v*regmap.VoltsNorm)))))
+		}
+		return
+	}
 	if dec == 1 {
 		quantNoisy(dst, f, b.cfg.Seed, streamIn1+in2, last, b.cfg.NoiseStd(), false)
 		return
@@ -118,6 +137,73 @@ func (b *Board) boxcarSum(dst []uint16, f []float64, sig int, cs, dec int64, in2
 	}
 	for j, v := range f {
 		dst[j] = uint16(int64(roundEven(v*regmap.VoltsNorm))) & 0x3FFF
+	}
+}
+
+// addSlow adds to f[j] [V] the slow engine's DC of signal sig at cycle
+// cs + j*dec, or with avg its mean over [cs + j*dec, cs + (j+1)*dec): the
+// history is piecewise constant, so the mean is exact (the trig module's
+// output, a sequence of events, is taken at 16 points of a window).
+func (b *Board) addSlow(f []float64, sig int, cs, dec int64, avg bool) {
+	if !b.hasSlow(sig) {
+		return
+	}
+	if b.slowTrig(sig) {
+		step := max(1, dec/16)
+		for j := range f {
+			c := cs + int64(j)*dec
+			if !avg {
+				f[j] += float64(b.trigOutAt(c)) * b.slowGain(sig) / regmap.VoltsNorm
+				continue
+			}
+			var v float64
+			n := 0
+			for m := int64(0); m < dec; m += step {
+				v += float64(b.trigOutAt(c + m))
+				n++
+			}
+			f[j] += v / float64(n) * b.slowGain(sig) / regmap.VoltsNorm
+		}
+		if sig == regmap.SlotTrig {
+			return
+		}
+	}
+	h := b.slow.hist
+	if len(h) == 0 {
+		return
+	}
+	i := b.slow.slowIndex(cs)
+	vi, val := i, b.slowValue(sig, &h[i])
+	at := func(k int) float64 {
+		if k != vi {
+			vi, val = k, b.slowValue(sig, &h[k])
+		}
+		return val
+	}
+	for j := range f {
+		c := cs + int64(j)*dec
+		for i+1 < len(h) && h[i+1].t <= c {
+			i++
+		}
+		if !avg || i+1 >= len(h) || h[i+1].t >= c+dec {
+			f[j] += at(i) / regmap.VoltsNorm
+			continue
+		}
+		// the window spans changes: integrate the steps
+		var v float64
+		t, k := c, i
+		for t < c+dec {
+			end := c + dec
+			if k+1 < len(h) {
+				end = min(end, h[k+1].t)
+			}
+			v += at(k) * float64(end-t)
+			t = end
+			if k+1 < len(h) && h[k+1].t <= t {
+				k++
+			}
+		}
+		f[j] += v / float64(dec) / regmap.VoltsNorm
 	}
 }
 

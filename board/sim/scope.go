@@ -147,9 +147,8 @@ func (b *Board) scopeFindTrigger(now int64) bool {
 			return s.accept(t)
 		}
 	case regmap.TrigDSP:
-		from := max(s.tSrc, s.okFrom()-ScopeEdgeLatencyCycles)
-		if e := b.trigEvent(from, now-ScopeEdgeLatencyCycles); e >= 0 {
-			return s.accept(e + ScopeEdgeLatencyCycles)
+		if e := b.trigFirst(max(s.tSrc, s.okFrom()), now); e >= 0 {
+			return s.accept(e)
 		}
 	}
 	return false
@@ -209,6 +208,11 @@ func (b *Board) scopeNever() bool {
 		ch = 1
 	}
 	sig := b.scopeInput(ch)
+	if b.hasSlow(sig) || b.hasNoisePath(sig) {
+		// a module's DC moves, noise through modules has no bound here
+		s.never, s.neverVer = false, b.ver+1
+		return false
+	}
 	bound := b.model(sig).bound()*regmap.VoltsNorm + 2
 	if b.noisy(sig) {
 		bound += noiseClip*b.cfg.SampleNoiseStd(s.dec, s.avg)*regmap.VoltsNorm + 1
@@ -292,7 +296,7 @@ func (b *Board) scopeProduce(j0, j1 int64) {
 	j0 = max(j0, j1-bufLen)
 	in0, in1 := b.scopeInput(0), b.scopeInput(1)
 	avg := s.avg && s.dec > 1
-	if j1-j0 >= parallelMin && b.help.awake() && b.modelBased(in0, avg) && b.modelBased(in1, avg) {
+	if j1-j0 >= parallelMin && b.help.awake() && b.shareable(in0, avg) && b.shareable(in1, avg) {
 		b.model(in0) // fill the model cache: the helper only reads it
 		b.model(in1)
 		b.help.share(func() { b.scopeProduceChannel(0, in0, avg, j0, j1) },

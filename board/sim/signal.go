@@ -36,6 +36,65 @@ func (a acc) rate() float64 {
 	return float64(a.step%a.m) / float64(a.m)
 }
 
+// mulMod is x*y mod m.
+func mulMod(x, y, m uint64) uint64 {
+	hi, lo := bits.Mul64(x%m, y%m)
+	_, r := bits.Div64(hi, lo, m)
+	return r
+}
+
+// scaled returns the accumulator whose value is k times a's, modulo the
+// same modulus: harmonic k of a as an accumulator of its own.
+func (a acc) scaled(k int64) acc {
+	if a.m == 0 {
+		return a
+	}
+	r := k % int64(a.m) // moduli stay below 2^63 (combine caps them at 2^62)
+	if r < 0 {
+		r += int64(a.m)
+	}
+	km := uint64(r)
+	return acc{c0: a.c0, a0: mulMod(a.a0, km, a.m), step: mulMod(a.step, km, a.m), m: a.m}
+}
+
+// combine returns the accumulator whose turns are a's plus o's, exactly:
+// both are lifted to the least common multiple of their moduli (IQ
+// modules count modulo 2^32, the generators modulo their table size);
+// ok is false when that exceeds 2^62.
+func (a acc) combine(o acc) (acc, bool) {
+	if a.m == 0 || o.m == 0 {
+		return acc{}, false
+	}
+	g := gcd(a.m, o.m)
+	hi, l := bits.Mul64(a.m/g, o.m)
+	if hi != 0 || l > 1<<62 {
+		return acc{}, false
+	}
+	fa, fo := l/a.m, l/o.m
+	return acc{c0: a.c0, m: l,
+		a0:   (mulMod(a.a0%a.m, fa, l) + mulMod(o.at(a.c0), fo, l)) % l,
+		step: (mulMod(a.step%a.m, fa, l) + mulMod(o.step%o.m, fo, l)) % l}, true
+}
+
+// canonical returns a referred to cycle 0 and, if its rate is above half
+// a turn per cycle, negated with coef conjugated: the same real term
+// Re(coef e^{j 2 pi turns}), in one form per phase, so equal terms merge.
+func (a acc) canonical(coef complex128) (acc, complex128) {
+	n := acc{a0: a.at(0), step: a.step % a.m, m: a.m}
+	if 2*n.step > n.m {
+		n.a0, n.step = (n.m-n.a0)%n.m, n.m-n.step
+		coef = cmplx.Conj(coef)
+	}
+	return n, coef
+}
+
+func gcd(x, y uint64) uint64 {
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return x
+}
+
 // wrapsUpTo returns floor((a0 + (c-c0)*step) / m) for c >= c0.
 func (a acc) wrapsUpTo(c int64) uint64 {
 	hi, lo := bits.Mul64(uint64(c-a.c0), a.step)
@@ -112,10 +171,123 @@ func (m model) transform(resp func(f float64) complex128) model {
 	return out
 }
 
+// transformAC is transform for an AC-coupled consumer: the DC parts (dc,
+// zero-frequency harmonics, a gated source's frozen value) are left out
+// (a module's DC goes through the slow engine, slow.go) and every other
+// harmonic is multiplied by resp(f).
+func (m model) transformAC(resp func(f float64) complex128) model {
+	var out model
+	for _, s := range m.srcs {
+		ns := s
+		ns.frozen = 0
+		ns.harm = make([]harmonic, 0, len(s.harm))
+		for _, h := range s.harm {
+			if f := s.freq(h); f != 0 {
+				ns.harm = append(ns.harm, harmonic{h.k, h.coef * resp(f)})
+			}
+		}
+		if len(ns.harm) > 0 {
+			out.srcs = append(out.srcs, ns)
+		}
+	}
+	return out
+}
+
+// dcLevel is the model's constant part [V]: dc plus its zero-frequency
+// harmonics (a table's mean, a mixing product at rate 0), taken while
+// playing.
+func (m model) dcLevel() float64 {
+	v := m.dc
+	for _, s := range m.srcs {
+		for _, h := range s.harm {
+			switch {
+			case h.k == 0:
+				v += real(h.coef)
+			case s.freq(h) == 0:
+				v += real(h.coef * expj(2*math.Pi*float64(h.k)*s.acc.turns(s.acc.c0)))
+			}
+		}
+	}
+	return v
+}
+
+// scaled returns m times a.
+func (m model) scaled(a complex128) model {
+	return m.transform(func(float64) complex128 { return a })
+}
+
 func (m *model) add(o model) {
 	m.dc += o.dc
 	m.srcs = append(m.srcs, o.srcs...)
 }
+
+// mixTerm is one product term of mix: harmonic coefficient factors for the
+// sum (LO multiplier +1) and difference (-1) frequencies.
+type mixTerm struct{ plus, minus complex128 }
+
+// sinTerm and cosTerm: Re(c e^{j phi}) sin(psi) = Re(c (-j/2) e^{j(phi+psi)})
+// + Re(c (j/2) e^{j(phi-psi)}), and with cos(psi) the halves are 1/2.
+var (
+	sinTerm = mixTerm{complex(0, -0.5), complex(0, 0.5)}
+	cosTerm = mixTerm{0.5, 0.5}
+)
+
+// mix returns m times sin or cos (t) of 2 pi (turns of lo + theta), as the
+// IQ modules' multipliers do: every harmonic becomes two, at the sum and
+// difference of its phase and the LO's, on an accumulator combined exactly
+// from both (acc.combine). Products at rate 0 join dc; equal products
+// are merged (so a balanced modulator's images cancel). Gates and frozen
+// values are dropped: a burst is mixed as if it played on.
+func (m model) mix(lo acc, theta float64, t mixTerm) model {
+	var out model
+	idx := map[acc]int{}
+	put := func(a acc, coef complex128) {
+		if a.step%a.m == 0 {
+			out.dc += real(coef * expj(2*math.Pi*a.turns(a.c0)))
+			return
+		}
+		a, coef = a.canonical(coef)
+		if i, ok := idx[a]; ok {
+			out.srcs[i].harm[0].coef += coef
+			return
+		}
+		idx[a] = len(out.srcs)
+		out.srcs = append(out.srcs, source{acc: a, harm: []harmonic{{1, coef}}})
+	}
+	th := expj(2 * math.Pi * theta)
+	both := func(a acc, c complex128) {
+		for _, sgn := range [2]int64{1, -1} {
+			l := lo.scaled(sgn)
+			f := t.plus * th
+			if sgn < 0 {
+				f = t.minus / th
+			}
+			if n, ok := a.combine(l); ok {
+				put(n, c*f)
+			}
+		}
+	}
+	if m.dc != 0 {
+		both(acc{m: lo.m, c0: lo.c0}, complex(m.dc, 0))
+	}
+	for _, s := range m.srcs {
+		for _, h := range s.harm {
+			both(s.acc.scaled(int64(h.k)), h.coef)
+		}
+	}
+	keep := out.srcs[:0]
+	for _, s := range out.srcs {
+		if cabs(s.harm[0].coef) > mixFloor {
+			keep = append(keep, s)
+		}
+	}
+	out.srcs = keep
+	return out
+}
+
+// mixFloor drops mixing products below this [V]: a balanced modulator's
+// cancelled images and products of cancelled terms.
+const mixFloor = 1e-12
 
 // bound is an upper bound of |value| at any time [V].
 func (m model) bound() float64 {

@@ -516,11 +516,11 @@ func TestConfig(t *testing.T) {
 		{"H2(1 MHz)", c.H2(1e6), complex(1.0/101, -10.0/101)},
 		// 0.5 / (1 + j1.5) = (0.5 - j0.75) / 3.25
 		{"H2(300 kHz), fc 200 kHz, gain 0.5", other.H2(3e5), complex(0.5/3.25, -0.75/3.25)},
-		// the loop delay, 8 ns: exp(-j 2 pi 1e6 8e-9) = exp(-j 0.0502655)
-		{"in1 at f0", c.InResponse(1, 1e6), complex(0.9987369566, -0.0502443182)},
-		// 0.5 / (1 + j5) = (0.5 - j2.5) / 26, delayed 108 ns (8 ns and the
-		// cable): exp(-j 0.6785840) = 0.7784623 - j0.6276914
-		{"in2 at 1 MHz, fc 200 kHz, 100 ns cable", other.InResponse(2, 1e6), complex(0.5/26, -2.5/26) * complex(0.7784623016, -0.6276913613)},
+		// no analog latency (AnalogLatencyCycles 0) and no cable
+		{"in1 at f0", c.InResponse(1, 1e6), 1},
+		// 0.5 / (1 + j5) = (0.5 - j2.5) / 26, delayed 100 ns (the cable):
+		// exp(-j 0.6283185) = 0.8090170 - j0.5877853
+		{"in2 at 1 MHz, fc 200 kHz, 100 ns cable", other.InResponse(2, 1e6), complex(0.5/26, -2.5/26) * complex(0.8090169944, -0.5877852523)},
 	} {
 		if cmplx.Abs(p.got-p.want) > 1e-9 {
 			t.Errorf("%s = %.10f, want %.10f", p.name, p.got, p.want)

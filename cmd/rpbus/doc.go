@@ -1,6 +1,7 @@
 // Command rpbus runs the rpbus services and talks to them.
 //
-//	rpbus up                  embedded NATS + simulated board + every service, one process
+//	rpbus up                  embedded NATS + simulated board + every service + the dashboard, one process
+//	rpbus dashboard           the browser dashboard for a NATS deployment with WebSocket (docs/dashboard.md)
 //	rpbus hwbridge            the hardware bridge for one board (sim or monitor backend)
 //	rpbus scope|na|specan     one instrument service; with a verb (single, ...) a client call
 //	rpbus simboard            the simulated board served over PyRPL's monitor_server protocol

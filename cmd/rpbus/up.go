@@ -13,6 +13,7 @@ import (
 
 	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/dashboard"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
@@ -48,6 +49,8 @@ type upCmd struct {
 	data       string
 	natsConfig string
 	natsLog    bool
+	http       string
+	ws         string
 	creds      credFlags
 	board      boardFlags
 	curvesMax  byteSize
@@ -56,6 +59,7 @@ type upCmd struct {
 	conns    []*nats.Conn // every service's, the bridge's first
 	fpga     board.FPGA
 	services []stopper
+	page     *dashboard.Server
 	ready    chan struct{}
 }
 
@@ -67,6 +71,8 @@ func (c *upCmd) ParseFlags(args []string) error {
 	fs.Var(&c.curvesMax, "curves-max-bytes", "the curve store's size, e.g. 512MiB, 2GB: when full, the oldest curves not marked keep go first")
 	fs.StringVar(&c.natsConfig, "nats-config", "", "nats-server configuration file for the embedded server (accounts, cluster, ...)")
 	fs.BoolVar(&c.natsLog, "nats-log", false, "log the embedded NATS server's events")
+	fs.StringVar(&c.http, "http", defaultHTTP, "address the dashboard page is served on (empty: none); beyond loopback the server must ask for credentials")
+	fs.StringVar(&c.ws, "ws", "", "address of the embedded server's NATS WebSocket listener, for the page (default: the --http host, a free port; empty with --http '': none)")
 	c.creds.register(fs) // what the services log in with when --nats-config asks for authorization
 	c.board.register(fs)
 	c.ready = make(chan struct{})
@@ -78,12 +84,28 @@ func (c *upCmd) URL() string { return c.ns.ClientURL() }
 
 func (c *upCmd) Run(ctx context.Context) error {
 	var err error
-	c.ns, err = natsserver.Start(natsserver.Options{Listen: c.listen, DataDir: c.data, ConfigFile: c.natsConfig, Log: c.natsLog})
+	httpLn, err := listenHTTP(c.http)
+	if err != nil {
+		return err
+	}
+	if httpLn != nil {
+		defer func() {
+			if c.page == nil {
+				httpLn.Close()
+			}
+		}()
+	}
+	c.ns, err = natsserver.Start(natsserver.Options{Listen: c.listen, DataDir: c.data, ConfigFile: c.natsConfig, Log: c.natsLog, WebSocket: c.wsListen()})
 	if err != nil {
 		return err
 	}
 	if err := c.checkAuth(); err != nil {
 		return err
+	}
+	if httpLn != nil {
+		if c.page, err = c.serveDashboard(httpLn); err != nil {
+			return err
+		}
 	}
 	// Every service has an in-process connection of its own: no TCP hop
 	// between the instruments and the bridge, and no service waits while
@@ -188,6 +210,9 @@ func (c *upCmd) banner(names []string) {
 		fmt.Fprintf(w, "  JetStream store: %s\n", c.data)
 	}
 	fmt.Fprintf(w, "  board %q, services: %s\n\n", b, strings.Join(names, ", "))
+	if c.page != nil {
+		fmt.Fprintf(w, "Dashboard: %s (NATS over WebSocket on %s)\n\n", c.page.URL(), c.ns.WebsocketURL())
+	}
 	if !c.creds.c.Empty() {
 		fmt.Fprintf(w, "The server asks for authorization: the services log in %s; add a client's credentials to these commands (--user and --password, --creds, ...).\n", c.creds.c)
 	}
@@ -223,6 +248,9 @@ func (c *upCmd) banner(names []string) {
 func (c *upCmd) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
+	if c.page != nil {
+		_ = c.page.Close()
+	}
 	// Instruments first: they still need the bridge to finish their work.
 	for i := len(c.services) - 1; i >= 0; i-- {
 		_ = c.services[i].Stop(ctx)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -583,7 +584,11 @@ func TestDoneEventsOnlyWhenHeard(t *testing.T) {
 	if err != nil || heard == nil {
 		t.Fatalf("interest probe %v, %v", heard != nil, err)
 	}
-	s, err := scope.Start(nc, scope.Config{Heard: heard})
+	// asked counts the scope's questions: it asks once per single, after
+	// the reply has gone out, so a subscription made as soon as the reply
+	// arrives could still be heard by the single before it.
+	var asked atomic.Int64
+	s, err := scope.Start(nc, scope.Config{Heard: func(subject string) bool { defer asked.Add(1); return heard(subject) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,6 +614,7 @@ func TestDoneEventsOnlyWhenHeard(t *testing.T) {
 	e.single(t, api.ScopeSettings{}) // the board's first transactions
 	n0 := sent()
 	e.single(t, api.ScopeSettings{ID: "unheard"})
+	natstest.WaitFor(t, 10*time.Second, "the scope to decide about the unheard event", func() bool { return asked.Load() == 2 })
 	// An event published although unheard would be counted here or, when
 	// it goes out after eventDelay, in the heard window below: either way
 	// the difference is not exactly one.

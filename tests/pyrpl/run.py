@@ -3,8 +3,8 @@
 Each test file gets a fresh board: a new ``rpbus simboard`` on a free
 loopback port, and a new pytest process whose PyRPL talks to it through
 rpbus_pyrpl (PyRPL's MonitorClient over TCP). The results are compared
-with known_failures.txt, the tests that fail because the simulator does
-not model a module yet (each with its reason):
+with known_failures.txt, the tests that fail for reasons of PyRPL's own
+(test order, timing on a loaded machine), each with its reason:
 
 - a test that fails and is not listed fails this run (a regression);
 - a listed test that passes is reported, so the list can shrink.
@@ -51,6 +51,15 @@ EXCLUDED = {
     "test_na.py::TestNA::test_benchmark_gui": "the same with the GUI drawing",
     "test_na.py::TestNA::test_stupid_timer": "times 1000 Qt timer events on the test machine",
 }
+
+
+# PyRPL's global configuration for the runs (see run_file).
+GLOBAL_CONFIG = """general:
+  curvedb: pyrpl
+  loglevel: info
+test:
+  max_communication_time: 0.05
+"""
 
 
 def pyrpl_test_dir():
@@ -119,6 +128,12 @@ def run_file(rpbus, tests, rel, workdir, timeout):
     )
     # PyRPL's fixtures live in its test folder's conftest.py: make that
     # folder the root, whatever ini files surround the venv.
+    # PyRPL's session check refuses a board whose average register access
+    # takes 5 ms or more: a LAN figure that a loaded CI machine's loopback
+    # exceeds now and then. Its own global config raises it to 50 ms.
+    config = Path(env["PYRPL_USER_DIR"]) / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "global_config.yml").write_text(GLOBAL_CONFIG)
     cmd = [sys.executable, "-m", "pytest", "-p", "rpbus_pyrpl", "-p", "no:cacheprovider",
            "--rootdir", str(tests), "--confcutdir", str(tests), "-c", os.devnull,
            "-q", "--junitxml", str(junit), str(tests / rel)]
@@ -177,7 +192,7 @@ def main():
         print("\nListed in known_failures.txt but passing now (remove them):\n  " + "\n  ".join(fixed))
     total_pass = sum(r[1] for r in rows)
     known_failed = sum(r[2] for r in rows) - len(unexpected)
-    print(f"\n{known_failed} known failures (modules the simulator does not model yet: known_failures.txt)")
+    print(f"\n{known_failed} known failures (PyRPL's test order and timing: known_failures.txt)")
     print(f"pyrpl-suite: {total_pass} passed, {len(unexpected)} failed")
     if regressions:
         print("\nRegressions:\n" + "\n".join(regressions))

@@ -1,8 +1,7 @@
 // Opening the NATS connection: credentials, and a failure that says what
 // was tried and why (the words of the Go client's client.Reason).
 
-import { readFileSync } from "node:fs";
-import { connect as natsConnect } from "@nats-io/transport-node";
+import { dial, readCredentialFile } from "#transport";
 import { credsAuthenticator, nkeyAuthenticator } from "@nats-io/nats-core";
 import { RpbusError } from "./errors.js";
 
@@ -55,15 +54,15 @@ export async function openConnection(servers, options = {}) {
   try {
     if (user) Object.assign(auth, { user, pass: password ?? "" });
     if (token) auth.token = token;
-    if (creds) auth.authenticator = credsAuthenticator(readFileSync(creds));
-    if (nkey) auth.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(nkey, "utf8").trim()));
+    if (creds) auth.authenticator = credsAuthenticator(readCredentialFile(creds));
+    if (nkey) auth.authenticator = nkeyAuthenticator(new TextEncoder().encode(readCredentialFile(nkey, "utf8").trim()));
   } catch (err) {
     throw new RpbusError(400, `credentials: ${err.message}`, { cause: err });
   }
   try {
     // noAsyncTraces: nats.js would build an Error (a stack capture) per
     // request only to improve its own error stacks; RpbusError has its own.
-    return await natsConnect({ name: "rpbus-js", noAsyncTraces: true, timeout: timeout * 1000, ...natsOptions, ...auth, servers });
+    return await dial({ name: "rpbus-js", noAsyncTraces: true, timeout: timeout * 1000, ...natsOptions, ...auth, servers });
   } catch (err) {
     const who = describeCredentials({ user, token, creds, nkey });
     const given = kinds.length > 0 || [servers].flat().some((s) => String(s).includes("@"));
