@@ -19,12 +19,27 @@ import (
 // any length thus learns within about 1.5 s that its bridge (or scope)
 // was killed, instead of at its timeout. Two misses, not one, so that a
 // service reconnecting to another cluster node is not taken for dead.
+//
+// A killed process is certain news: the server drops its subscriptions
+// and the check gets "no responders". A check that merely goes unanswered
+// is not: a loaded machine (a board's two small cores busy, a PC building)
+// can delay a live service's answer past probeTimeout. Such silence ends
+// the call only once it has lasted probeSilence, which still catches a
+// hung process or a board whose link died without a close long before
+// the server's own pings would, yet never takes a slow service for dead.
 const (
 	probeAfter   = 500 * time.Millisecond
 	probeEvery   = 500 * time.Millisecond
 	probeTimeout = time.Second
 	probeMisses  = 2
+	probeSilence = 10 * time.Second
 )
+
+// silence marks a check that got no answer in time, as opposed to one
+// that learned the dependency is gone.
+type silence struct{ error }
+
+func (s silence) Unwrap() error { return s.error }
 
 // probe checks a dependency: nil while it is there, an *rperr.Error of
 // code unavailable saying what is gone.
@@ -47,6 +62,8 @@ type watcher struct {
 	timer  *time.Timer
 	misses int // owned by fire, which runs once at a time
 
+	silentSince time.Time // the first unanswered check of a run of them; owned by fire
+
 	mu      sync.Mutex
 	stopped bool
 	ctx     context.Context // made at the first probe; stop cancels it
@@ -64,13 +81,26 @@ func (w *watcher) fire() {
 	}
 	ctx := w.ctx
 	w.mu.Unlock()
-	if err := w.p(ctx); err != nil && ctx.Err() == nil {
+	err := w.p(ctx)
+	var quiet silence
+	switch {
+	case err == nil || ctx.Err() != nil:
+		w.misses, w.silentSince = 0, time.Time{}
+	case errors.As(err, &quiet):
+		w.misses = 0
+		if w.silentSince.IsZero() {
+			w.silentSince = time.Now().Add(-probeTimeout)
+		}
+		if time.Since(w.silentSince) >= probeSilence {
+			w.gone(err)
+			return
+		}
+	default:
+		w.silentSince = time.Time{}
 		if w.misses++; w.misses >= probeMisses {
 			w.gone(err)
 			return
 		}
-	} else {
-		w.misses = 0
 	}
 	w.timer.Reset(probeEvery)
 }
@@ -102,7 +132,7 @@ func (c *Client) servicePing(name string) probe {
 		case errors.Is(err, nats.ErrNoResponders):
 			return rperr.Errorf(rperr.EUnavailable, "the %s service is gone: no instance answers %s", name, subject)
 		case err != nil && ctx.Err() == nil && c.nc.IsConnected():
-			return rperr.Errorf(rperr.EUnavailable, "the %s service did not answer %s within %v", name, subject, probeTimeout)
+			return silence{rperr.Errorf(rperr.EUnavailable, "the %s service has not answered %s for %v", name, subject, probeSilence)}
 		}
 		return nil
 	}
@@ -132,7 +162,7 @@ func (b *Board) heldProbe(id string) probe {
 		case code == rperr.ENotFound:
 			return rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s is gone: nobody answers %s", b.Name, subject)
 		case ctx.Err() == nil && b.c.nc.IsConnected() && code == rperr.ETimeout:
-			return rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s did not answer %s within %v", b.Name, subject, probeTimeout)
+			return silence{rperr.Errorf(rperr.EUnavailable, "the hardware bridge of board %s has not answered %s for %v", b.Name, subject, probeSilence)}
 		}
 		return nil
 	}

@@ -100,7 +100,7 @@ func outcomeCode(err error) string {
 	switch code := rperr.ErrorCode(err); {
 	case code == rperr.ETimeout && strings.Contains(msg, "no reply in time"):
 		return "408c"
-	case code == rperr.EUnavailable && (strings.Contains(msg, "is gone") || strings.Contains(msg, "restarted") || strings.Contains(msg, "did not answer")):
+	case code == rperr.EUnavailable && (strings.Contains(msg, "is gone") || strings.Contains(msg, "restarted") || strings.Contains(msg, "has not answered")):
 		return "503c"
 	case code == rperr.ENotFound && strings.Contains(msg, "no service answers"):
 		return "nr"
