@@ -23,14 +23,18 @@ const (
 // the "curve" part of rp.curves.get. The arrays themselves are in the
 // trace of CurveData.
 type Curve struct {
-	ID          string   `json:"id"`          // the curve id: 1..64 of A-Z a-z 0-9 _ -
-	Instrument  string   `json:"instrument"`  // scope, na or specan
-	Board       string   `json:"board"`       // the board it came from
-	Acquisition string   `json:"acquisition"` // the acquisition's id (the trace's "id")
-	Seq         uint64   `json:"seq,omitempty"`
-	Name        string   `json:"name,omitempty"`
-	Tags        []string `json:"tags,omitempty"`
-	Note        string   `json:"note,omitempty"`
+	ID          string `json:"id"`          // the curve id: 1..64 of A-Z a-z 0-9 _ -
+	Instrument  string `json:"instrument"`  // scope, na or specan
+	Board       string `json:"board"`       // the board it came from
+	Acquisition string `json:"acquisition"` // the acquisition's id (the trace's "id")
+	Seq         uint64 `json:"seq,omitempty"`
+	// User is who saved the curve: the user its request's reply subject
+	// names (_INBOX_<user>, as deploy/'s accounts enforce), empty for a
+	// client without a user. The store sets it; a client cannot.
+	User string   `json:"user,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	Note string   `json:"note,omitempty"`
 	// Keep exempts the curve from eviction when the store is full.
 	Keep bool `json:"keep,omitempty"`
 	// Settings are the applied settings, as the trace carries them (the
@@ -81,6 +85,7 @@ type CurveQuery struct {
 	Instrument  string  `json:"instrument,omitempty"`  // scope, na, specan
 	NamePrefix  string  `json:"name_prefix,omitempty"` // names that start with it
 	Tag         string  `json:"tag,omitempty"`         // curves that carry it
+	User        string  `json:"user,omitempty"`        // curves this user saved
 	Acquisition string  `json:"acquisition,omitempty"` // the acquisition id a curve came from
 	Since       float64 `json:"since,omitempty"`       // Unix s: saved at or after
 	Until       float64 `json:"until,omitempty"`       // Unix s: saved before

@@ -52,7 +52,7 @@ func (r *Request) Detach() {
 
 // begin gives r its context and starts watching its requester.
 func (s *Service) begin(r *Request) {
-	r.ctx, r.cancel = context.WithCancelCause(s.ctx)
+	r.ctx, r.cancel = context.WithCancelCause(WithUser(s.ctx, r.User()))
 	if probeable(r.msg.Reply) {
 		r.svc = s
 		r.reconnects = s.nc.Stats().Reconnects

@@ -84,6 +84,7 @@ func (c *curvesCmd) ParseFlags(args []string) error {
 		fs.StringVar(&c.query.Instrument, "instrument", "", "only scope, na or specan curves")
 		fs.StringVar(&c.query.NamePrefix, "name", "", "only names that start with this")
 		fs.StringVar(&c.query.Tag, "tag", "", "only curves with this tag")
+		fs.StringVar(&c.query.User, "by", "", "only curves this user saved (the user of the client that asked for them)")
 		fs.StringVar(&c.query.Acquisition, "acquisition", "", "only the curves of this acquisition id")
 		fs.Var(&c.since, "since", "only curves saved at or after: RFC 3339 time, Unix seconds, or a duration ago (2h)")
 		fs.Var(&c.until, "until", "only curves saved before (as -since)")
@@ -191,7 +192,7 @@ func (c *curvesCmd) Run(ctx context.Context) error {
 func (c *curvesCmd) list(ctx context.Context, cs *client.Curves) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	if !c.asJSON {
-		fmt.Fprintln(tw, "ID\tSAVED\tINSTRUMENT\tBOARD\tNAME\tTAGS\tKEEP\tSIZE")
+		fmt.Fprintln(tw, "ID\tSAVED\tINSTRUMENT\tBOARD\tUSER\tNAME\tTAGS\tKEEP\tSIZE")
 	}
 	shown := 0
 	q := c.query
@@ -211,8 +212,8 @@ func (c *curvesCmd) list(ctx context.Context, cs *client.Curves) error {
 				if cv.Keep {
 					keep = "keep"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cv.ID, unixTime(cv.Saved).Format("2006-01-02 15:04:05"),
-					cv.Instrument, cv.Board, cv.Name, strings.Join(cv.Tags, ","), keep, byteSize(cv.Bytes))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cv.ID, unixTime(cv.Saved).Format("2006-01-02 15:04:05"),
+					cv.Instrument, cv.Board, cv.User, cv.Name, strings.Join(cv.Tags, ","), keep, byteSize(cv.Bytes))
 			}
 			shown++
 		}

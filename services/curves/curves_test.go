@@ -738,3 +738,62 @@ func TestShrink(t *testing.T) {
 		t.Errorf("save after shrinking: %v", err)
 	}
 }
+
+// TestSavedBy: a curve records the user whose client asked for it (its
+// reply inbox _INBOX_<user>, which deploy/'s accounts give each user
+// alone), whatever the client claims, and list filters by it.
+func TestSavedBy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &curves.Config{})
+	alice := natstest.Connect(t, e.ns, nats.CustomInboxPrefix("_INBOX_alice"))
+	var want []string // alice's curves, newest first
+	for _, r := range []struct{ subject, body string }{
+		{"rp.sim.scope.single", `{"decimation":1,"save":true}`},
+		{"rp.sim.na.single", `{"points":5,"rbw":10000,"save":true}`},
+		{"rp.sim.specan.single", `{"decimation":8,"trace_average":1,"save":true}`},
+	} {
+		m, err := request(t, alice, r.subject, []byte(r.body), false)
+		if err != nil {
+			t.Fatalf("%s: %v", r.subject, err)
+		}
+		want = append([]string{decodeLoose(t, m).Curve}, want...)
+	}
+	anon, err := saveScope(t, e, "") // the default _INBOX: no user
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An upload that claims another user is stored as alice's.
+	d, err := e.c.Curves().Get(ctxT(t, 5*time.Second), anon.Curve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Scope.Curve = ""
+	body, err := wire.JSON.Marshal(map[string]any{"curve": map[string]any{"name": "claimed", "user": "bob"}, "scope": d.Scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := request(t, alice, api.CurvesSave, body, false)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	var up api.Curve
+	if err := wire.JSON.Unmarshal(m.Data, &up); err != nil {
+		t.Fatal(err)
+	}
+	want = append([]string{up.ID}, want...)
+	if got := ids(listAll(t, e, api.CurveQuery{User: "alice"})); !slices.Equal(got, want) {
+		t.Errorf("list user alice: %v, want %v", got, want)
+	}
+	if got := listAll(t, e, api.CurveQuery{User: "bob"}); len(got) != 0 {
+		t.Errorf("list user bob: %v, want none", ids(got))
+	}
+	for _, c := range listAll(t, e, api.CurveQuery{}) {
+		wantUser := "alice"
+		if c.ID == anon.Curve {
+			wantUser = ""
+		}
+		if c.User != wantUser {
+			t.Errorf("curve %s (%s): user %q, want %q", c.ID, c.Instrument, c.User, wantUser)
+		}
+	}
+}

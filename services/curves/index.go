@@ -204,7 +204,7 @@ func checkQuery(q api.CurveQuery) (query, error) {
 	if q.Until != 0 && q.Until < q.Since {
 		return out, rperr.Invalidf("until: %g is before since %g", q.Until, q.Since)
 	}
-	for _, f := range []struct{ name, v string }{{"board", q.Board}, {"name_prefix", q.NamePrefix}, {"tag", q.Tag}, {"acquisition", q.Acquisition}} {
+	for _, f := range []struct{ name, v string }{{"board", q.Board}, {"name_prefix", q.NamePrefix}, {"tag", q.Tag}, {"user", q.User}, {"acquisition", q.Acquisition}} {
 		if err := checkText(f.name, f.v, MaxNameBytes); err != nil {
 			return out, err
 		}
@@ -225,6 +225,7 @@ func (q *query) match(c *api.Curve) bool {
 		(q.Instrument == "" || c.Instrument == q.Instrument) &&
 		(q.NamePrefix == "" || strings.HasPrefix(c.Name, q.NamePrefix)) &&
 		(q.Tag == "" || slices.Contains(c.Tags, q.Tag)) &&
+		(q.User == "" || c.User == q.User) &&
 		(q.Acquisition == "" || c.Acquisition == q.Acquisition) &&
 		(q.Since == 0 || c.Saved >= q.Since) &&
 		(q.Until == 0 || c.Saved < q.Until) &&

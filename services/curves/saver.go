@@ -12,6 +12,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rperr"
+	"github.com/rpbus/rpbus/svc"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -50,7 +51,7 @@ func NewSaver(nc *nats.Conn, instrument string) *Saver {
 func (s *Saver) Save(ctx context.Context, trace []byte, id, name string, tags []string) error {
 	ctx, cancel := context.WithTimeout(ctx, SaveTimeout)
 	defer cancel()
-	c := api.Curve{ID: id, Instrument: s.instrument, Name: name, Tags: tags, Bytes: len(trace)}
+	c := api.Curve{ID: id, Instrument: s.instrument, User: svc.UserOf(ctx), Name: name, Tags: tags, Bytes: len(trace)}
 	r := bytes.NewReader(trace)
 	if _, err := describe(newDecoder(r), r, s.instrument, &c); err != nil {
 		return rperr.Errorf(rperr.EInternal, "saving curve %s: the trace does not read back: %s", id, rperr.ErrorMessage(err))

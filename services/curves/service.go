@@ -419,6 +419,7 @@ func (s *Service) handleSave(ctx context.Context, req *svc.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	p.curve.User = req.User()
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	c, err := s.save(ctx, p)

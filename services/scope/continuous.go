@@ -110,7 +110,8 @@ func (s *Service) handleContinuous(ctx context.Context, req *svc.Request) (any, 
 		id = "scope-continuous-" + acq.RandomID()
 	}
 	p.set.ID = id
-	cctx, cancel := context.WithCancel(s.ctx)
+	// The run outlives its request; its saves still say who started it.
+	cctx, cancel := context.WithCancel(svc.WithUser(s.ctx, req.User()))
 	c := &continuous{id: id, p: p, ctx: cctx, cancel: cancel, out: make(chan *raw, 2), interval: s.continuousInterval(p)}
 	c.next = time.Now()
 	if p.rolling() {

@@ -13,6 +13,8 @@ export interface Curve extends Timing {
   /** The acquisition's id (the trace's id). */
   acquisition: string;
   seq?: number;
+  /** Who saved it: the user of its request's reply inbox (_INBOX_<user>). */
+  user?: string;
   name?: string;
   tags?: string[];
   note?: string;
@@ -30,6 +32,7 @@ export interface CurveQuery {
   instrument?: "scope" | "na" | "specan";
   name_prefix?: string;
   tag?: string;
+  user?: string;
   acquisition?: string;
   since?: number;
   until?: number;

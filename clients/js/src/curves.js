@@ -24,7 +24,7 @@ export class Curves {
 
   /**
    * One page of curve metadata, newest first. query: board, instrument
-   * (scope, na, specan), name_prefix, tag, acquisition, since and until
+   * (scope, na, specan), name_prefix, tag, user (who saved it), acquisition, since and until
    * (Unix s), keep, limit (1..1000, default 100), cursor (the previous
    * page's next).
    */

@@ -55,6 +55,7 @@ class Curve(Timing):
     board: str = ""
     acquisition: str = ""  # the acquisition's id (the trace's id)
     seq: int = 0  # continuous scope traces
+    user: str = ""  # who saved it (its request's _INBOX_<user>); "" without a user
     name: str = ""
     tags: list[str] = field(default_factory=list)
     note: str = ""
@@ -98,6 +99,7 @@ class Curves:
         instrument: str | None = None,
         name_prefix: str | None = None,
         tag: str | None = None,
+        user: str | None = None,
         acquisition: str | None = None,
         since: float | None = None,
         until: float | None = None,
@@ -108,7 +110,7 @@ class Curves:
     ) -> CurveList:
         """One page of curve metadata, newest first. Filters: ``board``,
         ``instrument`` (scope, na, specan), ``name_prefix``, ``tag``,
-        ``acquisition`` id, ``since``/``until`` (Unix s, saved in
+        ``user`` (who saved it), ``acquisition`` id, ``since``/``until`` (Unix s, saved in
         [since, until)), ``keep``; ``limit`` 1..1000 (default 100);
         ``cursor``: the previous page's ``next``."""
         body = {
@@ -118,6 +120,7 @@ class Curves:
                 instrument=instrument,
                 name_prefix=name_prefix,
                 tag=tag,
+                user=user,
                 acquisition=acquisition,
                 since=since,
                 until=until,
