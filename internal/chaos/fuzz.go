@@ -386,12 +386,26 @@ func (s *Suite) fuzz(d *deployment, n int) []*Row {
 
 // namesOne says whether a message names one of the fields: the path, or
 // its last part after the path's array index (a message may name ops[0]
-// and then the field).
+// and then the field). A field counts only as a whole word: "id" inside
+// "invalid" names nothing.
 func namesOne(msg string, fields []string) bool {
 	for _, f := range fields {
-		if strings.Contains(msg, f) {
-			return true
+		for rest, at := msg, 0; f != ""; {
+			i := strings.Index(rest, f)
+			if i < 0 {
+				break
+			}
+			start, end := at+i, at+i+len(f)
+			if (start == 0 || !wordByte(msg[start-1])) && (end == len(msg) || !wordByte(msg[end])) {
+				return true
+			}
+			rest, at = msg[start+1:], start+1
 		}
 	}
 	return false
+}
+
+// wordByte says whether c may be part of a field's name.
+func wordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
