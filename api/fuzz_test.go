@@ -22,6 +22,10 @@ var requestTypes = []struct {
 	{"txn", func() any { return new(Txn) }, Txn{ID: "t", Ops: []Op{Read(0x40100000, 2), Write(0x40100000, 1, 2), WaitAfter(0x40100000, 1, 0, 0.1, 1)}}},
 	{"txn cancel", func() any { return new(TxnCancel) }, TxnCancel{ID: "t"}},
 	{"cancel", func() any { return new(Cancel) }, Cancel{ID: "scope-1"}},
+	{"curve query", func() any { return new(CurveQuery) }, CurveQuery{Board: "sim", Instrument: "na", NamePrefix: "run", Tag: "x", User: "alice", Since: 1, Until: 2, Keep: ptr(true), Limit: 10, Cursor: "1.5_abc"}},
+	{"curve id", func() any { return new(CurveID) }, CurveID{ID: "abc"}},
+	{"curve update", func() any { return new(CurveUpdate) }, CurveUpdate{ID: "abc", Name: ptr("n"), Tags: &[]string{"t"}, Note: ptr("note"), Keep: ptr(false)}},
+	{"curve room", func() any { return new(CurveRoom) }, CurveRoom{Bytes: 65536, MetaBytes: 512}},
 	{"empty", func() any { return new(struct{}) }, struct{}{}},
 }
 
@@ -30,6 +34,7 @@ var requestTypes = []struct {
 var replyTypes = []func() any{
 	func() any { return new(TxnReply) }, func() any { return new(ScopeTrace) }, func() any { return new(NATrace) },
 	func() any { return new(Spectrum) }, func() any { return new(HWInfo) }, func() any { return new(StopReply) },
+	func() any { return new(CurveData) }, func() any { return new(CurveList) }, func() any { return new(Curve) },
 }
 
 func ptr[T any](v T) *T { return &v }

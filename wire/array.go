@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // F32 is a float32 array: dtype "<f4" in msgpack, numbers in JSON.
@@ -91,6 +92,10 @@ func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 	code, err := dec.PeekCode()
 	if err != nil {
 		return err
+	}
+	if code == msgpcode.Nil { // a nil slice, as the encoder writes it: empty
+		*a = resize(*a, 0)
+		return dec.DecodeNil()
 	}
 	if isArrayCode(code) {
 		return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return nil }, nil,
@@ -183,6 +188,10 @@ func decodeArray(dec *msgpack.Decoder, dtype string, size int, alloc func(int) [
 	code, err := dec.PeekCode()
 	if err != nil {
 		return err
+	}
+	if code == msgpcode.Nil { // a nil slice, as the encoder writes it: empty
+		alloc(0)
+		return dec.DecodeNil()
 	}
 	if isArrayCode(code) {
 		n, err := dec.DecodeArrayLen()

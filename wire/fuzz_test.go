@@ -74,3 +74,25 @@ func sameArrays(a, b arrays) bool {
 	}
 	return true
 }
+
+// TestNilArrays: a nil array, which msgpack writes as nil, reads back
+// empty (a stored spectrum without ch2 read back failed).
+func TestNilArrays(t *testing.T) {
+	type trace struct {
+		A F64 `json:"a"`
+		B F32 `json:"b"`
+		C U32 `json:"c"`
+		D U16 `json:"d"`
+	}
+	b, err := Msgpack.Marshal(trace{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := trace{A: F64{1}, B: F32{1}, C: U32{1}, D: U16{1}}
+	if err := Msgpack.Unmarshal(b, &got); err != nil {
+		t.Fatalf("nil arrays: %v", err)
+	}
+	if len(got.A) != 0 || len(got.B) != 0 || len(got.C) != 0 || len(got.D) != 0 {
+		t.Errorf("nil arrays read back as %+v, want empty", got)
+	}
+}

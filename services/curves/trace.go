@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/rperr"
@@ -60,6 +61,11 @@ func parseSave(codec wire.Codec, data []byte) (*parsed, error) {
 	if codec == wire.Msgpack {
 		var err error
 		if l, raw, traceCurve, err = splitSave(data, &c); err != nil {
+			return nil, err
+		}
+		// The walk checks the arrays' form; the strict decoder also checks
+		// every value (a NaN time, ...), so a stored trace always reads back.
+		if _, err := decodeTrace(c.Instrument, raw); err != nil {
 			return nil, err
 		}
 	} else {
@@ -225,6 +231,7 @@ func describe(dec *msgpack.Decoder, r *bytes.Reader, instrument string, c *api.C
 	if err != nil {
 		return "", rperr.Invalidf("%s: malformed msgpack: want a map: %v", instrument, err)
 	}
+	seen := map[string]bool{} // not sized by n: a hostile n is billions
 	for i := 0; i < n; i++ {
 		key, err := dec.DecodeString()
 		if err != nil {
@@ -234,7 +241,17 @@ func describe(dec *msgpack.Decoder, r *bytes.Reader, instrument string, c *api.C
 		if !ok {
 			return "", rperr.Invalidf("%s.%s: unknown field", instrument, key)
 		}
+		if seen[key] {
+			return "", rperr.Invalidf("%s.%s: given twice", instrument, key)
+		}
+		seen[key] = true
 		if f.dtypes != nil {
+			if code, err := dec.PeekCode(); err == nil && code == msgpcode.Nil { // an array left out, as omitempty would
+				if err := dec.Skip(); err != nil {
+					return "", rperr.Invalidf("%s.%s: %v", instrument, key, err)
+				}
+				continue
+			}
 			a, err := readArray(dec, r, key, f.dtypes)
 			if err != nil {
 				return "", rperr.Invalidf("%s.%s: %v", instrument, key, err)
