@@ -14,16 +14,18 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/wire"
 )
 
 // An endpoint under fuzz: a valid, quick body and its fields by kind
 // ('s' string, 'i' integer, 'f' number, 'b' boolean).
 type endpoint struct {
-	verb   string // module.verb: rp.<board>.<verb>
-	user   string // who may call it
-	base   map[string]any
-	fields map[string]byte
+	verb    string // module.verb: rp.<board>.<verb>
+	subject string // the subject when it is not rp.<board>.<verb> (the curve store's)
+	user    string // who may call it
+	base    map[string]any
+	fields  map[string]byte
 	// op, for hw.txn: the fields of ops[0], mutated there.
 	op    map[string]byte
 	bound time.Duration // the longest a reply may take
@@ -54,6 +56,14 @@ var endpoints = []endpoint{
 		bound:  30 * time.Second},
 	{verb: "specan.cancel", user: "operator", base: map[string]any{"id": "nothing-runs"}, fields: map[string]byte{"id": 's'}, bound: 5 * time.Second},
 	{verb: "specan.stop", user: "operator", base: map[string]any{}, bound: 5 * time.Second},
+	{verb: "curves.list", subject: api.CurvesList, user: "operator", base: map[string]any{"limit": 10},
+		fields: map[string]byte{"board": 's', "instrument": 's', "name_prefix": 's', "tag": 's', "user": 's', "acquisition": 's',
+			"since": 'f', "until": 'f', "keep": 'b', "limit": 'i', "cursor": 's'},
+		bound: 5 * time.Second},
+	{verb: "curves.get", subject: api.CurvesGet, user: "operator", base: map[string]any{"id": "nothing-stored"}, fields: map[string]byte{"id": 's'}, bound: 5 * time.Second},
+	{verb: "curves.update", subject: api.CurvesUpdate, user: "operator", base: map[string]any{"id": "nothing-stored", "note": "n"},
+		fields: map[string]byte{"id": 's', "name": 's', "note": 's', "keep": 'b'}, bound: 5 * time.Second},
+	{verb: "curves.delete", subject: api.CurvesDelete, user: "operator", base: map[string]any{"id": "nothing-stored"}, fields: map[string]byte{"id": 's'}, bound: 5 * time.Second},
 }
 
 var asgFields = map[string]byte{"waveform": 's', "frequency": 'f', "amplitude": 'f', "offset": 'f', "start_phase": 'f', "output_direct": 's',
@@ -336,6 +346,9 @@ func (s *Suite) fuzz(d *deployment, n int) []*Row {
 		named, targeted := 0, 0
 		var mu sync.Mutex
 		subject := "rp." + Board + "." + ep.verb
+		if ep.subject != "" {
+			subject = ep.subject
+		}
 		for _, codec := range []wire.Codec{wire.JSON, wire.Msgpack} {
 			ps := payloads(ep, codec, n)
 			work := make(chan payload)

@@ -166,13 +166,13 @@ type deployment struct {
 	urls      []string // client URL of each node
 	simboard  *proc
 	bridge    *proc
-	services  map[string]*proc // scope, na, specan
+	services  map[string]*proc // curves, scope, na, specan
 }
 
 // all is every process.
 func (d *deployment) all() []*proc {
 	ps := append([]*proc{d.simboard, d.bridge}, d.nodes...)
-	for _, name := range []string{"scope", "na", "specan"} {
+	for _, name := range []string{"curves", "scope", "na", "specan"} {
 		ps = append(ps, d.services[name])
 	}
 	return ps
@@ -232,6 +232,14 @@ func (d *deployment) start(ctx context.Context, nodes int) error {
 	}
 	d.bridge = d.service("hwbridge", "hwbridge", "--backend", "monitor", "--board-addr", board, "--board", Board)
 	if err := d.bridge.start(exe, "hwbridge:"); err != nil {
+		return err
+	}
+	curves := []string{"curves"}
+	if nodes > 1 {
+		curves = append(curves, "--replicas", fmt.Sprint(nodes)) // losing a node loses no curve
+	}
+	d.services["curves"] = d.service("curves", curves...)
+	if err := d.services["curves"].start(exe, "curves: serving"); err != nil {
 		return err
 	}
 	for _, name := range []string{"scope", "na", "specan"} {
