@@ -482,15 +482,17 @@ func (s *Service) land(b *board, f *flight, last bool) {
 	ctx := f.j.a.Context()
 	var r *raw
 	switch {
-	case err == nil && len(tr.Results) != opCh2+1:
-		err = rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 	case err == nil:
 		// The hardware started when the bridge gave the transaction the
 		// scope, which may be after it was sent: it waited there behind
 		// the previous one.
 		r = getRaw()
 		r.started, r.ended = bridgeTimes(*tr)
-		r.addTrace(*tr, f.j.p.delay, true)
+		if err = r.addTrace(*tr, f.j.p.delay, true); err != nil {
+			putRaw(r)
+			r = nil
+			break
+		}
 		r.txn, tr = tr, nil // r's words are tr's: it goes back with r
 	case rperr.ErrorCode(err) == rperr.ETimeout && ctx.Err() == nil:
 		err = timeoutError(f.j.p, 0)
