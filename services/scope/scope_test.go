@@ -848,3 +848,24 @@ func TestLongAveragesStayWithinTheBridgesLimits(t *testing.T) {
 		t.Fatalf("%+v %v; want the timeout capped at %g s", s, err, scope.MaxTimeout)
 	}
 }
+
+// TestDefaultTimeoutCountsTheReadout: the default timeout is 1 s + twice
+// each trace's acquisition and readout (2 x 16384 words at 200 ns), worked
+// out by hand here: 1000 traces at decimation 1 take 6.7 s of hardware
+// time, which twice their acquisition time alone (0.26 s) would not cover.
+func TestDefaultTimeoutCountsTheReadout(t *testing.T) {
+	const tol = 1e-12
+	for _, c := range []struct {
+		s    api.ScopeSettings
+		want float64
+	}{
+		{api.ScopeSettings{Decimation: 1}, 1 + 2*(131.072e-6+6.5536e-3)},
+		{api.ScopeSettings{Decimation: 1, TraceAverage: 1000}, 1 + 2*1000*(131.072e-6+6.5536e-3)},
+		{api.ScopeSettings{Decimation: 64}, 1 + 2*(8.388608e-3+6.5536e-3)},
+	} {
+		s, err := scope.Normalize(c.s)
+		if err != nil || math.Abs(s.Timeout-c.want) > tol {
+			t.Errorf("%+v: timeout %.12g s %v, want %.12g s", c.s, s.Timeout, err, c.want)
+		}
+	}
+}

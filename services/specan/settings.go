@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
@@ -22,7 +23,7 @@ const (
 	// MaxTimeout bounds timeout, in seconds (one day).
 	MaxTimeout = 86400
 	// baseTimeout is the default timeout's fixed part, added to twice the
-	// acquisition time.
+	// hardware time (see DefaultTimeout).
 	baseTimeout = 5 * time.Second
 )
 
@@ -61,9 +62,10 @@ func DecimationForSpan(span float64) (int, error) {
 }
 
 // DefaultTimeout is the timeout of a spectrum of n traces at decimation
-// dec when the request gives none: 5 s plus twice the acquisition time.
+// dec when the request gives none: 5 s plus twice the hardware time, each
+// trace's acquisition and its readout (client.ReadoutTime).
 func DefaultTimeout(dec, n int) time.Duration {
-	return baseTimeout + time.Duration(2*float64(n)*TraceTime(dec)*float64(time.Second))
+	return baseTimeout + time.Duration(2*float64(n)*(TraceTime(dec)+client.ReadoutTime)*float64(time.Second))
 }
 
 // parse validates s and fills in the defaults. Every error is a 400 that
@@ -120,7 +122,7 @@ func parse(s api.SpecanSettings) (request, error) {
 	case s.Timeout == 0:
 		r.timeout = DefaultTimeout(r.dec, r.traces)
 	case !(s.Timeout > 0) || s.Timeout > MaxTimeout:
-		return r, rperr.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition time)", s.Timeout, MaxTimeout)
+		return r, rperr.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition and readout time)", s.Timeout, MaxTimeout)
 	default:
 		r.timeout = time.Duration(s.Timeout * float64(time.Second))
 	}
