@@ -29,7 +29,10 @@ type Rig struct {
 	Server *server.Server
 	Sim    *sim.Board
 	Bridge *hwbridge.Bridge
-	Board  *client.Board // the client's handle on "sim"
+	// BridgeConn is the bridge's connection: closing it kills the bridge
+	// as far as NATS can tell (the server drops its subscriptions).
+	BridgeConn *nats.Conn
+	Board      *client.Board // the client's handle on "sim"
 }
 
 // Start serves a simulated board with cfg (sim.DefaultConfig() when nil)
@@ -46,7 +49,8 @@ func Start(tb testing.TB, cfg *sim.Config, services ...StartFunc) *Rig {
 	}
 	tb.Cleanup(func() { sb.Close() })
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: c})
+	bnc := natstest.Connect(tb, ns)
+	br, err := hwbridge.Start(bnc, hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: c})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func Start(tb testing.TB, cfg *sim.Config, services ...StartFunc) *Rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Rig{Server: ns, Sim: sb, Bridge: br, Board: cl.Board("sim")}
+	return &Rig{Server: ns, Sim: sb, Bridge: br, BridgeConn: bnc, Board: cl.Board("sim")}
 }
 
 // ExpectDone reads done events until the one of acquisition id and fails

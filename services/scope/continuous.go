@@ -157,7 +157,7 @@ func (s *Service) endContinuous(name string, pending bool) bool {
 	b := s.boards[name]
 	var c, p *continuous
 	if b != nil {
-		c, b.cont = b.cont, nil
+		c, b.continuous = b.continuous, nil
 		if pending {
 			p, b.pending = b.pending, nil
 		}

@@ -579,7 +579,7 @@ func TestDoneEventsCarryTheTrace(t *testing.T) {
 // one message fewer per single than when someone listens.
 func TestDoneEventsOnlyWhenHeard(t *testing.T) {
 	e := newEnv(t, 0)
-	nc := e.conn(e.ns)
+	nc := natstest.Connect(t, e.ns)
 	heard, err := natsserver.Interest(e.ns, nc)
 	if err != nil || heard == nil {
 		t.Fatalf("interest probe %v, %v", heard != nil, err)
@@ -762,9 +762,9 @@ func TestContinuousReplacedAcrossInstances(t *testing.T) {
 }
 
 // Routing the trig module or the IIR to an output (one hw.txn anyone may
-// send) once made the board's output model index a generator at -5: every
-// later scope request answered 500. The scope records out1 and in1 as
-// before.
+// send) leaves the board usable: the scope records out1 and in1 as before,
+// where an output model that indexed a generator at -5 would answer every
+// later request 500.
 func TestTrigAndIIRRoutedToOutputs(t *testing.T) {
 	e := newEnv(t, 1)
 	ctx := ctxT(t, 10*time.Second)
@@ -839,9 +839,9 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 }
 
 // TestLongAveragesStayWithinTheBridgesLimits: 1000 traces at decimation
-// 65536 (8590 s) once failed with "ops[10].timeout: 17180.87 s is outside
-// 0..3600 s", an error about an op the user never wrote; the default
-// timeout, which bounds each trace's wait, is now capped at 3600 s.
+// 65536 (8590 s) get a default timeout, which bounds each trace's wait,
+// capped at 3600 s, the bridge's limit for a wait, rather than an error
+// about an op the user never wrote.
 func TestLongAveragesStayWithinTheBridgesLimits(t *testing.T) {
 	s, err := scope.Normalize(api.ScopeSettings{Decimation: 65536, TraceAverage: 1000})
 	if err != nil || s.Timeout != scope.MaxTimeout {

@@ -42,7 +42,7 @@ func deadline(ctx context.Context) time.Time {
 // and adds each to an as it arrives. Ending a's context (cancel, stop,
 // shutdown) or the timeout ends the scope requests in flight too; run
 // returns only after they have.
-func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer) (api.Spectrum, error) {
+func (s *Service) run(a *acq.Handle, board string, r request, an *spectrum.Analyzer) (api.Spectrum, error) {
 	sp := api.Spectrum{ID: a.ID, Board: board}
 	ctx, cancel := context.WithTimeout(a.Context(), r.timeout)
 	defer cancel()
@@ -142,7 +142,7 @@ func addTrace(an *spectrum.Analyzer, r request, tr *api.ScopeTrace) error {
 
 // failure says why a spectrum ended early: cancelled or stopped (499), the
 // timeout (408), or the scope's error with its code.
-func (s *Service) failure(ctx context.Context, a *acq.Acq, r request, done int, err error) error {
+func (s *Service) failure(ctx context.Context, a *acq.Handle, r request, done int, err error) error {
 	if aerr := a.Err(); aerr != nil {
 		return aerr
 	}
