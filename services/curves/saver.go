@@ -55,7 +55,7 @@ func (s *Saver) Save(ctx context.Context, trace []byte, id, name string, tags []
 	if _, err := describe(newDecoder(r), r, s.instrument, &c); err != nil {
 		return rperr.Errorf(rperr.EInternal, "saving curve %s: the trace does not read back: %s", id, rperr.ErrorMessage(err))
 	}
-	c.Saved = float64(time.Now().UnixNano()) / 1e9
+	c.Saved = api.Unix(time.Now())
 	meta, err := wire.JSON.Marshal(c)
 	if err != nil {
 		return rperr.Errorf(rperr.EInternal, "saving curve %s: encoding metadata: %v", id, err)

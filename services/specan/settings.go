@@ -40,10 +40,6 @@ type request struct {
 	timeout time.Duration
 }
 
-// TraceTime returns the duration of one scope trace at decimation dec, in
-// seconds: 16384 * dec / 125 MHz.
-func TraceTime(dec int) float64 { return regmap.ScopeBufferLen * float64(dec) / regmap.Clock }
-
 // DecimationForSpan returns the decimation whose sample rate 125 MHz/dec
 // is the smallest allowed one at least span (the largest decimation, if
 // span is below every sample rate), or an invalid error naming the field.
@@ -63,7 +59,7 @@ func DecimationForSpan(span float64) (int, error) {
 // DefaultTimeout is the timeout of a spectrum of n traces at decimation
 // dec when the request gives none: 5 s plus twice the acquisition time.
 func DefaultTimeout(dec, n int) time.Duration {
-	return baseTimeout + time.Duration(2*float64(n)*TraceTime(dec)*float64(time.Second))
+	return baseTimeout + time.Duration(2*float64(n)*regmap.Duration(uint32(dec))*float64(time.Second))
 }
 
 // parse validates s and fills in the defaults. Every error is a 400 that

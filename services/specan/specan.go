@@ -160,11 +160,11 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 
 	sp, err := s.run(a, board, r, an)
 	if err != nil {
-		sp.Settings, sp.Requested = r.applied, unix(req.Received)
+		sp.Settings, sp.Requested = r.applied, api.Unix(req.Received)
 		_ = s.tr.PublishFailure(board, sp, err)
 		return nil, err
 	}
-	sp.Requested = unix(req.Received)
+	sp.Requested = api.Unix(req.Received)
 	s.fill(&sp, r, an)
 	var saved []byte
 	if r.applied.Save {
@@ -232,7 +232,6 @@ func (s *Service) fill(sp *api.Spectrum, r request, an *spectrum.Analyzer) {
 	}
 }
 
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // errDetail wraps a scope error so the requester sees where it came from,
 // keeping its code.

@@ -124,7 +124,7 @@ func TestAppliedSettings(t *testing.T) {
 	if sp.ENBW != p.ENBW() || sp.RBW != p.ENBW()*s.Span {
 		t.Errorf("enbw %g rbw %g, want %g and %g", sp.ENBW, sp.RBW, p.ENBW(), p.ENBW()*s.Span)
 	}
-	if !(sp.Requested <= sp.Started && sp.Started < sp.Ended) || sp.Ended-sp.Started < 2*specan.TraceTime(64) {
+	if !(sp.Requested <= sp.Started && sp.Started < sp.Ended) || sp.Ended-sp.Started < 2*regmap.Duration(64) {
 		t.Errorf("timing %+v", sp.Timing)
 	}
 	// A span read back from a reply asks for the same decimation.
