@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -62,7 +63,7 @@ func ScopeWait(s api.ScopeSettings) time.Duration {
 	dt := float64(dec) / regmap.Clock
 	samples := float64(regmap.ScopeBufferLen)
 	immediate := s.TriggerSource == "" || s.TriggerSource == "immediately"
-	if !immediate && !math.IsNaN(s.TriggerDelay) && !math.IsInf(s.TriggerDelay, 0) {
+	if !immediate && num.Finite(s.TriggerDelay) {
 		samples = max(samples, regmap.ScopeBufferLen/2+s.TriggerDelay/dt)
 	}
 	per := samples * dt

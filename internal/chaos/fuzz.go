@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -86,7 +87,7 @@ func badValues(kind byte) []any {
 // then malformed rather than wrong in one field.
 func notJSON(v any) bool {
 	f, ok := v.(float64)
-	return ok && (math.IsNaN(f) || math.IsInf(f, 0))
+	return ok && !num.Finite(f)
 }
 
 // payload is one bad request body.
