@@ -100,4 +100,3 @@ func TestConnectionLog(t *testing.T) {
 		}
 	}
 }
-
