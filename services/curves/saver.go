@@ -25,9 +25,8 @@ const roomTries = 3
 // Saver is an instrument's save step: it writes a trace and its metadata
 // into the store's stream and bucket itself, both in one round trip, and
 // asks the curve service for room (rp.curves.room) only when the stream
-// is full. Writing directly spares each save a hop through the service:
-// measured side by side, 0.67 ms against 1.12 ms p50 for a 64 KiB trace
-// (docs/curves.md).
+// is full. Writing directly spares each save a hop through the service
+// (docs/benchmarks.md, curve store, has the two side by side).
 type Saver struct {
 	nc         *nats.Conn
 	instrument string
