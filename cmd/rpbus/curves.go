@@ -305,15 +305,7 @@ func (c *curvesCmd) tag(ctx context.Context, cs *client.Curves) error {
 }
 
 func (c *curvesCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		return c.nc.Drain()
-	}
-	return nil
+	return stopAndDrain(c.svc, c.nc)
 }
 
 // registerSave adds --save, --name and --tag to an instrument's single
