@@ -33,8 +33,8 @@ type Tracker struct {
 	module string
 
 	mu      sync.Mutex
-	running map[string]*Acq // by runKey(board, id)
-	early   *Precancels     // by runKey(board, id)
+	running map[string]*Handle // by runKey(board, id)
+	early   *Precancels        // by runKey(board, id)
 	onStop  []func(board string) bool
 	subs    []*nats.Subscription
 }
@@ -45,7 +45,7 @@ func runKey(board, id string) string { return board + "\x00" + id }
 
 // New returns a tracker for module ("scope", "na", "specan") on nc.
 func New(nc *nats.Conn, module string) *Tracker {
-	return &Tracker{nc: nc, module: module, running: map[string]*Acq{}, early: NewDefaultPrecancels()}
+	return &Tracker{nc: nc, module: module, running: map[string]*Handle{}, early: NewDefaultPrecancels()}
 }
 
 // newID is an acquisition id nobody can guess ahead, so nobody can cancel
@@ -63,8 +63,9 @@ func RandomID() string {
 // Module returns the instrument's module name.
 func (t *Tracker) Module() string { return t.module }
 
-// Acq is one acquisition in progress.
-type Acq struct {
+// Handle is one acquisition in progress as the tracker holds it: its id,
+// its board, and its context, which cancel and stop end.
+type Handle struct {
 	ID    string
 	Board string
 
@@ -81,7 +82,7 @@ const MaxIDLength = 128
 // before the reply arrives; an id already running here is a 400. The
 // context ends when parent does, when the acquisition is cancelled or
 // stopped, or when End is called.
-func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) {
+func (t *Tracker) Start(parent context.Context, board, id string) (*Handle, error) {
 	if len(id) > MaxIDLength {
 		return nil, rperr.Invalidf("id: %d characters, at most %d", len(id), MaxIDLength)
 	}
@@ -89,7 +90,7 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 		id = t.newID()
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	a := &Acq{ID: id, Board: board, ctx: ctx, cancel: cancel, t: t}
+	a := &Handle{ID: id, Board: board, ctx: ctx, cancel: cancel, t: t}
 	key := runKey(board, id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -105,11 +106,11 @@ func (t *Tracker) Start(parent context.Context, board, id string) (*Acq, error) 
 }
 
 // Context is the acquisition's context.
-func (a *Acq) Context() context.Context { return a.ctx }
+func (a *Handle) Context() context.Context { return a.ctx }
 
 // Err is why the acquisition's context ended, as an *rperr.Error (nil while
 // it runs).
-func (a *Acq) Err() error {
+func (a *Handle) Err() error {
 	if a.ctx.Err() == nil {
 		return nil
 	}
@@ -125,7 +126,7 @@ func (a *Acq) Err() error {
 }
 
 // End unregisters the acquisition and releases its context.
-func (a *Acq) End() {
+func (a *Handle) End() {
 	a.t.mu.Lock()
 	delete(a.t.running, runKey(a.Board, a.ID))
 	a.t.mu.Unlock()

@@ -17,7 +17,7 @@
 //     sum, or 404 when no instance had the id.
 //
 // A cancelled acquisition's context ends with an *rperr.Error of code
-// cancelled as its cause; handlers return Acq.Err and the requester gets
+// cancelled as its cause; handlers return Handle.Err and the requester gets
 // 499. Events (done, progress, trace) are published in msgpack with a
 // Content-Type header, like msgpack replies.
 package acq

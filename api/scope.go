@@ -23,7 +23,7 @@ type ScopeSettings struct {
 	TriggerDelay  float64 `json:"trigger_delay,omitempty"`  // s: where the trigger sits relative to the trace centre
 	Average       *bool   `json:"average,omitempty"`        // boxcar average while decimating (default true)
 	TraceAverage  int     `json:"trace_average,omitempty"`  // traces averaged by the service (default 1)
-	Timeout       float64 `json:"timeout,omitempty"`        // s until 408; default 1 s + 2 x the acquisition time
+	Timeout       float64 `json:"timeout,omitempty"`        // s until 408; default 1 s + 2 x the acquisition and readout time
 	// Save stores the trace in the curve store before the reply, which
 	// then carries its curve id; Name and Tags label it there.
 	Save bool     `json:"save,omitempty"`

@@ -20,7 +20,7 @@ type SpecanSettings struct {
 	TraceAverage int     `json:"trace_average,omitempty"` // traces power-averaged (default 1)
 	Unit         string  `json:"unit,omitempty"`          // Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)
 	Cross        bool    `json:"cross,omitempty"`         // compute the cross spectrum
-	Timeout      float64 `json:"timeout,omitempty"`       // s; default 5 s + 2 x the acquisitions' time
+	Timeout      float64 `json:"timeout,omitempty"`       // s; default 5 s + 2 x the acquisitions' and readouts' time
 	// Save stores the spectrum in the curve store before the reply,
 	// which then carries its curve id; Name and Tags label it there.
 	Save bool     `json:"save,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -20,6 +21,13 @@ import (
 // Margin is what a call waits beyond the service's own timeout: round
 // trips, and a while in line behind another acquisition of the board.
 const Margin = 4 * time.Second
+
+// ReadoutTime is the board's bus time to read one trace's two buffers,
+// 2 x 16384 words at the Zynq's 200 ns a read (docs/simulator.md; the
+// simulated board's default), in seconds. Every trace the scope or the
+// spectrum analyzer takes is read out before the next can start, so
+// their hardware time counts it beside the acquisition.
+const ReadoutTime = 2 * regmap.ScopeBufferLen * 200e-9
 
 // maxDecimation and maxPoints bound what the rule uses (more is a 400).
 const (
@@ -47,10 +55,11 @@ func pow2AtLeast(x float64) int {
 
 // ScopeWait is how long Single waits for s: with dt = 8 ns x decimation
 // (decimation, else duration rounded up to 16384 x dt, else 1), one trace
-// per = 16384 x dt (with a trigger, max(16384, 8192 + trigger_delay/dt) x
-// dt), n = trace_average, the service's timeout service = timeout or
-// min(1 s + 2 x per x n, 3600 s): per x n + service (x n with a trigger:
-// it bounds each trace's wait) + Margin.
+// per = 16384 x dt + R (with a trigger, max(16384, 8192 +
+// trigger_delay/dt) x dt + R), R = ReadoutTime, n = trace_average, the
+// service's timeout service = timeout or min(1 s + 2 x per x n, 3600 s):
+// per x n + service (x n with a trigger: it bounds each trace's wait) +
+// Margin.
 func ScopeWait(s api.ScopeSettings) time.Duration {
 	dec := 1
 	switch {
@@ -62,10 +71,10 @@ func ScopeWait(s api.ScopeSettings) time.Duration {
 	dt := float64(dec) / regmap.Clock
 	samples := float64(regmap.ScopeBufferLen)
 	immediate := s.TriggerSource == "" || s.TriggerSource == "immediately"
-	if !immediate && !math.IsNaN(s.TriggerDelay) && !math.IsInf(s.TriggerDelay, 0) {
+	if !immediate && num.Finite(s.TriggerDelay) {
 		samples = max(samples, regmap.ScopeBufferLen/2+s.TriggerDelay/dt)
 	}
-	per := samples * dt
+	per := samples*dt + ReadoutTime
 	n := positive(float64(s.TraceAverage), 1)
 	service := positive(s.Timeout, 0)
 	if service == 0 {
@@ -126,8 +135,8 @@ func NAWait(s api.NASettings) time.Duration {
 	return seconds(h+service) + Margin
 }
 
-// SpecanWait is how long Single waits for s: with the acquisition time A =
-// 16384 x 8 ns x decimation x trace_average (decimation; else from span,
+// SpecanWait is how long Single waits for s: with the hardware time A =
+// (16384 x 8 ns x decimation + ReadoutTime) x trace_average (decimation; else from span,
 // as the service: the largest with 125 MHz / decimation >= span; else
 // from rbw, the smallest power of two >= 8 x 125 MHz / (16384 x rbw), at
 // least the one the service picks; else 8) and the service's timeout
@@ -145,7 +154,7 @@ func SpecanWait(s api.SpecanSettings) time.Duration {
 	case positive(s.RBW, 0) > 0:
 		dec = pow2AtLeast(8 * regmap.Clock / (regmap.ScopeBufferLen * s.RBW))
 	}
-	a := regmap.ScopeBufferLen * float64(dec) / regmap.Clock * positive(float64(s.TraceAverage), 1)
+	a := (regmap.ScopeBufferLen*float64(dec)/regmap.Clock + ReadoutTime) * positive(float64(s.TraceAverage), 1)
 	service := positive(s.Timeout, 0)
 	if service == 0 {
 		service = 5 + 2*a

@@ -19,9 +19,9 @@ import (
 // are still running: the services reconnect to another node and answer
 // them there, and every request gets exactly one reply. With
 // allow_responses instead of the services' publish rights to the inbox
-// prefixes, the server refused those replies ("permissions violation":
-// the response permission belonged to the dead connection) and the
-// requesters waited in vain.
+// prefixes, the server refuses those replies ("permissions violation":
+// the response permission belongs to the dead connection) and the
+// requesters wait in vain.
 func TestNodeLossLosesNoReply(t *testing.T) {
 	t.Parallel()
 	nodes := startCluster(t)

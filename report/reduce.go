@@ -1,6 +1,9 @@
 package report
 
-import "math"
+import (
+	"github.com/rpbus/rpbus/internal/num"
+	"math"
+)
 
 // A plot is about 700 pixels wide: a series with more points than that is
 // drawn reduced, one bucket per pixel or so. (The rasteriser's cost grows
@@ -24,8 +27,6 @@ func (b *band) add(x, lo, mean, hi float64) {
 	b.hi = append(b.hi, hi)
 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 // envelope reduces n evenly spaced points (x(i), y(i)) to at most nb
 // buckets of consecutive points, each drawn at its middle point's x with
 // the minimum, mean and maximum of its finite values (a min/max envelope:
@@ -35,7 +36,7 @@ func envelope(n, nb int, x, y func(int) float64) band {
 	var b band
 	if n <= nb {
 		for i := 0; i < n; i++ {
-			if v := y(i); finite(v) && finite(x(i)) {
+			if v := y(i); num.Finite(v) && num.Finite(x(i)) {
 				b.add(x(i), v, v, v)
 			}
 		}
@@ -46,7 +47,7 @@ func envelope(n, nb int, x, y func(int) float64) band {
 		first, last := k*n/nb, (k+1)*n/nb
 		lo, hi, sum, cnt := math.Inf(1), math.Inf(-1), 0.0, 0
 		for i := first; i < last; i++ {
-			if v := y(i); finite(v) {
+			if v := y(i); num.Finite(v) {
 				lo, hi, sum, cnt = math.Min(lo, v), math.Max(hi, v), sum+v, cnt+1
 			}
 		}
@@ -84,7 +85,7 @@ func logBuckets(f []float64, y func(int) float64, nb int) band {
 		}
 		mn, mx, sum, cnt, start := math.Inf(1), math.Inf(-1), 0.0, 0, i
 		for ; i < len(f) && f[i] <= end*(1+1e-12); i++ {
-			if v := y(i); finite(v) {
+			if v := y(i); num.Finite(v) {
 				mn, mx, sum, cnt = math.Min(mn, v), math.Max(mx, v), sum+v, cnt+1
 			}
 		}

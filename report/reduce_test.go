@@ -15,7 +15,7 @@ const tol = 1e-9
 // README's 1 ms trace) becomes a band from -A to +A in every bucket: each
 // bucket spans more than a period. The min/max envelope holds every
 // sample, and no bucket's band is narrower than the samples it stands for
-// (the old two-line drawing showed two flat lines).
+// (two lines through the buckets' means would be flat).
 func TestEnvelopeOfAFastSine(t *testing.T) {
 	const n, dt, f, a = 16384, 64e-9, 1e6, 0.5
 	y := func(i int) float64 { return a * math.Sin(2*math.Pi*f*float64(i)*dt) }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/rpbus/rpbus/internal/num"
 )
 
 // prefixes are the SI prefixes from 1e-15 to 1e12, by power of 1000.
@@ -29,7 +31,7 @@ func si(v float64, unit string, sig int, short bool) string {
 		}
 		return s
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !num.Finite(v) {
 		return strconv.FormatFloat(v, 'g', -1, 64) + sep(unit) + unit
 	}
 	if v == 0 {

@@ -86,19 +86,17 @@ func TestConnectionLog(t *testing.T) {
 	defer nc.Close()
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	natstest.WaitFor(t, 5*time.Second, "the disconnect logged", func() bool { return contains(buf.String(), "nats: disconnected") })
+	natstest.WaitFor(t, 5*time.Second, "the disconnect logged", func() bool { return strings.Contains(buf.String(), "nats: disconnected") })
 	ns2, err := natsserver.Start(natsserver.Options{Listen: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ns2.Shutdown()
-	natstest.WaitFor(t, 10*time.Second, "the reconnect logged", func() bool { return contains(buf.String(), "nats: reconnected") })
+	natstest.WaitFor(t, 10*time.Second, "the reconnect logged", func() bool { return strings.Contains(buf.String(), "nats: reconnected") })
 	out := buf.String()
 	for _, want := range []string{"conn=scope", fmt.Sprintf("server=nats://%s", addr), "server_name=" + ns2.Name(), "reconnects=1"} {
-		if !contains(out, want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("log %q lacks %q", out, want)
 		}
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

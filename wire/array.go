@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -260,7 +261,7 @@ func walkArrayMap(dec *msgpack.Decoder, n int, onDtype func(t []byte) error, onS
 			var v float32
 			if v, err = dec.DecodeFloat32(); err != nil {
 				err = fmt.Errorf("array scale: %w", err)
-			} else if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			} else if !num.Finite(float64(v)) {
 				err = fmt.Errorf("array scale %g is not finite", v)
 			} else {
 				err = onScale(v)
@@ -344,7 +345,7 @@ func appendFloats(n int, at func(int) float64, bits int) []byte {
 			b = append(b, ',')
 		}
 		v := at(i)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !num.Finite(v) {
 			b = append(b, "null"...)
 			continue
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+
+	"github.com/rpbus/rpbus/internal/num"
 )
 
 // number is a decoded number as the wire carried it: a signed or an
@@ -115,7 +117,7 @@ func (n number) toFloat(bits int) (float64, error) {
 	default:
 		v = n.f
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !num.Finite(v) {
 		return 0, fieldErrorf(n.String() + " is not a finite number")
 	}
 	if bits == 32 && math.Abs(v) > math.MaxFloat32 {
@@ -125,7 +127,7 @@ func (n number) toFloat(bits int) (float64, error) {
 }
 
 func (n number) whole() error {
-	if math.IsNaN(n.f) || math.IsInf(n.f, 0) || n.f != math.Trunc(n.f) {
+	if !num.Finite(n.f) || n.f != math.Trunc(n.f) {
 		return fieldErrorf("want a whole number, got " + n.String())
 	}
 	return nil

@@ -181,12 +181,14 @@ func simLabel(cfg sim.Config) string {
 		time.Duration(cfg.BusRead*1e9), time.Duration(cfg.BusWrite*1e9))
 }
 
-// hwRow is one figure of bench hw: what it measures and its target.
+// hwRow is one figure of bench hw: what it measures, its target, and
+// what measure found.
 type hwRow struct {
 	name   string
 	target string
 	reads  int // words the call reads on the simulated board's bus
 	call   func(context.Context) error
+	got    figures
 }
 
 func (c *benchCmd) benchHW(ctx context.Context) error {
@@ -254,15 +256,15 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 		}
 	}
 	rows := []hwRow{
-		{"nats_echo_16B", "NATS alone", 0, natsEcho("bench.echo")},
-		{"nats_echo_64KiB", "NATS alone", 0, natsEcho("bench.echo64k")},
-		{"read1_sim", "p50 - bus <= 60 us", 1, read(cl.Board("sim"), 1)},
-		{"read16384_sim", "p50 - bus <= 300 us", 16384, read(cl.Board("sim"), 16384)},
-		{"read16384_monitor", "p50 - bus <= 600 us", 16384, read(cl.Board("simmon"), 16384)},
+		{name: "nats_echo_16B", target: "NATS alone", call: natsEcho("bench.echo")},
+		{name: "nats_echo_64KiB", target: "NATS alone", call: natsEcho("bench.echo64k")},
+		{name: "read1_sim", target: "p50 - bus <= 60 us", reads: 1, call: read(cl.Board("sim"), 1)},
+		{name: "read16384_sim", target: "p50 - bus <= 300 us", reads: 16384, call: read(cl.Board("sim"), 16384)},
+		{name: "read16384_monitor", target: "p50 - bus <= 600 us", reads: 16384, call: read(cl.Board("simmon"), 16384)},
 	}
-	results := make([]figures, len(rows))
-	for i, r := range rows {
-		if results[i], err = measure(ctx, c.count, r.call); err != nil {
+	for i := range rows {
+		r := &rows[i]
+		if r.got, err = measure(ctx, c.count, r.call); err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
@@ -273,15 +275,15 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 	busUS := func(r hwRow) float64 { return float64(r.reads) * cfg.BusRead * 1e6 }
 	if c.asJSON {
 		out := map[string]any{"idle_rss_mb": rss, "bus_read_s": cfg.BusRead, "bus_write_s": cfg.BusWrite, "simulator_only": !cfg.BusOn()}
-		for i, r := range rows {
-			out[r.name] = map[string]any{"figures": results[i], "bus_us": busUS(r)}
+		for _, r := range rows {
+			out[r.name] = map[string]any{"figures": r.got, "bus_us": busUS(r)}
 		}
 		return json.NewEncoder(c.stdout).Encode(out)
 	}
 	fmt.Fprintf(c.stdout, "hw.txn over TCP loopback, Go client, %d requests each; %s\n", c.count, simLabel(cfg))
 	fmt.Fprintf(c.stdout, "%-20s %9s %9s %9s %9s %12s   %s\n", "figure", "p50 us", "p90 us", "p99 us", "bus us", "p50-bus us", "target")
-	for i, r := range rows {
-		f := results[i]
+	for _, r := range rows {
+		f := r.got
 		fmt.Fprintf(c.stdout, "%-20s %9.1f %9.1f %9.1f %9.1f %12.1f   %s\n", r.name, f.P50, f.P90, f.P99, busUS(r), f.P50-busUS(r), r.target)
 	}
 	fmt.Fprintf(c.stdout, "%-20s %9.1f MB %49s\n", "idle RSS rpbus up", rss, "<= 60 MB")
@@ -361,10 +363,11 @@ func idleRSS(ctx context.Context) (float64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc status")
 }
 
-// startUpInProcess runs `rpbus up` with args in this process until ctx
-// ends or stop is called, and returns once it serves.
-func startUpInProcess(ctx context.Context, args ...string) (up *upCmd, stop func(), err error) {
-	up = &upCmd{stdout: io.Discard}
+// startUpInProcess runs `rpbus up` with args in this process, its banner
+// going to stdout, until ctx ends or stop is called, and returns once it
+// serves.
+func startUpInProcess(ctx context.Context, stdout io.Writer, args ...string) (up *upCmd, stop func(), err error) {
+	up = &upCmd{stdout: stdout}
 	if err := up.ParseFlags(args); err != nil {
 		return nil, nil, err
 	}
@@ -412,7 +415,7 @@ func (c *benchCmd) benchScope(ctx context.Context) error {
 	url := c.nats.url
 	var board *sim.Board
 	if url == "" {
-		up, stop, err := startUpInProcess(ctx, append([]string{"--listen", "127.0.0.1:0", "--data", ""}, c.sim.simArgs()...)...)
+		up, stop, err := startUpInProcess(ctx, io.Discard, append([]string{"--listen", "127.0.0.1:0", "--data", ""}, c.sim.simArgs()...)...)
 		if err != nil {
 			return err
 		}

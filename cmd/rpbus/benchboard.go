@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"github.com/rpbus/rpbus/board/monitor"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/lanproxy"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/services/hwbridge"
@@ -478,7 +478,7 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 	// at 0 (the next column)
 	rtt := func(i int) float64 {
 		r := (med(i, figSingle) - med(i+1, figSingle)) / (med(i, figRead1) - med(i+1, figRead1))
-		if math.IsNaN(r) || math.IsInf(r, 0) {
+		if !num.Finite(r) {
 			return 0 // no difference to divide by
 		}
 		return r

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -212,7 +213,7 @@ func (c *curvesCmd) list(ctx context.Context, cs *client.Curves) error {
 				if cv.Keep {
 					keep = "keep"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cv.ID, unixTime(cv.Saved).Format("2006-01-02 15:04:05"),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cv.ID, api.UnixTime(cv.Saved).Format("2006-01-02 15:04:05"),
 					cv.Instrument, cv.Board, cv.User, cv.Name, strings.Join(cv.Tags, ","), keep, byteSize(cv.Bytes))
 			}
 			shown++
@@ -260,7 +261,7 @@ func (c *curvesCmd) get(ctx context.Context, cs *client.Curves) error {
 	return c.outputs.write(c.stdout, v, func(w io.Writer) {
 		cv := d.Curve
 		fmt.Fprintf(w, "curve %s: %s on %s, acquisition %s, saved %s\n", cv.ID, cv.Instrument, cv.Board, cv.Acquisition,
-			unixTime(cv.Saved).Format(time.RFC3339))
+			api.UnixTime(cv.Saved).Format(time.RFC3339))
 		if cv.Name != "" || len(cv.Tags) > 0 || cv.Keep {
 			fmt.Fprintf(w, "  name %q, tags %s, keep %v\n", cv.Name, strings.Join(cv.Tags, ","), cv.Keep)
 		}
@@ -290,7 +291,7 @@ func (c *curvesCmd) tag(ctx context.Context, cs *client.Curves) error {
 		}
 		out := []string{}
 		for _, t := range append(tags, c.addTags.v...) {
-			if !contains(c.rmTags.v, t) && !contains(out, t) {
+			if !slices.Contains(c.rmTags.v, t) && !slices.Contains(out, t) {
 				out = append(out, t)
 			}
 		}
@@ -305,15 +306,7 @@ func (c *curvesCmd) tag(ctx context.Context, cs *client.Curves) error {
 }
 
 func (c *curvesCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		return c.nc.Drain()
-	}
-	return nil
+	return stopAndDrain(c.svc, c.nc)
 }
 
 // registerSave adds --save, --name and --tag to an instrument's single
@@ -338,19 +331,6 @@ func savedCurve(v any) string {
 		return t.Curve
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func unixTime(s float64) time.Time {
-	return time.Unix(0, int64(s*1e9))
 }
 
 // listFlag is a comma-separated list flag.
@@ -379,7 +359,7 @@ func (t *timeFlag) String() string {
 	if *t == 0 {
 		return ""
 	}
-	return unixTime(float64(*t)).Format(time.RFC3339)
+	return api.UnixTime(float64(*t)).Format(time.RFC3339)
 }
 
 func (t *timeFlag) Set(s string) error {
@@ -388,7 +368,7 @@ func (t *timeFlag) Set(s string) error {
 		return nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
-		*t = timeFlag(float64(time.Now().Add(-d).UnixNano()) / 1e9)
+		*t = timeFlag(api.Unix(time.Now().Add(-d)))
 		return nil
 	}
 	tt, err := time.Parse(time.RFC3339, s)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,7 +256,7 @@ func traceBytes(t *testing.T, data []byte) []byte {
 // TestCurvesCLI saves through the instruments and works on the curves
 // with `rpbus curves ls|get|tag|rm`, and with natscli.
 func TestCurvesCLI(t *testing.T) {
-	up, stop, err := startUpInProcess(context.Background(), "--listen", "127.0.0.1:0", "--data", t.TempDir())
+	up, stop, err := startUpInProcess(context.Background(), io.Discard, "--listen", "127.0.0.1:0", "--data", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

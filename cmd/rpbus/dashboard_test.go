@@ -19,27 +19,11 @@ import (
 func startUpWithPage(t *testing.T, extra ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	up := &upCmd{stdout: &out}
-	if err := up.ParseFlags(append([]string{"--listen", "127.0.0.1:0", "--data", "", "--http", "127.0.0.1:0"}, extra...)); err != nil {
+	_, stop, err := startUpInProcess(context.Background(), &out, append([]string{"--listen", "127.0.0.1:0", "--data", "", "--http", "127.0.0.1:0"}, extra...)...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- up.Run(ctx) }()
-	select {
-	case <-up.ready:
-	case err := <-errc:
-		cancel()
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("rpbus up did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-errc
-		up.Close()
-	})
+	t.Cleanup(stop)
 	return out.String()
 }
 

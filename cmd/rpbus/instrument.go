@@ -84,13 +84,5 @@ func (c *instrumentCmd) Run(ctx context.Context) error {
 }
 
 func (c *instrumentCmd) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if c.svc != nil {
-		_ = c.svc.Stop(ctx)
-	}
-	if c.nc != nil {
-		return c.nc.Drain()
-	}
-	return nil
+	return stopAndDrain(c.svc, c.nc)
 }

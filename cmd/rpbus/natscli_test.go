@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ func natsCLI(t *testing.T) string {
 // extra, and returns its URL.
 func startUp(t *testing.T, extra ...string) string {
 	t.Helper()
-	up, stop, err := startUpInProcess(context.Background(), append([]string{"--listen", "127.0.0.1:0", "--data", ""}, extra...)...)
+	up, stop, err := startUpInProcess(context.Background(), io.Discard, append([]string{"--listen", "127.0.0.1:0", "--data", ""}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

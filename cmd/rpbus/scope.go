@@ -61,7 +61,7 @@ func (c *scopeCmd) ParseFlags(args []string) error {
 		fs.Float64Var(&c.set.TriggerDelay, "trigger-delay", 0, "s, the trigger's place relative to the trace centre")
 		fs.BoolVar(&c.noAvg, "no-average", false, "take every n-th sample instead of the boxcar average while decimating")
 		fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces averaged by the service (default 1)")
-		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition)")
+		fs.Float64Var(&c.set.Timeout, "timeout", 0, "s until 408 (default 1 s + 2 x the acquisition and readout)")
 		c.outputs.register(fs, false)
 		registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	}

@@ -59,7 +59,7 @@ func (c *specanCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.set.TraceAverage, "trace-average", 0, "traces power-averaged (default 1)")
 	fs.StringVar(&c.set.Unit, "unit", "", "Vpk^2 (default), dB(Vpk^2), Vpk, Vrms^2, dB(Vrms^2), Vrms, Vrms^2/Hz, dB(Vrms^2/Hz), Vrms/sqrt(Hz)")
 	fs.BoolVar(&c.set.Cross, "cross", false, "compute the cross spectrum")
-	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition time)")
+	fs.Float64Var(&c.set.Timeout, "timeout", 0, "s (default 5 s + 2 x the acquisition and readout time)")
 	c.outputs.register(fs, true)
 	registerSave(fs, &c.set.Save, &c.set.Name, &c.set.Tags)
 	return c.parse(fs, args)

@@ -31,6 +31,20 @@ type stopper interface {
 	Stop(ctx context.Context) error
 }
 
+// stopAndDrain closes a command that serves one service: it stops s, if
+// it started, within drainTimeout, then drains nc, if connected.
+func stopAndDrain(s stopper, nc *nats.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if s != nil {
+		_ = s.Stop(ctx)
+	}
+	if nc != nil {
+		return nc.Drain()
+	}
+	return nil
+}
+
 // instrument is an instrument service that `up` starts and the separate
 // subcommands run. Each instrument's file registers itself.
 type instrument struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -198,7 +199,7 @@ func decodeWireArray(m map[string]any) ([]float64, bool) {
 func finiteOrNil(x []float64) []any {
 	out := make([]any, len(x))
 	for i, v := range x {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		if num.Finite(v) {
 			out[i] = v
 		}
 	}
@@ -209,7 +210,7 @@ func summarize(dtype any, x []float64) map[string]any {
 	s := map[string]any{"dtype": dtype, "length": len(x)}
 	lo, hi, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
 	for _, v := range x {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		if num.Finite(v) {
 			lo, hi, sum, n = math.Min(lo, v), math.Max(hi, v), sum+v, n+1
 		}
 	}

@@ -93,8 +93,9 @@ func twoRealAnalyzer(p *Plan) *Analyzer {
 	}
 }
 
-// BenchmarkAddTwoRealFFTs is BenchmarkAdd through the old path, two gonum
-// real FFTs, for comparison in one run.
+// BenchmarkAddTwoRealFFTs is BenchmarkAdd through the path Add takes for
+// lengths that are not powers of two, two gonum real FFTs, for comparison
+// in one run.
 func BenchmarkAddTwoRealFFTs(b *testing.B) {
 	p, err := NewPlan(Settings{Length: ScopeLength, Window: FlatTop, Decimation: 8})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -96,7 +97,7 @@ func badValues(kind byte) []any {
 // then malformed rather than wrong in one field.
 func notJSON(v any) bool {
 	f, ok := v.(float64)
-	return ok && (math.IsNaN(f) || math.IsInf(f, 0))
+	return ok && !num.Finite(f)
 }
 
 // payload is one bad request body.

@@ -28,41 +28,85 @@ type StartFunc func(nc *nats.Conn) (Service, error)
 type Rig struct {
 	Server *server.Server
 	Sim    *sim.Board
+	Config sim.Config // the simulated board's
 	Bridge *hwbridge.Bridge
-	Board  *client.Board // the client's handle on "sim"
+	// BridgeConn is the bridge's connection: closing it kills the bridge
+	// as far as NATS can tell (the server drops its subscriptions).
+	BridgeConn *nats.Conn
+	Client     *client.Client // on a connection of its own
+	Board      *client.Board  // the client's handle on "sim"
+}
+
+// Options build a rig other than Start's; the zero value is Start's.
+type Options struct {
+	// Sim configures the simulated board; nil is sim.DefaultConfig().
+	Sim *sim.Config
+	// Server serves the rig (one with JetStream, say); nil starts
+	// natstest.Server, stopped when the test ends.
+	Server *server.Server
+	// Connect makes every connection: the bridge's first, then each
+	// service's in order, then the client's. Nil is natstest.Connect,
+	// over TCP; InProcess connects as `rpbus up` does.
+	Connect func(tb testing.TB, ns *server.Server, opts ...nats.Option) *nats.Conn
 }
 
 // Start serves a simulated board with cfg (sim.DefaultConfig() when nil)
 // behind the bridge, then each of services on its own connection.
 func Start(tb testing.TB, cfg *sim.Config, services ...StartFunc) *Rig {
 	tb.Helper()
+	return StartWith(tb, Options{Sim: cfg}, services...)
+}
+
+// StartWith is Start built as o says.
+func StartWith(tb testing.TB, o Options, services ...StartFunc) *Rig {
+	tb.Helper()
 	c := sim.DefaultConfig()
-	if cfg != nil {
-		c = *cfg
+	if o.Sim != nil {
+		c = *o.Sim
+	}
+	connect := o.Connect
+	if connect == nil {
+		connect = natstest.Connect
 	}
 	sb, err := sim.New(c)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { sb.Close() })
-	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: c})
+	ns := o.Server
+	if ns == nil {
+		ns = natstest.Server(tb)
+	}
+	bnc := connect(tb, ns)
+	br, err := hwbridge.Start(bnc, hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: c})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { br.Stop(context.Background()) })
 	for _, start := range services {
-		s, err := start(natstest.Connect(tb, ns))
+		s, err := start(connect(tb, ns))
 		if err != nil {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { s.Stop(context.Background()) })
 	}
-	cl, err := client.New(natstest.Connect(tb, ns))
+	cl, err := client.New(connect(tb, ns))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Rig{Server: ns, Sim: sb, Bridge: br, Board: cl.Board("sim")}
+	return &Rig{Server: ns, Sim: sb, Config: c, Bridge: br, BridgeConn: bnc, Client: cl, Board: cl.Board("sim")}
+}
+
+// InProcess connects to ns without TCP, as the services of `rpbus up` do;
+// the connection closes when the test ends.
+func InProcess(tb testing.TB, ns *server.Server, opts ...nats.Option) *nats.Conn {
+	tb.Helper()
+	nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
 }
 
 // ExpectDone reads done events until the one of acquisition id and fails

@@ -12,11 +12,10 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/services/curves"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/na"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
@@ -24,61 +23,29 @@ import (
 )
 
 // upBench is the topology of `rpbus up`: its collector setting, the
-// server embedded with JetStream in a temporary folder, the bridge, the curve store and the
-// instruments each on an in-process connection of its own, and the Go
-// client over TCP loopback.
+// server embedded with JetStream in a temporary folder, the bridge, the
+// curve store and the instruments each on an in-process connection of its
+// own, and the Go client over TCP loopback.
 func upBench(b *testing.B) *client.Client {
 	b.Helper()
 	// As the rpbus binary sets it (svc.GCPercent).
 	b.Cleanup(func(old int) func() { return func() { debug.SetGCPercent(old) } }(debug.SetGCPercent(svc.GCPercent)))
-	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0", DataDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	inproc := func() *nats.Conn {
-		nc, err := nats.Connect("", nats.InProcessServer(ns))
+	ns := jetStreamServer(b)
+	startScope := func(nc *nats.Conn) (testrig.Service, error) {
+		heard, err := natsserver.Interest(ns, nc)
 		if err != nil {
-			b.Fatal(err)
+			return nil, err
 		}
-		b.Cleanup(nc.Close)
-		return nc
+		return scope.Start(nc, scope.Config{Heard: heard})
 	}
-	cfg := sim.DefaultConfig()
-	sb, err := sim.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { sb.Close() })
-	br, err := hwbridge.Start(inproc(), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: cfg})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { br.Stop(context.Background()) })
-	cs, err := curves.Start(inproc(), curves.Config{MaxBytes: 4 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cs.Stop(context.Background()) })
-	heardConn := inproc()
-	heard, err := natsserver.Interest(ns, heardConn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, start := range []func() (stopper, error){
-		func() (stopper, error) { return scope.Start(heardConn, scope.Config{Heard: heard}) },
-		func() (stopper, error) { return na.Start(inproc(), na.Config{}) },
-		func() (stopper, error) { return specan.Start(inproc(), specan.Config{}) },
-	} {
-		s, err := start()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Stop(context.Background()) })
-	}
+	testrig.StartWith(b, testrig.Options{Server: ns, Connect: testrig.InProcess},
+		func(nc *nats.Conn) (testrig.Service, error) {
+			return curves.Start(nc, curves.Config{MaxBytes: 4 << 30})
+		},
+		startScope,
+		func(nc *nats.Conn) (testrig.Service, error) { return na.Start(nc, na.Config{}) },
+		func(nc *nats.Conn) (testrig.Service, error) { return specan.Start(nc, specan.Config{}) },
+	)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		b.Fatal(err)

@@ -13,10 +13,10 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/na"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
@@ -36,6 +36,30 @@ type env struct {
 // newEnv starts the parts; a nil cfg leaves the curve store out.
 func newEnv(tb testing.TB, cfg *curves.Config) *env {
 	tb.Helper()
+	e := &env{ns: jetStreamServer(tb)}
+	services := []testrig.StartFunc{
+		func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) },
+		func(nc *nats.Conn) (testrig.Service, error) { return na.Start(nc, na.Config{}) },
+		func(nc *nats.Conn) (testrig.Service, error) { return specan.Start(nc, specan.Config{}) },
+	}
+	if cfg != nil {
+		services = append([]testrig.StartFunc{func(nc *nats.Conn) (testrig.Service, error) {
+			s, err := curves.Start(nc, *cfg)
+			e.curves = s
+			return s, err
+		}}, services...)
+	}
+	simCfg := sim.DefaultConfig()
+	simCfg.Seed = 7
+	r := testrig.StartWith(tb, testrig.Options{Sim: &simCfg, Server: e.ns}, services...)
+	e.c, e.nc = r.Client, r.Client.Conn()
+	return e
+}
+
+// jetStreamServer is an embedded server on a free loopback port with
+// JetStream in a temporary folder, shut down when the test ends.
+func jetStreamServer(tb testing.TB) *server.Server {
+	tb.Helper()
 	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0", DataDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
@@ -44,39 +68,8 @@ func newEnv(tb testing.TB, cfg *curves.Config) *env {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	})
-	simCfg := sim.DefaultConfig()
-	simCfg.Seed = 7
-	sb, err := sim.New(simCfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sb.Close() })
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb, Model: simCfg})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { br.Stop(context.Background()) })
-	e := &env{ns: ns}
-	if cfg != nil {
-		e.curves = e.startCurves(tb, *cfg)
-	}
-	for _, start := range []func(nc *nats.Conn) (stopper, error){
-		func(nc *nats.Conn) (stopper, error) { return scope.Start(nc, scope.Config{}) },
-		func(nc *nats.Conn) (stopper, error) { return na.Start(nc, na.Config{}) },
-		func(nc *nats.Conn) (stopper, error) { return specan.Start(nc, specan.Config{}) },
-	} {
-		s, err := start(natstest.Connect(tb, ns))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Stop(context.Background()) })
-	}
-	e.nc = natstest.Connect(tb, ns)
-	e.c, _ = client.New(e.nc)
-	return e
+	return ns
 }
-
-type stopper interface{ Stop(context.Context) error }
 
 // startCurves starts one more curve store instance on its own connection.
 func (e *env) startCurves(tb testing.TB, cfg curves.Config) *curves.Service {

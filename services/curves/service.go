@@ -433,7 +433,7 @@ func (s *Service) handleSave(ctx context.Context, req *svc.Request) (any, error)
 // metadata (so metadata never names a trace that is not there).
 func (s *Service) save(ctx context.Context, p *parsed) (api.Curve, error) {
 	c := p.curve
-	c.Saved = float64(time.Now().UnixNano()) / 1e9
+	c.Saved = api.Unix(time.Now())
 	js, err := wire.JSON.Marshal(c)
 	if err != nil {
 		return c, rperr.Errorf(rperr.EInternal, "curve %s: encoding metadata: %v", c.ID, err)

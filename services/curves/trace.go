@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
@@ -300,7 +300,7 @@ func readArray(dec *msgpack.Decoder, r *bytes.Reader, name string, dtypes []stri
 		case "scale":
 			var v float32
 			v, err = dec.DecodeFloat32()
-			if err == nil && (math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)) {
+			if err == nil && !num.Finite(float64(v)) {
 				err = fmt.Errorf("scale %g is not finite", v)
 			}
 			scaled = true

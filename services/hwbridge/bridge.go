@@ -13,6 +13,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/design"
+	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/svc"
@@ -32,7 +33,7 @@ type Config struct {
 	Backend string     // "sim", "monitor" or "devmem", reported by hw.info
 	Address string     // the board's host:port for the monitor backend
 	FPGA    board.FPGA // the register space; the bridge does not close it
-	Model   any        // the simulated board's model, reported by hw.info
+	Model   sim.Config // the simulated board's model, reported by hw.info; zero for a real board
 	OS      string     // the board's operating system, reported by hw.info (devmem)
 
 	// Probe decides whether the FPGA may be used (see design.Probe); nil
@@ -196,6 +197,10 @@ func (b *Bridge) Info() api.HWInfo {
 	for i, g := range b.gens {
 		gens[i] = g.name
 	}
+	var model any
+	if b.cfg.Model != (sim.Config{}) {
+		model = b.cfg.Model
+	}
 	return api.HWInfo{
 		Board:       b.cfg.Board,
 		Backend:     b.cfg.Backend,
@@ -208,7 +213,7 @@ func (b *Bridge) Info() api.HWInfo {
 		Signals:     signals(),
 		Generators:  gens,
 		Version:     Version,
-		Model:       b.cfg.Model,
+		Model:       model,
 		OS:          b.cfg.OS,
 		Design:      b.designInfo(),
 	}

@@ -2,6 +2,7 @@ package hwbridge_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -532,5 +533,47 @@ func TestTransactionsRunInArrivalOrder(t *testing.T) {
 	words, err := e.board.HW.Read(ctx, counter, 1)
 	if err != nil || words[0]&0x3fff != n {
 		t.Fatalf("counter %v, want %d: %v", words, n, err)
+	}
+}
+
+// TestInfoReportsTheModel: hw.info carries the simulated board's model
+// when the bridge has one, and no sim_model key at all when it has none.
+func TestInfoReportsTheModel(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.DUT1.F0 = 1.25e6
+	b, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	ns := natstest.Server(t)
+	nc := natstest.Connect(t, ns)
+	for _, c := range []struct {
+		board string
+		model sim.Config
+	}{{"modelled", cfg}, {"bare", sim.Config{}}} {
+		br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: c.board, Backend: "sim", FPGA: b, Model: c.model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { br.Stop(context.Background()) })
+	}
+	info := func(board string) map[string]json.RawMessage {
+		msg, err := nc.Request(api.Subject(board, "hw", "info"), nil, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(msg.Data, &m); err != nil {
+			t.Fatalf("%s: %v: %s", board, err, msg.Data)
+		}
+		return m
+	}
+	var got sim.Config
+	if err := json.Unmarshal(info("modelled")["sim_model"], &got); err != nil || got != cfg {
+		t.Errorf("sim_model %+v (%v), want %+v", got, err, cfg)
+	}
+	if raw, ok := info("bare")["sim_model"]; ok {
+		t.Errorf("a bridge without a model reports sim_model %s", raw)
 	}
 }

@@ -239,7 +239,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 		results[i].Waited = issued.Sub(t0).Seconds()
 		i++
 	}
-	return api.TxnReply{Results: results, Modules: modules, Started: float64(start.UnixNano()) / 1e9, Elapsed: time.Since(start).Seconds()}, nil
+	return api.TxnReply{Results: results, Modules: modules, Started: api.Unix(start), Elapsed: time.Since(start).Seconds()}, nil
 }
 
 // access performs ops, a run of reads and writes that starts at ops[first]

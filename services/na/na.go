@@ -222,7 +222,7 @@ func (s *Service) save(ctx context.Context, tr *api.NATrace) ([]byte, error) {
 }
 
 // sweep borrows a module, sets it up, runs the chunks and releases it.
-func (s *Service) sweep(a *acq.Acq, p *plan, received time.Time) (api.NATrace, error) {
+func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace, error) {
 	ctx := a.Context()
 	tr := api.NATrace{ID: a.ID, Board: a.Board, Settings: p.s, HardwareTime: p.hwTime}
 	tr.Requested = unix(received)

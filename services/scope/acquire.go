@@ -24,8 +24,7 @@ const (
 	opWait = 10 + iota
 	opTrigPtr
 	opTrigTime
-	opCh1
-	opCh2
+	opData
 )
 
 // acqOps is one acquisition as one transaction, in PyRPL's order
@@ -51,11 +50,24 @@ func (p *plan) acqOps(timeout float64) []api.Op {
 		api.WaitAfter(reg(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, p.acqTime(), timeout),
 		api.Read(reg(regmap.ScopeTriggerPointer), 1),
 		api.Read(reg(regmap.ScopeTrigTimeLow), 2),
-		// 14-bit samples: the low halves of the words are enough, and
-		// halve what crosses NATS.
-		api.Read16(reg(regmap.ScopeCh1Data), N),
-		api.Read16(reg(regmap.ScopeCh2Data), N),
+		dataOp(),
 	}
+}
+
+// dataOp reads both channels' buffers as one block: channel 2's buffer
+// follows channel 1's in the address space, and one access of 2N words
+// costs the bus what two of N do, but the bridge and the board pay their
+// per-access overhead once. 14-bit samples: the low halves of the words
+// are enough, and halve what crosses NATS.
+func dataOp() api.Op { return api.Read16(reg(regmap.ScopeCh1Data), 2*N) }
+
+// channelData splits the halves of a dataOp into the two channels'
+// buffers.
+func channelData(res api.OpResult) ([2][]uint16, error) {
+	if len(res.Halves) != 2*N {
+		return [2][]uint16{}, rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d samples for both buffers, want %d", len(res.Halves), 2*N)
+	}
+	return [2][]uint16{res.Halves[:N:N], res.Halves[N:]}, nil
 }
 
 // resetOps disarms the scope after a trigger that never came or a cancel.
@@ -71,8 +83,7 @@ const (
 	rollControl = iota
 	rollWritten
 	rollWP0
-	rollCh1
-	rollCh2
+	rollData
 	rollWP1
 	rollTime
 )
@@ -99,8 +110,7 @@ func rollOps() []api.Op {
 		api.Read(reg(regmap.ScopeControl), 1),
 		api.Read(reg(regmap.ScopeSamplesWritten), 1),
 		api.Read(reg(regmap.ScopeWritePointer), 1),
-		api.Read16(reg(regmap.ScopeCh1Data), N),
-		api.Read16(reg(regmap.ScopeCh2Data), N),
+		dataOp(),
 		api.Read(reg(regmap.ScopeWritePointer), 1),
 		api.Read(reg(regmap.ScopeTimeLow), 2),
 	}
@@ -164,21 +174,27 @@ func adc(w uint16) int32 { return int32(int16(w<<2)) >> 2 }
 
 // addTrace adds one transaction's buffers to r, rolled so the oldest
 // sample comes first: PyRPL rolls by -(trigger pointer + delay + 1).
-func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
+func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) error {
+	if len(tr.Results) != opData+1 {
+		return rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opData+1)
+	}
+	data, err := channelData(tr.Results[opData])
+	if err != nil {
+		return err
+	}
 	start := (tr.Results[opTrigPtr].Words[0] + delay + 1) & (N - 1)
 	tt := tr.Results[opTrigTime].Words
 	r.trigTime = float64(uint64(tt[1])<<32|uint64(tt[0])) / regmap.Clock
 	if only {
-		r.words = [2][]uint16{tr.Results[opCh1].Halves, tr.Results[opCh2].Halves}
+		r.words = data
 		r.start = start
 		r.traces = 1
-		return
+		return nil
 	}
 	if r.words[0] != nil {
 		panic("scope: addTrace after a single unsummed trace")
 	}
-	for ch, op := range [2]int{opCh1, opCh2} {
-		w := tr.Results[op].Halves
+	for ch, w := range data {
 		dst := &r.sum[ch]
 		k := int(start)
 		for i := range dst {
@@ -187,6 +203,7 @@ func (r *raw) addTrace(tr api.TxnReply, delay uint32, only bool) {
 		}
 	}
 	r.traces++
+	return nil
 }
 
 // txnID is the bridge transaction id of acquisition id: the bridge's ids
@@ -217,16 +234,15 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 			}
 			return nil, err
 		}
-		if len(tr.Results) != opCh2+1 {
+		if err := r.addTrace(tr, p.delay, p.n == 1); err != nil {
 			putRaw(r)
-			return nil, rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
+			return nil, err
 		}
 		start, end := bridgeTimes(tr)
 		if i == 0 {
 			r.started = start
 		}
 		r.ended = end
-		r.addTrace(tr, p.delay, p.n == 1)
 	}
 	return r, nil
 }

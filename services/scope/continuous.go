@@ -158,7 +158,7 @@ func (s *Service) endContinuous(name string, pending bool) bool {
 	b := s.boards[name]
 	var c, p *continuous
 	if b != nil {
-		c, b.cont = b.cont, nil
+		c, b.continuous = b.continuous, nil
 		if pending {
 			p, b.pending = b.pending, nil
 		}
@@ -268,8 +268,11 @@ func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 	r := getRaw()
 	r.valid = max(0, min(written, N-overwritten))
 	start := (wp0 + 1) & (N - 1)
-	for ch, op := range [2]int{rollCh1, rollCh2} {
-		w := res[op].Halves
+	data, err := channelData(res[rollData])
+	if err != nil {
+		return nil, err
+	}
+	for ch, w := range data {
 		k := int(start)
 		for i := range r.sum[ch] {
 			r.sum[ch][i] = adc(w[k])

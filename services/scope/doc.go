@@ -4,7 +4,9 @@
 // acquisition is ONE transaction on the board's hardware bridge
 // (rp.<board>.hw.txn), atomic on the scope module, so several instances
 // in one queue group never interleave their register sequences and each
-// trace costs one round trip.
+// trace costs one round trip. The transaction reads both channels'
+// buffers as one block of 2 x 16384 words (channel 2's buffer follows
+// channel 1's in the address space), their low 16 bits only.
 //
 // # Settings and units (PyRPL's names)
 //
@@ -20,8 +22,9 @@
 //   - average: boxcar mean over each decimation window (white noise std
 //     / sqrt(D)); trace_average N: the service averages N traces (white
 //     noise std / sqrt(N)).
-//   - timeout: default 1 s + 2 x acquisition time x N, where the
-//     acquisition time is max(16384, delay register) x dt.
+//   - timeout: default 1 s + 2 x (acquisition time + readout) x N, where
+//     the acquisition time is max(16384, delay register) x dt and the
+//     readout client.ReadoutTime (2 x 16384 words at 200 ns).
 //
 // # Data
 //

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
@@ -124,9 +123,9 @@ func countValid(ch []float32) int {
 }
 
 // A single whose requester is gone is dropped before it starts, and
-// cancelled if it already runs: it does not hold the board for nobody.
-// (`nats req ... '{"decimation":65536}' --timeout 1s` used to keep the
-// board 8.6 s, and the next request waited 7.6 s.)
+// cancelled if it already runs: it does not hold the board for nobody
+// (`nats req ... '{"decimation":65536}' --timeout 1s` must not keep the
+// board 8.6 s and the next request waiting behind it).
 func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	e := newEnv(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -183,17 +182,7 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 // the bridge (the server drops its subscriptions, as at a kill -9).
 func longSingleAtTheBridge(t *testing.T) (*env, *nats.Conn, <-chan error) {
 	t.Helper()
-	var bridgeConn *nats.Conn
-	var mu sync.Mutex
-	e := newEnvConn(t, 1, func(ns *server.Server) *nats.Conn {
-		nc := natstest.Connect(t, ns)
-		mu.Lock()
-		if bridgeConn == nil {
-			bridgeConn = nc // the first connection is the bridge's
-		}
-		mu.Unlock()
-		return nc
-	})
+	e := newEnv(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	errc := make(chan error, 1)
@@ -203,9 +192,7 @@ func longSingleAtTheBridge(t *testing.T) (*env, *nats.Conn, <-chan error) {
 	}()
 	natstest.WaitFor(t, 5*time.Second, "the acquisition at the bridge", func() bool { return e.scopes[0].Queued("sim") == 1 })
 	time.Sleep(300 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	return e, bridgeConn, errc
+	return e, e.rig.BridgeConn, errc
 }
 
 // wantNoticed wants a 503 saying want within about 2 s of since.
@@ -222,7 +209,7 @@ func wantNoticed(t *testing.T, errc <-chan error, since time.Time, want string) 
 
 // A bridge that dies while an acquisition of any length waits on it is
 // noticed within about 2 s: the requester gets a 503 that names the
-// bridge, not a 408 at the timeout (it was 22 s at decimation 65536).
+// bridge, not a 408 at the timeout (22 s at decimation 65536).
 func TestDeadBridgeIs503(t *testing.T) {
 	_, bridge, errc := longSingleAtTheBridge(t)
 	killed := time.Now()

@@ -7,64 +7,43 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 )
 
 // seed fixes the simulated board's noise.
 const seed = 7
 
-// env is a simulated board behind a real bridge, one or more scope
-// service instances and a Go client, each on its own TCP connection to an
-// embedded server.
+// env is the test rig (a simulated board behind a real bridge, each part
+// on its own TCP connection to an embedded server) with one or more scope
+// service instances and a Go client.
 type env struct {
 	ns     *server.Server
 	sim    *sim.Board
 	cfg    sim.Config
+	rig    *testrig.Rig
 	c      *client.Client
 	board  *client.Board
 	scopes []*scope.Service
-	conn   func(*server.Server) *nats.Conn
 }
 
+// newEnv starts the rig with instances scope services.
 func newEnv(tb testing.TB, instances int) *env {
-	tb.Helper()
-	return newEnvConn(tb, instances, nil)
-}
-
-// newEnvConn starts the parts; conn, when not nil, gives the bridge's and
-// the services' connections.
-func newEnvConn(tb testing.TB, instances int, conn func(*server.Server) *nats.Conn) *env {
 	tb.Helper()
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
-	sb, err := sim.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sb.Close() })
-	ns := natstest.Server(tb)
-	if conn == nil {
-		conn = func(ns *server.Server) *nats.Conn { return natstest.Connect(tb, ns) }
-	}
-	br, err := hwbridge.Start(conn(ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { br.Stop(context.Background()) })
-	e := &env{ns: ns, sim: sb, cfg: cfg, conn: conn}
+	rig := testrig.Start(tb, &cfg)
+	e := &env{ns: rig.Server, sim: rig.Sim, cfg: cfg, rig: rig, board: rig.Board}
 	for i := 0; i < instances; i++ {
 		e.addScope(tb)
 	}
-	e.c, _ = client.New(natstest.Connect(tb, ns))
-	e.board = e.c.Board("sim")
+	e.c = e.newClient(tb)
 	return e
 }
 
@@ -75,7 +54,7 @@ func (e *env) addScope(tb testing.TB) *scope.Service {
 
 func (e *env) addScopeWith(tb testing.TB, cfg scope.Config) *scope.Service {
 	tb.Helper()
-	s, err := scope.Start(e.conn(e.ns), cfg)
+	s, err := scope.Start(natstest.Connect(tb, e.ns), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -154,6 +133,10 @@ func (e *env) matchTruth(tr api.ScopeTrace, ch []float32, sig int) (worst float6
 
 // newClient is a client on a connection of its own.
 func (e *env) newClient(tb testing.TB) *client.Client {
-	c, _ := client.New(natstest.Connect(tb, e.ns))
+	tb.Helper()
+	c, err := client.New(natstest.Connect(tb, e.ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return c
 }

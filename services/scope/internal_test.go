@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
 )
 
@@ -19,11 +21,10 @@ func acqReply(step, off int, trigPtr uint32, trigTime ...uint32) api.TxnReply {
 	for k := range words {
 		words[k] = uint16(k*step+off) & 0x3FFF
 	}
-	tr := api.TxnReply{Results: make([]api.OpResult, opCh2+1)}
+	tr := api.TxnReply{Results: make([]api.OpResult, opData+1)}
 	tr.Results[opTrigPtr].Words = []uint32{trigPtr}
 	tr.Results[opTrigTime].Words = trigTime
-	tr.Results[opCh1].Halves = words
-	tr.Results[opCh2].Halves = words
+	tr.Results[opData].Halves = append(words, words...)
 	return tr
 }
 
@@ -226,5 +227,38 @@ func TestSignExtend14(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestShortData: a reply whose block of both buffers is not 2N samples
+// is the bridge's fault, answered as an internal error, never read out of
+// range or taken for a trace.
+func TestShortData(t *testing.T) {
+	for _, n := range []int{0, N, 2*N - 1, 2*N + 1} {
+		tr := acqReply(1, 0, 0, 0, 0)
+		tr.Results[opData].Halves = make([]uint16, n)
+		r := getRaw()
+		err := r.addTrace(tr, 0, true)
+		putRaw(r)
+		if rperr.ErrorCode(err) != rperr.EInternal {
+			t.Errorf("%d samples: %v, want an internal error", n, err)
+		}
+	}
+	tr := acqReply(1, 0, 0, 0, 0)
+	tr.Results = tr.Results[:opData]
+	if err := getRaw().addTrace(tr, 0, true); rperr.ErrorCode(err) != rperr.EInternal {
+		t.Errorf("a missing result: %v, want an internal error", err)
+	}
+}
+
+// TestDataOp: both channels are one read of 2N words from channel 1's
+// buffer, which channel 2's follows in the address space.
+func TestDataOp(t *testing.T) {
+	op := dataOp()
+	if uint32(op.Addr) != reg(regmap.ScopeCh1Data) || op.N != 2*N || op.Width != 16 {
+		t.Fatalf("dataOp %+v, want 2N halves from channel 1's buffer", op)
+	}
+	if regmap.ScopeCh2Data != regmap.ScopeCh1Data+4*N {
+		t.Fatalf("channel 2's buffer at %#x does not follow channel 1's", regmap.ScopeCh2Data)
 	}
 }

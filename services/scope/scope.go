@@ -36,9 +36,9 @@ type Config struct {
 	MaxInFlight int
 	// Heard, when set, tells whether a message published now on a subject
 	// would reach a subscriber; done events nobody would receive are then
-	// not sent. Each is a 64 KiB trip through the server, which took about
-	// 20 us from a lone single's latency and 77 us of CPU from each trace
-	// of a spectrum. natsserver.Interest gives it for a server in this process
+	// not sent. Each is a 64 KiB trip through the server, which costs a
+	// lone single about 20 us of latency and each trace of a spectrum
+	// about 77 us of CPU. natsserver.Interest gives it for a server in this process
 	// (rpbus up); without it every event is sent.
 	Heard func(subject string) bool
 }
@@ -51,7 +51,7 @@ type Service struct {
 	nc       *nats.Conn
 	c        *client.Client
 	svc      *svc.Service
-	tr       *acq.Tracker
+	tracker  *acq.Tracker
 	saver    *curves.Saver
 	cfg      Config
 	instance string
@@ -70,12 +70,12 @@ type Service struct {
 
 // board is one board's FIFO of acquisitions in this instance.
 type board struct {
-	name  string
-	cb    *client.Board
-	wake  chan struct{} // cap 1: work arrived
-	queue []*job        // guarded by Service.mu
-	busy  int           // singles taken from the queue, not yet answered; guarded by Service.mu
-	cont  *continuous   // guarded by Service.mu
+	name       string
+	cb         *client.Board
+	wake       chan struct{} // cap 1: work arrived
+	queue      []*job        // guarded by Service.mu
+	busy       int           // singles taken from the queue, not yet answered; guarded by Service.mu
+	continuous *continuous   // the run in progress; guarded by Service.mu
 	// pending is a continuous run announced by this instance and not yet
 	// seen back on replaceSubject; guarded by Service.mu.
 	pending *continuous
@@ -83,7 +83,7 @@ type board struct {
 
 // job is one scope.single request waiting for, or on, the hardware.
 type job struct {
-	a    *acq.Acq
+	a    *acq.Handle
 	p    *plan
 	done chan result // cap 1: the worker never blocks on it
 }
@@ -118,8 +118,8 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{nc: nc, c: c, cfg: cfg, instance: nuid.Next(), ctx: ctx, cancel: cancel,
-		boards: map[string]*board{}, tr: acq.New(nc, "scope"), saver: curves.NewSaver(nc, api.InstrumentScope), events: make(chan event, 64)}
-	s.tr.OnStop(s.stopContinuous)
+		boards: map[string]*board{}, tracker: acq.New(nc, "scope"), saver: curves.NewSaver(nc, api.InstrumentScope), events: make(chan event, 64)}
+	s.tracker.OnStop(s.stopContinuous)
 	// A continuous request taken by another instance replaces ours.
 	s.sub, err = nc.Subscribe(replaceSubject+".*", func(m *nats.Msg) {
 		s.announced(m.Subject[len(replaceSubject)+1:], string(m.Data))
@@ -167,8 +167,8 @@ func (s *Service) announced(board, data string) {
 		s.mu.Unlock()
 		return // a run of ours that a newer one of ours replaced
 	}
-	c, old := b.pending, b.cont
-	b.cont, b.pending = c, nil
+	c, old := b.pending, b.continuous
+	b.continuous, b.pending = c, nil
 	b.signal()
 	s.mu.Unlock()
 	if old != nil {
@@ -195,7 +195,7 @@ func (s *Service) addEndpoints() error {
 	}); err != nil {
 		return err
 	}
-	return s.tr.AddEndpoints(s.svc)
+	return s.tracker.AddEndpoints(s.svc)
 }
 
 func joinNames(names []string) string {
@@ -214,13 +214,13 @@ func joinNames(names []string) string {
 func (s *Service) Stop(ctx context.Context) error {
 	err := s.svc.Stop(ctx)
 	_ = s.sub.Unsubscribe()
-	s.tr.Close()
+	s.tracker.Close()
 	s.mu.Lock()
 	s.closed = true
 	for _, b := range s.boards {
-		if b.cont != nil {
-			b.cont.cancel()
-			b.cont = nil
+		if b.continuous != nil {
+			b.continuous.cancel()
+			b.continuous = nil
 		}
 	}
 	s.mu.Unlock()
@@ -306,9 +306,9 @@ func (b *board) signal() {
 // there, so the board starts each the moment the previous trace is read,
 // without a round trip in between. Two would do if the scope's replies
 // always came back within a trace; with three, one late reply (a busy
-// CPU) still finds the board busy. Measured on a decimation-8 spectrum:
-// the board idled before about one trace in nine with two, one in sixteen
-// with three. Every acquisition begins with a scope reset, so one does
+// CPU) still finds the board busy: on a decimation-8 spectrum the board
+// idles before about one trace in nine with two, one in sixteen with
+// three. Every acquisition begins with a scope reset, so one does
 // not depend on how the previous one ended. While a continuous run is on,
 // one single at a time goes to the bridge, so the run's next trace waits
 // for one single at most.
@@ -328,10 +328,10 @@ func (s *Service) worker(b *board) {
 	defer s.wg.Done()
 	idle := time.NewTimer(idleExit)
 	defer idle.Stop()
-	var flying []*flight // sent to the bridge, oldest first
-	land := func() {
-		s.land(b, flying[0], len(flying) == 1)
-		flying = flying[1:]
+	var sent []*sentSingle // sent to the bridge, oldest first
+	finish := func() {
+		s.finish(b, sent[0], len(sent) == 1)
+		sent = sent[1:]
 	}
 	pop := func() *job {
 		s.mu.Lock()
@@ -339,7 +339,7 @@ func (s *Service) worker(b *board) {
 		j := b.queue[0]
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
-		b.busy = len(flying) + 1
+		b.busy = len(sent) + 1
 		return j
 	}
 	for {
@@ -348,8 +348,8 @@ func (s *Service) worker(b *board) {
 		if len(b.queue) > 0 {
 			j = b.queue[0]
 		}
-		b.busy = len(flying)
-		c := b.cont
+		b.busy = len(sent)
+		c := b.continuous
 		s.mu.Unlock()
 		if c != nil && c.ctx.Err() != nil {
 			c = nil
@@ -359,45 +359,43 @@ func (s *Service) worker(b *board) {
 			depth = 1
 		}
 		switch {
-		case c != nil && c.due() && len(flying) > 0:
-			land() // the run's trace is due: make room for it
+		case c != nil && c.due() && len(sent) > 0:
+			finish() // the run's trace is due: make room for it
 			continue
 		case c != nil && c.due():
 			s.stepContinuous(b, c)
 			continue
-		case j != nil && j.p.n == 1 && len(flying) >= depth:
-			land()
+		case j != nil && j.p.n == 1 && len(sent) >= depth:
+			finish()
 			continue
 		case j != nil && j.p.n == 1:
 			j = pop()
 			c.singleRan()
-			if f := s.launch(b, j, flying); f != nil {
-				flying = append(flying, f)
+			if f := s.send(b, j, sent); f != nil {
+				sent = append(sent, f)
 			}
 			continue
-		case j != nil && len(flying) > 0:
-			// Land what flies before anything that is not a pipelined
-			// single.
-			land()
+		case j != nil && len(sent) > 0:
+			// Finish the sent singles before anything that is not a
+			// pipelined single.
+			finish()
 			continue
 		case j != nil:
 			j = pop()
 			c.singleRan()
 			s.runJob(b, j)
 			continue
-		case len(flying) > 0:
+		case len(sent) > 0:
 			// Wait for the oldest answer, but a single that arrives
 			// meanwhile goes to the bridge at once: it has to be there
-			// before the acquisition running now ends. (Landing first
-			// left the board idle for a reply's round trip whenever the
-			// next request came late: a sixth of a decimation-8
-			// spectrum's traces.) A continuous trace falling due ends the
-			// wait too.
+			// before the acquisition running now ends, or the board idles
+			// for a reply's round trip. A continuous trace falling due
+			// ends the wait too.
 			due, stopDue := c.dueTimer()
 			select {
-			case <-flying[0].pending.Arrived():
-			case <-flying[0].pending.Gone():
-			case <-flying[0].expired:
+			case <-sent[0].pending.Arrived():
+			case <-sent[0].pending.Gone():
+			case <-sent[0].expired:
 			case <-s.ctx.Done():
 			case <-due:
 				stopDue()
@@ -407,7 +405,7 @@ func (s *Service) worker(b *board) {
 				continue
 			}
 			stopDue()
-			land()
+			finish()
 			continue
 		case c != nil:
 			s.stepContinuous(b, c)
@@ -427,7 +425,7 @@ func (s *Service) worker(b *board) {
 			return
 		case <-idle.C:
 			s.mu.Lock()
-			if len(b.queue) == 0 && b.cont == nil && b.pending == nil {
+			if len(b.queue) == 0 && b.continuous == nil && b.pending == nil {
 				delete(s.boards, b.name)
 				s.mu.Unlock()
 				return
@@ -437,18 +435,19 @@ func (s *Service) worker(b *board) {
 	}
 }
 
-// flight is a single-trace acquisition sent to the bridge.
-type flight struct {
+// sentSingle is a single-trace acquisition whose transaction was sent to
+// the bridge, not yet answered.
+type sentSingle struct {
 	j       *job
 	pending *client.Pending
 	cancel  context.CancelFunc
 	expired <-chan struct{} // the transaction's context ended
 }
 
-// launch sends job j's one transaction and returns at once (nil when the
+// send sends job j's one transaction and returns at once (nil when the
 // job is already over: it has then been answered). It waits at the bridge
-// behind the flights ahead.
-func (s *Service) launch(b *board, j *job, ahead []*flight) *flight {
+// behind the singles sent ahead of it.
+func (s *Service) send(b *board, j *job, ahead []*sentSingle) *sentSingle {
 	ctx := j.a.Context()
 	if ctx.Err() != nil {
 		j.done <- result{err: j.a.Err()}
@@ -463,7 +462,7 @@ func (s *Service) launch(b *board, j *job, ahead []*flight) *flight {
 		limit += f.j.p.timeout + txnGrace
 	}
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(limit*float64(time.Second)))
-	f := &flight{j: j, cancel: cancel, expired: tctx.Done()}
+	f := &sentSingle{j: j, cancel: cancel, expired: tctx.Done()}
 	var err error
 	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: txnID(j.a.ID), Ops: j.p.acqOps(j.p.timeout)}); err != nil {
 		cancel()
@@ -473,24 +472,27 @@ func (s *Service) launch(b *board, j *job, ahead []*flight) *flight {
 	return f
 }
 
-// land waits for a flight's answer and hands it to its requester; after a
-// timeout or cancel it disarms the scope when no flight follows (last).
-func (s *Service) land(b *board, f *flight, last bool) {
+// finish waits for a sent single's answer and hands it to its requester;
+// after a timeout or cancel it disarms the scope when no sent single
+// follows (last).
+func (s *Service) finish(b *board, f *sentSingle, last bool) {
 	tr := txnPool.Get().(*api.TxnReply)
 	err := f.pending.WaitInto(tr)
 	f.cancel()
 	ctx := f.j.a.Context()
 	var r *raw
 	switch {
-	case err == nil && len(tr.Results) != opCh2+1:
-		err = rperr.Errorf(rperr.EInternal, "scope: the bridge answered %d results for %d operations", len(tr.Results), opCh2+1)
 	case err == nil:
 		// The hardware started when the bridge gave the transaction the
 		// scope, which may be after it was sent: it waited there behind
 		// the previous one.
 		r = getRaw()
 		r.started, r.ended = bridgeTimes(*tr)
-		r.addTrace(*tr, f.j.p.delay, true)
+		if err = r.addTrace(*tr, f.j.p.delay, true); err != nil {
+			putRaw(r)
+			r = nil
+			break
+		}
 		r.txn, tr = tr, nil // r's words are tr's: it goes back with r
 	case rperr.ErrorCode(err) == rperr.ETimeout && ctx.Err() == nil:
 		err = timeoutError(f.j.p, 0)
@@ -501,7 +503,7 @@ func (s *Service) land(b *board, f *flight, last bool) {
 		txnPool.Put(tr)
 	}
 	f.j.done <- result{r: r, err: err}
-	// The next flight's transaction resets the scope first anyway, and a
+	// The next sent single's transaction resets the scope first anyway, and a
 	// reset sent now would wait at the bridge behind it.
 	if code := rperr.ErrorCode(err); last && (code == rperr.ETimeout || code == rperr.ECancelled) {
 		s.disarm(b, txnID(f.j.a.ID))
@@ -570,7 +572,7 @@ func (s *Service) prepareSingle(req *svc.Request) (any, error) {
 	if set.Save {
 		req.Detach()
 	}
-	a, err := s.tr.Start(req.Context(), name, set.ID)
+	a, err := s.tracker.Start(req.Context(), name, set.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -653,7 +655,7 @@ func (s *Service) publishFailure(board string, tr api.ScopeTrace, err error) {
 	if s.cfg.Heard != nil && !s.cfg.Heard(api.Subject(board, "scope", "done")) {
 		return
 	}
-	_ = s.tr.PublishFailure(board, tr, err)
+	_ = s.tracker.PublishFailure(board, tr, err)
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

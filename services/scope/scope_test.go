@@ -579,7 +579,7 @@ func TestDoneEventsCarryTheTrace(t *testing.T) {
 // one message fewer per single than when someone listens.
 func TestDoneEventsOnlyWhenHeard(t *testing.T) {
 	e := newEnv(t, 0)
-	nc := e.conn(e.ns)
+	nc := natstest.Connect(t, e.ns)
 	heard, err := natsserver.Interest(e.ns, nc)
 	if err != nil || heard == nil {
 		t.Fatalf("interest probe %v, %v", heard != nil, err)
@@ -762,9 +762,9 @@ func TestContinuousReplacedAcrossInstances(t *testing.T) {
 }
 
 // Routing the trig module or the IIR to an output (one hw.txn anyone may
-// send) once made the board's output model index a generator at -5: every
-// later scope request answered 500. The scope records out1 and in1 as
-// before.
+// send) leaves the board usable: the scope records out1 and in1 as before,
+// where an output model that indexed a generator at -5 would answer every
+// later request 500.
 func TestTrigAndIIRRoutedToOutputs(t *testing.T) {
 	e := newEnv(t, 1)
 	ctx := ctxT(t, 10*time.Second)
@@ -839,12 +839,33 @@ func TestDoneEventsForEveryEnd(t *testing.T) {
 }
 
 // TestLongAveragesStayWithinTheBridgesLimits: 1000 traces at decimation
-// 65536 (8590 s) once failed with "ops[10].timeout: 17180.87 s is outside
-// 0..3600 s", an error about an op the user never wrote; the default
-// timeout, which bounds each trace's wait, is now capped at 3600 s.
+// 65536 (8590 s) get a default timeout, which bounds each trace's wait,
+// capped at 3600 s, the bridge's limit for a wait, rather than an error
+// about an op the user never wrote.
 func TestLongAveragesStayWithinTheBridgesLimits(t *testing.T) {
 	s, err := scope.Normalize(api.ScopeSettings{Decimation: 65536, TraceAverage: 1000})
 	if err != nil || s.Timeout != scope.MaxTimeout {
 		t.Fatalf("%+v %v; want the timeout capped at %g s", s, err, scope.MaxTimeout)
+	}
+}
+
+// TestDefaultTimeoutCountsTheReadout: the default timeout is 1 s + twice
+// each trace's acquisition and readout (2 x 16384 words at 200 ns), worked
+// out by hand here: 1000 traces at decimation 1 take 6.7 s of hardware
+// time, which twice their acquisition time alone (0.26 s) would not cover.
+func TestDefaultTimeoutCountsTheReadout(t *testing.T) {
+	const tol = 1e-12
+	for _, c := range []struct {
+		s    api.ScopeSettings
+		want float64
+	}{
+		{api.ScopeSettings{Decimation: 1}, 1 + 2*(131.072e-6+6.5536e-3)},
+		{api.ScopeSettings{Decimation: 1, TraceAverage: 1000}, 1 + 2*1000*(131.072e-6+6.5536e-3)},
+		{api.ScopeSettings{Decimation: 64}, 1 + 2*(8.388608e-3+6.5536e-3)},
+	} {
+		s, err := scope.Normalize(c.s)
+		if err != nil || math.Abs(s.Timeout-c.want) > tol {
+			t.Errorf("%+v: timeout %.12g s %v, want %.12g s", c.s, s.Timeout, err, c.want)
+		}
 	}
 }

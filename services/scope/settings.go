@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
@@ -176,7 +177,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	p.n = s.TraceAverage
 
 	if !finite(s.Timeout) || s.Timeout < 0 || s.Timeout > MaxTimeout {
-		return nil, rperr.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x the acquisition time x trace_average)", s.Timeout, MaxTimeout)
+		return nil, rperr.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x (the acquisition time + the readout) x trace_average)", s.Timeout, MaxTimeout)
 	}
 	if s.Timeout == 0 {
 		// Capped: the bridge waits at most MaxTimeout for one trace, and
@@ -194,10 +195,11 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	return p, nil
 }
 
-// DefaultTimeout is 1 s + 2 x the acquisition time x the traces averaged
-// (newPlan caps it at MaxTimeout).
+// DefaultTimeout is 1 s + 2 x the hardware time of the traces averaged,
+// each its acquisition time and its readout (client.ReadoutTime); newPlan
+// caps it at MaxTimeout.
 func DefaultTimeout(acqTime float64, traces int) float64 {
-	return 1 + 2*acqTime*float64(max(traces, 1))
+	return 1 + 2*(acqTime+client.ReadoutTime)*float64(max(traces, 1))
 }
 
 func input(field, name string) (uint32, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/internal/cputime"
+	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/services/specan"
 	"github.com/rpbus/rpbus/svc"
 )
@@ -27,7 +28,7 @@ func benchSpectrumOn(b *testing.B, e *env, dec int) {
 	const traces = 100
 	s := api.SpecanSettings{Decimation: dec, TraceAverage: traces, Cross: true}
 	e.spectrum(b, s) // warm: plans, connections
-	acq := time.Duration(traces * specan.TraceTime(dec) * float64(time.Second))
+	acq := time.Duration(traces * regmap.Duration(uint32(dec)) * float64(time.Second))
 	cpu0 := cputime.Process()
 	bus0 := e.sim.BusStats()
 	start := time.Now()
@@ -51,7 +52,7 @@ func reportLimit(b *testing.B, e *env, per time.Duration, dec, traces int, bus s
 	if !e.cfg.BusOn() {
 		b.Log("simulator only: the bus time is off")
 	}
-	lim := sim.TraceRateLimit(specan.TraceTime(dec), bus, b.N*traces)
+	lim := sim.TraceRateLimit(regmap.Duration(uint32(dec)), bus, b.N*traces)
 	b.ReportMetric(lim, "limit_traces/s")
 	b.ReportMetric(float64(traces)/per.Seconds()/lim, "of_limit")
 }
@@ -91,7 +92,7 @@ func benchScope(b *testing.B, dec int) {
 	e := newEnv(b, specan.Config{})
 	const traces = 100
 	s := api.ScopeSettings{Decimation: dec}
-	acq := time.Duration(traces * specan.TraceTime(dec) * float64(time.Second))
+	acq := time.Duration(traces * regmap.Duration(uint32(dec)) * float64(time.Second))
 	bus0 := e.sim.BusStats()
 	start := time.Now()
 	for b.Loop() {

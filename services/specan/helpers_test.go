@@ -15,9 +15,9 @@ import (
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rperr"
-	"github.com/rpbus/rpbus/services/hwbridge"
 	"github.com/rpbus/rpbus/services/scope"
 	"github.com/rpbus/rpbus/services/specan"
 )
@@ -46,61 +46,36 @@ func newEnv(tb testing.TB, cfg specan.Config) *env {
 // connection, and the scope sends the done events someone subscribes to.
 func newEnvUp(tb testing.TB, cfg specan.Config) *env {
 	tb.Helper()
-	return newEnvConn(tb, cfg, inProcess, true)
+	return newEnvConn(tb, cfg, testrig.InProcess, true)
 }
 
-// inProcess connects to ns without TCP, as the services of `rpbus up` do.
-func inProcess(tb testing.TB, ns *server.Server, _ ...nats.Option) *nats.Conn {
-	tb.Helper()
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(nc.Close)
-	return nc
-}
-
-// newEnvConn is newEnv with the services' and the client's connections
-// made by connect; with heard the scope asks the server whether anyone
-// subscribes to its done events (natsserver.Interest).
+// newEnvConn is newEnv with the connections (bridge, scope, specan,
+// client, in that order) made by connect; with heard the scope asks the
+// server whether anyone subscribes to its done events
+// (natsserver.Interest).
 func newEnvConn(tb testing.TB, cfg specan.Config, connect func(testing.TB, *server.Server, ...nats.Option) *nats.Conn, heard bool) *env {
 	tb.Helper()
 	sc := sim.DefaultConfig()
 	sc.Seed = seed
-	sb, err := sim.New(sc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sb.Close() })
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "sim", FPGA: sb})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { br.Stop(context.Background()) })
-	snc := connect(tb, ns)
-	var scfg scope.Config
-	if heard {
-		if scfg.Heard, err = natsserver.Interest(ns, snc); err != nil {
-			tb.Fatal(err)
+	e := &env{ns: ns}
+	startScope := func(nc *nats.Conn) (testrig.Service, error) {
+		var scfg scope.Config
+		if heard {
+			var err error
+			if scfg.Heard, err = natsserver.Interest(ns, nc); err != nil {
+				return nil, err
+			}
 		}
+		return scope.Start(nc, scfg)
 	}
-	so, err := scope.Start(snc, scfg)
-	if err != nil {
-		tb.Fatal(err)
+	startSpecan := func(nc *nats.Conn) (testrig.Service, error) {
+		s, err := specan.Start(nc, cfg)
+		e.svc = s
+		return s, err
 	}
-	tb.Cleanup(func() { so.Stop(context.Background()) })
-	sa, err := specan.Start(connect(tb, ns), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { sa.Stop(context.Background()) })
-	e := &env{ns: ns, sim: sb, cfg: sc, svc: sa}
-	e.c, err = client.New(connect(tb, ns))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.board = e.c.Board("sim")
+	r := testrig.StartWith(tb, testrig.Options{Sim: &sc, Server: ns, Connect: connect}, startScope, startSpecan)
+	e.sim, e.cfg, e.c, e.board = r.Sim, r.Config, r.Client, r.Board
 	return e
 }
 

@@ -38,18 +38,18 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
-// run acquires r.traces scope traces with cfg.InFlight requests in flight
+// run acquires p.traces scope traces with cfg.InFlight requests in flight
 // and adds each to an as it arrives. Ending a's context (cancel, stop,
 // shutdown) or the timeout ends the scope requests in flight too; run
 // returns only after they have.
-func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer) (api.Spectrum, error) {
+func (s *Service) run(a *acq.Handle, board string, p plan, an *spectrum.Analyzer) (api.Spectrum, error) {
 	sp := api.Spectrum{ID: a.ID, Board: board}
-	ctx, cancel := context.WithTimeout(a.Context(), r.timeout)
+	ctx, cancel := context.WithTimeout(a.Context(), p.timeout)
 	defer cancel()
 	scopeSet := api.ScopeSettings{
-		Input1:        r.applied.Input1,
-		Input2:        r.applied.Input2,
-		Decimation:    r.dec,
+		Input1:        p.applied.Input1,
+		Input2:        p.applied.Input2,
+		Decimation:    p.dec,
 		TriggerSource: "immediately",
 		Average:       client.Ptr(true), // the boxcar the |H|^2 correction assumes
 		TraceAverage:  1,
@@ -63,19 +63,19 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 	// before has answered, so the scope has dropped the queued ones before
 	// the running one ends and never starts a trace that is about to be
 	// cancelled.
-	var flying []*inflight // in launch order
+	var pending []*inflight // in send order
 	defer func() {
-		for i := len(flying) - 1; i >= 0; i-- {
-			flying[i].cancel()
-			<-flying[i].done
+		for i := len(pending) - 1; i >= 0; i-- {
+			pending[i].cancel()
+			<-pending[i].done
 		}
 	}()
-	launch := func() {
+	send := func() {
 		// A little beyond ctx's deadline, so that run's own timeout
 		// cancels them in order too.
 		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline(ctx).Add(time.Second))
 		f := &inflight{cancel: rcancel, done: make(chan struct{})}
-		flying = append(flying, f)
+		pending = append(pending, f)
 		go func() {
 			defer close(f.done)
 			tr := tracePool.Get().(*api.ScopeTrace)
@@ -83,10 +83,10 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 			results <- result{tr, err, f}
 		}()
 	}
-	total := r.traces
-	launched := min(s.cfg.InFlight, total)
-	for range launched {
-		launch()
+	total := p.traces
+	sent := min(s.cfg.InFlight, total)
+	for range sent {
+		send()
 	}
 	tick := time.NewTicker(ProgressInterval)
 	defer tick.Stop()
@@ -94,12 +94,12 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 		select {
 		case res := <-results:
 			res.f.cancel()
-			flying = slices.DeleteFunc(flying, func(f *inflight) bool { return f == res.f })
+			pending = slices.DeleteFunc(pending, func(f *inflight) bool { return f == res.f })
 			if res.err != nil {
 				tracePool.Put(res.tr)
-				return sp, s.failure(ctx, a, r, done, res.err)
+				return sp, s.failure(ctx, a, p, done, res.err)
 			}
-			err := addTrace(an, r, res.tr)
+			err := addTrace(an, p, res.tr)
 			if done == 0 || res.tr.Started < sp.Started {
 				sp.Started = res.tr.Started
 			}
@@ -109,30 +109,30 @@ func (s *Service) run(a *acq.Acq, board string, r request, an *spectrum.Analyzer
 				return sp, errDetail(a.ID, done, total, err)
 			}
 			done++
-			if launched < total {
-				launch()
-				launched++
+			if sent < total {
+				send()
+				sent++
 			}
 			if done == total {
-				_ = s.tr.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
+				_ = s.tracker.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
 			}
 		case <-tick.C:
-			_ = s.tr.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
+			_ = s.tracker.Publish(board, "progress", api.Progress{ID: a.ID, Done: done, Total: total})
 		case <-ctx.Done():
-			return sp, s.failure(ctx, a, r, done, ctx.Err())
+			return sp, s.failure(ctx, a, p, done, ctx.Err())
 		}
 	}
 	return sp, nil
 }
 
 // addTrace checks a scope trace against what was asked and adds it.
-func addTrace(an *spectrum.Analyzer, r request, tr *api.ScopeTrace) error {
+func addTrace(an *spectrum.Analyzer, p plan, tr *api.ScopeTrace) error {
 	n := regmap.ScopeBufferLen
 	switch {
 	case len(tr.Ch1) != n || len(tr.Ch2) != n:
 		return rperr.Errorf(rperr.EInternal, "the scope sent %d and %d samples, want %d per channel", len(tr.Ch1), len(tr.Ch2), n)
-	case tr.Settings.Decimation != r.dec:
-		return rperr.Errorf(rperr.EInternal, "the scope applied decimation %d, want %d", tr.Settings.Decimation, r.dec)
+	case tr.Settings.Decimation != p.dec:
+		return rperr.Errorf(rperr.EInternal, "the scope applied decimation %d, want %d", tr.Settings.Decimation, p.dec)
 	}
 	if err := an.AddFloat32(tr.Ch1, tr.Ch2); err != nil {
 		return rperr.Errorf(rperr.EInternal, "%s", rperr.ErrorMessage(err))
@@ -142,12 +142,12 @@ func addTrace(an *spectrum.Analyzer, r request, tr *api.ScopeTrace) error {
 
 // failure says why a spectrum ended early: cancelled or stopped (499), the
 // timeout (408), or the scope's error with its code.
-func (s *Service) failure(ctx context.Context, a *acq.Acq, r request, done int, err error) error {
+func (s *Service) failure(ctx context.Context, a *acq.Handle, p plan, done int, err error) error {
 	if aerr := a.Err(); aerr != nil {
 		return aerr
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return rperr.Errorf(rperr.ETimeout, "spectrum %s: %d of %d traces in the timeout of %g s", a.ID, done, r.traces, r.timeout.Seconds())
+		return rperr.Errorf(rperr.ETimeout, "spectrum %s: %d of %d traces in the timeout of %g s", a.ID, done, p.traces, p.timeout.Seconds())
 	}
-	return errDetail(a.ID, done, r.traces, err)
+	return errDetail(a.ID, done, p.traces, err)
 }

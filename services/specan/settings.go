@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/dsp/spectrum"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
@@ -22,7 +23,7 @@ const (
 	// MaxTimeout bounds timeout, in seconds (one day).
 	MaxTimeout = 86400
 	// baseTimeout is the default timeout's fixed part, added to twice the
-	// acquisition time.
+	// hardware time (see DefaultTimeout).
 	baseTimeout = 5 * time.Second
 )
 
@@ -30,8 +31,9 @@ const (
 // them.
 var Inputs = []string{"in1", "in2", "out1", "out2", "asg0", "asg1", "iq0", "iq1", "iq2", "iq2_2", "pid0", "pid1", "pid2"}
 
-// request is a validated specan.single request.
-type request struct {
+// plan is a validated specan.single request: the settings as applied
+// and what the acquisition needs from them.
+type plan struct {
 	applied api.SpecanSettings // as echoed in the reply
 	dec     int
 	window  spectrum.Window
@@ -39,10 +41,6 @@ type request struct {
 	traces  int
 	timeout time.Duration
 }
-
-// TraceTime returns the duration of one scope trace at decimation dec, in
-// seconds: 16384 * dec / 125 MHz.
-func TraceTime(dec int) float64 { return regmap.ScopeBufferLen * float64(dec) / regmap.Clock }
 
 // DecimationForSpan returns the decimation whose sample rate 125 MHz/dec
 // is the smallest allowed one at least span (the largest decimation, if
@@ -61,77 +59,78 @@ func DecimationForSpan(span float64) (int, error) {
 }
 
 // DefaultTimeout is the timeout of a spectrum of n traces at decimation
-// dec when the request gives none: 5 s plus twice the acquisition time.
+// dec when the request gives none: 5 s plus twice the hardware time, each
+// trace's acquisition and its readout (client.ReadoutTime).
 func DefaultTimeout(dec, n int) time.Duration {
-	return baseTimeout + time.Duration(2*float64(n)*TraceTime(dec)*float64(time.Second))
+	return baseTimeout + time.Duration(2*float64(n)*(regmap.Duration(uint32(dec))+client.ReadoutTime)*float64(time.Second))
 }
 
-// parse validates s and fills in the defaults. Every error is a 400 that
+// newPlan validates s and fills in the defaults. Every error is a 400 that
 // names the field and the allowed values.
-func parse(s api.SpecanSettings) (request, error) {
-	var r request
+func newPlan(s api.SpecanSettings) (plan, error) {
+	var p plan
 	if err := pyrplNames(&s); err != nil {
-		return r, err
+		return p, err
 	}
 	switch {
 	case s.Span != 0 && s.Decimation != 0:
-		return r, rperr.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
+		return p, rperr.Invalidf("span, decimation: give at most one (span %v Hz, decimation %d)", s.Span, s.Decimation)
 	case s.Span != 0:
 		d, err := DecimationForSpan(s.Span)
 		if err != nil {
-			return r, err
+			return p, err
 		}
-		r.dec = d
+		p.dec = d
 	case s.Decimation != 0:
 		if s.Decimation < 0 || !regmap.ValidDecimation(uint32(s.Decimation)) {
-			return r, rperr.Invalidf("decimation: %d; allowed: 1, 2, 4, ... 65536 (powers of two)", s.Decimation)
+			return p, rperr.Invalidf("decimation: %d; allowed: 1, 2, 4, ... 65536 (powers of two)", s.Decimation)
 		}
-		r.dec = s.Decimation
+		p.dec = s.Decimation
 	default:
-		r.dec = DefaultDecimation
+		p.dec = DefaultDecimation
 	}
 	var err error
 	if s.Input1, err = input("input1", s.Input1, "in1"); err != nil {
-		return r, err
+		return p, err
 	}
 	if s.Input2, err = input("input2", s.Input2, "in2"); err != nil {
-		return r, err
+		return p, err
 	}
-	r.window = DefaultWindow
+	p.window = DefaultWindow
 	if s.Window != "" {
-		if r.window, err = spectrum.ParseWindow(s.Window); err != nil {
-			return r, rperr.Invalidf("window: %q; allowed: %s", s.Window, joinWindows())
+		if p.window, err = spectrum.ParseWindow(s.Window); err != nil {
+			return p, rperr.Invalidf("window: %q; allowed: %s", s.Window, joinWindows())
 		}
 	}
-	r.unit = DefaultUnit
+	p.unit = DefaultUnit
 	if s.Unit != "" {
-		if r.unit, err = spectrum.ParseUnit(s.Unit); err != nil {
-			return r, rperr.Invalidf("unit: %q; allowed: %s", s.Unit, joinUnits())
+		if p.unit, err = spectrum.ParseUnit(s.Unit); err != nil {
+			return p, rperr.Invalidf("unit: %q; allowed: %s", s.Unit, joinUnits())
 		}
 	}
-	r.traces = s.TraceAverage
+	p.traces = s.TraceAverage
 	switch {
-	case r.traces == 0:
-		r.traces = 1
-	case r.traces < 0 || r.traces > MaxTraceAverage:
-		return r, rperr.Invalidf("trace_average: %d; allowed: 1..%d (0 means 1)", s.TraceAverage, MaxTraceAverage)
+	case p.traces == 0:
+		p.traces = 1
+	case p.traces < 0 || p.traces > MaxTraceAverage:
+		return p, rperr.Invalidf("trace_average: %d; allowed: 1..%d (0 means 1)", s.TraceAverage, MaxTraceAverage)
 	}
 	switch {
 	case s.Timeout == 0:
-		r.timeout = DefaultTimeout(r.dec, r.traces)
+		p.timeout = DefaultTimeout(p.dec, p.traces)
 	case !(s.Timeout > 0) || s.Timeout > MaxTimeout:
-		return r, rperr.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition time)", s.Timeout, MaxTimeout)
+		return p, rperr.Invalidf("timeout: %v s; allowed: 0 < timeout <= %d s (0: 5 s + 2 x the acquisition and readout time)", s.Timeout, MaxTimeout)
 	default:
-		r.timeout = time.Duration(s.Timeout * float64(time.Second))
+		p.timeout = time.Duration(s.Timeout * float64(time.Second))
 	}
-	s.Span = regmap.Clock / float64(r.dec)
-	s.Decimation = r.dec
-	s.Window = string(r.window)
-	s.Unit = string(r.unit)
-	s.TraceAverage = r.traces
-	s.Timeout = r.timeout.Seconds()
-	r.applied = s
-	return r, nil
+	s.Span = regmap.Clock / float64(p.dec)
+	s.Decimation = p.dec
+	s.Window = string(p.window)
+	s.Unit = string(p.unit)
+	s.TraceAverage = p.traces
+	s.Timeout = p.timeout.Seconds()
+	p.applied = s
+	return p, nil
 }
 
 func input(field, v, def string) (string, error) {
@@ -188,7 +187,7 @@ func crossScale(u spectrum.Unit, rbw float64) float64 {
 // pyrplNames moves PyRPL's names into ours: display_unit is unit,
 // input1_baseband and input2_baseband are input1 and input2 (either name,
 // not two different values), baseband must be true. rbw is resolved
-// before parse (RBWDecimation).
+// before newPlan (RBWDecimation).
 func pyrplNames(s *api.SpecanSettings) error {
 	for _, a := range []struct {
 		alias, name string

@@ -55,11 +55,11 @@ type Config struct {
 
 // Service is a running spectrum analyzer serving every board.
 type Service struct {
-	cfg   Config
-	c     *client.Client
-	svc   *svc.Service
-	tr    *acq.Tracker
-	saver *curves.Saver
+	cfg     Config
+	c       *client.Client
+	svc     *svc.Service
+	tracker *acq.Tracker
+	saver   *curves.Saver
 }
 
 // Start serves rp.*.specan.single, .cancel and .stop on nc. It gets its
@@ -87,7 +87,7 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfigValidation, err)
 	}
-	s := &Service{cfg: cfg, c: c, tr: acq.New(nc, Module), saver: curves.NewSaver(nc, api.InstrumentSpecan)}
+	s := &Service{cfg: cfg, c: c, tracker: acq.New(nc, Module), saver: curves.NewSaver(nc, api.InstrumentSpecan)}
 	s.svc, err = svc.New(nc, svc.Config{
 		Name:        "specan",
 		Version:     Version,
@@ -102,9 +102,9 @@ func Start(nc *nats.Conn, cfg Config) (*Service, error) {
 		_ = s.svc.Stop(context.Background())
 		return nil, fmt.Errorf("specan: endpoint single: %w", err)
 	}
-	if err := s.tr.AddEndpoints(s.svc); err != nil {
+	if err := s.tracker.AddEndpoints(s.svc); err != nil {
 		_ = s.svc.Stop(context.Background())
-		s.tr.Close()
+		s.tracker.Close()
 		return nil, fmt.Errorf("specan: cancel and stop endpoints: %w", err)
 	}
 	return s, nil
@@ -122,7 +122,7 @@ var singleMetadata = map[string]string{
 // ends, then cancels the rest (they answer 499).
 func (s *Service) Stop(ctx context.Context) error {
 	err := s.svc.Stop(ctx)
-	s.tr.Close()
+	s.tracker.Close()
 	return err
 }
 
@@ -134,14 +134,14 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err := s.rbw(&in); err != nil {
 		return nil, err
 	}
-	r, err := parse(in)
+	p, err := newPlan(in)
 	if err != nil {
 		return nil, err
 	}
 	if err := curves.CheckLabels(in.Save, in.Name, in.Tags); err != nil {
 		return nil, err
 	}
-	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: r.window, Decimation: r.dec})
+	dspPlan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: p.window, Decimation: p.dec})
 	if err != nil {
 		return nil, rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
 	}
@@ -149,35 +149,35 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if in.Save {
 		req.Detach() // the saved spectrum is found later by its id
 	}
-	a, err := s.tr.Start(ctx, board, in.ID)
+	a, err := s.tracker.Start(ctx, board, in.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer a.End()
-	r.applied.ID = a.ID
-	an := plan.NewAnalyzer()
+	p.applied.ID = a.ID
+	an := dspPlan.NewAnalyzer()
 	defer an.Release()
 
-	sp, err := s.run(a, board, r, an)
+	sp, err := s.run(a, board, p, an)
 	if err != nil {
-		sp.Settings, sp.Requested = r.applied, unix(req.Received)
-		_ = s.tr.PublishFailure(board, sp, err)
+		sp.Settings, sp.Requested = p.applied, api.Unix(req.Received)
+		_ = s.tracker.PublishFailure(board, sp, err)
 		return nil, err
 	}
-	sp.Requested = unix(req.Received)
-	s.fill(&sp, r, an)
+	sp.Requested = api.Unix(req.Received)
+	s.fill(&sp, p, an)
 	var saved []byte
-	if r.applied.Save {
+	if p.applied.Save {
 		sp.Curve = curves.NewID()
 		if saved, err = wire.Msgpack.Marshal(sp); err != nil {
 			return nil, rperr.Errorf(rperr.EInternal, "specan: encoding the spectrum: %v", err)
 		}
-		if err := s.saver.Save(ctx, saved, sp.Curve, r.applied.Name, r.applied.Tags); err != nil {
-			_ = s.tr.PublishFailure(board, sp, err)
+		if err := s.saver.Save(ctx, saved, sp.Curve, p.applied.Name, p.applied.Tags); err != nil {
+			_ = s.tracker.PublishFailure(board, sp, err)
 			return nil, err
 		}
 	}
-	_ = s.tr.Publish(board, "done", sp)
+	_ = s.tracker.Publish(board, "done", sp)
 	if saved != nil && req.Codec == wire.Msgpack {
 		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
 	}
@@ -200,11 +200,11 @@ func (s *Service) rbw(in *api.SpecanSettings) error {
 			return rperr.Invalidf("window: %q; allowed: %s", in.Window, joinWindows())
 		}
 	}
-	plan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: w, Decimation: 1})
+	dspPlan, err := s.cfg.Plans.Plan(spectrum.Settings{Length: regmap.ScopeBufferLen, Window: w, Decimation: 1})
 	if err != nil {
 		return rperr.Errorf(rperr.EInternal, "plan: %s", rperr.ErrorMessage(err))
 	}
-	if in.Decimation, err = RBWDecimation(in.RBW, plan.ENBW()); err != nil {
+	if in.Decimation, err = RBWDecimation(in.RBW, dspPlan.ENBW()); err != nil {
 		return err
 	}
 	in.RBW = 0
@@ -212,27 +212,25 @@ func (s *Service) rbw(in *api.SpecanSettings) error {
 }
 
 // fill writes the averaged spectra, converted, into sp.
-func (s *Service) fill(sp *api.Spectrum, r request, an *spectrum.Analyzer) {
-	p := an.Plan()
-	sp.Settings = r.applied
-	sp.Frequencies = p.Frequencies(nil)
-	sp.Ch1 = p.Convert(nil, an.Mean(nil, spectrum.Ch1), r.unit)
-	sp.Ch2 = p.Convert(nil, an.Mean(nil, spectrum.Ch2), r.unit)
-	sp.RBW, sp.ENBW = p.RBW(), p.ENBW()
+func (s *Service) fill(sp *api.Spectrum, p plan, an *spectrum.Analyzer) {
+	dp := an.Plan()
+	sp.Settings = p.applied
+	sp.Frequencies = dp.Frequencies(nil)
+	sp.Ch1 = dp.Convert(nil, an.Mean(nil, spectrum.Ch1), p.unit)
+	sp.Ch2 = dp.Convert(nil, an.Mean(nil, spectrum.Ch2), p.unit)
+	sp.RBW, sp.ENBW = dp.RBW(), dp.ENBW()
 	sp.Traces = an.Count()
-	if r.applied.Cross {
-		g := crossScale(r.unit, sp.RBW)
+	if p.applied.Cross {
+		g := crossScale(p.unit, sp.RBW)
 		sp.CrossRe = an.Mean(nil, spectrum.CrossRe)
 		sp.CrossIm = an.Mean(nil, spectrum.CrossIm)
 		for k := range sp.CrossRe {
 			sp.CrossRe[k] *= g
 			sp.CrossIm[k] *= g
 		}
-		sp.CrossUnit = string(crossUnit(r.unit))
+		sp.CrossUnit = string(crossUnit(p.unit))
 	}
 }
-
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // errDetail wraps a scope error so the requester sees where it came from,
 // keeping its code.

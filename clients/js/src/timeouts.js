@@ -15,6 +15,8 @@ const MAX_POINTS = 100000;
 const MIN_AUTO_RBW = 1.186;
 /** Added to every derived timeout: queueing, NATS hops, decoding. */
 export const MARGIN = 4;
+/** Seconds the board's bus takes to read one trace's two buffers (2 x 16384 words at 200 ns a read), counted in every scope and spectrum trace. */
+const READOUT = 2 * SAMPLES * 200e-9;
 /** Timeout of requests whose duration cannot be derived (as the Go client). */
 export const DEFAULT_TIMEOUT = 5;
 
@@ -28,7 +30,7 @@ function pow2AtLeast(x) {
   return d;
 }
 
-/** scope.single: per x n + service (x n with a trigger) + MARGIN. */
+/** scope.single: per x n + service (x n with a trigger) + MARGIN; per is one trace's acquisition and readout. */
 export function scopeTimeout(s = {}) {
   let dec = decimation(s.decimation);
   if (dec === undefined) {
@@ -41,7 +43,7 @@ export function scopeTimeout(s = {}) {
   if (!immediate && typeof s.trigger_delay === "number" && Number.isFinite(s.trigger_delay)) {
     samples = Math.max(samples, SAMPLES / 2 + s.trigger_delay / dt);
   }
-  const per = samples * dt;
+  const per = samples * dt + READOUT;
   const n = pos(s.trace_average, 1);
   const service = pos(s.timeout, 0) || Math.min(1 + 2 * per * n, 3600);
   return per * n + (immediate ? 1 : n) * service + MARGIN;
@@ -67,7 +69,7 @@ export function naTimeout(s = {}) {
   return h + (pos(s.timeout, 0) || 2 * h + 5) + MARGIN;
 }
 
-/** specan.single: A + (timeout or 5 s + 2A) + MARGIN. */
+/** specan.single: A + (timeout or 5 s + 2A) + MARGIN; A is the traces' acquisition and readout. */
 export function specanTimeout(s = {}) {
   let dec = decimation(s.decimation);
   const span = pos(s.span, 0);
@@ -80,7 +82,7 @@ export function specanTimeout(s = {}) {
   } else if (dec === undefined) {
     dec = 8;
   }
-  const a = ((dec * SAMPLES) / CLOCK) * pos(s.trace_average, 1);
+  const a = ((dec * SAMPLES) / CLOCK + READOUT) * pos(s.trace_average, 1);
   return a + (pos(s.timeout, 0) || 5 + 2 * a) + MARGIN;
 }
 

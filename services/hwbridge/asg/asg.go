@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 )
@@ -117,7 +119,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 	s := cur
 	if v := req.Waveform; v != nil {
 		// PyRPL lower-cases the waveform name.
-		if w := strings.ToLower(*v); oneOf(w, Waveforms) {
+		if w := strings.ToLower(*v); slices.Contains(Waveforms, w) {
 			s.Waveform = w
 		} else {
 			fail("waveform: %q is not one of %s", *v, strings.Join(Waveforms, ", "))
@@ -125,7 +127,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 	}
 	if v := req.Frequency; v != nil {
 		switch {
-		case !finite(*v):
+		case !num.Finite(*v):
 			fail("frequency: %v is not a finite number of Hz", *v)
 		case *v < 0 || *v > MaxFrequency:
 			fail("frequency: %g Hz is outside 0..62.5 MHz (the 30-bit phase step reaches 125 MHz / 2)", *v)
@@ -135,7 +137,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 	}
 	if v := req.Amplitude; v != nil {
 		switch {
-		case !finite(*v):
+		case !num.Finite(*v):
 			fail("amplitude: %v is not a finite number of V", *v)
 		case *v < 0 || *v > 1:
 			fail("amplitude: %g V is outside 0..1 V", *v)
@@ -145,7 +147,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 	}
 	if v := req.Offset; v != nil {
 		switch {
-		case !finite(*v):
+		case !num.Finite(*v):
 			fail("offset: %v is not a finite number of V", *v)
 		case *v < -1 || *v > 1:
 			fail("offset: %g V is outside -1..1 V", *v)
@@ -154,21 +156,21 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 		}
 	}
 	if v := req.StartPhase; v != nil {
-		if finite(*v) {
+		if num.Finite(*v) {
 			s.StartPhase = *v
 		} else {
 			fail("start_phase: %v is not a finite number of degrees", *v)
 		}
 	}
 	if v := req.OutputDirect; v != nil {
-		if oneOf(*v, OutputDirects) {
+		if slices.Contains(OutputDirects, *v) {
 			s.OutputDirect = *v
 		} else {
 			fail("output_direct: %q is not one of %s", *v, strings.Join(OutputDirects, ", "))
 		}
 	}
 	if v := req.TriggerSource; v != nil {
-		if oneOf(*v, TriggerSources) {
+		if slices.Contains(TriggerSources, *v) {
 			s.TriggerSource = *v
 		} else {
 			fail("trigger_source: %q is not one of %s", *v, strings.Join(TriggerSources, ", "))
@@ -191,7 +193,7 @@ func merge(cur api.ASGSettings, req api.ASGSetup) (api.ASGSettings, error) {
 	if v := req.DelayBetweenBursts; v != nil {
 		maxDelay := float64(maxDelayTicks) / 1e6
 		switch {
-		case !finite(*v):
+		case !num.Finite(*v):
 			fail("delay_between_bursts: %v is not a finite number of s", *v)
 		case *v < 0 || *v > maxDelay:
 			fail("delay_between_bursts: %g s is outside 0..%g s (32-bit register of 1 us steps)", *v, maxDelay)
@@ -255,11 +257,11 @@ func encode(s api.ASGSettings) regs {
 	r.delay = uint32(math.RoundToEven(s.DelayBetweenBursts * 1e6))
 	a.DelayBetweenBursts = float64(r.delay) / 1e6
 
-	r.ctrl = uint32(index(s.TriggerSource, TriggerSources)) | regmap.ASGWrap
+	r.ctrl = uint32(slices.Index(TriggerSources, s.TriggerSource)) | regmap.ASGWrap
 	if s.Waveform == "noise" {
 		r.ctrl |= regmap.ASGRandom
 	}
-	r.outDir = uint32(index(s.OutputDirect, OutputDirects))
+	r.outDir = uint32(slices.Index(OutputDirects, s.OutputDirect))
 	r.applied = a
 	return r
 }
@@ -362,17 +364,4 @@ func point(y float64) uint32 {
 	v := math.RoundToEven(tablePeak * y)
 	v = min(max(v, -(tablePeak+1)), tablePeak)
 	return uint32(int32(v)) & dataMask
-}
-
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-func oneOf(s string, opts []string) bool { return index(s, opts) >= 0 }
-
-func index(s string, opts []string) int {
-	for i, o := range opts {
-		if o == s {
-			return i
-		}
-	}
-	return -1
 }

@@ -26,6 +26,9 @@ _MAX_DECIMATION = 1 << 16
 _MAX_POINTS = 100000
 _MIN_AUTO_RBW = 1.186
 _DEFAULT_TIMEOUT = 5.0
+_READOUT = 2 * _SAMPLES * 200e-9
+"""Seconds the board's bus takes to read one trace's two buffers (2 x 16384
+words at 200 ns a read), counted in every scope and spectrum trace."""
 
 
 def _positive(v: Any, default: float) -> float:
@@ -48,7 +51,9 @@ def _pow2_at_least(x: float) -> int:
 
 
 def scope_wait(s: Mapping[str, Any]) -> float:
-    """scope.single: per x n + service (x n with a trigger) + MARGIN."""
+    """scope.single: per x n + service (x n with a trigger) + MARGIN.
+
+    per is one trace's acquisition and readout."""
     dec = _decimation(s.get("decimation"))
     if dec is None:
         duration = _positive(s.get("duration"), 0.0)
@@ -59,7 +64,7 @@ def scope_wait(s: Mapping[str, Any]) -> float:
     delay = s.get("trigger_delay")
     if not immediate and isinstance(delay, (int, float)) and math.isfinite(delay):
         samples = max(samples, _SAMPLES / 2 + delay / dt)
-    per = samples * dt
+    per = samples * dt + _READOUT
     n = _positive(s.get("trace_average"), 1.0)
     service = _positive(s.get("timeout"), 0.0) or min(1 + 2 * per * n, 3600.0)
     return per * n + (1 if immediate else n) * service + MARGIN
@@ -87,7 +92,9 @@ def na_wait(s: Mapping[str, Any]) -> float:
 
 
 def specan_wait(s: Mapping[str, Any]) -> float:
-    """specan.single: A + (timeout or 5 s + 2 A) + MARGIN."""
+    """specan.single: A + (timeout or 5 s + 2 A) + MARGIN.
+
+    A is the traces' acquisition and readout."""
     dec = _decimation(s.get("decimation"))
     span, rbw = _positive(s.get("span"), 0.0), _positive(s.get("rbw"), 0.0)
     if dec is None and span:
@@ -98,7 +105,7 @@ def specan_wait(s: Mapping[str, Any]) -> float:
         dec = _pow2_at_least(8 * _CLOCK / (_SAMPLES * rbw))
     elif dec is None:
         dec = 8
-    a = dec * _SAMPLES / _CLOCK * _positive(s.get("trace_average"), 1.0)
+    a = (dec * _SAMPLES / _CLOCK + _READOUT) * _positive(s.get("trace_average"), 1.0)
     service = _positive(s.get("timeout"), 0.0) or 5 + 2 * a
     return a + service + MARGIN
 

@@ -66,7 +66,7 @@ class Scope(Instrument):
         ``threshold`` and ``hysteresis`` (V), ``trigger_delay`` (s);
         ``average``: boxcar average while decimating; ``timeout``: seconds
         the *service* waits before answering 408 (default 1 s + 2 x the
-        acquisition). ``id`` names the acquisition (one is chosen when
+        acquisition and its readout). ``id`` names the acquisition (one is chosen when
         absent); ``request_timeout`` overrides how long this client waits.
         ``save`` stores the trace in the curve store (``name``, ``tags``
         label it there) before the reply, whose ``curve`` is then its id.
