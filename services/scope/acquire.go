@@ -250,7 +250,7 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 // bridgeTimes is when a transaction held the scope at the bridge: when
 // the hardware work began and ended.
 func bridgeTimes(tr api.TxnReply) (start, end time.Time) {
-	start = time.Unix(0, int64(tr.Started*1e9))
+	start = api.UnixTime(tr.Started)
 	return start, start.Add(time.Duration(tr.Elapsed * float64(time.Second)))
 }
 

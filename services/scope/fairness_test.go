@@ -149,7 +149,7 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if started := next.Started - float64(t0.UnixNano())/1e9; started > 6.5 {
+	if started := next.Started - api.Unix(t0); started > 6.5 {
 		t.Errorf("the next single started %.1f s after an abandoned 8.6 s one: it ran to its end", started)
 	}
 	// Queued: behind a 4.3 s single that someone waits for, an abandoned

@@ -598,7 +598,7 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	}
 	if res.err != nil {
 		s.publishFailure(name, api.ScopeTrace{ID: a.ID, Board: name, Settings: p.set,
-			Timing: api.Timing{Requested: unix(req.Received)}}, res.err)
+			Timing: api.Timing{Requested: api.Unix(req.Received)}}, res.err)
 		return nil, res.err
 	}
 	defer putRaw(res.r)
@@ -658,8 +658,6 @@ func (s *Service) publishFailure(board string, tr api.ScopeTrace, err error) {
 	_ = s.tracker.PublishFailure(board, tr, err)
 }
 
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
-
 // traceOut is api.ScopeTrace as the service encodes it: each channel is a
 // wire.Q16 or a wire.F32 (see raw.channels), and either decodes into the
 // F32 that api.ScopeTrace declares. Its own Ch1 and Ch2 shadow the
@@ -699,7 +697,7 @@ func makeTrace(board, id string, p *plan, r *raw, s *samples, requested time.Tim
 		ID: id, Board: board, Settings: p.set,
 		T0: p.t0(), Dt: p.dt(),
 		TriggerTime: r.trigTime,
-		Timing:      api.Timing{Requested: unix(requested), Started: unix(r.started), Ended: unix(r.ended)},
+		Timing:      api.Timing{Requested: api.Unix(requested), Started: api.Unix(r.started), Ended: api.Unix(r.ended)},
 	}}
 }
 

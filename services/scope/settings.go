@@ -6,6 +6,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
@@ -90,8 +91,6 @@ func Normalize(s api.ScopeSettings) (api.ScopeSettings, error) {
 	return p.set, nil
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
 func newPlan(s api.ScopeSettings) (*plan, error) {
 	p := &plan{}
 	var err error
@@ -116,7 +115,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 		}
 		p.dec = uint32(s.Decimation)
 	case s.Duration != 0:
-		if !finite(s.Duration) || s.Duration < 0 || s.Duration > MaxDuration*(1+1e-12) {
+		if !num.Finite(s.Duration) || s.Duration < 0 || s.Duration > MaxDuration*(1+1e-12) {
 			return nil, rperr.Invalidf("duration: %g s is outside (0, %.10g] s (16384 x 8 ns x decimation 1..65536)", s.Duration, MaxDuration)
 		}
 		p.dec = regmap.DecimationFor(s.Duration)
@@ -135,13 +134,13 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	}
 	p.trig = code
 
-	if !finite(s.Threshold) || s.Threshold < -1 || s.Threshold > 1 {
+	if !num.Finite(s.Threshold) || s.Threshold < -1 || s.Threshold > 1 {
 		return nil, rperr.Invalidf("threshold: %g V is outside -1..1 V", s.Threshold)
 	}
 	p.threshold = regmap.VoltsToReg(s.Threshold)
 	s.Threshold = regmap.RegToVolts(p.threshold)
 
-	if !finite(s.Hysteresis) || s.Hysteresis < 0 || s.Hysteresis > 1 {
+	if !num.Finite(s.Hysteresis) || s.Hysteresis < 0 || s.Hysteresis > 1 {
 		return nil, rperr.Invalidf("hysteresis: %g V is outside 0..1 V (0: the hardware default of 20 LSB, 2.4 mV)", s.Hysteresis)
 	}
 	p.hysteresis = regmap.ScopeDefaultHysteresis
@@ -151,7 +150,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	s.Hysteresis = regmap.RegToVolts(p.hysteresis)
 
 	dt := regmap.SamplingTime(p.dec)
-	if !finite(s.TriggerDelay) || s.TriggerDelay < -s.Duration/2 || s.TriggerDelay > MaxTriggerDelay {
+	if !num.Finite(s.TriggerDelay) || s.TriggerDelay < -s.Duration/2 || s.TriggerDelay > MaxTriggerDelay {
 		return nil, rperr.Invalidf("trigger_delay: %g s is outside %.9g..%.9g s (-duration/2 .. 8 ns x 2^30)", s.TriggerDelay, -s.Duration/2, MaxTriggerDelay)
 	}
 	if p.trig == regmap.TrigImmediately {
@@ -176,7 +175,7 @@ func newPlan(s api.ScopeSettings) (*plan, error) {
 	}
 	p.n = s.TraceAverage
 
-	if !finite(s.Timeout) || s.Timeout < 0 || s.Timeout > MaxTimeout {
+	if !num.Finite(s.Timeout) || s.Timeout < 0 || s.Timeout > MaxTimeout {
 		return nil, rperr.Invalidf("timeout: %g s is outside 0..%g s (0: 1 s + 2 x (the acquisition time + the readout) x trace_average)", s.Timeout, MaxTimeout)
 	}
 	if s.Timeout == 0 {
