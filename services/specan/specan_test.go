@@ -106,8 +106,10 @@ func TestAppliedSettings(t *testing.T) {
 		s.Input1 != "in1" || s.Input2 != "in2" || s.TraceAverage != 2 || s.ID != sp.ID || sp.ID == "" {
 		t.Errorf("applied settings %+v", s)
 	}
-	wantTimeout := specan.DefaultTimeout(64, 2).Seconds()
-	if s.Timeout != wantTimeout {
+	// 5 s + 2 x 2 traces x (16384 x 64 / 125 MHz acquisition + 2 x 16384
+	// words x 200 ns readout), worked out by hand.
+	const wantTimeout = 5 + 2*2*(0.008388608+0.0065536)
+	if math.Abs(s.Timeout-wantTimeout) > 1e-9 {
 		t.Errorf("timeout %v, want %v", s.Timeout, wantTimeout)
 	}
 	n := len(sp.Frequencies)
