@@ -55,6 +55,8 @@ type Board struct {
 	help       helper
 	tmp16      []uint16
 	tmpTrig    []int64
+	pfdBuf     []uint16   // the PFD's input samples (pfd.go)
+	pfdGen     genScratch // and their scratch
 
 	bus   bus
 	nowFn func() int64 // board time
@@ -93,6 +95,7 @@ func New(cfg Config) (*Board, error) {
 	}
 	for k := range b.iq {
 		b.iq[k].acc = acc{m: 1 << 32}
+		b.iq[k].ctrl = 2 // pfd_on, as at reset
 	}
 	return b, nil
 }
@@ -188,6 +191,7 @@ func (b *Board) store(addr uint32, src []uint32) error {
 	// the past is settled with the old configuration before it changes
 	b.slowAdvance(now)
 	b.trigAdvance(now)
+	b.pfdWatch(now)
 	b.scopeAdvance(now)
 	b.naSettle(now)
 	for i, v := range src {

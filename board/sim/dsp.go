@@ -203,8 +203,11 @@ func (b *Board) exactAt(sig int, c int64) int64 {
 		return b.outputStage(sig, int64(math.Round(clampF(v))))
 	case sig >= regmap.SlotIQ0 && sig <= regmap.SlotIQ2:
 		k := sig - regmap.SlotIQ0
-		if b.iq[k].outSel == regmap.IQSignalOutputDirect {
+		switch b.iq[k].outSel {
+		case regmap.IQSignalOutputDirect:
 			return b.iqDirectAt(k, c)
+		case regmap.IQSignalPFD:
+			return b.pfdAt(k, c)
 		}
 		return sat14(int64(math.Round(clampF((b.model(sig).at(c) + b.noiseAt(sig, c)) * regmap.VoltsNorm))))
 	case sig == regmap.SlotIQ2_2:
