@@ -41,8 +41,10 @@ type Board struct {
 
 	models     map[int]model
 	modelsVer  uint64
-	modelBusy  [iqDirectKey + 3]bool // signals whose model is being made (loop guard)
-	modelCuts  int                   // loops opened so far
+	modelBusy  [iqDirectKey + 3]bool   // signals whose model is being made (loop guard)
+	modelCuts  int                     // loops opened so far
+	modelLoop  [iqDirectKey + 3]bool   // a loop through the signal was opened (model)
+	modelProbe [iqDirectKey + 3]*model // the probe a loop's second evaluation meets (closeLoop)
 	modelDepth int
 	noises     map[int]*stream // noise streams by signal (noisepath.go)
 	noisesVer  uint64
