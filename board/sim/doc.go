@@ -30,9 +30,13 @@
 // sum. Approximations: burst starts and ends, frequency steps and
 // clipping produce no transients in the steady-state part; the ASG's
 // zero-order hold and the DAC's sinc are ignored; a module downstream of a
-// clamp sees the unclamped tones; a loop of modules is opened for the
-// steady state where its evaluation meets a signal it is already making
-// (the loop's DC closes in the slow engine).
+// clamp sees the unclamped tones. A loop of modules (through the DUT or
+// not) is closed harmonic by harmonic: each tone of a signal in the loop
+// is its open-loop value over 1 - L(f), L the loop gain that a unit probe
+// measures around it (dsp.go, closeLoop); the loop's DC closes in the slow
+// engine. A loop that is unstable on a board gets a steady state it never
+// reaches; a tone that returns at another frequency (through an IQ
+// module's mixer) and noise through a loop see the loop opened.
 //
 // Noise is a pure function of (Seed, input, cycle). Input noise is read
 // from two fixed tapes of 2^19 N(0, 1/2) draws each (built once from a
