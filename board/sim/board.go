@@ -193,7 +193,7 @@ func (b *Board) store(addr uint32, src []uint32) error {
 	// the past is settled with the old configuration before it changes
 	b.slowAdvance(now)
 	b.trigAdvance(now)
-	b.pfdWatch(now)
+	b.pfdWatch(now, addr)
 	b.scopeAdvance(now)
 	b.naSettle(now)
 	for i, v := range src {

@@ -52,6 +52,11 @@ type pfdStep struct {
 	v int64
 }
 
+// pfdMaxLook is the most cycles one look simulates (0.5 ms, about 1 ms of
+// CPU): a PyRPL client polling the register over a LAN keeps the board
+// busy, not behind.
+const pfdMaxLook = 1 << 16
+
 // maxPFDHistory bounds the changes remembered for samples of the signal.
 const maxPFDHistory = 1 << 16
 
@@ -90,9 +95,9 @@ func (b *Board) pfdAdvance(k int, to int64) {
 	defer func() { p.busy = false }()
 	from := p.searched
 	skipped := int64(0)
-	if to-from+1 > maxSearchLag {
-		skipped = to + 1 - maxSearchLag - from
-		from = to + 1 - maxSearchLag
+	if to-from+1 > pfdMaxLook {
+		skipped = to + 1 - pfdMaxLook - from
+		from = to + 1 - pfdMaxLook
 		p.init = false
 	}
 	sig := int(b.dsp.inputSel[regmap.SlotIQ0+k])
@@ -144,14 +149,9 @@ func (b *Board) pfdAdvance(k int, to int64) {
 	}
 	if skipped > 0 {
 		// the skipped stretch came first: it moved the integral by the
-		// input's edge rate the simulated cycles show (from its first to
-		// its last edge) minus the LO's, which its register gives
-		r1 := float64(n1) / float64(to+1-from)
-		if n1 > 1 {
-			r1 = float64(n1-1) / float64(last1-first1)
-		}
-		d := math.Round((r1 - lo.rate()) * float64(skipped))
-		shift := int64(min(max(float64(start)+d, -8192), 8191)) - start
+		// input's edges there less the LO's
+		shift := b.pfdSkipped(sig, lo, from-skipped-1, from, n1, first1, last1) // cycles (from-skipped-1, from]
+		shift = min(max(start+shift, -8192), 8191) - start
 		if shift != 0 {
 			p.addStep(from, start+shift)
 			v = min(max(v+shift, -8192), 8191)
@@ -165,6 +165,50 @@ func (b *Board) pfdAdvance(k int, to int64) {
 	}
 	p.v = v
 	p.searched = to + 1
+}
+
+// pfdSkipped is the input's edges minus the LO's in cycles (c1, c2], a
+// stretch not simulated; n1, first1 and last1 are the input's edges in the
+// simulated cycles after it (up to to). The LO's edges are counted on its
+// accumulator exactly. The input's are too where its model is one
+// periodic source whose fundamental the simulated edges follow: its
+// crossing is at the accumulator position of the last simulated edge.
+// Otherwise they are the simulated edges' rate times the stretch.
+func (b *Board) pfdSkipped(sig int, lo acc, c1, c2, n1, first1, last1 int64) int64 {
+	crossings := func(a acc, theta uint64) (int64, bool) {
+		if a.m == 0 || c1 < a.c0 || a.step%a.m > a.m/2 {
+			return 0, false
+		}
+		sh := acc{c0: a.c0, a0: a.a0%a.m + (a.m-theta%a.m)%a.m, step: a.step % a.m, m: a.m}
+		w1, w2 := sh.wrapsUpTo(c1), sh.wrapsUpTo(c2)
+		if w1 == math.MaxUint64 || w2 == math.MaxUint64 {
+			return 0, false
+		}
+		return int64(w2 - w1), true
+	}
+	n2, ok := crossings(lo, lo.m/2)
+	if !ok {
+		n2 = int64(math.Round(lo.rate() * float64(c2-c1)))
+	}
+	if m := b.model(sig); n1 > 1 && len(m.srcs) == 1 && m.srcs[0].gate == nil {
+		a := m.srcs[0].acc
+		r1 := float64(n1-1) / float64(last1-first1)
+		if math.Abs(a.rate()-r1)*float64(last1-first1) < 1 {
+			// the crossing lies between the last edge's cycle and the one before
+			theta := (a.at(last1) + a.m - a.step%a.m/2) % a.m
+			if n, ok := crossings(a, theta); ok {
+				return n - n2
+			}
+		}
+	}
+	var r1 float64 // edges per cycle
+	switch {
+	case n1 > 1:
+		r1 = float64(n1-1) / float64(last1-first1)
+	case n1 == 1:
+		r1 = 1 / float64(pfdMaxLook)
+	}
+	return int64(math.Round(r1*float64(c2-c1))) - n2
 }
 
 func (p *pfdState) addStep(t, v int64) {
@@ -237,11 +281,15 @@ func (b *Board) pfdMean(k int, from, to int64) float64 {
 	return sum / float64(to-from)
 }
 
-// pfdWatch advances every watched PFD up to now (before a write changes
-// what it sees).
-func (b *Board) pfdWatch(now int64) {
+// pfdWatch advances every watched PFD up to now before a write at addr
+// that may change what it sees: to its own module, the generators or
+// housekeeping (the digital loop). A write elsewhere (another module's
+// gains, the scope) applies to the stretch since the PFD's last look.
+func (b *Board) pfdWatch(now int64, addr uint32) {
 	for k := range b.iq {
-		if b.iq[k].pfd.watched {
+		slot := regmap.Slot(regmap.SlotIQ0 + k)
+		own := addr >= slot && addr < slot+regmap.SlotSize
+		if b.iq[k].pfd.watched && (own || addr < regmap.DSPBase && addr >= regmap.ASGBase || addr < regmap.ScopeBase) {
 			b.pfdAdvance(k, now)
 		}
 	}
