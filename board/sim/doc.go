@@ -125,8 +125,8 @@
 // LO. The PFD (register 0x150, output_signal pfd) counts the filtered
 // input's sign-bit rises minus the LO sine's, each cycle, in 14 bits that
 // rest against their rails: simulated cycle by cycle over the input's exact
-// samples when it is looked at, at most 2^20 cycles a look, a longer
-// stretch extrapolated at the edge rates (pfd.go). Writing the frequency register keeps the LO
+// samples when it is looked at, at most 2^16 cycles a look, the edges of a
+// longer stretch counted on the accumulators (pfd.go). Writing the frequency register keeps the LO
 // phase continuous and starts a point: busy (bit31 of the four sum words)
 // until na_sleepcycles + na_averages + 1 cycles later; the sums over the
 // accumulation cycles of input * 65535 sin/cos(LO + phase) / 2^6 (input in
