@@ -6,17 +6,18 @@ loopback port behind an ``rpbus lanproxy`` that gives it a LAN's latency
 pytest process whose PyRPL talks to it through rpbus_pyrpl (PyRPL's
 MonitorClient over TCP). PyRPL runs headless.
 
-Some of PyRPL's tests fail in PyRPL's own order on a real board too: an
-earlier test leaves a register set that a later one does not expect.
-PyRPL's own CI, on its board, runs the failures again in a new session
-(``pytest --lf``); this runner does the same, but only for the tests
-order_dependent.txt names with the reason: each failing one runs once
-more, alone, in a new pytest session on the same board.
+Some of PyRPL's tests fail for reasons outside the board: in PyRPL's own
+order on a real board too (an earlier test leaves a register set that a
+later one does not expect), or by the test machine's scheduling. PyRPL's
+own CI, on its board, runs its failures again in a new session (``pytest
+--lf``); this runner does the same, but only for the tests rerun.txt
+names with the reason: each failing one runs once more, alone, in a new
+pytest session on the same board.
 
 The results are compared with known_failures.txt (tests allowed to fail,
 each with its reason; empty when everything passes):
 
-- a test that fails (and, if order-dependent, fails alone too) and is not
+- a test that fails (and, if in rerun.txt, fails alone too) and is not
   listed fails this run (a regression);
 - a listed test that passes is reported, so the list can shrink.
 
@@ -84,7 +85,7 @@ def pyrpl_test_dir():
 
 
 def listed(name):
-    """test id -> reason, from a list file of ours (known_failures.txt, order_dependent.txt)."""
+    """test id -> reason, from a list file of ours (known_failures.txt, rerun.txt)."""
     known = {}
     for line in (HERE / name).read_text().splitlines():
         line = line.strip()
@@ -143,7 +144,7 @@ def outcomes(junit):
     return res
 
 
-def run_file(rpbus, tests, rel, workdir, timeout, lan_delay, order_dependent):
+def run_file(rpbus, tests, rel, workdir, timeout, lan_delay, rerun):
     """Runs one test file on a fresh board; returns {test: outcome}, the
     tests that passed only alone, the seconds taken and the log."""
     board, addr = start_board(rpbus)
@@ -192,9 +193,9 @@ def run_file(rpbus, tests, rel, workdir, timeout, lan_delay, order_dependent):
         if skip:
             select += ["-k", " and ".join("not " + n for n in skip)]
         res = {Path(rel).name + "::" + k: v for k, v in pytest(Path(workdir) / (name + ".xml"), select).items()}
-        # The order-dependent failures once more, each alone in a new
-        # session on the same board, as PyRPL's CI reruns its failures.
-        for i, test in enumerate(t for t, o in sorted(res.items()) if o == "failed" and t in order_dependent):
+        # The listed failures once more, each alone in a new session on
+        # the same board, as PyRPL's CI reruns its failures.
+        for i, test in enumerate(t for t, o in sorted(res.items()) if o == "failed" and t in rerun):
             cls_name = test.split("::", 1)[1]
             again = pytest(Path(workdir) / f"{name}.alone{i}.xml", [str(tests / rel) + "::" + cls_name])
             if again.get(cls_name) == "passed":
@@ -220,11 +221,11 @@ def main():
 
     tests = pyrpl_test_dir()
     known = listed("known_failures.txt")
-    order_dependent = listed("order_dependent.txt")
+    rerun = listed("rerun.txt")
     rows, regressions, fixed, unexpected, alone_all = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="rpbus-pyrpl-") as workdir:
         for rel in args.files:
-            res, alone, took, log = run_file(args.rpbus, tests, rel, workdir, args.timeout, args.lan_delay, order_dependent)
+            res, alone, took, log = run_file(args.rpbus, tests, rel, workdir, args.timeout, args.lan_delay, rerun)
             alone_all += alone
             n = {k: sum(1 for v in res.values() if v == k) for k in ("passed", "failed", "skipped")}
             if not res:
@@ -238,16 +239,16 @@ def main():
             if any(o == "failed" and t not in known for t, o in res.items()):
                 regressions.append(Path(log).read_text()[-4000:])
             rows.append((rel, n["passed"], len(alone), n["failed"], n["skipped"], took))
-            print(f"{rel}: {n['passed']} passed ({len(alone)} alone), {n['failed']} failed, "
+            print(f"{rel}: {n['passed']} passed ({len(alone)} on rerun), {n['failed']} failed, "
                   f"{n['skipped']} skipped in {took:.0f} s", flush=True)
 
-    table = ["| file | passed | of which alone | failed | skipped | seconds |", "|---|---|---|---|---|---|"]
+    table = ["| file | passed | of which on rerun | failed | skipped | seconds |", "|---|---|---|---|---|---|"]
     table += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]:.0f} |" for r in rows]
     print("\n".join(table))
     if args.table:
         Path(args.table).write_text("\n".join(table) + "\n")
     if alone_all:
-        print("\nPassed alone, after failing in PyRPL's order (order_dependent.txt says why):\n  " + "\n  ".join(alone_all))
+        print("\nPassed alone, after failing in the file's run (rerun.txt says why):\n  " + "\n  ".join(alone_all))
     if fixed:
         print("\nListed in known_failures.txt but passing now (remove them):\n  " + "\n  ".join(fixed))
     total_pass = sum(r[1] for r in rows)
