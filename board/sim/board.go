@@ -41,8 +41,10 @@ type Board struct {
 
 	models     map[int]model
 	modelsVer  uint64
-	modelBusy  [iqDirectKey + 3]bool // signals whose model is being made (loop guard)
-	modelCuts  int                   // loops opened so far
+	modelBusy  [iqDirectKey + 3]bool   // signals whose model is being made (loop guard)
+	modelCuts  int                     // loops opened so far
+	modelLoop  [iqDirectKey + 3]bool   // a loop through the signal was opened (model)
+	modelProbe [iqDirectKey + 3]*model // the probe a loop's second evaluation meets (closeLoop)
 	modelDepth int
 	noises     map[int]*stream // noise streams by signal (noisepath.go)
 	noisesVer  uint64
@@ -55,6 +57,8 @@ type Board struct {
 	help       helper
 	tmp16      []uint16
 	tmpTrig    []int64
+	pfdBuf     []uint16   // the PFD's input samples (pfd.go)
+	pfdGen     genScratch // and their scratch
 
 	bus   bus
 	nowFn func() int64 // board time
@@ -93,6 +97,7 @@ func New(cfg Config) (*Board, error) {
 	}
 	for k := range b.iq {
 		b.iq[k].acc = acc{m: 1 << 32}
+		b.iq[k].ctrl = 2 // pfd_on, as at reset
 	}
 	return b, nil
 }
@@ -188,6 +193,7 @@ func (b *Board) store(addr uint32, src []uint32) error {
 	// the past is settled with the old configuration before it changes
 	b.slowAdvance(now)
 	b.trigAdvance(now)
+	b.pfdWatch(now, addr)
 	b.scopeAdvance(now)
 	b.naSettle(now)
 	for i, v := range src {

@@ -30,9 +30,13 @@
 // sum. Approximations: burst starts and ends, frequency steps and
 // clipping produce no transients in the steady-state part; the ASG's
 // zero-order hold and the DAC's sinc are ignored; a module downstream of a
-// clamp sees the unclamped tones; a loop of modules is opened for the
-// steady state where its evaluation meets a signal it is already making
-// (the loop's DC closes in the slow engine).
+// clamp sees the unclamped tones. A loop of modules (through the DUT or
+// not) is closed harmonic by harmonic: each tone of a signal in the loop
+// is its open-loop value over 1 - L(f), L the loop gain that a unit probe
+// measures around it (dsp.go, closeLoop); the loop's DC closes in the slow
+// engine. A loop that is unstable on a board gets a steady state it never
+// reaches; a tone that returns at another frequency (through an IQ
+// module's mixer) and noise through a loop see the loop opened.
 //
 // Noise is a pure function of (Seed, input, cycle). Input noise is read
 // from two fixed tapes of 2^19 N(0, 1/2) draws each (built once from a
@@ -118,7 +122,11 @@
 // measuring its own output sees PyRPL's 3 cycles. The mixing is exact on
 // the harmonic model (model.mix combines the accumulators), so a tone of
 // the module's own LO demodulates to an exact DC; the 2f flags double the
-// LO; the PFD output reads 0. Writing the frequency register keeps the LO
+// LO. The PFD (register 0x150, output_signal pfd) counts the filtered
+// input's sign-bit rises minus the LO sine's, each cycle, in 14 bits that
+// rest against their rails: simulated cycle by cycle over the input's exact
+// samples when it is looked at, at most 2^16 cycles a look, the edges of a
+// longer stretch counted on the accumulators (pfd.go). Writing the frequency register keeps the LO
 // phase continuous and starts a point: busy (bit31 of the four sum words)
 // until na_sleepcycles + na_averages + 1 cycles later; the sums over the
 // accumulation cycles of input * 65535 sin/cos(LO + phase) / 2^6 (input in

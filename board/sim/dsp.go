@@ -2,6 +2,8 @@ package sim
 
 import (
 	"math"
+	"math/cmplx"
+	"slices"
 
 	"github.com/rpbus/rpbus/regmap"
 )
@@ -203,8 +205,11 @@ func (b *Board) exactAt(sig int, c int64) int64 {
 		return b.outputStage(sig, int64(math.Round(clampF(v))))
 	case sig >= regmap.SlotIQ0 && sig <= regmap.SlotIQ2:
 		k := sig - regmap.SlotIQ0
-		if b.iq[k].outSel == regmap.IQSignalOutputDirect {
+		switch b.iq[k].outSel {
+		case regmap.IQSignalOutputDirect:
 			return b.iqDirectAt(k, c)
+		case regmap.IQSignalPFD:
+			return b.pfdAt(k, c)
 		}
 		return sat14(int64(math.Round(clampF((b.model(sig).at(c) + b.noiseAt(sig, c)) * regmap.VoltsNorm))))
 	case sig == regmap.SlotIQ2_2:
@@ -247,10 +252,18 @@ func (b *Board) outputStage(sig int, v int64) int64 {
 // model returns the steady-state harmonic model [V] of DSP signal sig
 // under the current configuration (cached until the next write): sources
 // as their harmonics, modules as their responses to their inputs' models.
-// A module's DC is the slow engine's (slow.go), not in its model. A loop
-// of modules is opened where the evaluation meets a signal it is already
-// computing (that signal contributes nothing there), so the model of a
-// signal in a loop is its response with the loop opened just before it.
+// A module's DC is the slow engine's (slow.go), not in its model.
+//
+// A loop of modules (a PID through the DUT back into its own input, say)
+// is closed per harmonic: the evaluation that meets sig again opens the
+// loop there, giving E, sig's model driven by what enters the loop from
+// outside; a second evaluation in which that meeting returns a probe (each
+// of E's harmonics with coefficient 1) gives the loop gain L(f) of each
+// harmonic as what comes back of its probe, and sig's model is E / (1 -
+// L(f)), harmonic by harmonic: the loop's exact steady state where its
+// path is linear and keeps frequencies (modules, filters, the DUT, sums).
+// A harmonic that returns at another frequency (through an IQ module's
+// mixer) or with L = 1 stays opened; see closeLoop for the limits.
 func (b *Board) model(sig int) model {
 	if b.modelsVer != b.ver+1 {
 		clear(b.models)
@@ -261,18 +274,100 @@ func (b *Board) model(sig int) model {
 	}
 	if b.modelBusy[sig] {
 		b.modelCuts++
+		if p := b.modelProbe[sig]; p != nil {
+			return *p
+		}
+		b.modelLoop[sig] = true
 		return model{}
 	}
 	cuts := b.modelCuts
 	b.modelBusy[sig] = true
 	b.modelDepth++
+	loop := b.modelLoop[sig]
+	b.modelLoop[sig] = false
 	m := b.makeModel(sig)
+	if b.modelLoop[sig] {
+		m = b.closeLoop(sig, m)
+	}
+	b.modelLoop[sig] = loop
 	b.modelDepth--
 	b.modelBusy[sig] = false
 	if b.modelDepth == 0 || b.modelCuts == cuts {
 		b.models[sig] = m
 	}
 	return m
+}
+
+// harmKey names a harmonic across models: its accumulator and order.
+type harmKey struct {
+	acc acc
+	k   int
+}
+
+// closeLoop closes the loop through sig around e, sig's model with the
+// loop opened at sig (see model). Limits: the steady state only (a change
+// shows its new steady state at once, without the loop's transient); a
+// loop that is unstable on a board (|L| >= 1 where its phase turns it
+// positive) is given the steady state it never reaches, where a board
+// oscillates or rails; clamps and saturation inside the loop are not in
+// the harmonics (the output stage still clips the sum).
+func (b *Board) closeLoop(sig int, e model) model {
+	sums := func(m model) map[harmKey]complex128 {
+		s := make(map[harmKey]complex128)
+		for _, src := range m.srcs {
+			for _, h := range src.harm {
+				if src.freq(h) != 0 {
+					s[harmKey{src.acc, h.k}] += h.coef
+				}
+			}
+		}
+		return s
+	}
+	open := sums(e)
+	if len(open) == 0 {
+		return e
+	}
+	var probe model
+	for _, src := range e.srcs {
+		for _, h := range src.harm {
+			if src.freq(h) != 0 {
+				probe.srcs = append(probe.srcs, source{acc: src.acc, harm: []harmonic{{h.k, 1}}})
+			}
+		}
+	}
+	// one probe harmonic per key, however many sources share it
+	seen := make(map[harmKey]bool)
+	probe.srcs = slices.DeleteFunc(probe.srcs, func(s source) bool {
+		k := harmKey{s.acc, s.harm[0].k}
+		d := seen[k]
+		seen[k] = true
+		return d
+	})
+	b.modelProbe[sig] = &probe
+	back := sums(b.makeModel(sig))
+	b.modelProbe[sig] = nil
+	gain := make(map[harmKey]complex128, len(open))
+	for k, c := range open {
+		l := back[k] - c // what came back of the probe's unit harmonic
+		if d := 1 - l; cmplx.Abs(d) > 1e-9 {
+			gain[k] = 1 / d
+		} else {
+			gain[k] = 1
+		}
+	}
+	out := model{dc: e.dc, srcs: make([]source, len(e.srcs))}
+	for i, src := range e.srcs {
+		ns := src
+		ns.harm = make([]harmonic, len(src.harm))
+		for j, h := range src.harm {
+			ns.harm[j] = h
+			if g, ok := gain[harmKey{src.acc, h.k}]; ok {
+				ns.harm[j].coef = h.coef * g
+			}
+		}
+		out.srcs[i] = ns
+	}
+	return out
 }
 
 // iqDirectKey keys the cache of an IQ module's output_direct model.

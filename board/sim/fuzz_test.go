@@ -56,7 +56,7 @@ func FuzzWrites(f *testing.F) {
 	}
 	slot := func(n int) byte { return byte(4 + n) }
 	wait30s := []byte{fuzzWait, 0, 0, 0, 0, 0x10, 0xDF}
-	f.Add(le(slot(regmap.SlotTrig), regmap.DSPOutputDirect, 1)) // trig to out1: an index of -5 once
+	f.Add(le(slot(regmap.SlotTrig), regmap.DSPOutputDirect, 1)) // trig to out1: the output sum takes every slot
 	f.Add(le(slot(regmap.SlotIIR), regmap.DSPOutputDirect, 3))
 	f.Add(append(le(slot(regmap.SlotOut1), regmap.DSPInputSelect, 3), le(slot(regmap.SlotTrig), regmap.DSPOutputDirect, 2)...))
 	f.Add(append(le(1, regmap.ScopeDecimation, 1<<16), le(1, regmap.ScopeControl, 1)...))
@@ -84,6 +84,11 @@ func FuzzWrites(f *testing.F) {
 	f.Add(slices.Concat(le(trig, regmap.TrigThreshold, 41), le(trig, regmap.TrigSource, 1), le(trig, regmap.TrigArmed, 1),
 		le(1, regmap.ScopeDecimation, 1), le(1, regmap.ScopeControl, regmap.ScopeArm),
 		le(1, regmap.ScopeTriggerSource, regmap.TrigDSP), wait30s, wait30s))
+	// the PFD fed by its own output, and one looked at, then left for 60 s
+	iq0 := slot(regmap.SlotIQ0)
+	f.Add(slices.Concat(le(iq0, regmap.IQOutputSignal, regmap.IQSignalPFD), le(iq0, regmap.DSPInputSelect, regmap.SlotIQ0), wait30s))
+	f.Add(slices.Concat(le(iq0, regmap.IQOutputSignal, regmap.IQSignalPFD), le(iq0, regmap.IQFrequency, 1<<28),
+		le(slot(regmap.SlotPID0), regmap.DSPInputSelect, regmap.SlotIQ0), le(slot(regmap.SlotPID0), regmap.PIDI, 0x1000), wait30s, wait30s))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// A write that makes the board hang is a failure too: the
 		// watchdog ends the process, and the fuzzer keeps the input.

@@ -19,6 +19,7 @@ type iqState struct {
 	partUpTo             int64 // cycles [first, partUpTo) already summed
 	partI, partQ         float64
 	noiseSq              float64
+	pfd                  pfdState
 }
 
 func (q *iqState) first() int64 { return q.cw + 1 + int64(q.s) }
@@ -80,7 +81,8 @@ func (b *Board) iqDirectAt(k int, c int64) int64 {
 // a tone from the same LO demodulates to an exact DC (a lock-in or PDH
 // error signal), and each term is delayed and filtered exactly; the
 // 14-bit saturation of the intermediate products, the floor's half-step
-// offset and the PFD (output_signal 2, read as 0) are not modelled.
+// offset are not modelled. The PFD (output_signal 2) is simulated cycle by
+// cycle (pfd.go).
 
 // iqDemodScale converts volts times the LO's sine into the 24-bit
 // quadrature units: 2^13 * 65535 / 2^6.
@@ -186,7 +188,7 @@ func (b *Board) iqSignalModel(k int) model {
 	case regmap.IQSignalOutputDirect:
 		return b.model(iqDirectKey + k)
 	}
-	return model{} // pfd (not modelled), off, quadrature_hf (not built)
+	return model{} // pfd (a sequence of steps: pfd.go), off, quadrature_hf (not built)
 }
 
 func (b *Board) readIQ(k int, off uint32, now int64) uint32 {
@@ -214,6 +216,8 @@ func (b *Board) readIQ(k int, off uint32, now int64) uint32 {
 		return q.naAvg
 	case regmap.IQNASleepCycles:
 		return q.naSleep
+	case regmap.IQPFDIntegral:
+		return uint32(b.pfdAt(k, now)) & 0x3FFF
 	case regmap.IQNAISumLow, regmap.IQNAISumHigh, regmap.IQNAQSumLow, regmap.IQNAQSumHigh:
 		i, qq, busy := b.naSums(k, now)
 		v := i
@@ -237,7 +241,11 @@ func (b *Board) writeIQ(k int, off, v uint32, now int64) {
 	q := &b.iq[k]
 	switch off {
 	case regmap.IQControl:
+		was := q.pfdOn()
 		q.ctrl = v & 0x3E
+		if q.pfdOn() != was {
+			b.pfdReset(k, now)
+		}
 	case regmap.IQPhase:
 		q.phase = v
 	case regmap.IQFrequency:

@@ -482,3 +482,41 @@ func TestNarrowbandNoiseSynthesised(t *testing.T) {
 		t.Errorf("density at 100 kHz %.3g, at 500 kHz %.3g: the band-pass is not there", on, off)
 	}
 }
+
+// TestPIDClosedLoopAC sweeps a loop with the network analyzer: iq0's tone
+// and pid0 both drive out1, the DUT's resonance takes out1 to in1, and
+// pid0 and iq0 both take in1. With the PID's response C(f) = kp/2^12 z^-4
+// (from its registers, as in TestPIDTransferFunction) and the resonance
+// H(f) = g j f f0/Q / (f0^2 - f^2 + j f f0/Q) worked out here, in1 carries
+// the tone times H / (1 - H C): the loop's response is the open one
+// divided by 1 - H C, at each frequency, for a damping loop and for one
+// that feeds back in phase at the resonance.
+func TestPIDClosedLoopAC(t *testing.T) {
+	const tol = 3e-3 // relative: the NA's 2f leakage and the LO table's rounding, twice
+	for _, kp := range []int64{-2048, 1024} {
+		cfg := DefaultConfig()
+		cfg.NoiseDensity = 0
+		b, now := clockBoard(t, cfg)
+		const amp = 0.1
+		setupNA(t, b, 0, amp, regmap.SlotIn1)
+		wr(t, b, regmap.Slot(regmap.SlotIQ0)+regmap.DSPOutputDirect, regmap.OutputOut1)
+		pid := regmap.Slot(regmap.SlotPID0)
+		wr(t, b, pid+regmap.DSPInputSelect, regmap.SlotIn1)
+		wr(t, b, pid+regmap.PIDP, regmap.FromSigned(kp, 24))
+		for _, f := range []float64{300e3, 1e6, 2.5e6} {
+			wr(t, b, pid+regmap.DSPOutputDirect, 0)
+			open := naMeasure(t, b, now, 0, f, amp, 125_000)
+			wr(t, b, pid+regmap.DSPOutputDirect, regmap.OutputOut1)
+			closed := naMeasure(t, b, now, 0, f, amp, 125_000)
+			fq := regmap.RegToFreq(regmap.FreqToReg(f, 32), 32)
+			d := cfg.DUT1
+			jw := complex(0, fq*d.F0/d.Q)
+			h := complex(d.Gain, 0) * jw / (complex(d.F0*d.F0-fq*fq, 0) + jw)
+			c := complex(float64(kp)/4096, 0) * cmplx.Exp(complex(0, -2*math.Pi*4*fq/regmap.Clock))
+			want := open / (1 - h*c)
+			if e := cmplx.Abs(closed/want - 1); e > tol {
+				t.Errorf("kp %d, %g Hz: closed %.5f, want %.5f (open %.5f, %.2g off)", kp, f, closed, want, open, e)
+			}
+		}
+	}
+}

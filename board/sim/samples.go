@@ -57,6 +57,23 @@ func (b *Board) sampleBlock(sig int, cs, dec int64, avg bool, n int, dst []int64
 // quantise in one pass. sc is the calling goroutine's scratch.
 func (b *Board) sample16(sig int, cs, dec int64, avg bool, dst []uint16, sc *genScratch) {
 	n := len(dst)
+	if k, ok := b.pfdSignal(sig); ok {
+		if cap(sc.f) < n {
+			sc.f = make([]float64, n)
+		}
+		f := sc.f[:n]
+		b.pfdBlock(k, f, cs, dec, avg)
+		for j, v := range f {
+			// a mean over a window that is not a power of two is the
+			// undivided sum's low 14 bits, as in the model path
+			x := int64(math.Floor(v*regmap.VoltsNorm + 1e-9))
+			if avg && dec&(dec-1) != 0 {
+				x = regmap.ToSigned(uint32(int64(math.Round(v*regmap.VoltsNorm*float64(dec)))), 14)
+			}
+			dst[j] = code14(x)
+		}
+		return
+	}
 	if !b.modelBased(sig, avg) {
 		last := cs + dec - 1
 		for j := range dst {

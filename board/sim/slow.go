@@ -278,6 +278,9 @@ func (b *Board) dcIn(sig int, t int64) float64 {
 	case sig == regmap.SlotOff:
 		return 0
 	}
+	if k, ok := b.pfdSignal(sig); ok {
+		return float64(b.pfdAt(k, t))
+	}
 	return b.model(sig).dcLevel() * regmap.VoltsNorm
 }
 
