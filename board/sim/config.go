@@ -8,6 +8,7 @@ import (
 	"math/cmplx"
 	"os"
 
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -98,26 +99,25 @@ func LoadConfig(path string) (Config, error) {
 
 // Validate checks every field.
 func (c Config) Validate() error {
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	nyq := regmap.Clock / 2
 	switch {
-	case !finite(c.NoiseDensity) || c.NoiseDensity < 0 || c.NoiseDensity > 1e-3:
+	case !num.Finite(c.NoiseDensity) || c.NoiseDensity < 0 || c.NoiseDensity > 1e-3:
 		return fmt.Errorf("%w: noise_density %g V/sqrt(Hz): must be in 0..1e-3", ErrConfigValidation, c.NoiseDensity)
-	case !finite(c.DUT1.F0) || c.DUT1.F0 <= 0 || c.DUT1.F0 >= nyq:
+	case !num.Finite(c.DUT1.F0) || c.DUT1.F0 <= 0 || c.DUT1.F0 >= nyq:
 		return fmt.Errorf("%w: dut1.f0 %g Hz: must be in (0, 62.5e6)", ErrConfigValidation, c.DUT1.F0)
-	case !finite(c.DUT1.Q) || c.DUT1.Q <= 0 || c.DUT1.Q > 1e6:
+	case !num.Finite(c.DUT1.Q) || c.DUT1.Q <= 0 || c.DUT1.Q > 1e6:
 		return fmt.Errorf("%w: dut1.q %g: must be in (0, 1e6]", ErrConfigValidation, c.DUT1.Q)
-	case !finite(c.DUT1.Gain) || c.DUT1.Gain < 0 || c.DUT1.Gain > 100:
+	case !num.Finite(c.DUT1.Gain) || c.DUT1.Gain < 0 || c.DUT1.Gain > 100:
 		return fmt.Errorf("%w: dut1.gain %g: must be in 0..100", ErrConfigValidation, c.DUT1.Gain)
-	case !finite(c.DUT2.Fc) || c.DUT2.Fc <= 0 || c.DUT2.Fc >= nyq:
+	case !num.Finite(c.DUT2.Fc) || c.DUT2.Fc <= 0 || c.DUT2.Fc >= nyq:
 		return fmt.Errorf("%w: dut2.fc %g Hz: must be in (0, 62.5e6)", ErrConfigValidation, c.DUT2.Fc)
-	case !finite(c.DUT2.Gain) || c.DUT2.Gain < 0 || c.DUT2.Gain > 100:
+	case !num.Finite(c.DUT2.Gain) || c.DUT2.Gain < 0 || c.DUT2.Gain > 100:
 		return fmt.Errorf("%w: dut2.gain %g: must be in 0..100", ErrConfigValidation, c.DUT2.Gain)
-	case !finite(c.CableDelay) || c.CableDelay < 0 || c.CableDelay > 1e-3:
+	case !num.Finite(c.CableDelay) || c.CableDelay < 0 || c.CableDelay > 1e-3:
 		return fmt.Errorf("%w: cable_delay %g s: must be in 0..1e-3", ErrConfigValidation, c.CableDelay)
-	case !finite(c.BusRead) || c.BusRead < 0 || c.BusRead > maxBusTime:
+	case !num.Finite(c.BusRead) || c.BusRead < 0 || c.BusRead > maxBusTime:
 		return fmt.Errorf("%w: bus_read %g s: must be in 0..1e-3", ErrConfigValidation, c.BusRead)
-	case !finite(c.BusWrite) || c.BusWrite < 0 || c.BusWrite > maxBusTime:
+	case !num.Finite(c.BusWrite) || c.BusWrite < 0 || c.BusWrite > maxBusTime:
 		return fmt.Errorf("%w: bus_write %g s: must be in 0..1e-3", ErrConfigValidation, c.BusWrite)
 	}
 	return nil

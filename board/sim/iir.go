@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 )
 
@@ -93,7 +94,7 @@ func (s *iirState) dcGain() float64 {
 	var g float64
 	for j := range s.biquads() {
 		b := real(s.biquad(j, 1))
-		if math.IsNaN(b) || math.IsInf(b, 0) {
+		if !num.Finite(b) {
 			b = math.Copysign(1e9, s.coefficient(j, 0)+s.coefficient(j, 1))
 		}
 		g += b
