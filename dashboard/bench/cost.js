@@ -10,8 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureBinary } from "../../clients/js/tests/fixture.js";
-import { browserOrSkip, launchBrowser, openPage, outDir, startUp } from "../tests/fixture.js";
+import { browserOrSkip, ensureBinary, launchBrowser, openPage, outDir, startUp } from "../tests/fixture.js";
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const COUNT = Number(process.argv[3] ?? 2000);

@@ -6,7 +6,7 @@
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError } from "./form.js";
 import { AcquisitionPanel } from "./panel.js";
-import { $, RateMeter, colored } from "./util.js";
+import { $, RateMeter, colored, origin } from "./util.js";
 import { si } from "./si.js";
 
 /** Durations above this are the service's rolling mode (docs/scope.md). */
@@ -101,7 +101,7 @@ export class ScopePanel extends AcquisitionPanel {
     const parts = [];
     if (t) {
       parts.push(`${t.board} · decimation ${t.settings.decimation} · ${si(t.settings.duration, "s", 3)} · ${t.settings.trigger_source}`);
-      if (this.st.source === "event") parts.push(`event ${t.id}`);
+      if (origin(t, this.st.source)) parts.push(origin(t, this.st.source));
     }
     if (this.st.mode === "continuous") parts.push(`${this.st.fps.toFixed(1)} frames/s`);
     $("#scope-status").textContent = parts.join(" · ");

@@ -4,7 +4,7 @@
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError } from "./form.js";
 import { AcquisitionPanel } from "./panel.js";
-import { $, RateMeter, colored } from "./util.js";
+import { $, RateMeter, colored, origin } from "./util.js";
 import { fixed, si } from "./si.js";
 
 /** The unit as printed: dB(Vpk^2) -> dB(Vpk²). */
@@ -92,7 +92,7 @@ export class SpecanPanel extends AcquisitionPanel {
     const sp = this.st.spectrum;
     const parts = [];
     if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
-    if (this.st.source === "event") parts.push(`event ${sp.id}`);
+    if (sp && origin(sp, this.st.source)) parts.push(origin(sp, this.st.source));
     if (this.st.mode === "continuous") parts.push(`${this.st.ups.toFixed(1)} spectra/s`);
     $("#specan-status").textContent = parts.join(" · ");
     if (!this.plot.u.cursor.idx && this.st.peak) this.readout(null);

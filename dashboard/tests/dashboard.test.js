@@ -266,6 +266,127 @@ test("an acquisition started in one page, or by another client, appears in the o
   await closePage(b);
 });
 
+test("the curves panel: save from the page, list with filters, view, tag, rename, delete", T, async () => {
+  const p = await openPage(browser, up.page);
+  // Save a single trace from the scope form.
+  await fill(p.page, "#scope-form", "timebase", "decimation");
+  await fill(p.page, "#scope-form", "timebase_value", "8");
+  await fill(p.page, "#scope-form", "save", true);
+  await fill(p.page, "#scope-form", "name", "dash-test trace");
+  await fill(p.page, "#scope-form", "tags", "lab, dash");
+  await p.page.click("#scope [data-act=single]");
+  await p.page.waitForFunction(() => window.rpdash.state.scope.trace?.curve && window.rpdash.state.scope.mode === "idle");
+  const saved = await p.page.evaluate(() => {
+    const t = window.rpdash.state.scope.trace;
+    return { curve: t.curve, id: t.id, ch1: Array.from(t.ch1), ch2: Array.from(t.ch2) };
+  });
+  assert.match(await p.page.locator("#scope-status").textContent(), new RegExp(`saved as curve ${saved.curve}`));
+  const stored = await rp.curves.get(saved.curve);
+  assert.equal(stored.meta.acquisition, saved.id);
+  assert.equal(stored.meta.name, "dash-test trace");
+  assert.deepEqual(stored.meta.tags, ["lab", "dash"]);
+  assert.deepEqual(Array.from(stored.ch1), saved.ch1, "the stored trace is not the one the page plotted");
+  // A spectrum and a sweep saved by the Node client, for the other plots.
+  const sp = await board.specan.single({ decimation: 64, save: true, name: "dash-test spectrum", tags: ["dash"] });
+  const na = await board.na.single({ start_freq: 500e3, stop_freq: 2e6, points: 51, rbw: 5e3, save: true, name: "other sweep", tags: ["dash"] });
+
+  // The list, and its filters.
+  await p.page.click("nav [data-tab=curves]");
+  const listed = async (filters) => {
+    for (const [k, v] of Object.entries({ board: "", instrument: "", name_prefix: "", tag: "", ...filters })) await fill(p.page, "#curves-form", k, v);
+    const n = await p.page.evaluate(() => window.rpdash.state.curves.lists);
+    await p.page.click("#curves-form button[type=submit]");
+    // Changing a filter lists too: wait for a list of all of them.
+    const want = JSON.stringify(Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== "")));
+    await p.page.waitForFunction(([n0, q]) => {
+      const s = window.rpdash.state.curves;
+      const got = Object.fromEntries(Object.entries(s.query).sort());
+      return s.lists > n0 && JSON.stringify(got) === q;
+    }, [n, JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(want)).sort()))]);
+    return p.page.evaluate(() => window.rpdash.state.curves.list.map((c) => c.id));
+  };
+  const all = await listed({});
+  for (const id of [saved.curve, sp.curve, na.curve]) assert.ok(all.includes(id), `${id} not listed: ${all}`);
+  assert.deepEqual((await listed({ tag: "lab" })).includes(sp.curve), false);
+  assert.ok((await listed({ tag: "lab" })).includes(saved.curve));
+  assert.deepEqual(await listed({ name_prefix: "dash-test", instrument: "specan" }), [sp.curve]);
+  assert.deepEqual(await listed({ instrument: "na", tag: "dash" }), [na.curve]);
+  assert.ok((await listed({ board: "sim", name_prefix: "dash-test" })).includes(saved.curve));
+  // What the page lists is what rp.curves.list answers over NATS.
+  const over = await rp.curves.list({ tag: "dash" });
+  assert.deepEqual(await listed({ tag: "dash" }), over.curves.map((c) => c.id));
+
+  // View each in its own plot: the data equal rp.curves.get's.
+  const view = async (id) => {
+    await p.page.click(`#curves-table tr[data-id="${id}"]`);
+    await p.page.click("#curve-edit [data-act=view]");
+  };
+  await view(saved.curve);
+  await p.page.waitForFunction((id) => window.rpdash.state.tab === "scope" && window.rpdash.state.scope.trace?.meta?.id === id && window.rpdash.state.scope.source === "curve", saved.curve);
+  await p.page.waitForFunction((n) => window.rpdash.panels.scope.plot.full[1].length === n, stored.ch1.length);
+  const plotted = await scopeView(p.page);
+  assert.deepEqual(plotted.full[1], Array.from(stored.ch1));
+  assert.deepEqual(plotted.full[2], Array.from(stored.ch2));
+  assert.equal(plotted.full[0][0], stored.t0);
+  assert.match(await p.page.locator("#scope-status").textContent(), /stored curve "dash-test trace"/);
+  await screenshot(p.page, "curve-scope");
+
+  await p.page.click("nav [data-tab=curves]");
+  await listed({ tag: "dash" });
+  await view(sp.curve);
+  await p.page.waitForFunction((id) => window.rpdash.state.tab === "specan" && window.rpdash.state.specan.spectrum?.meta?.id === id, sp.curve);
+  const spGot = await rp.curves.get(sp.curve);
+  const spShown = await p.page.evaluate(() => window.rpdash.panels.specan.plot.full.map((a) => Array.from(a)));
+  assert.deepEqual(spShown, [Array.from(spGot.frequencies), Array.from(spGot.ch1), Array.from(spGot.ch2)]);
+
+  await p.page.click("nav [data-tab=curves]");
+  await listed({ tag: "dash" });
+  await view(na.curve);
+  await p.page.waitForFunction((id) => window.rpdash.state.tab === "na" && window.rpdash.state.na.trace?.meta?.id === id && window.rpdash.state.na.points > 0, na.curve);
+  const naGot = await rp.curves.get(na.curve);
+  const naShown = await p.page.evaluate(() => window.rpdash.panels.na.mag.full.map((a) => Array.from(a)));
+  assert.deepEqual(naShown[0], Array.from(naGot.frequencies));
+  assert.ok(naShown[1].every((db, i) => Math.abs(db - 20 * Math.log10(Math.hypot(naGot.re[i], naGot.im[i]))) < 1e-9));
+  assert.match(await p.page.locator("#na-status").textContent(), /stored curve "other sweep"/);
+  await screenshot(p.page, "curve-na");
+
+  // Tag, rename, note and keep: the store has them.
+  await p.page.click("nav [data-tab=curves]");
+  await listed({});
+  await p.page.click(`#curves-table tr[data-id="${saved.curve}"]`);
+  await fill(p.page, "#curve-edit", "name", "dash-test renamed");
+  await fill(p.page, "#curve-edit", "tags", "lab, dash, checked");
+  await fill(p.page, "#curve-edit", "note", "after the fix");
+  await fill(p.page, "#curve-edit", "keep", true);
+  await p.page.click("#curve-edit [data-act=update]");
+  await p.page.waitForFunction((id) => window.rpdash.state.curves.list.find((c) => c.id === id)?.tags?.includes("checked"), saved.curve);
+  const meta = (await rp.curves.get(saved.curve)).meta;
+  assert.equal(meta.name, "dash-test renamed");
+  assert.deepEqual(meta.tags, ["lab", "dash", "checked"]);
+  assert.equal(meta.note, "after the fix");
+  assert.equal(meta.keep, true);
+  assert.deepEqual(await listed({ tag: "checked" }), [saved.curve]);
+  await p.page.click(`#curves-table tr[data-id="${saved.curve}"]`);
+  await screenshot(p.page, "curves");
+  // A tag the store refuses shows its message next to the field.
+  await fill(p.page, "#curve-edit", "tags", "x".repeat(65));
+  await p.page.click("#curve-edit [data-act=update]");
+  const slot = p.page.locator("#curve-edit [name=tags] ~ .field-error");
+  await slot.waitFor({ state: "visible" });
+  assert.match(await slot.textContent(), /^tags\[0\]/);
+
+  // Delete: the first click asks, the second deletes.
+  await listed({});
+  await p.page.click(`#curves-table tr[data-id="${sp.curve}"]`);
+  await p.page.click("#curve-edit [data-act=remove]");
+  assert.equal(await p.page.locator("#curve-edit [data-act=remove]").textContent(), "Delete: sure?");
+  assert.ok(await rp.curves.get(sp.curve), "deleted on the first click");
+  await p.page.click("#curve-edit [data-act=remove]");
+  await p.page.waitForFunction((id) => !window.rpdash.state.curves.list.some((c) => c.id === id) && window.rpdash.state.curves.selected === "", sp.curve);
+  await assert.rejects(rp.curves.get(sp.curve), (err) => err.code === 404);
+  await closePage(p);
+});
+
 test("the dark theme and the JS client's API in the browser", T, async () => {
   const p = await openPage(browser, up.page, { theme: "dark" });
   assert.equal(await p.page.evaluate(() => document.documentElement.dataset.theme), "dark");
