@@ -78,6 +78,8 @@ export class ScopePanel extends AcquisitionPanel {
     this.plot.setData([this.x, t.ch1, t.ch2]);
     this.st.frames++;
     this.meter.tick();
+    // A single trace's line at once; a running loop's four times a second.
+    if (this.st.mode !== "continuous") this.status();
   }
 
   readout(i) {

@@ -72,6 +72,8 @@ export class SpecanPanel extends AcquisitionPanel {
     this.plot.spec.series[0].label = `ch1 · ${sp.settings.input1}`;
     this.plot.spec.series[1].label = `ch2 · ${sp.settings.input2}`;
     this.plot.setData([sp.frequencies, sp.ch1, sp.ch2]);
+    // A single result's line at once; a running loop's four times a second.
+    if (this.st.mode !== "continuous") this.status();
   }
 
   readout(i) {
@@ -91,7 +93,8 @@ export class SpecanPanel extends AcquisitionPanel {
     this.st.ups = this.meter.rate();
     const sp = this.st.spectrum;
     const parts = [];
-    if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
+    // PyRPL's span is the sample rate: the spectrum shows 0 to span/2.
+    if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} (0 to ${si(sp.settings.span / 2, "Hz", 4)}) · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
     if (sp && origin(sp, this.st.source)) parts.push(origin(sp, this.st.source));
     if (this.st.mode === "continuous") parts.push(`${this.st.ups.toFixed(1)} spectra/s`);
     $("#specan-status").textContent = parts.join(" · ");

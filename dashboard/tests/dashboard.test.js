@@ -118,10 +118,12 @@ test("scope single plots the trace that went over NATS, and exports it", T, asyn
 });
 
 test(`scope continuous draws at least ${MIN_FPS} frames/s for ${RATE_WINDOW} s`, T, async () => {
-  await board.asg0.setup({ waveform: "sin", frequency: 10e3, amplitude: 0.5, output_direct: "out1" });
+  // Four periods of a sine and eight of a square in the 8.4 ms of decimation 64.
+  await board.asg0.setup({ waveform: "sin", frequency: 500, amplitude: 0.5, offset: 0, output_direct: "out1" });
+  await board.asg1.setup({ waveform: "square", frequency: 1000, amplitude: 0.3, offset: 0, output_direct: "off" });
   const p = await openPage(browser, up.page);
   await fill(p.page, "#scope-form", "input1", "asg0");
-  await fill(p.page, "#scope-form", "input2", "in1");
+  await fill(p.page, "#scope-form", "input2", "asg1");
   await fill(p.page, "#scope-form", "timebase", "decimation");
   const figures = {};
   for (const decimation of [1, 64]) {
