@@ -93,6 +93,8 @@ const base = Object.keys(variants)[0];
 for (const [name, rs] of Object.entries(results)) {
   summary[name] = {
     sustained_traces_per_s: median(rs.map((r) => r.sustained_traces_per_s)),
+    // The least disturbed round: on a shared machine the others' load only subtracts.
+    best_sustained_traces_per_s: Math.max(...rs.map((r) => r.sustained_traces_per_s)),
     p50_us: median(rs.map((r) => r.p50_us)),
     continuous_traces_per_s: median(rs.map((r) => r.continuous_traces_per_s)),
   };
@@ -101,7 +103,8 @@ for (const [name, s] of Object.entries(summary)) {
   s.sustained_ratio = s.sustained_traces_per_s / summary[base].sustained_traces_per_s;
   s.p50_ratio = s.p50_us / summary[base].p50_us;
   s.continuous_ratio = s.continuous_traces_per_s / summary[base].continuous_traces_per_s;
-  console.log(`${name.padEnd(48)} sustained ${s.sustained_traces_per_s.toFixed(0).padStart(5)} traces/s (x${s.sustained_ratio.toFixed(2)}), p50 ${s.p50_us.toFixed(0).padStart(5)} us (x${s.p50_ratio.toFixed(2)}), continuous ${s.continuous_traces_per_s.toFixed(0)} traces/s (x${s.continuous_ratio.toFixed(2)})`);
+  s.best_sustained_ratio = s.best_sustained_traces_per_s / summary[base].best_sustained_traces_per_s;
+  console.log(`${name.padEnd(48)} sustained ${s.sustained_traces_per_s.toFixed(0).padStart(5)} traces/s (x${s.sustained_ratio.toFixed(2)}; best round ${s.best_sustained_traces_per_s.toFixed(0)}, x${s.best_sustained_ratio.toFixed(2)}), p50 ${s.p50_us.toFixed(0).padStart(5)} us (x${s.p50_ratio.toFixed(2)}), continuous ${s.continuous_traces_per_s.toFixed(0)} traces/s (x${s.continuous_ratio.toFixed(2)})`);
 }
 mkdirSync(outDir, { recursive: true });
 console.log(`load average at the start ${loads[0].map((l) => l.toFixed(2)).join(" ")}, at the end ${loads[loads.length - 1].map((l) => l.toFixed(2)).join(" ")}`);
