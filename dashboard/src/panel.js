@@ -6,10 +6,10 @@
 // while the last one is still undrawn waits for the next frame before it
 // asks again, so the page takes about as many results as it can show
 // (the scope service's own continuous mode publishes every trace, up to
-// 1500 a second at decimation 1, which no browser draws). While it runs,
-// the event strip stops listening to the panel's modules: the loop's own
-// done events would double what the page receives. Save (the curve
-// store) applies to Single only.
+// 150 a second at decimation 1 on a board, more than a page draws).
+// While it runs, the event strip stops listening to the panel's modules:
+// the loop's own done events would double what the page receives. Save
+// (the curve store) applies to Single only.
 
 import { clearErrors, readSettings, showError, withoutSave } from "./form.js";
 import { $, FrameScheduler, isCancel, newId } from "./util.js";
