@@ -103,7 +103,8 @@ export class CurvesPanel {
       tr.dataset.id = c.id;
       tr.className = c.id === this.st.selected ? "selected" : "";
       const cells = [
-        new Date((c.saved ?? c.ended) * 1000).toLocaleString([], { hour12: false }),
+        // ISO order, local time: sorts and reads the same everywhere.
+        new Date((c.saved ?? c.ended) * 1000).toLocaleString("sv-SE"),
         c.instrument,
         c.board,
         c.name ?? "",
@@ -123,7 +124,7 @@ export class CurvesPanel {
     $("#curves-more").hidden = !this.st.next;
     const s = this.st.store;
     $("#curves-status").textContent = s
-      ? `${this.st.list.length} shown${this.st.next ? " (more)" : ""} · the store: ${s.curves} curves, ${s.kept} kept, ${si(s.bytes, "B", 3)} of ${si(s.max_bytes, "B", 3)}`
+      ? `${this.st.list.length} shown${this.st.next ? " (more)" : ""} · the store: ${s.curves} curves, ${s.kept} kept, ${bytes(s.bytes)} of ${bytes(s.max_bytes)}`
       : "";
     if (this.st.selected && !this.st.list.some((c) => c.id === this.st.selected)) this.select("");
   }
@@ -228,5 +229,17 @@ function describe(c) {
 
 function info(c) {
   const when = c.ended ? new Date(c.ended * 1000).toISOString() : "";
-  return `${c.instrument} on ${c.board} · acquisition ${c.acquisition} · ${when} · ${si(c.bytes, "B", 3)}`;
+  return `${c.instrument} on ${c.board} · acquisition ${c.acquisition} · ${when} · ${bytes(c.bytes)}`;
+}
+
+/** A size in binary units, as --curves-max-bytes takes them: 64 KiB, 512 MiB. */
+function bytes(n) {
+  if (!Number.isFinite(n)) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : +n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${units[i]}`;
 }

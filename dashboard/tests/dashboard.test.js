@@ -376,7 +376,10 @@ test("the curves panel: save from the page, list with filters, view, tag, rename
   assert.equal(meta.keep, true);
   assert.deepEqual(await listed({ tag: "checked" }), [saved.curve]);
   await p.page.click(`#curves-table tr[data-id="${saved.curve}"]`);
+  // The panel in the dark theme (the ◐ button), then back.
+  await p.page.click("#theme");
   await screenshot(p.page, "curves");
+  await p.page.click("#theme");
   // A tag the store refuses shows its message next to the field.
   await fill(p.page, "#curve-edit", "tags", "x".repeat(65));
   await p.page.click("#curve-edit [data-act=update]");
