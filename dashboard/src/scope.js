@@ -29,6 +29,8 @@ export class ScopePanel extends AcquisitionPanel {
       ],
       onCursor: (i) => this.readout(i),
     });
+    // Axes before the first trace: the default timebase, 16384 samples of 8 ns.
+    this.plot.setData([new Float64Array(0), new Float64Array(0), new Float64Array(0)], [0, 16384 * 8e-9]);
     this.form.autoscale.addEventListener("change", () => this.plot.render());
     this.readout(null);
     setInterval(() => this.status(), 250);

@@ -27,6 +27,8 @@ export class SpecanPanel extends AcquisitionPanel {
     this.meter = new RateMeter(2000);
     this.unit = this.form.unit.value;
     this.plot = this.makePlot();
+    // Axes before the first spectrum: the default span's 0 to 7.8125 MHz.
+    this.plot.setData([new Float64Array(0), new Float64Array(0), new Float64Array(0)], [0, 125e6 / 8 / 2]);
     this.readout(null);
     setInterval(() => this.status(), 250);
   }
