@@ -145,17 +145,31 @@ export class Plot {
     // Scales by hand: uPlot's own reset sets the x scale every time, and
     // that costs a frame's worth of layout in a busy page (4 frames/s
     // where setting x only when it changes draws 50).
+    // setData(data, false) neither rescales nor paints: a changed scale
+    // paints, and so must redraw() when the scales stay (else the canvas
+    // keeps showing the last data while the page holds the new).
     const u = this.u;
     u.setData(this.data, false);
+    let painted = false;
     const [xlo, xhi] = this.view ?? this.xRange ?? xExtent(this.data[0], this.spec.x.log);
-    if (Number.isFinite(xlo) && Number.isFinite(xhi) && (u.scales.x.min !== xlo || u.scales.x.max !== xhi)) u.setScale("x", { min: xlo, max: xhi });
+    if (Number.isFinite(xlo) && Number.isFinite(xhi) && (u.scales.x.min !== xlo || u.scales.x.max !== xhi)) {
+      u.setScale("x", { min: xlo, max: xhi });
+      painted = true;
+    }
     const [dlo, dhi] = extent(this.data.slice(1));
     const y = this.spec.y;
     const fixed = y.fixed?.();
     if (fixed || !this.keepY(dlo, dhi)) {
       const [ylo, yhi] = fixed ?? (y.range ? y.range(dlo, dhi) : nice(yRange(y, dlo, dhi)));
-      if (u.scales.y.min !== ylo || u.scales.y.max !== yhi) u.setScale("y", { min: ylo, max: yhi });
+      if (u.scales.y.min !== ylo || u.scales.y.max !== yhi) {
+        u.setScale("y", { min: ylo, max: yhi });
+        painted = true;
+      }
     }
+    if (!painted) u.redraw(false);
+    // A resting mouse: uPlot moves its cursor only when the mouse does, so
+    // the readout and the cursor's points would keep the last data's values.
+    if (u.cursor.left >= 0) u.setCursor({ left: u.cursor.left, top: u.cursor.top });
   }
 
   /**
