@@ -154,6 +154,17 @@ test(`scope continuous draws at least ${MIN_FPS} frames/s for ${RATE_WINDOW} s`,
     figures[`scope continuous, decimation ${decimation}: traces/s fetched`] = Number(best.tps.toFixed(1));
     console.log(`scope continuous at decimation ${decimation}: ${windows.map((r) => `${r.fps.toFixed(1)} frames/s drawn, ${r.tps.toFixed(1)} traces/s fetched`).join("; ")} (${RATE_WINDOW} s windows in the browser)`);
     assert.ok(best.fps >= MIN_FPS, `${windows.map((r) => r.fps.toFixed(1)).join(", ")} frames/s at decimation ${decimation}`);
+    // The canvas itself changes (not only the page's state): an untriggered
+    // sine's phase differs from trace to trace.
+    const pictures = await p.page.evaluate(async () => {
+      const seen = new Set();
+      for (let i = 0; i < 6; i++) {
+        seen.add(window.rpdash.panels.scope.plot.u.ctx.canvas.toDataURL());
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return seen.size;
+    });
+    assert.ok(pictures >= 3, `${pictures} different pictures in 6 looks 200 ms apart while continuous runs`);
     if (decimation === 64) await screenshot(p.page, "scope-continuous");
     await p.page.click("#scope [data-act=stop]");
     await p.page.waitForFunction(() => window.rpdash.state.scope.mode === "idle");
