@@ -93,8 +93,9 @@ export class Plot {
         ...spec.series.map((s) => ({
           label: s.label,
           stroke: css(s.color),
-          // 1 px: crisp, and half the software rasterizer's work of 1.5 px
-          // (headless Chromium, interleaved: 33 against 14 frames/s).
+          // 1 px: crisp, and cheaper to rasterize than 1.5 px (headless
+          // Chromium, 5 interleaved pairs of 4 s at load 8: faster in 4,
+          // 34 against 26 frames/s on average).
           width: 1,
           dash: s.dash,
           points: { show: s.points ?? false, size: 4, fill: css(s.color) },
