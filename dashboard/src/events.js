@@ -6,7 +6,8 @@
 // spectrum), and a service publishes it only while someone listens. So
 // the strip samples: per module it takes at most PER_WINDOW events a
 // WINDOW, then stops listening until the window ends. A notebook taking
-// 1000 traces a second keeps its speed with a page open (listening to
+// traces as fast as the board gives them keeps its speed with a page open
+// (with the simulator's bus time off, 1000 traces a second, listening to
 // every event held a Go client to 0.23 of its rate), and the strip still
 // shows that the board is busy. While this page runs a continuous loop it
 // stops listening to that loop's modules altogether.

@@ -15,14 +15,18 @@ export class FieldError extends Error {
 
 /**
  * The settings of form: inputs with data-kind="number" through parseSI,
- * checkboxes as booleans, selects and text as strings. Inputs with
- * data-local are the page's own (not sent). A field named by a select
+ * checkboxes as booleans, data-kind="list" as comma-separated strings,
+ * selects and text as strings. Inputs with data-local are the page's own
+ * (not sent); inputs with data-save go only when the save box is ticked. A field named by a select
  * data-choose (e.g. duration|decimation) takes the value of its input.
  */
 export function readSettings(form) {
   const out = {};
+  // Name and tags without save are a 400: they go only with it.
+  const saving = form.querySelector('[name="save"]')?.checked ?? false;
   for (const el of form.querySelectorAll("[name]")) {
     if (el.dataset.local !== undefined || el.disabled) continue;
+    if (el.dataset.save !== undefined && !saving) continue;
     let name = el.name;
     if (el.dataset.chooser) name = form.querySelector(`[name="${el.dataset.chooser}"]`).value;
     if (el.dataset.choose !== undefined) continue; // the chooser itself
@@ -32,7 +36,9 @@ export function readSettings(form) {
     }
     const text = el.value.trim();
     if (text === "") continue;
-    if (el.dataset.kind === "number") {
+    if (el.dataset.kind === "list") {
+      out[name] = splitList(text);
+    } else if (el.dataset.kind === "number") {
       const v = parseSI(text);
       if (!Number.isFinite(v)) throw new FieldError(name, `${JSON.stringify(text)} is not a number (e.g. 1.5M, 200u, 10e-3)`);
       out[name] = v;
@@ -41,6 +47,19 @@ export function readSettings(form) {
     }
   }
   return out;
+}
+
+/** "a, b,,c" -> ["a", "b", "c"]: tags as typed, comma-separated. */
+export function splitList(text) {
+  return text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
+
+/** Settings without the curve store's fields: repeated acquisitions are not saved. */
+export function withoutSave({ save, name, tags, ...rest }) {
+  return rest;
 }
 
 /** Clears the field errors of form and its general error line. */

@@ -11,6 +11,7 @@ import { NAPanel } from "./na.js";
 import { SpecanPanel } from "./specan.js";
 import { GeneratorForm } from "./asg.js";
 import { EventStrip } from "./events.js";
+import { CurvesPanel } from "./curves.js";
 import { $, SIGNALS } from "./util.js";
 
 /** Seconds between two looks for bridges on the bus. */
@@ -29,6 +30,9 @@ app.markOwn = (id) => {
 
 app.board = () => app.rp.board(state.board);
 
+/** One of this page's acquisitions was stored as curve id: the curves list shows it. */
+app.saved = (id) => app.panels.curves?.saved(id);
+
 function setupTheme() {
   const saved = localStorage.getItem("rpbus-theme");
   const dark = matchMedia("(prefers-color-scheme: dark)").matches;
@@ -45,11 +49,12 @@ function setupTabs() {
   for (const tab of document.querySelectorAll("nav [data-tab]")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
 }
 
-/** Brings panel name (scope, na, specan) to the front. */
+/** Brings panel name (scope, na, specan, curves) to the front. */
 function showTab(name) {
   for (const t of document.querySelectorAll("nav [data-tab]")) t.setAttribute("aria-selected", String(t.dataset.tab === name));
   for (const p of document.querySelectorAll("[data-panel]")) p.hidden = p.dataset.panel !== name;
   state.tab = name;
+  if (name === "curves") app.panels.curves?.list();
 }
 app.showTab = showTab;
 
@@ -130,6 +135,7 @@ function fillBoards(boards) {
     sel.replaceChildren(...boards.map((b, i) => new Option(wanted[i], b, false, b === state.board)));
   }
   state.boards = boards.filter((b) => known.has(b));
+  app.panels.curves?.fillBoards();
 }
 
 async function watchBoards() {
@@ -177,6 +183,7 @@ async function main() {
   app.panels.specan = new SpecanPanel(app);
   app.panels.asg0 = new GeneratorForm(app, "asg0");
   app.panels.asg1 = new GeneratorForm(app, "asg1");
+  app.panels.curves = new CurvesPanel(app);
   app.strip = new EventStrip(app);
   $("#board").addEventListener("change", (e) => selectBoard(e.target.value));
   state.ready = true;

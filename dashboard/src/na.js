@@ -4,7 +4,7 @@
 
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError, clearErrors, readSettings, showError } from "./form.js";
-import { $, FrameScheduler, colored, isCancel, newId } from "./util.js";
+import { $, FrameScheduler, colored, isCancel, newId, origin } from "./util.js";
 import { fixed, si } from "./si.js";
 
 const RAD = 180 / Math.PI;
@@ -91,7 +91,9 @@ export class NAPanel {
       }
     })();
     try {
-      this.show(await board.na.single({ ...s, id }), "sweep");
+      const t = await board.na.single({ ...s, id });
+      this.show(t, "sweep");
+      if (t.curve) this.app.saved(t.curve, "na");
     } catch (err) {
       this.fail(err);
     } finally {
@@ -139,7 +141,7 @@ export class NAPanel {
     this.progressBar.value = this.st.done;
     const t = this.st.trace;
     $("#na-status").textContent = t
-      ? `${t.board} · ${t.iq} · ${x.length} points · rbw ${si(t.settings.rbw, "Hz", 4)} · ${si(t.hardware_time, "s", 3)} on the FPGA${this.st.source === "event" ? ` · event ${t.id}` : ""}`
+      ? `${t.board} · ${t.iq} · ${x.length} points · rbw ${si(t.settings.rbw, "Hz", 4)} · ${si(t.hardware_time, "s", 3)} on the FPGA${origin(t, this.st.source) ? ` · ${origin(t, this.st.source)}` : ""}`
       : `${this.st.done} / ${this.st.total} points`;
     this.readout(this.mag.u.cursor.idx);
   }

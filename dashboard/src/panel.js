@@ -6,11 +6,12 @@
 // while the last one is still undrawn waits for the next frame before it
 // asks again, so the page takes about as many results as it can show
 // (the scope service's own continuous mode publishes every trace, up to
-// 1500 a second at decimation 1, which no browser draws). While it runs,
-// the event strip stops listening to the panel's modules: the loop's own
-// done events would double what the page receives.
+// 150 a second at decimation 1 on a board, more than a page draws).
+// While it runs, the event strip stops listening to the panel's modules:
+// the loop's own done events would double what the page receives. Save
+// (the curve store) applies to Single only.
 
-import { clearErrors, readSettings, showError } from "./form.js";
+import { clearErrors, readSettings, showError, withoutSave } from "./form.js";
 import { $, FrameScheduler, isCancel, newId } from "./util.js";
 
 const WORKERS = 2;
@@ -68,7 +69,9 @@ export class AcquisitionPanel {
     if (!s) return;
     this.setMode("single");
     try {
-      this.show(await this.acquire(this.app.board(), s, { signal: this.ctl.signal }), "single");
+      const r = await this.acquire(this.app.board(), s, { signal: this.ctl.signal });
+      this.show(r, "single");
+      if (r.curve) this.app.saved(r.curve, this.id);
     } catch (err) {
       this.fail(err);
     } finally {
@@ -78,8 +81,10 @@ export class AcquisitionPanel {
 
   /** Continuous: body(board, settings, signal) runs until stopped; by default the loop of singles. */
   async continuous(body = (board, s, signal) => this.loop(board, s, signal)) {
-    const s = this.begin();
-    if (!s) return;
+    const read = this.begin();
+    if (!read) return;
+    // Save is for a single: a loop of singles would store every frame.
+    const s = withoutSave(read);
     const signal = this.ctl.signal;
     this.setMode("continuous");
     this.app.strip.pause(this.id, this.modules);

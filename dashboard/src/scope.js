@@ -6,7 +6,7 @@
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError } from "./form.js";
 import { AcquisitionPanel } from "./panel.js";
-import { $, RateMeter, colored } from "./util.js";
+import { $, RateMeter, colored, origin } from "./util.js";
 import { si } from "./si.js";
 
 /** Durations above this are the service's rolling mode (docs/scope.md). */
@@ -29,6 +29,8 @@ export class ScopePanel extends AcquisitionPanel {
       ],
       onCursor: (i) => this.readout(i),
     });
+    // Axes before the first trace: the default timebase, 16384 samples of 8 ns.
+    this.plot.setData([new Float64Array(0), new Float64Array(0), new Float64Array(0)], [0, 16384 * 8e-9]);
     this.form.autoscale.addEventListener("change", () => this.plot.render());
     this.readout(null);
     setInterval(() => this.status(), 250);
@@ -78,6 +80,8 @@ export class ScopePanel extends AcquisitionPanel {
     this.plot.setData([this.x, t.ch1, t.ch2]);
     this.st.frames++;
     this.meter.tick();
+    // A single trace's line at once; a running loop's four times a second.
+    if (this.st.mode !== "continuous") this.status();
   }
 
   readout(i) {
@@ -101,7 +105,7 @@ export class ScopePanel extends AcquisitionPanel {
     const parts = [];
     if (t) {
       parts.push(`${t.board} · decimation ${t.settings.decimation} · ${si(t.settings.duration, "s", 3)} · ${t.settings.trigger_source}`);
-      if (this.st.source === "event") parts.push(`event ${t.id}`);
+      if (origin(t, this.st.source)) parts.push(origin(t, this.st.source));
     }
     if (this.st.mode === "continuous") parts.push(`${this.st.fps.toFixed(1)} frames/s`);
     $("#scope-status").textContent = parts.join(" · ");

@@ -41,22 +41,35 @@ export function si(v, unit = "", digits = 4) {
 }
 
 /**
+ * The decimals that write every multiple of step exactly: 2 for a step of
+ * 0.25 (0.25, 0.5, 0.75, never 0.3, 0.5, 0.8), 0 for 50; at most 6.
+ */
+export function stepDecimals(step) {
+  if (!(step > 0) || !Number.isFinite(step)) return 0;
+  for (let d = 0; d < 6; d++) {
+    const s = step * 10 ** d;
+    if (Math.abs(s - Math.round(s)) < 1e-6 * Math.max(1, s)) return d;
+  }
+  return 6;
+}
+
+/**
  * Tick labels of one axis with one prefix for all (0, 50 µs, 100 µs, not
  * 0, 50 µs, 0.1 ms), the prefix chosen by the largest tick.
  */
 export function siTicks(splits, unit = "") {
   const m = Math.max(...splits.map((v) => Math.abs(v)).filter(Number.isFinite), 0);
   const [scale, p] = prefixFor(m);
-  const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) / scale : 1;
-  const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
+  const decimals = stepDecimals(splits.length > 1 ? Math.abs(splits[1] - splits[0]) / scale : 1);
   return splits.map((v) => `${v === 0 ? "0" : trim((v / scale).toFixed(decimals))} ${p}${unit}`.trim());
 }
 
 /** Plain numbers with a fixed number of decimals for a linear dB or degree axis. */
 export function plainTicks(splits, unit = "") {
-  const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1;
-  const decimals = Math.min(6, Math.max(0, -Math.floor(Math.log10(step || 1) + 1e-9)));
-  return splits.map((v) => `${(Math.abs(v) < 1e-12 ? 0 : v).toFixed(decimals)} ${unit}`.trim());
+  const decimals = stepDecimals(splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1);
+  // An angle's degree sign follows the number; every other unit is spaced.
+  const sep = unit === "°" ? "" : " ";
+  return splits.map((v) => `${(Math.abs(v) < 1e-12 ? 0 : v).toFixed(decimals)}${sep}${unit}`.trim());
 }
 
 /** Labels of a log axis: 1, 2 and 5 of each decade, the others blank. */

@@ -4,7 +4,7 @@
 import { Plot, downloadCSV, downloadPNG } from "./plot.js";
 import { FieldError } from "./form.js";
 import { AcquisitionPanel } from "./panel.js";
-import { $, RateMeter, colored } from "./util.js";
+import { $, RateMeter, colored, origin } from "./util.js";
 import { fixed, si } from "./si.js";
 
 /** The unit as printed: dB(Vpk^2) -> dB(Vpk²). */
@@ -27,6 +27,8 @@ export class SpecanPanel extends AcquisitionPanel {
     this.meter = new RateMeter(2000);
     this.unit = this.form.unit.value;
     this.plot = this.makePlot();
+    // Axes before the first spectrum: the default span's 0 to 7.8125 MHz.
+    this.plot.setData([new Float64Array(0), new Float64Array(0), new Float64Array(0)], [0, 125e6 / 8 / 2]);
     this.readout(null);
     setInterval(() => this.status(), 250);
   }
@@ -72,6 +74,8 @@ export class SpecanPanel extends AcquisitionPanel {
     this.plot.spec.series[0].label = `ch1 · ${sp.settings.input1}`;
     this.plot.spec.series[1].label = `ch2 · ${sp.settings.input2}`;
     this.plot.setData([sp.frequencies, sp.ch1, sp.ch2]);
+    // A single result's line at once; a running loop's four times a second.
+    if (this.st.mode !== "continuous") this.status();
   }
 
   readout(i) {
@@ -91,8 +95,9 @@ export class SpecanPanel extends AcquisitionPanel {
     this.st.ups = this.meter.rate();
     const sp = this.st.spectrum;
     const parts = [];
-    if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
-    if (this.st.source === "event") parts.push(`event ${sp.id}`);
+    // PyRPL's span is the sample rate: the spectrum shows 0 to span/2.
+    if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} (0 to ${si(sp.settings.span / 2, "Hz", 4)}) · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
+    if (sp && origin(sp, this.st.source)) parts.push(origin(sp, this.st.source));
     if (this.st.mode === "continuous") parts.push(`${this.st.ups.toFixed(1)} spectra/s`);
     $("#specan-status").textContent = parts.join(" · ");
     if (!this.plot.u.cursor.idx && this.st.peak) this.readout(null);

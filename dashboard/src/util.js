@@ -75,3 +75,15 @@ export function colored(cls, text) {
   s.textContent = text;
   return s;
 }
+
+/**
+ * Where a shown result came from, for a panel's status line: an event of
+ * another client, a stored curve (name or id), or this page's acquisition
+ * that was saved; "" for a plain acquisition.
+ */
+export function origin(t, source) {
+  if (source === "event") return `event ${t.id}`;
+  if (source === "curve") return `stored curve ${t.meta?.name ? `"${t.meta.name}"` : t.meta?.id ?? ""}`;
+  if (t.curve) return `saved as curve ${t.curve}`;
+  return "";
+}

@@ -7,8 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBinary } from "../../clients/js/tests/fixture.js";
-import { browserOrSkip, launchBrowser, openPage, repoRoot, startUp } from "./fixture.js";
+import { browserOrSkip, ensureBinary, launchBrowser, openPage, repoRoot, startUp } from "./fixture.js";
 
 const browserInfo = browserOrSkip();
 const T = { timeout: 120_000, skip: browserInfo.skip };

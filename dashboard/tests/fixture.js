@@ -2,13 +2,13 @@
 // 127.0.0.1, and Debian's Chromium driven by playwright-core. A missing
 // browser fails the tests unless RPBUS_TEST_NO_BROWSER=1 says to skip them.
 
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { ensureBinary } from "../../clients/js/tests/fixture.js";
+import { ensureBinary as ensureGoBinary, rpbusBin } from "../../clients/js/tests/fixture.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Where the test run writes its screenshots and measured figures. */
@@ -16,6 +16,23 @@ export const outDir = process.env.RPBUS_DASHBOARD_OUT ?? join(repoRoot, "out", "
 
 const START_TIMEOUT = 120; // s, for `rpbus up` to print its banner
 const STOP_TIMEOUT = 15; // s, to exit after SIGINT
+
+/**
+ * The rpbus binary, built anew when it is older than the Go sources or
+ * than dist/: the binary embeds the page, so a fresh `npm run build`
+ * needs a fresh binary too.
+ */
+export function ensureBinary() {
+  const bin = ensureGoBinary();
+  const dist = join(repoRoot, "dashboard", "dist");
+  const newest = Math.max(...readdirSync(dist).map((n) => statSync(join(dist, n)).mtimeMs));
+  if (statSync(bin).mtimeMs >= newest) return bin;
+  const tmp = `${rpbusBin}.build-${process.pid}`;
+  const r = spawnSync("go", ["build", "-o", tmp, "./cmd/rpbus"], { cwd: repoRoot, stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`go build ./cmd/rpbus failed (${r.error?.message ?? `exit ${r.status}`})`);
+  renameSync(tmp, rpbusBin);
+  return rpbusBin;
+}
 
 /** The Chromium to drive: RPBUS_CHROMIUM, else Debian's. */
 export function chromiumPath() {
@@ -45,7 +62,8 @@ export async function launchBrowser(path) {
 export async function startUp(extraArgs = []) {
   const bin = ensureBinary();
   const data = mkdtempSync(join(tmpdir(), "rpbus-dash-"));
-  const args = ["up", "--listen", "127.0.0.1:0", "--data", "", "--http", "127.0.0.1:0", ...extraArgs];
+  // A JetStream store of its own: the curve store runs, as under a plain `rpbus up`.
+  const args = ["up", "--listen", "127.0.0.1:0", "--data", data, "--http", "127.0.0.1:0", ...extraArgs];
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const killOnExit = () => proc.kill("SIGKILL");
   process.once("exit", killOnExit);
