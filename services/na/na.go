@@ -163,7 +163,7 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err := req.Decode(&set); err != nil {
 		return nil, err
 	}
-	p, err := resolve(set, s.nc.MaxPayload(), req.Codec == wire.JSON)
+	p, err := newPlan(set, s.nc.MaxPayload(), req.Codec == wire.JSON)
 	if err != nil {
 		return nil, err
 	}
@@ -252,10 +252,14 @@ func (s *Service) sweep(a *acq.Acq, p *plan, received time.Time) (api.NATrace, e
 	}
 	pr := &progress{p: api.Progress{ID: a.ID, Total: len(p.points) * p.s.TraceAverage}}
 	stop := s.publishProgress(a.Board, pr)
-	vals, times, redone, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, <-open, pr)
+	var pc *pacer
+	if <-open {
+		pc = s.pool.pacer(a.Board)
+	}
+	vals, times, redone, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pc, pr)
 	stop()
-	if redone > 0 {
-		s.log.Debug("na: points measured again after an early read", "board", a.Board, "id", a.ID, "points", redone)
+	if pc != nil {
+		s.log.Debug("na: points measured again after an early read", "board", a.Board, "id", a.ID, "points", redone, "margin", pc.get())
 	}
 	tr.Ended = unix(time.Now())
 	if err != nil {

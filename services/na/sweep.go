@@ -2,6 +2,7 @@ package na
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -47,18 +48,29 @@ func (p *plan) chunks(target time.Duration) []chunk {
 // Margins an open-loop sweep adds to a point's time before reading its
 // sums (pacer): the bridge's clock times the read, so the margin covers
 // how much later than the bridge's send the board may start the point (a
-// LAN or a server that is slower for the write than for the read), and
+// LAN, or a server that is slower for the write than for the read), and
 // clockShare of the point covers the two clocks' drift (a crystal's 50 ppm).
 const (
-	minMargin  = 20 * time.Microsecond
-	maxMargin  = 2 * time.Millisecond
+	minMargin  = 40 * time.Microsecond
+	maxMargin  = time.Millisecond
 	clockShare = 1e-4
+	// earlyGrowth and inTimeShrink: the margin grows by earlyGrowth for
+	// each point read early and shrinks by inTimeShrink for each one read
+	// in time, so it settles where the early share p has p / (1 - p) =
+	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 3% of the points.
+	earlyGrowth  = 1.15
+	inTimeShrink = 1.0 / 256
 )
 
-// pacer is a sweep's margin. Each chunk with an early read (its sums
-// still busy) doubles it, up to maxMargin; each chunk without one takes
-// an eighth off, down to minMargin, so a stall of the machine or the
-// network costs a few redone points, not every later point's time.
+// pacer is a board's margin, kept from sweep to sweep. A point read
+// early (its sums still busy) costs its time again and about a round
+// trip; one read in time costs the margin. Measured through the LAN
+// stand-in on a machine with a load of 14, a fifth of the points were
+// read early at 20 us and still one in a hundred at 1 ms: the wake-ups
+// of a loaded machine are late by any amount, so a margin that avoided
+// every early read would cost more than the points it saves. A
+// systematic lag (a server slower than this one) makes every read early
+// at first, and the margin grows past it within a few dozen points.
 type pacer struct {
 	mu     sync.Mutex
 	margin time.Duration
@@ -72,31 +84,28 @@ func (pc *pacer) get() time.Duration {
 	return pc.margin
 }
 
-// note records a chunk's count of early reads.
-func (pc *pacer) note(early int) {
+// note records a chunk's points read in time and early.
+func (pc *pacer) note(inTime, early int) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	if early > 0 {
-		pc.margin = min(2*pc.margin, maxMargin)
-		return
-	}
-	pc.margin = max(pc.margin-pc.margin/8, minMargin)
+	m := float64(pc.margin) * math.Pow(earlyGrowth, float64(early)) * math.Pow(1-inTimeShrink, float64(inTime))
+	pc.margin = time.Duration(min(max(m, float64(minMargin)), float64(maxMargin)))
 }
 
-// ops builds the transaction of points idx (in order, of one trace) and
-// returns the index of each point's sum read in it. It is self-contained:
+// ops builds the transaction of points idx (in order, of one trace), open
+// loop or closed, and returns the index of each point's sum read in it. It is self-contained:
 // it first writes the filter and averaging registers of its first point,
 // so it measures the same whatever ran on the module before it (the
 // bridge does not promise that two queued transactions run in arrival
 // order). Per point: write the frequency (which starts the point), then
 // read the four sum words, whose busy bit says whether the point is over:
-//   - closed loop (margin < 0): a wait for the busy bit to clear comes
-//     between them, with the point's hardware time as its hint;
+//   - closed loop: a wait for the busy bit to clear comes between them,
+//     with the point's hardware time as its hint;
 //   - open loop: the read is timed (api.Op.After) the point's time plus
-//     the margin after the write, so no round trip separates one point
+//     margin after the write, so no round trip separates one point
 //     from the next; a read that came too early shows busy, and the
 //     caller measures that point again.
-func (p *plan) ops(base uint32, idx []int, margin time.Duration) ([]api.Op, []int) {
+func (p *plan) ops(base uint32, idx []int, open bool, margin time.Duration) ([]api.Op, []int) {
 	ops := make([]api.Op, 0, 3*len(idx)+8)
 	reads := make([]int, len(idx))
 	var cur point
@@ -115,12 +124,12 @@ func (p *plan) ops(base uint32, idx []int, margin time.Duration) ([]api.Op, []in
 		d := float64(pt.cycles()) / regmap.Clock
 		ops = append(ops, api.Write(base+regmap.IQFrequency, pt.freqReg))
 		read := api.Read(base+regmap.IQNAISumLow, 4)
-		if margin < 0 {
+		if !open {
 			// The wait allows for the host stalling: three times the
 			// point plus a second.
 			ops = append(ops, api.WaitAfter(base+regmap.IQNAISumLow, regmap.IQNABusy, 0, d, 3*d+1))
 		} else {
-			read = api.Delayed(d*(1+clockShare)+margin.Seconds(), read)
+			read = api.Delayed(max(d*(1+clockShare)+margin.Seconds(), 0), read)
 		}
 		reads[n] = len(ops)
 		ops = append(ops, read)
@@ -181,9 +190,6 @@ type result struct {
 	err    error
 }
 
-// closedLoop is the margin of ops that makes a closed-loop transaction.
-const closedLoop = -1
-
 // measure runs chunk c on the module at base: open loop with pc (nil:
 // closed loop), and then closed loop the points whose sums were read
 // early.
@@ -193,20 +199,20 @@ func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk,
 		idx[n] = c.from + n
 	}
 	res := result{c: c}
-	margin := time.Duration(closedLoop)
+	var margin time.Duration
 	if pc != nil {
 		margin = pc.get()
 	}
 	var early []int
-	res.sums, res.waited, early, res.err = p.measurePoints(ctx, hw, base, idx, margin)
+	res.sums, res.waited, early, res.err = p.measurePoints(ctx, hw, base, idx, pc != nil, margin)
 	if res.err != nil || pc == nil {
 		return res
 	}
-	pc.note(len(early))
+	pc.note(len(idx)-len(early), len(early))
 	if len(early) == 0 {
 		return res
 	}
-	again, _, _, err := p.measurePoints(ctx, hw, base, early, closedLoop)
+	again, _, _, err := p.measurePoints(ctx, hw, base, early, false, 0)
 	if err != nil {
 		res.err = err
 		return res
@@ -221,8 +227,8 @@ func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk,
 // measurePoints measures points idx in one transaction (see ops) and returns
 // their sum words, in zero span what each wait took, and the points whose
 // sums were read early (open loop only: closed loop, that is an error).
-func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, margin time.Duration) (sums [][4]uint32, waited []float64, early []int, err error) {
-	ops, reads := p.ops(base, idx, margin)
+func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, open bool, margin time.Duration) (sums [][4]uint32, waited []float64, early []int, err error) {
+	ops, reads := p.ops(base, idx, open, margin)
 	r, err := hw.Do(ctx, api.Txn{Ops: ops})
 	if err != nil {
 		return nil, nil, nil, err
@@ -231,7 +237,7 @@ func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, id
 		return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA: %d results for %d ops", len(r.Results), len(ops))
 	}
 	sums = make([][4]uint32, len(idx))
-	if p.zeroSpan && margin < 0 {
+	if p.zeroSpan && !open {
 		waited = make([]float64, len(idx))
 	}
 	for n, at := range reads {
@@ -240,7 +246,7 @@ func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, id
 		}
 		copy(sums[n][:], r.Results[at].Words)
 		if _, _, busy := regmap.NASums(sums[n]); busy {
-			if margin < 0 {
+			if !open {
 				return nil, nil, nil, rperr.Errorf(rperr.EUnavailable, "NA point %d: its sums read busy after its wait ended", idx[n])
 			}
 			early = append(early, idx[n])
@@ -252,11 +258,12 @@ func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, id
 	return sums, waited, early, nil
 }
 
-// run measures every trace on iq k (set up already), open loop when open
-// (not in zero span, whose times come from the waits), and returns the
-// averaged transfer function, in zero span each point's time since the
-// first point's end, and how many points were measured again.
-func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, open bool, pr *progress) ([]complex128, []float64, int, error) {
+// run measures every trace on iq k (set up already), open loop with pc
+// (nil: closed loop; zero span is always closed loop, its times come
+// from the waits), and returns the averaged transfer function, in zero
+// span each point's time since the first point's end, and how many
+// points were measured again.
+func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, pc *pacer, pr *progress) ([]complex128, []float64, int, error) {
 	base := iqBase(k)
 	chunks := p.chunks(target)
 	n := len(p.points)
@@ -267,9 +274,8 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var pc *pacer
-	if open && !p.zeroSpan {
-		pc = newPacer()
+	if p.zeroSpan {
+		pc = nil
 	}
 	results := make(chan result, len(chunks))
 	send := func(c chunk) { results <- p.measure(ctx, hw, base, c, pc) }
