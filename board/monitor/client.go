@@ -192,6 +192,8 @@ func (c *Client) Write(addr uint32, src []uint32) error {
 // round trip plus its transfer instead of one round trip per request.
 // Writes to consecutive addresses are merged into one request where the
 // protocol allows it (inside one Window, at most MaxWriteWords words).
+// A timed access (Access.After) is sent when its time comes, by a second
+// goroutine while the answers before it are read.
 // Each answer's echo is checked as Read and Write check theirs. On a
 // failure it returns the index of the access whose answer did not come
 // (for merged writes, the first of them) and drops the connection, so no
