@@ -63,9 +63,9 @@
 // trip away): per point write the frequency and read the sums timed
 // (api.Op.After) the point's time plus a margin after it, so the bridge
 // sends the next point by its own clock without polling; a read whose
-// busy bit is still set came early, and that point is measured again
-// closed loop. The margin (pacer) is the board's and settles where about
-// 3% of the reads come early.
+// busy bit is still set came early, and that point is measured again,
+// open loop with a wider margin and then closed loop. The margin (pacer)
+// is the board's and settles where about 6% of the reads come early.
 //
 // # Borrowing IQ modules
 //

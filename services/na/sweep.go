@@ -57,9 +57,9 @@ const (
 	// earlyGrowth and inTimeShrink: the margin grows by earlyGrowth for
 	// each point read early and shrinks by inTimeShrink for each one read
 	// in time, so it settles where the early share p has p / (1 - p) =
-	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 3% of the points.
+	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 6% of the points.
 	earlyGrowth  = 1.15
-	inTimeShrink = 1.0 / 256
+	inTimeShrink = 1.0 / 128
 )
 
 // pacer is a board's margin, kept from sweep to sweep. A point read
@@ -191,8 +191,9 @@ type result struct {
 }
 
 // measure runs chunk c on the module at base: open loop with pc (nil:
-// closed loop), and then closed loop the points whose sums were read
-// early.
+// closed loop). Points whose sums were read early are measured again,
+// first open loop with retryMargin (a fraction of a point's time, where
+// a closed loop costs a round trip per point), then closed loop.
 func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer) result {
 	idx := make([]int, c.to-c.from)
 	for n := range idx {
@@ -209,24 +210,28 @@ func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk,
 		return res
 	}
 	pc.note(len(idx)-len(early), len(early))
-	if len(early) == 0 {
-		return res
-	}
-	again, _, _, err := p.measurePoints(ctx, hw, base, early, false, 0)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	for n, i := range early {
-		res.sums[i-c.from] = again[n]
-	}
 	res.redone = len(early)
+	for try := 0; len(early) > 0; try++ {
+		again, _, still, err := p.measurePoints(ctx, hw, base, early, try == 0, retryMargin(margin))
+		if err != nil {
+			res.err = err
+			return res
+		}
+		for n, i := range early {
+			res.sums[i-c.from] = again[n]
+		}
+		early = still
+	}
 	return res
 }
 
-// measurePoints measures points idx in one transaction (see ops) and returns
-// their sum words, in zero span what each wait took, and the points whose
-// sums were read early (open loop only: closed loop, that is an error).
+// retryMargin is the margin of a second try at points read early.
+func retryMargin(m time.Duration) time.Duration { return max(4*m, 250*time.Microsecond) }
+
+// measurePoints measures points idx in one transaction (see ops) and
+// returns their sum words, in zero span what each wait took, and the
+// points whose sums were read early (open loop only: closed loop, that is
+// an error). The sums of a point read early are those of a busy point.
 func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, open bool, margin time.Duration) (sums [][4]uint32, waited []float64, early []int, err error) {
 	ops, reads := p.ops(base, idx, open, margin)
 	r, err := hw.Do(ctx, api.Txn{Ops: ops})
