@@ -65,7 +65,7 @@
 // sends the next point by its own clock without polling; a read whose
 // busy bit is still set came early, and that point is measured again,
 // open loop with a wider margin and then closed loop. The margin (pacer)
-// is the board's and settles where about 6% of the reads come early.
+// is the board's and settles where about 5% of the reads come early.
 //
 // # Borrowing IQ modules
 //

@@ -57,20 +57,22 @@ const (
 	// earlyGrowth and inTimeShrink: the margin grows by earlyGrowth for
 	// each point read early and shrinks by inTimeShrink for each one read
 	// in time, so it settles where the early share p has p / (1 - p) =
-	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 6% of the points.
-	earlyGrowth  = 1.15
-	inTimeShrink = 1.0 / 128
+	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 5% of the points. Small
+	// steps: a burst of early reads (the machine or the network stalled
+	// for a moment) moves it little, and a lag that makes every read
+	// early still takes it from 40 us to 1 ms within 70 points.
+	earlyGrowth  = 1.05
+	inTimeShrink = 1.0 / 384
 )
 
 // pacer is a board's margin, kept from sweep to sweep. A point read
 // early (its sums still busy) costs its time again and about a round
-// trip; one read in time costs the margin. Measured through the LAN
-// stand-in on a machine with a load of 14, a fifth of the points were
-// read early at 20 us and still one in a hundred at 1 ms: the wake-ups
-// of a loaded machine are late by any amount, so a margin that avoided
-// every early read would cost more than the points it saves. A
-// systematic lag (a server slower than this one) makes every read early
-// at first, and the margin grows past it within a few dozen points.
+// trip; one read in time costs the margin. Through the LAN stand-in on a
+// machine with a load of 14, a fifth of the points were read early at
+// 20 us, 4% at 150 us and still 1 to 3% at 1 ms, and the sweep was
+// fastest at about 150 us: the wake-ups of a loaded machine are late by
+// any amount, so a margin that avoided every early read would cost more
+// than the points it saves.
 type pacer struct {
 	mu     sync.Mutex
 	margin time.Duration
@@ -225,8 +227,10 @@ func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk,
 	return res
 }
 
-// retryMargin is the margin of a second try at points read early.
-func retryMargin(m time.Duration) time.Duration { return max(4*m, 250*time.Microsecond) }
+// retryMargin is the margin of a second try at points read early: wide
+// enough that few are early again, and never more than maxMargin, as the
+// try costs it on each of its points.
+func retryMargin(m time.Duration) time.Duration { return min(2*m+100*time.Microsecond, maxMargin) }
 
 // measurePoints measures points idx in one transaction (see ops) and
 // returns their sum words, in zero span what each wait took, and the
