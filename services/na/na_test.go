@@ -21,7 +21,7 @@ import (
 	"github.com/rpbus/rpbus/services/scope"
 )
 
-// Tolerances of the issue: magnitude and phase of well-measured points.
+// Tolerances: magnitude and phase of well-measured points.
 const (
 	magTol   = 0.02 // relative
 	phaseTol = 2.0  // degrees

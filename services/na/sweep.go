@@ -67,12 +67,10 @@ const (
 
 // pacer is a board's margin, kept from sweep to sweep. A point read
 // early (its sums still busy) costs its time again and about a round
-// trip; one read in time costs the margin. Through the LAN stand-in on a
-// machine with a load of 14, a fifth of the points were read early at
-// 20 us, 4% at 150 us and still 1 to 3% at 1 ms, and the sweep was
-// fastest at about 150 us: the wake-ups of a loaded machine are late by
-// any amount, so a margin that avoided every early read would cost more
-// than the points it saves.
+// trip; one read in time costs the margin. The wake-ups of a loaded
+// host are late by any amount, so a margin that avoided every early read
+// would cost more than the points it saves (docs/benchmarks.md has the
+// early share against the margin).
 type pacer struct {
 	mu     sync.Mutex
 	margin time.Duration
