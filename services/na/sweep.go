@@ -93,11 +93,11 @@ func (pc *pacer) note(inTime, early int) {
 }
 
 // ops builds the transaction of points idx (in order, of one trace), open
-// loop or closed, and returns the index of each point's sum read in it. It is self-contained:
-// it first writes the filter and averaging registers of its first point,
-// so it measures the same whatever ran on the module before it (the
-// bridge does not promise that two queued transactions run in arrival
-// order). Per point: write the frequency (which starts the point), then
+// loop or closed, and returns the index of each point's sum read in it.
+// It is self-contained: it first writes the filter and averaging
+// registers of its first point, so it measures the same whatever ran on
+// the module before it (the bridge does not promise that two queued
+// transactions run in arrival order). Per point: write the frequency (which starts the point), then
 // read the four sum words, whose busy bit says whether the point is over:
 //   - closed loop: a wait for the busy bit to clear comes between them,
 //     with the point's hardware time as its hint;
@@ -192,8 +192,8 @@ type result struct {
 
 // measure runs chunk c on the module at base: open loop with pc (nil:
 // closed loop). Points whose sums were read early are measured again,
-// first open loop with retryMargin (a fraction of a point's time, where
-// a closed loop costs a round trip per point), then closed loop.
+// first open loop with retryMargin (on a remote board a closed-loop point
+// costs a round trip more), then, those still early, closed loop.
 func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer) result {
 	idx := make([]int, c.to-c.from)
 	for n := range idx {
