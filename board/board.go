@@ -55,8 +55,9 @@ type Access struct {
 	Words []uint32
 	// After, when positive, holds the access back until this long after
 	// the access before it was sent (the first: after Batch was called),
-	// without waiting for any answer: a board-side clock's timing, kept
-	// by the bridge's.
+	// and a remote backend also until this long after the access before
+	// it took effect as far as its answer shows: a board-side clock's
+	// timing, kept by the bridge's.
 	After time.Duration
 }
 

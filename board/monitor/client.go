@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -128,6 +129,10 @@ type clientConn struct {
 	skip    int
 	pollHdr [HeaderSize]byte
 	used    bool // an exchange has succeeded since the dial
+	// rttMin is the shortest time from sending a request to the start of
+	// its answer seen on this connection (ns; 0: none yet). The reader
+	// stores it, a sender of timed requests loads it.
+	rttMin atomic.Int64
 }
 
 // Dial connects to the monitor_server at addr (host:port; a bare host gets
@@ -305,6 +310,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		_ = tc.SetNoDelay(true)
 	}
 	cc.c, cc.used, cc.skip = conn, false, 0
+	cc.rttMin.Store(0)
 	cc.br.Reset(conn)
 	return nil
 }
@@ -481,10 +487,12 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 		}
 		return cc.answers(conn, timeout, nil)
 	}
-	s := &sender{conn: conn, timeout: timeout, sent: make(chan int, len(cc.reqs)), err: make(chan error, 1)}
+	n := len(cc.reqs)
+	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, sentAt: make([]time.Time, n), answeredAt: make([]time.Time, n),
+		sent: make(chan int, n), answers: make(chan int, n), err: make(chan error, 1)}
 	ctx, stop := context.WithCancel(context.Background())
 	go s.run(ctx, cc.buf, cc.reqs)
-	done, answered, err = cc.answers(conn, timeout, s.sent)
+	done, answered, err = cc.answers(conn, timeout, s)
 	stop()
 	if err != nil {
 		conn.Close() // unblocks the sender
@@ -497,12 +505,54 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 
 // sender writes a pipeline's requests, each timed one (and the untimed
 // ones after it) when its time comes, and tells the reader on sent how
-// many requests are going out.
+// many requests are going out; the reader tells it on answers how many
+// answers it has taken.
+//
+// A timed request is due its After past the request before it, which is
+// the later of two times: After past when that request was sent, and
+// After past when the board performed it, which is at the latest when its
+// answer began to arrive less the shortest round trip seen. The second
+// one holds back a read whose write was held up on its way to the board
+// (a late wake-up of the server or of a hop), which would otherwise reach
+// the board too soon after the write took effect. So a timed request
+// waits for the answer of the request before it.
 type sender struct {
-	conn    net.Conn
-	timeout time.Duration
-	sent    chan int   // requests written so far, counting the one being written
-	err     chan error // the write error, or nil, when done
+	conn       net.Conn
+	timeout    time.Duration
+	rttMin     *atomic.Int64
+	sentAt     []time.Time // per request: when it went out (sender)
+	answeredAt []time.Time // per request: when its answer began to arrive (reader)
+	sent       chan int    // requests written so far, counting the one being written
+	answers    chan int    // answers taken so far; closed when the reader ends
+	err        chan error  // the write error, or nil, when done
+}
+
+// due returns when request i, timed d, may go: d past last (when request
+// i-1 went out) and, once request i-1's answer is in, d past its arrival
+// less the shortest round trip. It returns false when the reader ended
+// first.
+func (s *sender) due(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) (time.Time, bool) {
+	at := last.Add(d)
+	if i == 0 {
+		return at, true
+	}
+	for *taken < i {
+		select {
+		case n, ok := <-s.answers:
+			if !ok {
+				return at, false
+			}
+			*taken = n
+		case <-ctx.Done():
+			return at, false
+		}
+	}
+	if rtt := time.Duration(s.rttMin.Load()); rtt > 0 {
+		if t := s.answeredAt[i-1].Add(d - rtt); t.After(at) {
+			at = t
+		}
+	}
+	return at, true
 }
 
 func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
@@ -515,13 +565,19 @@ func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
 		s.err <- err
 	}()
 	last := time.Now() // when the request before the next one went out
+	taken := 0         // answers the reader has taken
 	for i := 0; i < len(reqs); {
 		j := i + 1
 		for j < len(reqs) && reqs[j].after == 0 {
 			j++
 		}
 		if d := reqs[i].after; d > 0 {
-			if err = precise.Until(ctx, last.Add(d)); err != nil {
+			at, ok := s.due(ctx, i, d, last, &taken)
+			if !ok {
+				err = errors.New("the answers ended first")
+				return
+			}
+			if err = precise.Until(ctx, at); err != nil {
 				return
 			}
 		}
@@ -530,6 +586,9 @@ func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
 			end = reqs[j].at
 		}
 		last = time.Now()
+		for k := i; k < j; k++ {
+			s.sentAt[k] = last
+		}
 		if s.timeout > 0 {
 			if err = s.conn.SetWriteDeadline(last.Add(s.timeout)); err != nil {
 				return
@@ -545,22 +604,25 @@ func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
 	}
 }
 
-// answers reads the answers to cc.reqs in order. With sent (a sender's),
-// it waits for each request to go out before its answer's deadline
-// starts.
-func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, sent <-chan int) (done int, answered bool, err error) {
+// answers reads the answers to cc.reqs in order. With s (a sender), it
+// waits for each request to go out before its answer's deadline starts,
+// and tells s when each answer arrives.
+func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (done int, answered bool, err error) {
+	if s != nil {
+		defer close(s.answers)
+	}
 	if cc.skip > 0 {
 		if err := cc.settle(conn, timeout); err != nil {
 			return 0, true, err
 		}
 	}
 	out := len(cc.reqs)
-	if sent != nil {
+	if s != nil {
 		out = 0
 	}
 	for i, r := range cc.reqs {
 		for i >= out {
-			n, ok := <-sent
+			n, ok := <-s.sent
 			if !ok {
 				out = len(cc.reqs) // the sender failed: the read below fails too
 				break
@@ -576,6 +638,15 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, sent <-chan 
 			return i, answered || k > 0, err
 		}
 		answered = true
+		if s != nil && !s.sentAt[i].IsZero() {
+			now := time.Now()
+			s.answeredAt[i] = now
+			if rtt := now.Sub(s.sentAt[i]); rtt > 0 {
+				if m := cc.rttMin.Load(); m == 0 || int64(rtt) < m {
+					cc.rttMin.Store(int64(rtt))
+				}
+			}
+		}
 		if sent := cc.buf[r.at : r.at+HeaderSize]; !bytes.Equal(cc.echo[:], sent) {
 			return i, true, rperr.Errorf(rperr.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
 				sent, cc.echo[:])
@@ -586,6 +657,9 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, sent <-chan 
 				return i, true, err
 			}
 			getWords(r.dst, cc.payload)
+		}
+		if s != nil {
+			s.answers <- i + 1
 		}
 	}
 	if k := cc.br.Buffered(); k != 0 {

@@ -48,7 +48,9 @@ func TestEarlyReadsAreMeasuredAgain(t *testing.T) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed = 11
 	hw := monitorHW(t, cfg)
-	p, err := newPlan(api.NASettings{StartFreq: 300e3, StopFreq: 3e6, Points: 21, RBW: 10e3, Amplitude: 0.2}, 0, false)
+	// rbw 1 kHz: a point lasts 1.2 ms, so a read sent right behind the
+	// write that starts it always finds it busy.
+	p, err := newPlan(api.NASettings{StartFreq: 300e3, StopFreq: 3e6, Points: 21, RBW: 1e3, Amplitude: 0.2}, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestEarlyReadsAreMeasuredAgain(t *testing.T) {
 		margin     time.Duration
 		wantRedone func(int) bool
 	}{
-		{"early", -first, func(n int) bool { return n == len(p.points) }},
+		{"early", -2 * first, func(n int) bool { return n == len(p.points) }},
 		{"in time", 200 * time.Microsecond, func(n int) bool { return n < len(p.points)/2 }},
 	} {
 		if _, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(0))}); err != nil {
