@@ -527,32 +527,29 @@ type sender struct {
 	err        chan error  // the write error, or nil, when done
 }
 
-// due returns when request i, timed d, may go: d past last (when request
-// i-1 went out) and, once request i-1's answer is in, d past its arrival
-// less the shortest round trip. It returns false when the reader ended
-// first.
-func (s *sender) due(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) (time.Time, bool) {
-	at := last.Add(d)
-	if i == 0 {
-		return at, true
+// wait holds request i, timed d, until it is due: d past last (when
+// request i-1 went out), then, once request i-1's answer is in, d past
+// its arrival less the shortest round trip. The first sleep comes first:
+// the answer has usually arrived by then, so one wake-up does.
+func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) error {
+	if err := precise.Until(ctx, last.Add(d)); err != nil || i == 0 {
+		return err
 	}
 	for *taken < i {
 		select {
 		case n, ok := <-s.answers:
 			if !ok {
-				return at, false
+				return errors.New("the answers ended first")
 			}
 			*taken = n
 		case <-ctx.Done():
-			return at, false
+			return ctx.Err()
 		}
 	}
 	if rtt := time.Duration(s.rttMin.Load()); rtt > 0 {
-		if t := s.answeredAt[i-1].Add(d - rtt); t.After(at) {
-			at = t
-		}
+		return precise.Until(ctx, s.answeredAt[i-1].Add(d-rtt))
 	}
-	return at, true
+	return nil
 }
 
 func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
@@ -572,12 +569,7 @@ func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
 			j++
 		}
 		if d := reqs[i].after; d > 0 {
-			at, ok := s.due(ctx, i, d, last, &taken)
-			if !ok {
-				err = errors.New("the answers ended first")
-				return
-			}
-			if err = precise.Until(ctx, at); err != nil {
+			if err = s.wait(ctx, i, d, last, &taken); err != nil {
 				return
 			}
 		}
