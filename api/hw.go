@@ -47,7 +47,7 @@ func (t Txn) CheckFields() error {
 			stray = firstSet([]string{"n", "width", "mask", "value", "timeout", "earliest"},
 				o.N != 0, o.Width != 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0)
 		case OpWait:
-			stray = firstSet([]string{"n", "width", "words"}, o.N != 0, o.Width != 0, len(o.Words) > 0)
+			stray = firstSet([]string{"n", "width", "words", "after"}, o.N != 0, o.Width != 0, len(o.Words) > 0, o.After != 0)
 		}
 		if stray != "" {
 			return rperr.Invalidf("ops[%d].%s: a %s takes no %s", i, stray, o.Op, stray)
@@ -112,6 +112,15 @@ type Op struct {
 	// that starts it). A polled backend sleeps through what is left of it
 	// when the wait begins instead of polling.
 	Earliest float64 `json:"earliest,omitempty"`
+	// After times a read or a write: it is sent to the board no sooner
+	// than this many seconds after the op before it was sent, as a
+	// board-side clock would time it, without a poll. A remote board's
+	// bridge also holds it until that long after the op before it took
+	// effect, as far as that op's answer shows (its arrival less the
+	// shortest round trip seen). A network analyzer reads a point's sums
+	// its duration after the write that started it and checks their busy
+	// bit, instead of polling for it.
+	After float64 `json:"after,omitempty"`
 }
 
 // Read, Read16, Write and Wait build operations.
@@ -131,6 +140,13 @@ func Wait(addr, mask, value uint32, timeoutSeconds float64) Op {
 func WaitAfter(addr, mask, value uint32, earliestSeconds, timeoutSeconds float64) Op {
 	o := Wait(addr, mask, value, timeoutSeconds)
 	o.Earliest = earliestSeconds
+	return o
+}
+
+// Delayed returns o sent afterSeconds after the op before it (see
+// Op.After).
+func Delayed(afterSeconds float64, o Op) Op {
+	o.After = afterSeconds
 	return o
 }
 

@@ -78,7 +78,7 @@ func (t *Txn) DecodeMsgpack(dec *msgpack.Decoder) error {
 
 // EncodeMsgpack writes o as the map its json tags describe.
 func (o Op) EncodeMsgpack(enc *msgpack.Encoder) error {
-	n := 2 + count(o.N != 0, o.Width != 0, len(o.Words) > 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0)
+	n := 2 + count(o.N != 0, o.Width != 0, len(o.Words) > 0, o.Mask != 0, o.Value != 0, o.Timeout != 0, o.Earliest != 0, o.After != 0)
 	w := mapWriter{enc: enc}
 	w.len(n)
 	w.str("op", o.Op)
@@ -104,6 +104,9 @@ func (o Op) EncodeMsgpack(enc *msgpack.Encoder) error {
 	}
 	if o.Earliest != 0 {
 		w.float("earliest", o.Earliest)
+	}
+	if o.After != 0 {
+		w.float("after", o.After)
 	}
 	return w.err
 }
@@ -134,6 +137,8 @@ func (o *Op) DecodeMsgpack(dec *msgpack.Decoder) error {
 			o.Timeout, err = wire.DecodeFloat(dec)
 		case "earliest":
 			o.Earliest, err = wire.DecodeFloat(dec)
+		case "after":
+			o.After, err = wire.DecodeFloat(dec)
 		default:
 			return errUnknown
 		}

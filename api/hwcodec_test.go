@@ -23,6 +23,8 @@ func TestOpCodecRoundTrip(t *testing.T) {
 		Write(0x40100008, long...),
 		Wait(0x40100000, 3, 0, 0.25),
 		WaitAfter(0x40100000, 3, 0, 131e-6, 0.25),
+		Delayed(1.2e-3, Read(0x40100140, 4)),
+		Delayed(5e-6, Write(0x40100108, 1)),
 		{Op: "read", Addr: 0xFFFFFFFC, N: 1},
 	}}
 	b, err := wire.Msgpack.Marshal(txn)

@@ -53,6 +53,12 @@ type Access struct {
 	Write bool
 	// Words are the words to store (a write) or the buffer a read fills.
 	Words []uint32
+	// After, when positive, holds the access back until this long after
+	// the access before it was sent (the first: after Batch was called),
+	// and a remote backend also until this long after the access before
+	// it took effect as far as its answer shows: a board-side clock's
+	// timing, kept by the bridge's.
+	After time.Duration
 }
 
 // Batcher is implemented by backends for which a run of accesses costs
@@ -60,7 +66,7 @@ type Access struct {
 // run in about one round trip instead of one per access.
 type Batcher interface {
 	// Batch performs run in order, with the effect of the same sequence
-	// of Read and Write calls. When an access fails it returns its index
+	// of Read and Write calls, each sent no sooner than its After. When an access fails it returns its index
 	// in run and the error: the accesses before it took effect, the ones
 	// after it may or may not have.
 	Batch(run []Access) (failed int, err error)

@@ -249,3 +249,36 @@ func TestCallsDoNotAllocate(t *testing.T) {
 		t.Errorf("Write allocates %v times", n)
 	}
 }
+
+// Timed accesses leave when their time comes, in as many socket writes as
+// there are timed accesses plus one; a timed write is not merged into the
+// write before it; and an answer's deadline counts from when its request
+// went out, so a run much longer than the timeout still succeeds.
+func TestTimedBatch(t *testing.T) {
+	dialer := &countingDial{}
+	mem := newMem()
+	_, addr := startServer(t, mem)
+	c := dial(t, addr, WithDialFunc(dialer.dial), WithTimeout(30*time.Millisecond))
+	const step = 40 * time.Millisecond // longer than the timeout
+	got := make([]uint32, 2)
+	run := []board.Access{
+		{Addr: base + 0x100, Write: true, Words: []uint32{1}},
+		{Addr: base + 0x104, Write: true, Words: []uint32{2}, After: step}, // adjacent, yet sent on its own
+		{Addr: base + 0x100, Words: got, After: step},
+		{Addr: base + 0x108, Write: true, Words: []uint32{3}, After: step},
+	}
+	before := dialer.writes.Load()
+	t0 := time.Now()
+	if k, err := c.Batch(run); err != nil {
+		t.Fatalf("access %d: %v", k, err)
+	}
+	if d := time.Since(t0); d < 3*step {
+		t.Errorf("the run took %v, its timed accesses %v", d, 3*step)
+	}
+	if n := dialer.writes.Load() - before; n != 4 {
+		t.Errorf("%d socket writes, want 4 (one per timed access and the first)", n)
+	}
+	if got[0] != 1 || got[1] != 2 {
+		t.Errorf("read back %v, want [1 2]", got)
+	}
+}

@@ -10,10 +10,12 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/internal/precise"
 	"github.com/rpbus/rpbus/rperr"
 )
 
@@ -127,6 +129,10 @@ type clientConn struct {
 	skip    int
 	pollHdr [HeaderSize]byte
 	used    bool // an exchange has succeeded since the dial
+	// rttMin is the shortest time from sending a request to the start of
+	// its answer seen on this connection (ns; 0: none yet). The reader
+	// stores it, a sender of timed requests loads it.
+	rttMin atomic.Int64
 }
 
 // Dial connects to the monitor_server at addr (host:port; a bare host gets
@@ -191,6 +197,8 @@ func (c *Client) Write(addr uint32, src []uint32) error {
 // round trip plus its transfer instead of one round trip per request.
 // Writes to consecutive addresses are merged into one request where the
 // protocol allows it (inside one Window, at most MaxWriteWords words).
+// A timed access (Access.After) is sent when its time comes, by a second
+// goroutine while the answers before it are read.
 // Each answer's echo is checked as Read and Write check theirs. On a
 // failure it returns the index of the access whose answer did not come
 // (for merged writes, the first of them) and drops the connection, so no
@@ -302,6 +310,7 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 		_ = tc.SetNoDelay(true)
 	}
 	cc.c, cc.used, cc.skip = conn, false, 0
+	cc.rttMin.Store(0)
 	cc.br.Reset(conn)
 	return nil
 }
@@ -331,7 +340,8 @@ type request struct {
 	at     int    // offset of its header in the request bytes
 	h      Header // as sent
 	dst    []uint32
-	access int // index of the (first) access it carries
+	access int           // index of the (first) access it carries
+	after  time.Duration // sent no sooner than this after the request before it
 }
 
 // inlineWrite: request bytes up to this size (less than any socket's
@@ -342,39 +352,43 @@ type request struct {
 const inlineWrite = 4 << 10
 
 // plan encodes run into cc.buf as requests (cc.reqs), chunked at the
-// protocol's limits and Window ends, adjacent writes merged. It reports
-// whether any request writes.
-func (cc *clientConn) plan(run []board.Access) (writes bool) {
+// protocol's limits and Window ends, adjacent writes merged unless the
+// later one is timed (Access.After). It reports whether any request
+// writes, and whether any is timed.
+func (cc *clientConn) plan(run []board.Access) (writes, timed bool) {
 	cc.reqs = cc.reqs[:0]
 	cc.buf = cc.buf[:0]
 	for i, a := range run {
-		addr, words := a.Addr, a.Words
+		addr, words, after := a.Addr, a.Words, max(a.After, 0)
+		timed = timed || after > 0
 		for len(words) > 0 {
 			if a.Write {
 				writes = true
-				if k := cc.merge(addr, words); k > 0 {
-					words, addr = words[k:], addr+uint32(4*k)
-					continue
+				if after == 0 {
+					if k := cc.merge(addr, words); k > 0 {
+						words, addr = words[k:], addr+uint32(4*k)
+						continue
+					}
 				}
 				k := chunkWords(addr, len(words), MaxWriteWords)
-				cc.add(i, Header{Cmd: CmdWrite, N: uint16(k), Addr: addr}, nil)
+				cc.add(i, Header{Cmd: CmdWrite, N: uint16(k), Addr: addr}, nil, after)
 				cc.buf = appendWords(cc.buf, words[:k])
-				words, addr = words[k:], addr+uint32(4*k)
+				words, addr, after = words[k:], addr+uint32(4*k), 0
 				continue
 			}
 			k := chunkWords(addr, len(words), MaxReadWords)
-			cc.add(i, Header{Cmd: CmdRead, N: uint16(k), Addr: addr}, words[:k])
-			words, addr = words[k:], addr+uint32(4*k)
+			cc.add(i, Header{Cmd: CmdRead, N: uint16(k), Addr: addr}, words[:k], after)
+			words, addr, after = words[k:], addr+uint32(4*k), 0
 		}
 	}
-	return writes
+	return writes, timed
 }
 
-func (cc *clientConn) add(access int, h Header, dst []uint32) {
+func (cc *clientConn) add(access int, h Header, dst []uint32, after time.Duration) {
 	at := len(cc.buf)
 	cc.buf = append(cc.buf, make([]byte, HeaderSize)...)
 	h.Put(cc.buf[at:])
-	cc.reqs = append(cc.reqs, request{at: at, h: h, dst: dst, access: access})
+	cc.reqs = append(cc.reqs, request{at: at, h: h, dst: dst, access: access, after: after})
 }
 
 // merge appends as many of words (to be written at addr) as fit to the
@@ -401,7 +415,7 @@ func (cc *clientConn) merge(addr uint32, words []uint32) int {
 
 // pipeline runs run on cc, dialling first if needed; see Batch.
 func (c *Client) pipeline(cc *clientConn, run []board.Access) (int, error) {
-	writes := cc.plan(run)
+	writes, timed := cc.plan(run)
 	defer clear(cc.reqs) // holds the caller's buffers
 	if len(cc.reqs) == 0 {
 		return 0, nil
@@ -416,7 +430,7 @@ func (c *Client) pipeline(cc *clientConn, run []board.Access) (int, error) {
 			}
 		}
 		reused := cc.used
-		done, answered, err := cc.exchange(c.opts.timeout)
+		done, answered, err := cc.exchange(c.opts.timeout, timed)
 		if err == nil {
 			cc.used = true
 			return 0, nil
@@ -457,49 +471,156 @@ func isConnReset(err error) bool {
 
 // exchange sends cc.buf's requests and takes their answers in order. done
 // is the number of requests fully answered, answered whether any answer
-// byte arrived (after which repeating the run is never safe).
-func (cc *clientConn) exchange(timeout time.Duration) (done int, answered bool, err error) {
+// byte arrived (after which repeating the run is never safe). With timed
+// requests, a second goroutine sends each timed request and those up to
+// the next one when its time comes while the answers are read.
+func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, answered bool, err error) {
 	conn := cc.c
 	if timeout > 0 {
 		if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 			return 0, false, err
 		}
 	}
-	var werr chan error
-	if len(cc.buf) <= inlineWrite {
+	if !timed && len(cc.buf) <= inlineWrite {
 		if _, err := conn.Write(cc.buf); err != nil {
 			return 0, false, err
 		}
-	} else {
-		werr = make(chan error, 1)
-		go func() {
-			_, err := conn.Write(cc.buf)
-			if err != nil {
-				conn.Close() // ends the answers' wait at once
-			}
-			werr <- err
-		}()
+		return cc.answers(conn, timeout, nil)
 	}
-	done, answered, err = cc.answers(conn, timeout)
-	if werr != nil {
-		if err != nil {
-			conn.Close() // unblocks the writer
-		}
-		if e := <-werr; e != nil && err == nil {
-			err = e
-		}
+	n := len(cc.reqs)
+	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, sentAt: make([]time.Time, n), answeredAt: make([]time.Time, n),
+		sent: make(chan int, n), answers: make(chan int, n), err: make(chan error, 1)}
+	ctx, stop := context.WithCancel(context.Background())
+	go s.run(ctx, cc.buf, cc.reqs)
+	done, answered, err = cc.answers(conn, timeout, s)
+	stop()
+	if err != nil {
+		conn.Close() // unblocks the sender
+	}
+	if e := <-s.err; e != nil && err == nil {
+		err = e
 	}
 	return done, answered, err
 }
 
-// answers reads the answers to cc.reqs in order.
-func (cc *clientConn) answers(conn net.Conn, timeout time.Duration) (done int, answered bool, err error) {
+// sender writes a pipeline's requests, each timed one (and the untimed
+// ones after it) when its time comes, and tells the reader on sent how
+// many requests are going out; the reader tells it on answers how many
+// answers it has taken.
+//
+// A timed request is due its After past the request before it, which is
+// the later of two times: After past when that request was sent, and
+// After past when the board performed it, which is at the latest when its
+// answer began to arrive less the shortest round trip seen. The second
+// one holds back a read whose write was held up on its way to the board
+// (a late wake-up of the server or of a hop), which would otherwise reach
+// the board too soon after the write took effect. So a timed request
+// waits for the answer of the request before it.
+type sender struct {
+	conn       net.Conn
+	timeout    time.Duration
+	rttMin     *atomic.Int64
+	sentAt     []time.Time // per request: when it went out (sender)
+	answeredAt []time.Time // per request: when its answer began to arrive (reader)
+	sent       chan int    // requests written so far, counting the one being written
+	answers    chan int    // answers taken so far; closed when the reader ends
+	err        chan error  // the write error, or nil, when done
+}
+
+// wait holds request i, timed d, until it is due: d past last (when
+// request i-1 went out), then, once request i-1's answer is in, d past
+// its arrival less the shortest round trip. The first sleep comes first:
+// the answer has usually arrived by then, so one wake-up does.
+func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) error {
+	if err := precise.Until(ctx, last.Add(d)); err != nil || i == 0 {
+		return err
+	}
+	for *taken < i {
+		select {
+		case n, ok := <-s.answers:
+			if !ok {
+				return errors.New("the answers ended first")
+			}
+			*taken = n
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if rtt := time.Duration(s.rttMin.Load()); rtt > 0 {
+		return precise.Until(ctx, s.answeredAt[i-1].Add(d-rtt))
+	}
+	return nil
+}
+
+func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
+	var err error
+	defer func() {
+		if err != nil {
+			s.conn.Close() // ends the answers' wait at once
+		}
+		close(s.sent)
+		s.err <- err
+	}()
+	last := time.Now() // when the request before the next one went out
+	taken := 0         // answers the reader has taken
+	for i := 0; i < len(reqs); {
+		j := i + 1
+		for j < len(reqs) && reqs[j].after == 0 {
+			j++
+		}
+		if d := reqs[i].after; d > 0 {
+			if err = s.wait(ctx, i, d, last, &taken); err != nil {
+				return
+			}
+		}
+		end := len(buf)
+		if j < len(reqs) {
+			end = reqs[j].at
+		}
+		last = time.Now()
+		for k := i; k < j; k++ {
+			s.sentAt[k] = last
+		}
+		if s.timeout > 0 {
+			if err = s.conn.SetWriteDeadline(last.Add(s.timeout)); err != nil {
+				return
+			}
+		}
+		// The answers' deadlines start now: a large write goes out
+		// while they are read.
+		s.sent <- j
+		if _, err = s.conn.Write(buf[reqs[i].at:end]); err != nil {
+			return
+		}
+		i = j
+	}
+}
+
+// answers reads the answers to cc.reqs in order. With s (a sender), it
+// waits for each request to go out before its answer's deadline starts,
+// and tells s when each answer arrives.
+func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (done int, answered bool, err error) {
+	if s != nil {
+		defer close(s.answers)
+	}
 	if cc.skip > 0 {
 		if err := cc.settle(conn, timeout); err != nil {
 			return 0, true, err
 		}
 	}
+	out := len(cc.reqs)
+	if s != nil {
+		out = 0
+	}
 	for i, r := range cc.reqs {
+		for i >= out {
+			n, ok := <-s.sent
+			if !ok {
+				out = len(cc.reqs) // the sender failed: the read below fails too
+				break
+			}
+			out = n
+		}
 		if timeout > 0 {
 			if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 				return i, answered, err
@@ -509,6 +630,15 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration) (done int, a
 			return i, answered || k > 0, err
 		}
 		answered = true
+		if s != nil && !s.sentAt[i].IsZero() {
+			now := time.Now()
+			s.answeredAt[i] = now
+			if rtt := now.Sub(s.sentAt[i]); rtt > 0 {
+				if m := cc.rttMin.Load(); m == 0 || int64(rtt) < m {
+					cc.rttMin.Store(int64(rtt))
+				}
+			}
+		}
 		if sent := cc.buf[r.at : r.at+HeaderSize]; !bytes.Equal(cc.echo[:], sent) {
 			return i, true, rperr.Errorf(rperr.EUnavailable, "echo mismatch: sent % x, got % x (server out of sync)",
 				sent, cc.echo[:])
@@ -519,6 +649,9 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration) (done int, a
 				return i, true, err
 			}
 			getWords(r.dst, cc.payload)
+		}
+		if s != nil {
+			s.answers <- i + 1
 		}
 	}
 	if k := cc.br.Buffered(); k != 0 {

@@ -61,7 +61,14 @@
 // connection, so nothing is left of the stream for the next call. When a
 // run's requests are larger than a socket buffer is sure to hold, a second
 // goroutine writes them while the answers are read, so that client and
-// server never both wait on full buffers.
+// server never both wait on full buffers. That goroutine also sends timed
+// accesses (board.Access.After): each one, and the untimed ones after it,
+// leaves when its time has passed since the request before it went out
+// and since that request took effect on the board, which is at the latest
+// when its answer began to arrive less the shortest round trip seen on
+// the connection; the answers of the earlier ones come back meanwhile,
+// and an answer's deadline counts from when its request went out. A timed
+// access is never merged into the write before it.
 //
 // WaitFor (board.Waiter) waits for a register condition. With a predicted
 // end (board.Cond.Earliest) it sleeps until about then and sends a burst

@@ -26,5 +26,9 @@
 // at a time. A wait goes to the backend's board.Waiter, or else is polled
 // (board.Poll); its hint (the op's earliest) counts from when the op
 // before it was sent, so the time the run's answers took to come back is
-// not slept again.
+// not slept again. A timed read or write (the op's after) leaves that long
+// after the op before it, by the bridge's clock: inside a Batcher's run
+// without waiting for answers, else after a sleep; a run whose timed ops
+// add up to more than 100 ms is cut, and the bridge sleeps to the next
+// part itself, where hw.cancel reaches it.
 package hwbridge

@@ -10,6 +10,7 @@ import (
 	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board"
+	"github.com/rpbus/rpbus/internal/precise"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 )
@@ -44,6 +45,9 @@ func plan(t api.Txn) ([]string, error) {
 	words := 0
 	for i, op := range t.Ops {
 		n := 1
+		if op.After < 0 || op.After > api.MaxWaitTimeout || math.IsNaN(op.After) {
+			return nil, rperr.Invalidf("ops[%d].after: %g s is outside 0..%g s", i, op.After, api.MaxWaitTimeout)
+		}
 		switch op.Op {
 		case api.OpRead:
 			n = op.N
@@ -206,10 +210,7 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 		}
 		op := t.Ops[i]
 		if op.Op != api.OpWait {
-			j := i + 1
-			for j < len(t.Ops) && t.Ops[j].Op != api.OpWait {
-				j++
-			}
+			j := runEnd(t.Ops, i)
 			if err := e.access(ctx, t.Ops[i:j], results[i:j], i, pool, &issued); err != nil {
 				return api.TxnReply{}, err
 			}
@@ -242,16 +243,41 @@ func (e *executor) run(ctx context.Context, t api.Txn, modules []string, tn *tur
 	return api.TxnReply{Results: results, Modules: modules, Started: api.Unix(start), Elapsed: time.Since(start).Seconds()}, nil
 }
 
+// maxRunSleep bounds the time the timed ops (Op.After) of one run may
+// hold it: a backend's Batch cannot be cancelled, so a longer run is cut
+// there and the bridge sleeps to its next part itself, where a cancel
+// reaches it. The cut costs a round trip on a remote board, a quarter of
+// a percent of the run's time at the LAN's 125 us each way.
+const maxRunSleep = 100 * time.Millisecond
+
+// runEnd returns where the run of reads and writes that starts at
+// ops[i] ends: at the next wait, or where its timed ops would hold it
+// longer than maxRunSleep.
+func runEnd(ops []api.Op, i int) int {
+	var slept time.Duration
+	j := i + 1
+	for ; j < len(ops) && ops[j].Op != api.OpWait; j++ {
+		slept += seconds(ops[j].After)
+		if slept > maxRunSleep {
+			break
+		}
+	}
+	return j
+}
+
 // access performs ops, a run of reads and writes that starts at ops[first]
 // of the transaction, into results: as one Batch when the backend is a
-// board.Batcher (a remote board: one round trip for the run), else one op
-// at a time. issued is set to when the last op was sent.
+// board.Batcher (a remote board: one round trip for the run, its timed
+// ops sent when their time comes without waiting for answers), else one
+// op at a time, each timed one after a sleep. The run's first op is timed
+// from issued, which is set to when the last op was sent (no sooner than
+// that, for a Batch).
 func (e *executor) access(ctx context.Context, ops []api.Op, results []api.OpResult, first int, pool *pooledReply, issued *time.Time) error {
 	b, ok := e.fpga.(board.Batcher)
 	if !ok {
 		for k, op := range ops {
-			if err := ctx.Err(); err != nil {
-				return rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", first+k)
+			if err := e.sleep(ctx, *issued, op, first+k); err != nil {
+				return err
 			}
 			*issued = time.Now()
 			if err := e.single(op, &results[k], pool); err != nil {
@@ -260,15 +286,25 @@ func (e *executor) access(ctx context.Context, ops []api.Op, results []api.OpRes
 		}
 		return nil
 	}
+	if err := e.sleep(ctx, *issued, ops[0], first); err != nil {
+		return err
+	}
 	run := make([]board.Access, len(ops))
+	var timed time.Duration
 	for k, op := range ops {
 		run[k] = board.Access{Addr: uint32(op.Addr), Write: op.Op == api.OpWrite, Words: op.Words}
+		if k > 0 {
+			run[k].After = seconds(op.After)
+			timed += run[k].After
+		}
 		if op.Op == api.OpRead {
 			run[k].Words = pool.words(op.N)
 		}
 	}
 	*issued = time.Now()
-	if k, err := b.Batch(run); err != nil {
+	k, err := b.Batch(run)
+	*issued = issued.Add(timed)
+	if err != nil {
 		return opError(first+k, ops[k], err)
 	}
 	for k, op := range ops {
@@ -283,6 +319,21 @@ func (e *executor) access(ctx context.Context, ops []api.Op, results []api.OpRes
 		default:
 			results[k].Words = run[k].Words
 		}
+	}
+	return nil
+}
+
+// sleep waits until op (ops[i]) is due: op.After past last, when the op
+// before it was sent.
+func (e *executor) sleep(ctx context.Context, last time.Time, op api.Op, i int) error {
+	if err := ctx.Err(); err != nil {
+		return rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", i)
+	}
+	if op.After <= 0 {
+		return nil
+	}
+	if err := precise.Until(ctx, last.Add(seconds(op.After))); err != nil {
+		return rperr.Errorf(rperr.ECancelled, "transaction cancelled before ops[%d]", i)
 	}
 	return nil
 }

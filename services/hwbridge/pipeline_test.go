@@ -244,3 +244,91 @@ func TestMidStreamDisconnectAnswers503(t *testing.T) {
 		}
 	}
 }
+
+// Timed ops (after) leave the bridge when their time comes, on every
+// backend and whether the backend pipelines or not: a read of an NA
+// point's sums sent right behind the frequency write that starts the
+// point finds it busy, one timed the point's length after the write finds
+// it done, and the transaction lasts at least that long.
+func TestTimedOpsWaitTheirTime(t *testing.T) {
+	b, _ := newSim(t)
+	addr := testrig.ServeMonitor(t, b)
+	const avg, sleep = 50000, 25000 // 0.6 ms at 125 MHz
+	d := float64(avg+sleep) / regmap.Clock
+	iq := regmap.Slot(regmap.SlotIQ0 + 1)
+	ops := []api.Op{
+		api.Write(iq+regmap.IQNAAverages, avg),
+		api.Write(iq+regmap.IQNASleepCycles, sleep),
+		api.Write(iq+regmap.IQFrequency, 0x1000000),
+		api.Read(iq+regmap.IQNAISumLow, 4),
+		api.Delayed(d+50e-6, api.Read(iq+regmap.IQNAISumLow, 4)),
+	}
+	for _, c := range []struct {
+		name string
+		e    *env
+	}{
+		{"sim", start(t, b, "sim")},
+		{"monitor", start(t, testrig.DialMonitor(t, addr), "monitor")},
+		{"monitor op by op", start(t, opByOp{testrig.DialMonitor(t, addr)}, "monitor")},
+	} {
+		r, err := c.e.board.HW.Txn(ctxT(t), ops...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if _, _, busy := regmap.NASums([4]uint32(r.Results[3].Words)); !busy {
+			t.Errorf("%s: the point is over right after its start", c.name)
+		}
+		if _, _, busy := regmap.NASums([4]uint32(r.Results[4].Words)); busy {
+			t.Errorf("%s: the point is still busy %g s after its start", c.name, d+50e-6)
+		}
+		if r.Elapsed < d {
+			t.Errorf("%s: the transaction took %g s, its timed read alone %g s", c.name, r.Elapsed, d)
+		}
+	}
+}
+
+// A long timed op can be cancelled: the bridge sleeps to it itself,
+// where hw.cancel reaches it, rather than inside a backend's run.
+func TestLongTimedOpIsCancelled(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) *env{"sim": startSim, "monitor": startMonitor} {
+		t.Run(name, func(t *testing.T) {
+			e := mk(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			id := regmap.HKBase + regmap.HKID
+			p, err := e.board.HW.Start(ctx, api.Txn{Ops: []api.Op{api.Read(id, 1), api.Delayed(30, api.Read(id, 1))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			t0 := time.Now()
+			cancel() // Wait sends hw.cancel and waits for the bridge's answer
+			_, err = p.Wait()
+			if rperr.ErrorCode(err) != rperr.ECancelled {
+				t.Errorf("got %v, want the bridge's 499", err)
+			}
+			if d := time.Since(t0); d > 2*time.Second {
+				t.Errorf("the bridge answered %v after the cancel", d)
+			}
+		})
+	}
+}
+
+// A bad after is a 400 naming it.
+func TestBadAfterIs400(t *testing.T) {
+	e := startSim(t)
+	id := regmap.HKBase + regmap.HKID
+	for _, c := range []struct {
+		op   api.Op
+		want string
+	}{
+		{api.Delayed(-1e-3, api.Read(id, 1)), "ops[0].after: -0.001 s is outside 0..3600 s"},
+		{api.Delayed(4000, api.Write(id, 1)), "ops[0].after: 4000 s is outside 0..3600 s"},
+		{api.Delayed(1e-3, api.Wait(id, 1, 1, 0.1)), "ops[0].after: a wait takes no after"},
+	} {
+		_, err := e.board.HW.Txn(ctxT(t), c.op)
+		if rperr.ErrorCode(err) != rperr.EInvalid || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want a 400 with %q", c.op, err, c.want)
+		}
+	}
+}

@@ -48,16 +48,24 @@
 // # Speed: the per-point loop next to the hardware
 //
 // One transaction carries a chunk of points (about Config.ChunkTime of
-// hardware time, 25 ms by default): per point write the frequency, wait
-// on the busy bit (the bridge's wait op, which the simulated board
-// predicts to the microsecond), read the four sum words. Two chunks are
-// in flight: the next waits at the bridge while the current runs, so no
-// round trip separates them. The bridge does not promise that two queued
-// transactions on one module run in arrival order, so each chunk is
-// self-contained: it writes the bandwidth and averaging registers of its
-// first point before its points. The sweep time approaches the hardware
-// time plus a few microseconds per point and four round trips per sweep
-// (claim, setup, release, reply).
+// hardware time, 25 ms by default). Two chunks are in flight: the next
+// waits at the bridge while the current runs, so no round trip separates
+// them. The bridge does not promise that two queued transactions on one
+// module run in arrival order, so each chunk is self-contained: it writes
+// the bandwidth and averaging registers of its first point before its
+// points. Per sweep there are four more round trips (claim, setup,
+// release, reply).
+//
+// Closed loop (a bridge on the board, and zero span): per point write the
+// frequency, wait on the busy bit with the point's time as the hint (the
+// simulated board predicts the end to the microsecond), read the four sum
+// words. Open loop (hw.info says backend "monitor": the board is a round
+// trip away): per point write the frequency and read the sums timed
+// (api.Op.After) the point's time plus a margin after it, so the bridge
+// sends the next point by its own clock without polling; a read whose
+// busy bit is still set came early, and that point is measured again,
+// open loop with a wider margin and then closed loop. The margin (pacer)
+// is the board's and settles where about 5% of the reads come early.
 //
 // # Borrowing IQ modules
 //

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rpbus/rpbus/api"
-	"github.com/rpbus/rpbus/board"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
@@ -32,9 +32,20 @@ type env struct {
 // seed keys the simulated board's noise in every test.
 const seed = 7
 
+// newEnv is the test rig (internal/testrig) with one NA instance.
 func newEnv(tb testing.TB, cfgs ...na.Config) *env {
 	tb.Helper()
-	return newEnvOn(tb, "sim", cfgs...)
+	cfg := sim.DefaultConfig()
+	cfg.Seed = seed
+	e := &env{cfg: cfg}
+	r := testrig.Start(tb, &cfg, func(nc *nats.Conn) (testrig.Service, error) {
+		s, err := na.Start(nc, naConfig(cfgs))
+		e.na = s
+		return s, err
+	})
+	e.ns, e.sim = r.Server, r.Sim
+	e.connect(tb)
+	return e
 }
 
 // newEnvOn is newEnv with the bridge on backend "sim" (the simulated
@@ -42,6 +53,9 @@ func newEnv(tb testing.TB, cfgs ...na.Config) *env {
 // served over PyRPL's protocol on loopback, as `rpbus simboard` serves it).
 func newEnvOn(tb testing.TB, backend string, cfgs ...na.Config) *env {
 	tb.Helper()
+	if backend == "sim" {
+		return newEnv(tb, cfgs...)
+	}
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
 	b, err := sim.New(cfg)
@@ -49,34 +63,40 @@ func newEnvOn(tb testing.TB, backend string, cfgs ...na.Config) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { b.Close() })
-	var f board.FPGA = b
-	if backend == "monitor" {
-		f = testrig.DialMonitor(tb, testrig.ServeMonitor(tb, b))
-	}
+	mc := testrig.DialMonitor(tb, testrig.ServeMonitor(tb, b))
 	ns := natstest.Server(tb)
-	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: backend, FPGA: f, Model: cfg})
+	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: backend, FPGA: mc, Model: cfg})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { br.Stop(context.Background()) })
 	e := &env{ns: ns, sim: b, cfg: cfg}
 	e.na = e.startNA(tb, cfgs...)
-	c, err := client.New(natstest.Connect(tb, ns))
+	e.connect(tb)
+	return e
+}
+
+// connect gives e a client on its own connection.
+func (e *env) connect(tb testing.TB) {
+	tb.Helper()
+	c, err := client.New(natstest.Connect(tb, e.ns))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	e.c, e.board = c, c.Board("sim")
-	return e
+}
+
+func naConfig(cfgs []na.Config) na.Config {
+	if len(cfgs) > 0 {
+		return cfgs[0]
+	}
+	return na.Config{}
 }
 
 // startNA starts one more NA instance on its own connection.
 func (e *env) startNA(tb testing.TB, cfgs ...na.Config) *na.Service {
 	tb.Helper()
-	var cfg na.Config
-	if len(cfgs) > 0 {
-		cfg = cfgs[0]
-	}
-	s, err := na.Start(natstest.Connect(tb, e.ns), cfg)
+	s, err := na.Start(natstest.Connect(tb, e.ns), naConfig(cfgs))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -163,7 +163,7 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 	if err := req.Decode(&set); err != nil {
 		return nil, err
 	}
-	p, err := resolve(set, s.nc.MaxPayload(), req.Codec == wire.JSON)
+	p, err := newPlan(set, s.nc.MaxPayload(), req.Codec == wire.JSON)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,10 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 			s.log.Warn("na: releasing the IQ module", "board", a.Board, "iq", tr.IQ, "err", err)
 		}
 	}()
-	hw := s.c.Board(a.Board).HW
+	b := s.c.Board(a.Board)
+	hw := b.HW
+	open := make(chan bool, 1)
+	go func() { open <- openLoop(ctx, b) }()
 	tr.Started = unix(time.Now())
 	r, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(cl.k))})
 	if err != nil {
@@ -249,8 +252,15 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	}
 	pr := &progress{p: api.Progress{ID: a.ID, Total: len(p.points) * p.s.TraceAverage}}
 	stop := s.publishProgress(a.Board, pr)
-	vals, times, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pr)
+	var pc *pacer
+	if <-open {
+		pc = s.pool.pacer(a.Board)
+	}
+	vals, times, redone, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pc, pr)
 	stop()
+	if pc != nil {
+		s.log.Debug("na: points measured again after an early read", "board", a.Board, "id", a.ID, "points", redone, "margin", pc.get())
+	}
 	tr.Ended = unix(time.Now())
 	if err != nil {
 		return tr, err
@@ -266,6 +276,19 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 		tr.Time = times
 	}
 	return tr, nil
+}
+
+// openLoop says whether board's sweeps run open loop: where a network
+// separates the bridge from the board (the monitor backend), each point
+// would otherwise cost a round trip of polling. On the board itself a
+// wait sees a point's end within microseconds, closer than the open
+// loop's margin. Without an answer the sweep runs closed loop, which is
+// right everywhere.
+func openLoop(ctx context.Context, b *client.Board) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	info, err := b.Info(ctx)
+	return err == nil && info.Backend == "monitor"
 }
 
 // publishProgress publishes pr every ProgressInterval until the returned

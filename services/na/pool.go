@@ -54,6 +54,7 @@ type boardPool struct {
 	held    [NumIQ]bool
 	queue   []*int        // waiting requests, first in line first
 	changed chan struct{} // closed and replaced whenever held or queue change
+	pace    *pacer        // the margin of open-loop sweeps
 }
 
 // pool borrows IQ modules per board. Within the instance requests wait in
@@ -72,10 +73,17 @@ type pool struct {
 func (p *pool) board(name string) *boardPool {
 	bp := p.boards[name]
 	if bp == nil {
-		bp = &boardPool{changed: make(chan struct{})}
+		bp = &boardPool{changed: make(chan struct{}), pace: newPacer()}
 		p.boards[name] = bp
 	}
 	return bp
+}
+
+// pacer returns board's open-loop margin.
+func (p *pool) pacer(board string) *pacer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.board(board).pace
 }
 
 func (bp *boardPool) notify() {

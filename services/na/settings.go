@@ -2,6 +2,7 @@ package na
 
 import (
 	"math"
+	"slices"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/regmap"
@@ -115,15 +116,32 @@ func bandPoint(f, bw float64, avgPer int, first bool) point {
 	return p
 }
 
-// resolve validates s, fills the defaults and builds the plan. maxReply
+// newPlan validates s, fills the defaults and builds the plan. maxReply
 // is the largest reply the connection carries (bytes), jsonReply whether
 // the reply is JSON (larger than msgpack).
-func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
-	// PyRPL's older name: errors name the field the user gave.
-	avgName := "average_per_point"
+func newPlan(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
+	avgName, err := defaults(&s)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(&s, avgName); err != nil {
+		return nil, err
+	}
+	if err := checkReplySize(s, maxReply, jsonReply); err != nil {
+		return nil, err
+	}
+	return buildPlan(s, avgName)
+}
+
+// defaults refuses numbers that are not finite and fills the zero
+// values with the defaults; it returns the name the user gave the
+// averaging per point (PyRPL's older avg_per_point, or
+// average_per_point), which later errors name.
+func defaults(s *api.NASettings) (avgName string, err error) {
+	avgName = "average_per_point"
 	if s.AvgPerPoint != 0 {
 		if s.AveragePerPoint != 0 && s.AveragePerPoint != s.AvgPerPoint {
-			return nil, rperr.Invalidf("avg_per_point, average_per_point: %d and %d; give one (avg_per_point is PyRPL's older name)", s.AvgPerPoint, s.AveragePerPoint)
+			return "", rperr.Invalidf("avg_per_point, average_per_point: %d and %d; give one (avg_per_point is PyRPL's older name)", s.AvgPerPoint, s.AveragePerPoint)
 		}
 		s.AveragePerPoint, s.AvgPerPoint, avgName = s.AvgPerPoint, 0, "avg_per_point"
 	}
@@ -133,7 +151,7 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	}{{"start_freq", s.StartFreq}, {"stop_freq", s.StopFreq}, {"rbw", s.RBW}, {"amplitude", s.Amplitude},
 		{"acbandwidth", s.ACBandwidth}, {"q_factor_min", s.QFactorMin}, {"timeout", s.Timeout}} {
 		if !finite(f.v) {
-			return nil, rperr.Invalidf("%s: %g is not a finite number", f.name, f.v)
+			return "", rperr.Invalidf("%s: %g is not a finite number", f.name, f.v)
 		}
 	}
 	if s.StartFreq == 0 {
@@ -146,6 +164,37 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 		t := true
 		s.Logscale = &t
 	}
+	if s.Points == 0 {
+		s.Points = DefaultPoints
+	}
+	if s.RBW == 0 {
+		s.RBW = DefaultRBW
+	}
+	if s.AveragePerPoint == 0 {
+		s.AveragePerPoint = 1
+	}
+	if s.Amplitude == 0 {
+		s.Amplitude = DefaultAmplitude
+	}
+	if s.Input == "" {
+		s.Input = DefaultInput
+	}
+	if s.OutputDirect == "" {
+		s.OutputDirect = DefaultOutputDirect
+	}
+	if s.QFactorMin == 0 {
+		s.QFactorMin = DefaultQFactorMin
+	}
+	if s.TraceAverage == 0 {
+		s.TraceAverage = 1
+	}
+	return avgName, nil
+}
+
+// validate checks every setting against its range (the defaults filled),
+// answering 400 naming the field, and rounds rbw and acbandwidth to the
+// filters the hardware makes.
+func validate(s *api.NASettings, avgName string) error {
 	nyq := regmap.Clock / 2
 	for _, f := range []struct {
 		name string
@@ -156,74 +205,53 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 			if *s.Logscale {
 				scale = " (log scale needs positive frequencies)"
 			}
-			return nil, rperr.Invalidf("%s: %g Hz is outside %.6g .. %g Hz%s", f.name, f.v, freqStep, nyq, scale)
+			return rperr.Invalidf("%s: %g Hz is outside %.6g .. %g Hz%s", f.name, f.v, freqStep, nyq, scale)
 		}
 	}
-	switch {
-	case s.Points == 0:
-		s.Points = DefaultPoints
-	case s.Points < 1 || s.Points > MaxPoints:
-		return nil, rperr.Invalidf("points: %d is outside 1..%d", s.Points, MaxPoints)
-	}
-	if s.RBW == 0 {
-		s.RBW = DefaultRBW
+	if s.Points < 1 || s.Points > MaxPoints {
+		return rperr.Invalidf("points: %d is outside 1..%d", s.Points, MaxPoints)
 	}
 	lo, hi := rbwOptions[0], rbwOptions[len(rbwOptions)-1]
 	if s.RBW < lo*(1-1e-9) || s.RBW > hi*(1+1e-9) {
-		return nil, rperr.Invalidf("rbw: %g Hz: the IQ module's quadrature filters make %.4g .. %.4g Hz", s.RBW, lo, hi)
+		return rperr.Invalidf("rbw: %g Hz: the IQ module's quadrature filters make %.4g .. %.4g Hz", s.RBW, lo, hi)
 	}
 	s.RBW = nearest(rbwOptions, s.RBW)
-	switch {
-	case s.AveragePerPoint == 0:
-		s.AveragePerPoint = 1
-	case s.AveragePerPoint < 1:
-		return nil, rperr.Invalidf("%s: %d must be at least 1 (0: the default, 1)", avgName, s.AveragePerPoint)
+	if s.AveragePerPoint < 1 {
+		return rperr.Invalidf("%s: %d must be at least 1 (0: the default, 1)", avgName, s.AveragePerPoint)
 	}
-	switch {
-	case s.Amplitude == 0:
-		s.Amplitude = DefaultAmplitude
-	case s.Amplitude < 0 || s.Amplitude > 1:
-		return nil, rperr.Invalidf("amplitude: %g V is outside 0..1 V", s.Amplitude)
+	if s.Amplitude < 0 || s.Amplitude > 1 {
+		return rperr.Invalidf("amplitude: %g V is outside 0..1 V", s.Amplitude)
 	}
-	if s.Input == "" {
-		s.Input = DefaultInput
+	if _, ok := regmap.SlotNumber(s.Input); !ok || !slices.Contains(Inputs, s.Input) {
+		return rperr.Invalidf("input: %q is not one of %v", s.Input, Inputs)
 	}
-	in, ok := regmap.SlotNumber(s.Input)
-	if !ok || !contains(Inputs, s.Input) {
-		return nil, rperr.Invalidf("input: %q is not one of %v", s.Input, Inputs)
-	}
-	if s.OutputDirect == "" {
-		s.OutputDirect = DefaultOutputDirect
-	}
-	od, ok := outputDirects[s.OutputDirect]
-	if !ok {
-		return nil, rperr.Invalidf("output_direct: %q is not one of off, out1, out2, both", s.OutputDirect)
+	if _, ok := outputDirects[s.OutputDirect]; !ok {
+		return rperr.Invalidf("output_direct: %q is not one of off, out1, out2, both", s.OutputDirect)
 	}
 	if s.ACBandwidth < 0 || s.ACBandwidth > acOptions[len(acOptions)-1]*(1+1e-9) {
-		return nil, rperr.Invalidf("acbandwidth: %g Hz is outside 0 (off) .. %.4g Hz", s.ACBandwidth, acOptions[len(acOptions)-1])
+		return rperr.Invalidf("acbandwidth: %g Hz is outside 0 (off) .. %.4g Hz", s.ACBandwidth, acOptions[len(acOptions)-1])
 	}
-	var inFilter uint32
 	if s.ACBandwidth > 0 {
 		s.ACBandwidth = nearest(acOptions, s.ACBandwidth)
-		inFilter = regmap.IQInputFilterSpec.EncodeFilter(-s.ACBandwidth)
 	}
-	switch {
-	case s.QFactorMin == 0:
-		s.QFactorMin = DefaultQFactorMin
-	case s.QFactorMin < 0 || s.QFactorMin > MaxQFactorMin:
-		return nil, rperr.Invalidf("q_factor_min: %g is outside (0, %g] (0: the default %g)", s.QFactorMin, float64(MaxQFactorMin), float64(DefaultQFactorMin))
+	if s.QFactorMin < 0 || s.QFactorMin > MaxQFactorMin {
+		return rperr.Invalidf("q_factor_min: %g is outside (0, %g] (0: the default %g)", s.QFactorMin, float64(MaxQFactorMin), float64(DefaultQFactorMin))
 	}
-	switch {
-	case s.TraceAverage == 0:
-		s.TraceAverage = 1
-	case s.TraceAverage < 1 || s.TraceAverage > MaxTraceAverage:
-		return nil, rperr.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
+	if s.TraceAverage < 1 || s.TraceAverage > MaxTraceAverage {
+		return rperr.Invalidf("trace_average: %d is outside 1..%d", s.TraceAverage, MaxTraceAverage)
 	}
 	if s.Timeout < 0 || s.Timeout > MaxTimeout {
-		return nil, rperr.Invalidf("timeout: %g s is outside 0 (default) .. %g s", s.Timeout, MaxTimeout)
+		return rperr.Invalidf("timeout: %g s is outside 0 (default) .. %g s", s.Timeout, MaxTimeout)
 	}
+	return nil
+}
 
-	// The reply must fit in one message: 3 float64 arrays (4 in zero span).
+// checkReplySize refuses a sweep whose reply would not fit in one message
+// of maxReply bytes (0: no limit): 3 float64 arrays, 4 in zero span.
+func checkReplySize(s api.NASettings, maxReply int64, jsonReply bool) error {
+	if maxReply <= 0 {
+		return nil
+	}
 	arrays := int64(3)
 	if s.StartFreq == s.StopFreq {
 		arrays = 4
@@ -232,12 +260,15 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 	if jsonReply {
 		perPoint = arrays * 25 // up to 24 characters per number, and a comma
 	}
-	if maxReply > 0 {
-		if most := (maxReply - 4096) / perPoint; int64(s.Points) > most {
-			return nil, rperr.Invalidf("points: %d points make a reply larger than the server's max payload of %d bytes: at most %d points (msgpack replies are about 3 times smaller than JSON)", s.Points, maxReply, max(most, 0))
-		}
+	if most := (maxReply - 4096) / perPoint; int64(s.Points) > most {
+		return rperr.Invalidf("points: %d points make a reply larger than the server's max payload of %d bytes: at most %d points (msgpack replies are about 3 times smaller than JSON)", s.Points, maxReply, max(most, 0))
 	}
+	return nil
+}
 
+// buildPlan makes the registers of every point of valid settings, and the
+// sweep's hardware time and default timeout.
+func buildPlan(s api.NASettings, avgName string) (*plan, error) {
 	// Amplitude: the DAC sees g2 >> 4 (14 bits), so g2 is a multiple of 16
 	// and the normalisation divides by exactly what is sent.
 	ampSteps := min(math.Round(s.Amplitude*regmap.VoltsNorm), regmap.VoltsNorm-1)
@@ -245,9 +276,13 @@ func resolve(s api.NASettings, maxReply int64, jsonReply bool) (*plan, error) {
 		return nil, rperr.Invalidf("amplitude: %g V is below the output's step of %g V", s.Amplitude, 1.0/regmap.VoltsNorm)
 	}
 	s.Amplitude = ampSteps / regmap.VoltsNorm
-
-	p := &plan{input: uint32(in), outDirect: od, inFilter: inFilter, amp: s.Amplitude, ampReg: uint32(ampSteps) << 4,
-		zeroSpan: s.StartFreq == s.StopFreq}
+	in, _ := regmap.SlotNumber(s.Input)
+	var inFilter uint32
+	if s.ACBandwidth > 0 {
+		inFilter = regmap.IQInputFilterSpec.EncodeFilter(-s.ACBandwidth)
+	}
+	p := &plan{input: uint32(in), outDirect: outputDirects[s.OutputDirect], inFilter: inFilter, amp: s.Amplitude,
+		ampReg: uint32(ampSteps) << 4, zeroSpan: s.StartFreq == s.StopFreq}
 	s.StartFreq = regmap.RegToFreq(regmap.FreqToReg(s.StartFreq, regmap.IQPhaseBits), regmap.IQPhaseBits)
 	s.StopFreq = regmap.RegToFreq(regmap.FreqToReg(s.StopFreq, regmap.IQPhaseBits), regmap.IQPhaseBits)
 	freqs := sweepFrequencies(s.StartFreq, s.StopFreq, s.Points, *s.Logscale)
@@ -311,13 +346,4 @@ func sweepFrequencies(start, stop float64, n int, logscale bool) []float64 {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,12 +2,14 @@ package na
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/rperr"
 )
 
 // Chunk limits: a transaction carries at most maxChunkPoints points (3
@@ -43,39 +45,96 @@ func (p *plan) chunks(target time.Duration) []chunk {
 	return out
 }
 
-// ops builds the chunk's transaction. Each chunk is self-contained: it
-// first writes the filter and averaging registers of its first point, so
-// it measures the same whatever ran on the module before it (the bridge
-// does not promise that two queued transactions run in arrival order).
-// Per point: write the frequency (which starts the point), wait for the
-// busy bit to clear, which cannot happen before the point's hardware time
-// (the wait's hint), read the four sum words.
-func (p *plan) ops(base uint32, c chunk) []api.Op {
-	ops := make([]api.Op, 0, 3*(c.to-c.from)+8)
+// Margins an open-loop sweep adds to a point's time before reading its
+// sums (pacer): the bridge's clock times the read, so the margin covers
+// how much later than the bridge's send the board may start the point (a
+// LAN, or a server that is slower for the write than for the read), and
+// clockShare of the point covers the two clocks' drift (a crystal's 50 ppm).
+const (
+	minMargin  = 40 * time.Microsecond
+	maxMargin  = time.Millisecond
+	clockShare = 1e-4
+	// earlyGrowth and inTimeShrink: the margin grows by earlyGrowth for
+	// each point read early and shrinks by inTimeShrink for each one read
+	// in time, so it settles where the early share p has p / (1 - p) =
+	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 5% of the points. Small
+	// steps: a burst of early reads (the machine or the network stalled
+	// for a moment) moves it little, and a lag that makes every read
+	// early still takes it from 40 us to 1 ms within 70 points.
+	earlyGrowth  = 1.05
+	inTimeShrink = 1.0 / 384
+)
+
+// pacer is a board's margin, kept from sweep to sweep. A point read
+// early (its sums still busy) costs its time again and about a round
+// trip; one read in time costs the margin. The wake-ups of a loaded
+// host are late by any amount, so a margin that avoided every early read
+// would cost more than the points it saves (docs/benchmarks.md has the
+// early share against the margin).
+type pacer struct {
+	mu     sync.Mutex
+	margin time.Duration
+}
+
+func newPacer() *pacer { return &pacer{margin: minMargin} }
+
+func (pc *pacer) get() time.Duration {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.margin
+}
+
+// note records a chunk's points read in time and early.
+func (pc *pacer) note(inTime, early int) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	m := float64(pc.margin) * math.Pow(earlyGrowth, float64(early)) * math.Pow(1-inTimeShrink, float64(inTime))
+	pc.margin = time.Duration(min(max(m, float64(minMargin)), float64(maxMargin)))
+}
+
+// ops builds the transaction of points idx (in order, of one trace), open
+// loop or closed, and returns the index of each point's sum read in it.
+// It is self-contained: it first writes the filter and averaging
+// registers of its first point, so it measures the same whatever ran on
+// the module before it (the bridge does not promise that two queued
+// transactions run in arrival order). Per point: write the frequency (which starts the point), then
+// read the four sum words, whose busy bit says whether the point is over:
+//   - closed loop: a wait for the busy bit to clear comes between them,
+//     with the point's hardware time as its hint;
+//   - open loop: the read is timed (api.Op.After) the point's time plus
+//     margin after the write, so no round trip separates one point
+//     from the next; a read that came too early shows busy, and the
+//     caller measures that point again.
+func (p *plan) ops(base uint32, idx []int, open bool, margin time.Duration) ([]api.Op, []int) {
+	ops := make([]api.Op, 0, 3*len(idx)+8)
+	reads := make([]int, len(idx))
 	var cur point
-	for i := c.from; i < c.to; i++ {
+	for n, i := range idx {
 		pt := p.points[i]
-		if i == c.from || pt.bwReg != cur.bwReg || pt.avg != cur.avg || pt.sleep != cur.sleep {
-			if i == c.from || pt.bwReg != cur.bwReg {
-				ops = append(ops, api.Write(base+regmap.IQBandwidth, pt.bwReg))
-			}
-			if i == c.from || pt.avg != cur.avg {
-				ops = append(ops, api.Write(base+regmap.IQNAAverages, pt.avg))
-			}
-			if i == c.from || pt.sleep != cur.sleep {
-				ops = append(ops, api.Write(base+regmap.IQNASleepCycles, pt.sleep))
-			}
+		if n == 0 || pt.bwReg != cur.bwReg {
+			ops = append(ops, api.Write(base+regmap.IQBandwidth, pt.bwReg))
+		}
+		if n == 0 || pt.avg != cur.avg {
+			ops = append(ops, api.Write(base+regmap.IQNAAverages, pt.avg))
+		}
+		if n == 0 || pt.sleep != cur.sleep {
+			ops = append(ops, api.Write(base+regmap.IQNASleepCycles, pt.sleep))
 		}
 		cur = pt
-		// The wait allows for the host stalling: three times the point
-		// plus a second.
-		timeout := 3*float64(pt.cycles())/regmap.Clock + 1
-		ops = append(ops,
-			api.Write(base+regmap.IQFrequency, pt.freqReg),
-			api.WaitAfter(base+regmap.IQNAISumLow, regmap.IQNABusy, 0, float64(pt.cycles())/regmap.Clock, timeout),
-			api.Read(base+regmap.IQNAISumLow, 4))
+		d := float64(pt.cycles()) / regmap.Clock
+		ops = append(ops, api.Write(base+regmap.IQFrequency, pt.freqReg))
+		read := api.Read(base+regmap.IQNAISumLow, 4)
+		if !open {
+			// The wait allows for the host stalling: three times the
+			// point plus a second.
+			ops = append(ops, api.WaitAfter(base+regmap.IQNAISumLow, regmap.IQNABusy, 0, d, 3*d+1))
+		} else {
+			read = api.Delayed(max(d*(1+clockShare)+margin.Seconds(), 0), read)
+		}
+		reads[n] = len(ops)
+		ops = append(ops, read)
 	}
-	return ops
+	return ops, reads
 }
 
 // setupOps configures iq k as PyRPL's network analyzer does
@@ -121,17 +180,97 @@ func (pr *progress) get() api.Progress {
 	return pr.p
 }
 
-// result is one chunk's answer.
+// result is one chunk's answer: each point's sum words, and in zero span
+// what each point's wait took.
 type result struct {
-	c     chunk
-	reply api.TxnReply
-	err   error
+	c      chunk
+	sums   [][4]uint32
+	waited []float64
+	redone int // points measured again after an early read
+	err    error
 }
 
-// run measures every trace on iq k (set up already) and returns the
-// averaged transfer function and, in zero span, each point's time since
-// the first point's end.
-func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, pr *progress) ([]complex128, []float64, error) {
+// measure runs chunk c on the module at base: open loop with pc (nil:
+// closed loop). Points whose sums were read early are measured again,
+// first open loop with retryMargin (on a remote board a closed-loop point
+// costs a round trip more), then, those still early, closed loop.
+func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer) result {
+	idx := make([]int, c.to-c.from)
+	for n := range idx {
+		idx[n] = c.from + n
+	}
+	res := result{c: c}
+	var margin time.Duration
+	if pc != nil {
+		margin = pc.get()
+	}
+	var early []int
+	res.sums, res.waited, early, res.err = p.measurePoints(ctx, hw, base, idx, pc != nil, margin)
+	if res.err != nil || pc == nil {
+		return res
+	}
+	pc.note(len(idx)-len(early), len(early))
+	res.redone = len(early)
+	for try := 0; len(early) > 0; try++ {
+		again, _, still, err := p.measurePoints(ctx, hw, base, early, try == 0, retryMargin(margin))
+		if err != nil {
+			res.err = err
+			return res
+		}
+		for n, i := range early {
+			res.sums[i-c.from] = again[n]
+		}
+		early = still
+	}
+	return res
+}
+
+// retryMargin is the margin of a second try at points read early: wide
+// enough that few are early again, and never more than maxMargin, as the
+// try costs it on each of its points.
+func retryMargin(m time.Duration) time.Duration { return min(2*m+100*time.Microsecond, maxMargin) }
+
+// measurePoints measures points idx in one transaction (see ops) and
+// returns their sum words, in zero span what each wait took, and the
+// points whose sums were read early (open loop only: closed loop, that is
+// an error). The sums of a point read early are those of a busy point.
+func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, open bool, margin time.Duration) (sums [][4]uint32, waited []float64, early []int, err error) {
+	ops, reads := p.ops(base, idx, open, margin)
+	r, err := hw.Do(ctx, api.Txn{Ops: ops})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(r.Results) != len(ops) {
+		return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA: %d results for %d ops", len(r.Results), len(ops))
+	}
+	sums = make([][4]uint32, len(idx))
+	if p.zeroSpan && !open {
+		waited = make([]float64, len(idx))
+	}
+	for n, at := range reads {
+		if len(r.Results[at].Words) != 4 {
+			return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA point %d: %d sum words, want 4", idx[n], len(r.Results[at].Words))
+		}
+		copy(sums[n][:], r.Results[at].Words)
+		if _, _, busy := regmap.NASums(sums[n]); busy {
+			if !open {
+				return nil, nil, nil, rperr.Errorf(rperr.EUnavailable, "NA point %d: its sums read busy after its wait ended", idx[n])
+			}
+			early = append(early, idx[n])
+		}
+		if waited != nil {
+			waited[n] = r.Results[at-1].Waited
+		}
+	}
+	return sums, waited, early, nil
+}
+
+// run measures every trace on iq k (set up already), open loop with pc
+// (nil: closed loop; zero span is always closed loop, its times come
+// from the waits), and returns the averaged transfer function, in zero
+// span each point's time since the first point's end, and how many
+// points were measured again.
+func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, pc *pacer, pr *progress) ([]complex128, []float64, int, error) {
 	base := iqBase(k)
 	chunks := p.chunks(target)
 	n := len(p.points)
@@ -142,13 +281,13 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	results := make(chan result, len(chunks))
-	send := func(c chunk) {
-		r, err := hw.Do(ctx, api.Txn{Ops: p.ops(base, c)})
-		results <- result{c, r, err}
+	if p.zeroSpan {
+		pc = nil
 	}
+	results := make(chan result, len(chunks))
+	send := func(c chunk) { results <- p.measure(ctx, hw, base, c, pc) }
 	pending := map[int]result{}
-	next, inFlight, doneChunks, donePoints := 0, 0, 0, 0
+	next, inFlight, doneChunks, donePoints, redone := 0, 0, 0, 0, 0
 	var firstErr error
 	for doneChunks < len(chunks) {
 		for firstErr == nil && inFlight < pipelineDepth && next < len(chunks) {
@@ -181,6 +320,7 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 			}
 			delete(pending, doneChunks)
 			doneChunks++
+			redone += r.redone
 			v := p.decode(r, sum, times)
 			donePoints += r.c.to - r.c.from
 			last := p.points[r.c.to-1]
@@ -188,12 +328,12 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 		}
 	}
 	if firstErr != nil {
-		return nil, nil, firstErr
+		return nil, nil, 0, firstErr
 	}
 	for i := range sum {
 		sum[i] /= complex(float64(p.s.TraceAverage), 0)
 	}
-	return sum, times, nil
+	return sum, times, redone, nil
 }
 
 func chunkIndex(chunks []chunk, c chunk) int {
@@ -216,24 +356,17 @@ func chunkIndex(chunks []chunk, c chunk) int {
 // point's value.
 func (p *plan) decode(r result, sum []complex128, times []float64) complex128 {
 	var v complex128
-	i := r.c.from
-	for _, res := range r.reply.Results {
-		if res.Words != nil {
-			pt := p.points[i]
-			var w [4]uint32
-			copy(w[:], res.Words)
-			si, sq, _ := regmap.NASums(w)
-			v = pt.normalise(si, sq, p.amp)
-			sum[i] += v
-			i++
-			continue
-		}
+	for n, w := range r.sums {
+		i := r.c.from + n
+		si, sq, _ := regmap.NASums(w)
+		v = p.points[i].normalise(si, sq, p.amp)
+		sum[i] += v
 		// Zero span: point i ends one point after point i-1 plus the
 		// bridge's lateness in noticing the end, which is what its wait
 		// measures beyond the point's time (a wait shorter than the point
 		// only started late).
-		if times != nil && r.c.trace == 0 && i > 0 && res.Waited > 0 {
-			times[i] = times[i-1] + max(res.Waited, float64(p.points[i].cycles())/regmap.Clock)
+		if times != nil && r.c.trace == 0 && i > 0 && r.waited != nil {
+			times[i] = times[i-1] + max(r.waited[n], float64(p.points[i].cycles())/regmap.Clock)
 		}
 	}
 	return v

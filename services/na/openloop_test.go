@@ -1,0 +1,111 @@
+package na
+
+import (
+	"context"
+	"math"
+	"math/cmplx"
+	"testing"
+	"time"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/board/sim"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
+	"github.com/rpbus/rpbus/internal/testrig"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/services/hwbridge"
+)
+
+// monitorHW is a bridge on the monitor backend: a monitor client of a
+// simulated board served over PyRPL's protocol on loopback.
+func monitorHW(t *testing.T, cfg sim.Config) *client.HW {
+	t.Helper()
+	b, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	mc := testrig.DialMonitor(t, testrig.ServeMonitor(t, b))
+	ns := natstest.Server(t)
+	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "monitor", FPGA: mc, Model: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Stop(context.Background()) })
+	c, err := client.New(natstest.Connect(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Board("sim").HW
+}
+
+// An open-loop sweep whose reads are timed a whole point too early (each
+// sent right behind its point's frequency write) reads every point's
+// sums while busy, notices, and measures each point again closed loop:
+// the result is the device under test's, as a sweep with its reads in
+// time measures it.
+func TestEarlyReadsAreMeasuredAgain(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.Seed = 11
+	hw := monitorHW(t, cfg)
+	// rbw 1 kHz: a point lasts 1.2 ms, so a read sent right behind the
+	// write that starts it always finds it busy.
+	p, err := newPlan(api.NASettings{StartFreq: 300e3, StopFreq: 3e6, Points: 21, RBW: 1e3, Amplitude: 0.2}, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first := time.Duration(float64(p.points[0].cycles()) / regmap.Clock * float64(time.Second))
+	noise := cfg.NANoiseStd(p.points[1].avg, p.amp, 1)
+	for _, c := range []struct {
+		name       string
+		margin     time.Duration
+		wantRedone func(int) bool
+	}{
+		{"early", -2 * first, func(n int) bool { return n == len(p.points) }},
+		{"in time", 200 * time.Microsecond, func(n int) bool { return n < len(p.points)/2 }},
+	} {
+		if _, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(0))}); err != nil {
+			t.Fatal(err)
+		}
+		pc := &pacer{margin: c.margin}
+		// One chunk: every point is read with the margin given.
+		vals, _, redone, err := p.run(ctx, hw, 0, time.Second, pc, &progress{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !c.wantRedone(redone) {
+			t.Errorf("%s: %d of %d points measured again", c.name, redone, len(p.points))
+		}
+		for i, v := range vals {
+			want := cfg.H1(p.points[i].freq) * complex(sim.NAGain, 0)
+			if d := cmplx.Abs(v - want); d > 5*math.Sqrt2*noise+0.02*cmplx.Abs(want) {
+				t.Errorf("%s: %.6g Hz: %.5g, want %.5g (%.3g apart)", c.name, p.points[i].freq, v, want, d)
+			}
+		}
+	}
+}
+
+// The margin grows with early reads and shrinks back to minMargin with
+// reads in time, within its bounds.
+func TestPacerSettles(t *testing.T) {
+	pc := newPacer()
+	pc.note(0, 10)
+	if got, want := pc.get(), time.Duration(float64(minMargin)*math.Pow(earlyGrowth, 10)); got != want {
+		t.Errorf("after 10 early reads: %v, want %v", got, want)
+	}
+	pc.note(0, 1000)
+	if pc.get() != maxMargin {
+		t.Errorf("after many early reads: %v, want the cap %v", pc.get(), maxMargin)
+	}
+	pc.note(100000, 0)
+	if pc.get() != minMargin {
+		t.Errorf("after many reads in time: %v, want the floor %v", pc.get(), minMargin)
+	}
+	pc = &pacer{margin: -time.Millisecond}
+	pc.note(1, 0)
+	if pc.get() != minMargin {
+		t.Errorf("a negative margin after a read in time: %v, want %v", pc.get(), minMargin)
+	}
+}
