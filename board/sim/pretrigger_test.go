@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/rpbus/rpbus/regmap"
@@ -92,5 +93,91 @@ func TestPretriggerSamplesAfterALateLook(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPretriggerSamplesBeforeTheSetup sets a generator up while the scope
+// is armed on an edge of it: the samples written before the setup are
+// what the output was then (the sine it played), not the new waveform;
+// from the table write on, the idle generator outputs its start point's
+// value (red_pitaya_asg_ch.v reads the table every cycle), and from its
+// start the cosine, which starts at its peak, so that a sample made with
+// the new setup shows.
+func TestPretriggerSamplesBeforeTheSetup(t *testing.T) {
+	v := newVirtualScope(t, DefaultConfig())
+	b, s := v.b, regmap.ScopeBase
+	startSine(t, b, 0, 1e5, 0.5, regmap.OutputOut1)
+	sigs := [2]int{regmap.SlotASG0, regmap.SlotOut1}
+	wr(t, b, regmap.Slot(regmap.SlotScope1)+regmap.DSPInputSelect, regmap.SlotASG0)
+	wr(t, b, regmap.Slot(regmap.SlotScope2)+regmap.DSPInputSelect, regmap.SlotOut1)
+	wr(t, b, s+regmap.ScopeControl, regmap.ScopeReset)
+	wr(t, b, s+regmap.ScopeDecimation, 1)
+	wr(t, b, s+regmap.ScopeThreshold, regmap.VoltsToReg(0.25))
+	wr(t, b, s+regmap.ScopeDelay, bufLen/2)
+	wr(t, b, s+regmap.ScopeControl, regmap.ScopeArm)
+	wr(t, b, s+regmap.ScopeTriggerSource, regmap.TrigCh1Pos)
+	tArm := b.scope.tArm
+	v.now += 4000 // the setup comes inside the pre-trigger part
+	g, tSetup := regmap.ASGBase, v.now
+	var old [2][]uint16 // the output before the setup, cycle tArm on
+	for ch, sig := range sigs {
+		for c := tArm; c < tSetup; c++ {
+			b.mu.Lock()
+			old[ch] = append(old[ch], code14(b.exactAt(sig, c)))
+			b.mu.Unlock()
+		}
+	}
+	wr(t, b, g, regmap.ASGSMReset) // as the bridge: hold, then play
+	tab := make([]uint32, regmap.ASGDataLen)
+	for i := range tab {
+		tab[i] = regmap.FromSigned(int64(math.Round(8191*math.Cos(2*math.Pi*float64(i)/regmap.ASGDataLen))), 14)
+	}
+	wr(t, b, g+regmap.ASGData(0), tab...)
+	wr(t, b, g+regmap.ASGReg(0, regmap.ASGAmpOffset), 4096)
+	wr(t, b, g+regmap.ASGReg(0, regmap.ASGStep), regmap.FreqToReg(2e5, 30))
+	v.now += 2
+	wr(t, b, g, regmap.ASGWrap|regmap.ASGTrigImmediately)
+	for range 100 {
+		v.now += 2000
+		if rd(t, b, s+regmap.ScopeControl)&(regmap.ScopeArm|regmap.ScopeDelayRunning) == 0 {
+			break
+		}
+	}
+	sc := &b.scope
+	if !sc.trig || sc.armed {
+		t.Fatal("no trigger")
+	}
+	first := (rd(t, b, s+regmap.ScopeTriggerPointer) + bufLen/2 + 1) % bufLen
+	before := 0
+	for ch, sig := range sigs {
+		raw := make([]uint32, bufLen)
+		if err := b.Read(s+regmap.ScopeCh1Data+uint32(ch)*0x10000, raw); err != nil {
+			t.Fatal(err)
+		}
+		bad, firstBad := 0, int64(0)
+		for i := range raw {
+			c := sc.tArm + (sc.endSample-bufLen+2+int64(i))*sc.decim() - 1
+			var want uint16
+			if c < tSetup {
+				want = old[ch][c-tArm]
+				before++
+			} else {
+				b.mu.Lock()
+				want = code14(b.exactAt(sig, c))
+				b.mu.Unlock()
+			}
+			if got := uint16(raw[(uint32(i)+first)%bufLen]); got != want {
+				if bad == 0 {
+					firstBad = c - tSetup
+				}
+				bad++
+			}
+		}
+		if bad > 0 {
+			t.Errorf("channel %d: %d of %d samples are not the output at their cycle (the first %d cycles after the setup)", ch+1, bad, bufLen, firstBad)
+		}
+	}
+	if before == 0 {
+		t.Error("the trace holds no sample from before the setup")
 	}
 }
