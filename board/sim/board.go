@@ -70,6 +70,10 @@ func New(cfg Config) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The noise tapes take about 20 ms to build, once per process: built
+	// on the first noisy sample, they stalled the first acquisition, which
+	// a board does not do (its trigger came that much late).
+	tapes()
 	b := &Board{cfg: cfg, start: time.Now(), ffts: map[int]*fourier.FFT{}, models: map[int]model{}, psdBusy: map[int]bool{}}
 	b.ffts[regmap.ASGDataLen] = fourier.NewFFT(regmap.ASGDataLen)
 	b.nowFn = func() int64 { return time.Since(b.start).Nanoseconds() / 8 }

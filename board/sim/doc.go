@@ -95,7 +95,10 @@
 // signal's bound plus 6 sigma of noise is proven unreachable and not
 // searched until the configuration changes. Samples are materialised
 // lazily (only the last 16384 of a run), before every write so that the
-// past keeps the old configuration.
+// past keeps the old configuration. An edge search more than
+// maxSearchLag samples behind compares only the last maxSearchLag, but
+// the ring is still made in full: the pre-trigger part of a trace is the
+// signal at its cycles, as the FPGA writes it from the arm on.
 //
 // # Generators (red_pitaya_asg_ch.v)
 //

@@ -21,6 +21,7 @@ type scopeState struct {
 	wpBase      uint32 // address of sample 0
 	wpNext      uint32 // next address after the last run
 	produced    int64  // samples materialised into buf
+	searched    int64  // samples the edge search has compared
 	trig        bool   // trigger accepted
 	trigSample  int64  // last sample written before the trigger
 	endSample   int64  // last sample of the acquisition (-1: open)
@@ -110,10 +111,13 @@ func (b *Board) scopeAdvance(now int64) {
 		if s.trig && s.endSample >= 0 {
 			target = min(target, s.endSample+1)
 		}
-		if !s.trig && s.edgeSource() && !b.scopeNever() {
-			break // the edge search materialises as it goes
-		}
+		// the edge search has compared the samples up to its latency
+		// before now; the rest are made too, so that a write that follows
+		// finds the past written with the configuration of its time
 		b.scopeProduce(max(s.produced, target-bufLen), target)
+		if !s.trig && s.edgeSource() && !b.scopeNever() {
+			break
+		}
 		if s.trig && s.endSample >= 0 && now >= s.doneAt() {
 			s.src = regmap.TrigOff
 			if s.keep {
@@ -237,13 +241,16 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	// thresh -/+ hyst wraps in 14 bits as in the Verilog
 	thm := regmap.ToSigned(uint32(th-regmap.ToSigned(s.hyst, 14)), 14)
 	thp := regmap.ToSigned(uint32(th+regmap.ToSigned(s.hyst, 14)), 14)
-	if to-s.produced > maxSearchLag {
-		s.produced, s.schmittInit = to-maxSearchLag, false
+	if to-s.searched > maxSearchLag {
+		s.searched, s.schmittInit = to-maxSearchLag, false
 	}
-	for s.produced < to {
-		j0 := s.produced
+	for s.searched < to {
+		j0 := s.searched
 		j1 := min(to, j0+4096)
-		b.scopeProduce(j0, j1)
+		// production runs on from where it stands: the ring keeps every
+		// written sample of the last 16384, searched or skipped
+		b.scopeProduce(s.produced, j1)
+		s.searched = j1
 		for j := j0; j < j1; j++ {
 			v := fromCode14(s.buf[ch][s.addr(j)])
 			prev := s.schmitt
@@ -277,12 +284,14 @@ func (b *Board) scopeEdgeSearch(to int64) bool {
 	return false
 }
 
-// maxSearchLag bounds the samples a trigger search makes up at once: the
+// maxSearchLag bounds the samples a trigger search compares at once: the
 // FPGA compares every sample as it comes, the sim only when asked, and a
 // search left unasked for minutes would otherwise hold the board for as
 // long. A search further behind starts afresh this many samples before
 // its end (about 8 ms of work); a condition first met in the skipped
-// stretch fires at its next occurrence.
+// stretch fires at its next occurrence. The skipped samples are still
+// written: the ring's last 16384 (the pre-trigger part of the trace) are
+// made as the search goes, since the FPGA writes them from the arm on.
 const maxSearchLag = 1 << 20
 
 // scopeProduce materialises samples [j0, j1) into the buffers. While a
@@ -453,7 +462,7 @@ func (b *Board) writeScope(off, v uint32, now int64) {
 				s.wpNext = s.addr(s.nWritten(now))
 			}
 			s.armed, s.trig, s.finished = true, false, false
-			s.tArm, s.produced, s.endSample = now, 0, -1
+			s.tArm, s.produced, s.searched, s.endSample = now, 0, 0, -1
 			s.wpBase = s.wpNext
 			s.schmittInit = false
 		}
@@ -469,6 +478,7 @@ func (b *Board) writeScope(off, v uint32, now int64) {
 		if s.armed && !s.trig {
 			s.produced = max(s.produced, s.nWritten(now)-bufLen)
 			b.scopeProduce(s.produced, s.nWritten(now))
+			s.searched = s.nWritten(now)
 		}
 	case regmap.ScopeThreshold:
 		s.thresh = v & 0x3FFF
