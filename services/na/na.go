@@ -225,7 +225,7 @@ func (s *Service) save(ctx context.Context, tr *api.NATrace) ([]byte, error) {
 func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace, error) {
 	ctx := a.Context()
 	tr := api.NATrace{ID: a.ID, Board: a.Board, Settings: p.s, HardwareTime: p.hwTime}
-	tr.Requested = unix(received)
+	tr.Requested = api.Unix(received)
 	cl, err := s.pool.acquire(ctx, a.Board, p.s.NoWait)
 	if err != nil {
 		return tr, err
@@ -240,7 +240,7 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	hw := b.HW
 	open := make(chan bool, 1)
 	go func() { open <- openLoop(ctx, b) }()
-	tr.Started = unix(time.Now())
+	tr.Started = api.Unix(time.Now())
 	r, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(cl.k))})
 	if err != nil {
 		return tr, err
@@ -261,7 +261,7 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	if pc != nil {
 		s.log.Debug("na: points measured again after an early read", "board", a.Board, "id", a.ID, "points", redone, "margin", pc.get())
 	}
-	tr.Ended = unix(time.Now())
+	tr.Ended = api.Unix(time.Now())
 	if err != nil {
 		return tr, err
 	}
@@ -311,5 +311,3 @@ func (s *Service) publishProgress(board string, pr *progress) (stop func()) {
 	}()
 	return func() { close(done); <-finished }
 }
-
-func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

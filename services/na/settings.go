@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/rperr"
 )
@@ -98,8 +99,6 @@ type plan struct {
 	hwTime    float64 // s, all traces
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
 // bandPoint returns the registers of a point at frequency f with
 // quadrature bandwidth bw and average_per_point avgPer; first marks the
 // first point of a trace.
@@ -150,7 +149,7 @@ func defaults(s *api.NASettings) (avgName string, err error) {
 		v    float64
 	}{{"start_freq", s.StartFreq}, {"stop_freq", s.StopFreq}, {"rbw", s.RBW}, {"amplitude", s.Amplitude},
 		{"acbandwidth", s.ACBandwidth}, {"q_factor_min", s.QFactorMin}, {"timeout", s.Timeout}} {
-		if !finite(f.v) {
+		if !num.Finite(f.v) {
 			return "", rperr.Invalidf("%s: %g is not a finite number", f.name, f.v)
 		}
 	}
