@@ -45,8 +45,8 @@ func plan(t api.Txn) ([]string, error) {
 	words := 0
 	for i, op := range t.Ops {
 		n := 1
-		if op.After < 0 || op.After > api.MaxWaitTimeout || math.IsNaN(op.After) {
-			return nil, rperr.Invalidf("ops[%d].after: %g s is outside 0..%g s", i, op.After, api.MaxWaitTimeout)
+		if err := checkSeconds(i, "after", op.After); err != nil {
+			return nil, err
 		}
 		switch op.Op {
 		case api.OpRead:
@@ -65,11 +65,11 @@ func plan(t api.Txn) ([]string, error) {
 			}
 			words += n
 		case api.OpWait:
-			if op.Timeout < 0 || op.Timeout > api.MaxWaitTimeout || math.IsNaN(op.Timeout) {
-				return nil, rperr.Invalidf("ops[%d].timeout: %g s is outside 0..%g s", i, op.Timeout, api.MaxWaitTimeout)
+			if err := checkSeconds(i, "timeout", op.Timeout); err != nil {
+				return nil, err
 			}
-			if op.Earliest < 0 || op.Earliest > api.MaxWaitTimeout || math.IsNaN(op.Earliest) {
-				return nil, rperr.Invalidf("ops[%d].earliest: %g s is outside 0..%g s", i, op.Earliest, api.MaxWaitTimeout)
+			if err := checkSeconds(i, "earliest", op.Earliest); err != nil {
+				return nil, err
 			}
 		default:
 			return nil, rperr.Invalidf("ops[%d].op: unknown operation %q, want read, write or wait", i, op.Op)
@@ -423,4 +423,12 @@ func (e *executor) execute(ctx context.Context, q *queued, pool *pooledReply) (a
 	}
 	defer done()
 	return e.run(ctx, q.txn, q.modules, q.turn, pool)
+}
+
+// checkSeconds refuses a time field of ops[i] outside 0..MaxWaitTimeout.
+func checkSeconds(i int, name string, v float64) error {
+	if v < 0 || v > api.MaxWaitTimeout || math.IsNaN(v) {
+		return rperr.Invalidf("ops[%d].%s: %g s is outside 0..%g s", i, name, v, api.MaxWaitTimeout)
+	}
+	return nil
 }

@@ -244,7 +244,7 @@ func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, id
 		return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA: %d results for %d ops", len(r.Results), len(ops))
 	}
 	sums = make([][4]uint32, len(idx))
-	if p.zeroSpan && !open {
+	if p.zeroSpan {
 		waited = make([]float64, len(idx))
 	}
 	for n, at := range reads {
