@@ -163,13 +163,15 @@ func SpecanWait(s api.SpecanSettings) time.Duration {
 }
 
 // TxnWait is how long a transaction may take: DefaultTimeout plus each
-// wait op's timeout (1 s when it gives none).
+// wait op's timeout (1 s when it gives none) and each op's after (the
+// bridge holds a timed op back that long).
 func TxnWait(ops []api.Op) time.Duration {
 	t := DefaultTimeout
 	for _, op := range ops {
 		if op.Op == "wait" {
 			t += seconds(positive(op.Timeout, 1))
 		}
+		t += seconds(positive(op.After, 0))
 	}
 	return t
 }

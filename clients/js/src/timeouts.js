@@ -86,9 +86,13 @@ export function specanTimeout(s = {}) {
   return a + (pos(s.timeout, 0) || 5 + 2 * a) + MARGIN;
 }
 
-/** hw.txn: 5 s plus each wait op's timeout (1 s when it gives none). */
+/** hw.txn: 5 s plus each wait op's timeout (1 s when it gives none) and each op's after. */
 export function txnTimeout(ops = []) {
   let t = DEFAULT_TIMEOUT;
-  for (const op of ops) if (op && op.op === "wait") t += pos(op.timeout, 1);
+  for (const op of ops) {
+    if (!op) continue;
+    if (op.op === "wait") t += pos(op.timeout, 1);
+    t += pos(op.after, 0);
+  }
   return t;
 }

@@ -111,5 +111,8 @@ def specan_wait(s: Mapping[str, Any]) -> float:
 
 
 def txn_wait(ops: Iterable[Mapping[str, Any]]) -> float:
-    """hw.txn: 5 s plus each wait op's timeout (1 s when it gives none)."""
-    return _DEFAULT_TIMEOUT + sum(_positive(op.get("timeout"), 1.0) for op in ops if op.get("op") == "wait")
+    """hw.txn: 5 s plus each wait op's timeout (1 s when it gives none)
+    and each op's after (the bridge holds a timed op back that long)."""
+    ops = list(ops)
+    waits = sum(_positive(op.get("timeout"), 1.0) for op in ops if op.get("op") == "wait")
+    return _DEFAULT_TIMEOUT + waits + sum(_positive(op.get("after"), 0.0) for op in ops)
