@@ -20,9 +20,13 @@ func (b *Board) modelBased(sig int, avg bool) bool {
 }
 
 // shareable reports whether two goroutines may make sig's samples at once
-// (scopeProduce's helper): model-based without a noise path, whose
-// streams carry state, so that only cached, read-only state is used.
+// (scopeProduce's helper): model-based without a noise path or a PFD
+// output, whose streams and counting history carry state, so that only
+// cached, read-only state is used.
 func (b *Board) shareable(sig int, avg bool) bool {
+	if _, pfd := b.pfdSignal(sig); pfd {
+		return false
+	}
 	return b.modelBased(sig, avg) && !b.hasNoisePath(sig)
 }
 
