@@ -375,7 +375,7 @@ func (t *timeFlag) Set(s string) error {
 	if err != nil {
 		return fmt.Errorf("%q: want an RFC 3339 time (2026-05-01T14:00:00Z), Unix seconds, or a duration ago (90m)", s)
 	}
-	*t = timeFlag(float64(tt.UnixNano()) / 1e9)
+	*t = timeFlag(api.Unix(tt))
 	return nil
 }
 

@@ -265,13 +265,13 @@ func (s *Service) roll(b *board, c *continuous) (*raw, error) {
 	written := int(min(res[rollWritten].Words[0], N))
 	wp0, wp1 := res[rollWP0].Words[0], res[rollWP1].Words[0]
 	overwritten := int((wp1 - wp0) & (N - 1)) // written while the buffers were read
-	r := getRaw()
-	r.valid = max(0, min(written, N-overwritten))
-	start := (wp0 + 1) & (N - 1)
 	data, err := channelData(res[rollData])
 	if err != nil {
 		return nil, err
 	}
+	r := getRaw()
+	r.valid = max(0, min(written, N-overwritten))
+	start := (wp0 + 1) & (N - 1)
 	for ch, w := range data {
 		k := int(start)
 		for i := range r.sum[ch] {
