@@ -94,11 +94,7 @@ func (a *F32) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if err != nil {
 		return err
 	}
-	if code == msgpcode.Nil { // a nil slice, as the encoder writes it: empty
-		*a = resize(*a, 0)
-		return dec.DecodeNil()
-	}
-	if isArrayCode(code) {
+	if code == msgpcode.Nil || isArrayCode(code) { // decodeArray reads both
 		return decodeArray(dec, "<f4", 4, func(n int) []byte { *a = resize(*a, n); return nil }, nil,
 			func(i int, n number) error { (*a)[i] = float32(n.float()); return nil })
 	}
