@@ -39,6 +39,17 @@ func decodeMsgpack(data []byte, v any) error {
 	return nil
 }
 
+// DecodeValue reads one value at d's position into *v with the same
+// strictness as Codec.Unmarshal (no NaN or infinity, integers in range,
+// no unknown or repeated fields): for a caller that walks a message itself.
+func DecodeValue(d *msgpack.Decoder, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("wire: decoding into %T, want a non-nil pointer", v)
+	}
+	return mpValue(d, rv.Elem())
+}
+
 // Remaining is how many bytes dec has left to read when it reads from a
 // bytes.Reader (as Codec.Unmarshal's does), else -1: a length a message
 // declares can be checked against it before anything is allocated.

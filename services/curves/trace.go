@@ -63,11 +63,6 @@ func parseSave(codec wire.Codec, data []byte) (*parsed, error) {
 		if l, raw, traceCurve, err = splitSave(data, &c); err != nil {
 			return nil, err
 		}
-		// The walk checks the arrays' form; the strict decoder also checks
-		// every value (a NaN time, ...), so a stored trace always reads back.
-		if _, err := decodeTrace(c.Instrument, raw); err != nil {
-			return nil, err
-		}
 	} else {
 		var req saveJSON
 		if err := wire.JSON.Unmarshal(data, &req); err != nil {
@@ -220,10 +215,10 @@ var traceFields = func() map[string]map[string]traceField {
 }()
 
 // describe walks the msgpack trace of instrument at dec's position: it
-// decodes every field but the arrays into the trace's type, checks each
-// array's dtype, shape and length and skips its data, and fills c with
-// what the trace says (board, acquisition, settings, times, arrays). It
-// returns the trace's curve id.
+// decodes every field but the arrays into the trace's type, as strictly as
+// Codec.Unmarshal does, checks each array's dtype, shape and length and
+// skips its data, and fills c with what the trace says (board,
+// acquisition, settings, times, arrays). It returns the trace's curve id.
 func describe(dec *msgpack.Decoder, r *bytes.Reader, instrument string, c *api.Curve) (curve string, err error) {
 	fields := traceFields[instrument]
 	tr := reflect.New(traceTypes[instrument]).Elem()
@@ -259,7 +254,7 @@ func describe(dec *msgpack.Decoder, r *bytes.Reader, instrument string, c *api.C
 			c.Arrays = append(c.Arrays, a)
 			continue
 		}
-		if err := dec.Decode(tr.FieldByIndex(f.index).Addr().Interface()); err != nil {
+		if err := wire.DecodeValue(dec, tr.FieldByIndex(f.index).Addr().Interface()); err != nil {
 			return "", rperr.Invalidf("%s.%s: %v", instrument, key, err)
 		}
 	}
