@@ -72,7 +72,16 @@ for (const file of FILES) {
       // Node's, which a test uses to let pending callbacks run.
       window.setImmediate = (fn, ...args) => setTimeout(fn, 0, ...args);
     }, up.ws);
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
     await page.addScriptTag({ content: code, type: "module" });
+    // An inline module runs in a task of its own, maybe after
+    // addScriptTag returns: wait for it to set SUITE before awaiting it.
+    await page
+      .waitForFunction(() => window.SUITE !== undefined, null, { timeout: 60_000 })
+      .catch((e) => {
+        throw new Error(`${file}.test.js never started in the page: ${e.message}; page errors: ${pageErrors.join("; ") || "none"}`);
+      });
     const results = await page.evaluate(() => window.SUITE, null, { timeout: 280_000 });
     await context.close();
     assert.ok(results.length > 0, "no test ran");
