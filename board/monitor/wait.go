@@ -41,7 +41,9 @@ func (c *Client) WaitFor(ctx context.Context, cond board.Cond) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	precise.Near(start.Add(min(cond.Earliest, cond.Timeout)))
+	if err := precise.NearContext(ctx, start.Add(min(cond.Earliest, cond.Timeout))); err != nil {
+		return false, err
+	}
 	if ok, err := c.burst(cond); ok || err != nil {
 		return ok, err
 	}

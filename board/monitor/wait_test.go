@@ -67,6 +67,18 @@ func TestWaitForTimeoutAndCancel(t *testing.T) {
 	if ok || err != context.Canceled {
 		t.Fatalf("WaitFor cancelled: %v %v, want false, context.Canceled", ok, err)
 	}
+	// A cancel during the predicted sleep ends it too: a long trace's
+	// wait is not sat out.
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	t0 := time.Now()
+	ok, err = c.WaitFor(ctx, board.Cond{Addr: base, Mask: 1, Value: 1, Earliest: time.Hour, Timeout: 2 * time.Hour})
+	if ok || err != context.Canceled {
+		t.Fatalf("WaitFor cancelled in its predicted sleep: %v %v, want false, context.Canceled", ok, err)
+	}
+	if waited := time.Since(t0); waited > 2*time.Second {
+		t.Fatalf("WaitFor noticed its cancel after %v", waited)
+	}
 	// The connection is still in step.
 	got := make([]uint32, 1)
 	if err := c.Read(base, got); err != nil {

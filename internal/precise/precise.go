@@ -46,14 +46,21 @@ func Until(ctx context.Context, t time.Time) error {
 // microseconds of t on either side at the median. For paces and delays
 // that must be right on average (a LAN's delay, a poll's rhythm), not
 // never early.
-func Near(t time.Time) {
-	_ = coarse(context.Background(), t)
+func Near(t time.Time) { _ = NearContext(context.Background(), t) }
+
+// NearContext is Near that ends early, returning ctx.Err(), when ctx
+// ends first (noticed within Coarse).
+func NearContext(ctx context.Context, t time.Time) error {
+	if err := coarse(ctx, t); err != nil {
+		return err
+	}
 	left := time.Until(t)
 	early := min(time.Duration(late.Load()), left/2)
 	if d := left - early; d > 0 {
 		sleep(d)
 		learn(early - time.Until(t))
 	}
+	return ctx.Err()
 }
 
 // coarse sleeps on a runtime timer until Coarse before t.

@@ -33,6 +33,18 @@ func TestSleepCancelled(t *testing.T) {
 	}
 }
 
+func TestNearContextCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(5*time.Millisecond, cancel)
+	t0 := time.Now()
+	if err := NearContext(ctx, t0.Add(time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("NearContext cancelled: %v, want context.Canceled", err)
+	}
+	if waited := time.Since(t0); waited > time.Second {
+		t.Fatalf("NearContext noticed its cancel after %v", waited)
+	}
+}
+
 // BenchmarkLateness reports how late a 100 us pause ends, p50 and p90 in
 // microseconds, for Until, Near and time.Sleep side by side.
 func BenchmarkLateness(b *testing.B) {
