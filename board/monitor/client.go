@@ -34,6 +34,8 @@ type clientOpts struct {
 	backoffMax  time.Duration
 	poolSize    int
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	clockAddr   uint32  // the board clock's low word (WithBoardClock)
+	clockHz     float64 // 0: no board clock
 }
 
 // WithTimeout sets the deadline of each request/response exchange (one
@@ -129,6 +131,13 @@ type clientConn struct {
 	skip    int
 	pollHdr [HeaderSize]byte
 	used    bool // an exchange has succeeded since the dial
+	// The board clock (nil: none), the low word of its counter, and per
+	// request of a timed pipeline: when it went out, when the answer of
+	// one before a timed request arrived, and a clock reading's count.
+	clock              *boardClock
+	clockAddr          uint32
+	sentAt, answeredAt []time.Time
+	counts             []uint32
 	// rttMin is the shortest time from sending a request to the start of
 	// its answer seen on this connection (ns; 0: none yet). The reader
 	// stores it, a sender of timed requests loads it.
@@ -161,6 +170,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	c := &Client{addr: addr, opts: o, pool: make(chan *clientConn, o.poolSize)}
 	for range o.poolSize {
 		cc := &clientConn{br: bufio.NewReaderSize(nil, 4096)}
+		if o.clockHz > 0 {
+			cc.clock, cc.clockAddr = newBoardClock(o.clockHz), o.clockAddr
+		}
 		c.slots = append(c.slots, cc)
 		c.pool <- cc
 	}
@@ -311,6 +323,9 @@ func (c *Client) connect(ctx context.Context, cc *clientConn) error {
 	}
 	cc.c, cc.used, cc.skip = conn, false, 0
 	cc.rttMin.Store(0)
+	if cc.clock != nil {
+		cc.clock.reset()
+	}
 	cc.br.Reset(conn)
 	return nil
 }
@@ -342,7 +357,17 @@ type request struct {
 	dst    []uint32
 	access int           // index of the (first) access it carries
 	after  time.Duration // sent no sooner than this after the request before it
+	clock  clockReading  // a reading of the board clock (see readClock), or not
 }
+
+// clockReading says whether a request reads the board clock, and why.
+type clockReading uint8
+
+const (
+	notClock     clockReading = iota
+	clockBehind               // when the board performed the request before it
+	clockLeading              // leads a timed request: a sample of the way to the board
+)
 
 // inlineWrite: request bytes up to this size (less than any socket's
 // send buffer, 4608 bytes at the least on Linux) are written before the
@@ -371,17 +396,39 @@ func (cc *clientConn) plan(run []board.Access) (writes, timed bool) {
 					}
 				}
 				k := chunkWords(addr, len(words), MaxWriteWords)
+				after = cc.readClock(i, after)
 				cc.add(i, Header{Cmd: CmdWrite, N: uint16(k), Addr: addr}, nil, after)
 				cc.buf = appendWords(cc.buf, words[:k])
 				words, addr, after = words[k:], addr+uint32(4*k), 0
 				continue
 			}
 			k := chunkWords(addr, len(words), MaxReadWords)
+			after = cc.readClock(i, after)
 			cc.add(i, Header{Cmd: CmdRead, N: uint16(k), Addr: addr}, words[:k], after)
 			words, addr, after = words[k:], addr+uint32(4*k), 0
 		}
 	}
 	return writes, timed
+}
+
+// readClock adds the board clock's readings for access i's request when
+// that is timed, and returns the request's own After. One reading goes
+// behind the request before (sent with it): when the board performed that
+// request. One leads the timed request, taking its After (so the timed
+// request goes right behind it, in the same write): a sample of how long
+// a request takes to reach the board with nothing ahead of it (see
+// boardClock).
+func (cc *clientConn) readClock(i int, after time.Duration) time.Duration {
+	if cc.clock == nil || after <= 0 {
+		return after
+	}
+	if len(cc.reqs) > 0 {
+		cc.add(max(i-1, 0), Header{Cmd: CmdRead, N: 1, Addr: cc.clockAddr}, nil, 0)
+		cc.reqs[len(cc.reqs)-1].clock = clockBehind
+	}
+	cc.add(i, Header{Cmd: CmdRead, N: 1, Addr: cc.clockAddr}, nil, after)
+	cc.reqs[len(cc.reqs)-1].clock = clockLeading
+	return 0
 }
 
 func (cc *clientConn) add(access int, h Header, dst []uint32, after time.Duration) {
@@ -488,10 +535,14 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 		return cc.answers(conn, timeout, nil)
 	}
 	n := len(cc.reqs)
-	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, sentAt: make([]time.Time, n), answeredAt: make([]time.Time, n),
+	cc.sentAt = resize(cc.sentAt, n)
+	cc.answeredAt = resize(cc.answeredAt, n)
+	cc.counts = resize(cc.counts, n)
+	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, clock: cc.clock, reqs: cc.reqs,
+		sentAt: cc.sentAt, answeredAt: cc.answeredAt, counts: cc.counts,
 		sent: make(chan int, n), answers: make(chan int, n), err: make(chan error, 1)}
 	ctx, stop := context.WithCancel(context.Background())
-	go s.run(ctx, cc.buf, cc.reqs)
+	go s.run(ctx, cc.buf)
 	done, answered, err = cc.answers(conn, timeout, s)
 	stop()
 	if err != nil {
@@ -505,37 +556,75 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 
 // sender writes a pipeline's requests, each timed one (and the untimed
 // ones after it) when its time comes, and tells the reader on sent how
-// many requests are going out; the reader tells it on answers how many
-// answers it has taken.
+// many requests are going out; the reader tells it on answers when the
+// answer of the request before a timed one is in.
 //
 // A timed request is due its After past the request before it, which is
 // the later of two times: After past when that request was sent, and
-// After past when the board performed it, which is at the latest when its
-// answer began to arrive less the shortest round trip seen. The second
-// one holds back a read whose write was held up on its way to the board
-// (a late wake-up of the server or of a hop), which would otherwise reach
-// the board too soon after the write took effect. So a timed request
-// waits for the answer of the request before it.
+// After past when the board performed it. The second one holds back a
+// read whose write was held up on its way to the board (a late wake-up
+// of the server or of a hop), which would otherwise reach the board too
+// soon after the write took effect. With a board clock (WithBoardClock)
+// the request before is a reading of that clock, sent right behind the
+// one that matters, and the board's own time says when it was performed
+// (boardClock). Without one, that request's answer bounds it: the board
+// performed it at the latest when its answer began to arrive less the
+// shortest round trip seen, which charges every late answer in full.
 type sender struct {
 	conn       net.Conn
 	timeout    time.Duration
 	rttMin     *atomic.Int64
+	clock      *boardClock // nil: none
+	reqs       []request
 	sentAt     []time.Time // per request: when it went out (sender)
 	answeredAt []time.Time // per request: when its answer began to arrive (reader)
+	counts     []uint32    // per board clock reading: its count (reader)
 	sent       chan int    // requests written so far, counting the one being written
-	answers    chan int    // answers taken so far; closed when the reader ends
+	answers    chan int    // i: the answer of request i-1 is in (request i is timed); closed when the reader ends
 	err        chan error  // the write error, or nil, when done
+
+	// The clock readings fed to clock so far (see feed) are those
+	// before request fed; performed is the board time of the newest one
+	// behind a request.
+	fed       int
+	performed int64
 }
 
 // wait holds request i, timed d, until it is due: d past last (when
 // request i-1 went out), then, once request i-1's answer is in, d past
-// its arrival less the shortest round trip. The first sleep comes first:
-// the answer has usually arrived by then, so one wake-up does.
+// when the board performed request i-1 (see sender). The first sleep
+// comes first: the answer has usually arrived by then, so one wake-up
+// does. The sleeps never end early (precise.Until): on a busy host a
+// sleep that aims at its instant wakes early by as much as wake-ups are
+// late on average, tens of microseconds, more than a margin should hold.
+//
+// A request timed shorter than the shortest round trip seen cannot have
+// its predecessor's answer in time: waiting for it would stretch every
+// such step to a round trip (a sweep of short points over a LAN). With a
+// board clock, it goes by the newest reading that is in instead: d past
+// last, plus how late that reading reached the board. That is a forecast,
+// not a bound: a caller that times requests this short checks what they
+// read (the NA's busy bit) and has a margin that learns.
 func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) error {
-	if err := precise.Until(ctx, last.Add(d)); err != nil || i == 0 {
+	sleep := func(t time.Time) error { return precise.Until(ctx, t) }
+	if err := sleep(last.Add(d)); err != nil || i == 0 {
 		return err
 	}
+	rtt := time.Duration(s.rttMin.Load())
+	forecast := s.reqs[i-1].clock == clockBehind && d < rtt
 	for *taken < i {
+		if forecast {
+			select {
+			case n, ok := <-s.answers:
+				if !ok {
+					return errors.New("the answers ended first")
+				}
+				*taken = n
+				continue
+			default:
+			}
+			break
+		}
 		select {
 		case n, ok := <-s.answers:
 			if !ok {
@@ -546,13 +635,57 @@ func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Tim
 			return ctx.Err()
 		}
 	}
-	if rtt := time.Duration(s.rttMin.Load()); rtt > 0 {
-		return precise.Until(ctx, s.answeredAt[i-1].Add(d-rtt))
+	if s.clock != nil {
+		s.feed(*taken)
+	}
+	if *taken >= i && s.reqs[i-1].clock == clockBehind {
+		if due, ok := s.clock.due(s.performed, d, time.Now()); ok {
+			// Never later than d past the answer: the board had
+			// performed the request by then, whatever its clock says.
+			return sleep(minTime(due, s.answeredAt[i-1].Add(d)))
+		}
+	}
+	if forecast {
+		if late, ok := s.clock.lateness(time.Now()); ok {
+			// No later than waiting for the answer would be.
+			return sleep(last.Add(d + min(late, rtt)))
+		}
+		return nil
+	}
+	switch {
+	case *taken < i:
+		return nil
+	case s.clock != nil:
+		// Too few samples yet to trust: the board performed request
+		// i-1 before its answer arrived, whatever the ways took.
+		return sleep(s.answeredAt[i-1].Add(d))
+	case rtt > 0:
+		return sleep(s.answeredAt[i-1].Add(d - rtt))
 	}
 	return nil
 }
 
-func (s *sender) run(ctx context.Context, buf []byte, reqs []request) {
+// feed gives the clock the readings answered so far (those before
+// request taken) that it has not had, in order: the newest reading behind
+// a request says when the board performed it, the leading ones are
+// samples.
+func (s *sender) feed(taken int) {
+	for ; s.fed < taken; s.fed++ {
+		r := s.reqs[s.fed]
+		if r.clock == notClock {
+			continue
+		}
+		b := s.clock.at(s.counts[s.fed], s.sentAt[s.fed])
+		if r.clock == clockBehind {
+			s.performed = b
+			continue
+		}
+		s.clock.sample(b, s.sentAt[s.fed])
+	}
+}
+
+func (s *sender) run(ctx context.Context, buf []byte) {
+	reqs := s.reqs
 	var err error
 	defer func() {
 		if err != nil {
@@ -644,13 +777,17 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (
 				sent, cc.echo[:])
 		}
 		if r.h.Cmd == CmdRead {
-			cc.payload = grow(cc.payload, 4*len(r.dst))
+			dst := r.dst
+			if r.clock != notClock {
+				dst = s.counts[i : i+1]
+			}
+			cc.payload = grow(cc.payload, 4*len(dst))
 			if _, err := io.ReadFull(cc.br, cc.payload); err != nil {
 				return i, true, err
 			}
-			getWords(r.dst, cc.payload)
+			getWords(dst, cc.payload)
 		}
-		if s != nil {
+		if s != nil && i+1 < len(cc.reqs) && cc.reqs[i+1].after > 0 {
 			s.answers <- i + 1
 		}
 	}
@@ -658,4 +795,22 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (
 		return len(cc.reqs), true, rperr.Errorf(rperr.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
 	}
 	return len(cc.reqs), answered, nil
+}
+
+// resize returns s with length n and every element zero, reusing its
+// array when it is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -64,11 +64,19 @@
 // server never both wait on full buffers. That goroutine also sends timed
 // accesses (board.Access.After): each one, and the untimed ones after it,
 // leaves when its time has passed since the request before it went out
-// and since that request took effect on the board, which is at the latest
-// when its answer began to arrive less the shortest round trip seen on
-// the connection; the answers of the earlier ones come back meanwhile,
-// and an answer's deadline counts from when its request went out. A timed
-// access is never merged into the write before it.
+// and since that request took effect on the board; the answers of the
+// earlier ones come back meanwhile, and an answer's deadline counts from
+// when its request went out. A timed access is never merged into the
+// write before it. When the request before took effect, the board's own
+// clock says (WithBoardClock, PyRPLClock: rpbus's monitor backend uses
+// it): the client reads the counter right behind that request and maps
+// board time to host time by the quickest of its recent readings
+// (boardClock), so a write held up on its way is waited for exactly and a
+// slow answer costs nothing. Without a clock, the answer bounds it: at the
+// latest when the answer began to arrive less the shortest round trip
+// seen, which charges every late answer in full. A timed access shorter
+// than a round trip goes by the newest reading in instead of waiting for
+// its predecessor's answer.
 //
 // WaitFor (board.Waiter) waits for a register condition. With a predicted
 // end (board.Cond.Earliest) it sleeps until about then and sends a burst

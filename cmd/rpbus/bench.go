@@ -223,7 +223,7 @@ func (c *benchCmd) benchHW(ctx context.Context) error {
 	}
 	go srv.Serve(ln)
 	c.cleanup = append(c.cleanup, func() { srv.Close(); other.Close() })
-	mc, err := monitor.Dial(ctx, ln.Addr().String())
+	mc, err := monitor.Dial(ctx, ln.Addr().String(), monitor.PyRPLClock())
 	if err != nil {
 		return err
 	}

@@ -234,7 +234,7 @@ func (c *benchBoardCmd) start(ctx context.Context) ([]deployment, error) {
 		if err != nil {
 			return nil, err
 		}
-		mc, err := monitor.Dial(ctx, m.addr)
+		mc, err := monitor.Dial(ctx, m.addr, monitor.PyRPLClock())
 		if err != nil {
 			return nil, err
 		}

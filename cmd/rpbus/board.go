@@ -156,7 +156,7 @@ func (b *boardFlags) open(ctx context.Context, log io.Writer) (cfg hwbridge.Conf
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		c, err := monitor.Dial(dctx, b.boardAddr)
+		c, err := monitor.Dial(dctx, b.boardAddr, monitor.PyRPLClock())
 		if err != nil {
 			return cfg, err
 		}

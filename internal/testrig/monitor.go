@@ -36,12 +36,13 @@ func UnpluggableMonitor(tb testing.TB, f board.FPGA) (addr string, unplug func()
 	return ln.Addr().String(), func() { srv.Close(); ln.Close() }
 }
 
-// DialMonitor connects a monitor client to addr, closed when the test ends.
+// DialMonitor connects a monitor client to addr, closed when the test
+// ends, with PyRPL's design's clock as rpbus's monitor backend has it.
 func DialMonitor(tb testing.TB, addr string, opts ...monitor.Option) *monitor.Client {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	mc, err := monitor.Dial(ctx, addr, opts...)
+	mc, err := monitor.Dial(ctx, addr, append([]monitor.Option{monitor.PyRPLClock()}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -46,9 +46,10 @@ func (p *plan) chunks(target time.Duration) []chunk {
 }
 
 // Margins an open-loop sweep adds to a point's time before reading its
-// sums (pacer): the bridge's clock times the read, so the margin covers
-// how much later than the bridge's send the board may start the point (a
-// LAN, or a server that is slower for the write than for the read), and
+// sums (pacer). The bridge times the read from when the board performed
+// the point's write (by the board's clock on the monitor backend); the
+// margin covers what that timing cannot see: a read that travels faster
+// than any recent request did, and a sleep that wakes a little early.
 // clockShare of the point covers the two clocks' drift (a crystal's 50 ppm).
 const (
 	minMargin  = 40 * time.Microsecond
