@@ -116,8 +116,8 @@ type Op struct {
 	// than this many seconds after the op before it was sent, as a
 	// board-side clock would time it, without a poll. A remote board's
 	// bridge also holds it until that long after the op before it took
-	// effect, as far as that op's answer shows (its arrival less the
-	// shortest round trip seen). A network analyzer reads a point's sums
+	// effect, by the board's own clock (docs/protocol.md). A network
+	// analyzer reads a point's sums
 	// its duration after the write that started it and checks their busy
 	// bit, instead of polling for it.
 	After float64 `json:"after,omitempty"`

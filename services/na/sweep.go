@@ -49,10 +49,10 @@ func (p *plan) chunks(target time.Duration) []chunk {
 // sums (pacer). The bridge times the read from when the board performed
 // the point's write (by the board's clock on the monitor backend); the
 // margin covers what that timing cannot see: a read that travels faster
-// than any recent request did, and a sleep that wakes a little early.
+// than any recent request did.
 // clockShare of the point covers the two clocks' drift (a crystal's 50 ppm).
 const (
-	minMargin  = 40 * time.Microsecond
+	minMargin  = 15 * time.Microsecond
 	maxMargin  = time.Millisecond
 	clockShare = 1e-4
 	// earlyGrowth and inTimeShrink: the margin grows by earlyGrowth for
@@ -61,7 +61,7 @@ const (
 	// -ln(1 - inTimeShrink) / ln(earlyGrowth): 5% of the points. Small
 	// steps: a burst of early reads (the machine or the network stalled
 	// for a moment) moves it little, and a lag that makes every read
-	// early still takes it from 40 us to 1 ms within 70 points.
+	// early still takes it from 15 us to 1 ms within 90 points.
 	earlyGrowth  = 1.05
 	inTimeShrink = 1.0 / 384
 )
