@@ -151,6 +151,19 @@ export function recordFigures(figures) {
   writeFileSync(path, JSON.stringify({ ...all, ...figures }, null, 2) + "\n");
 }
 
+/**
+ * The scope panel's continuous rate over one window of `seconds`: frames
+ * drawn and traces fetched a second (performance.now() in the page), and
+ * the panel's mode at the end.
+ */
+export async function continuousRate(page, seconds) {
+  const look = () => page.evaluate(() => [window.rpdash.state.scope.frames, performance.now(), window.rpdash.state.scope.mode, window.rpdash.state.scope.traces]);
+  const [f0, t0, , n0] = await look();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const [f1, t1, mode, n1] = await look();
+  return { frames: f1 - f0, fps: ((f1 - f0) * 1000) / (t1 - t0), tps: ((n1 - n0) * 1000) / (t1 - t0), mode };
+}
+
 /** Sets a form field by name inside a form, as a user types. */
 export async function fill(page, form, name, value) {
   const el = page.locator(`${form} [name="${name}"]`);
