@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"math/rand/v2"
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -122,17 +121,7 @@ func (f *clockedFPGA) Write(addr uint32, src []uint32) error {
 // when the client times by the board's clock.
 func TestTimedReadsFollowTheBoardClock(t *testing.T) {
 	f := &clockedFPGA{start: time.Now(), regs: map[uint32]uint32{}, rng: rand.New(rand.NewPCG(3, 4)), hold: 2 * time.Millisecond}
-	srv, err := NewServer(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	c := dial(t, ln.Addr().String(), PyRPLClock())
+	c := dial(t, serveFPGA(t, f), PyRPLClock())
 	const d = 3 * time.Millisecond
 	const points = 40
 	var run []board.Access
@@ -177,17 +166,7 @@ var _ board.FPGA = (*clockedFPGA)(nil)
 // first): every run ends, and reads what was written.
 func TestShortTimedStepsAcrossRuns(t *testing.T) {
 	f := &clockedFPGA{start: time.Now(), regs: map[uint32]uint32{}, rng: rand.New(rand.NewPCG(5, 6)), hold: time.Microsecond}
-	srv, err := NewServer(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: ln.Addr().String(), Delay: 300 * time.Microsecond})
+	lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: serveFPGA(t, f), Delay: 300 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rpbus/rpbus/board"
 	"net"
 	"runtime"
 	"testing"
@@ -22,9 +23,21 @@ func startServer(tb testing.TB, fpga *memFPGA, opts ...ServerOption) (*Server, s
 	return serveOn(tb, ln, fpga, opts...), ln.Addr().String()
 }
 
+// serveFPGA serves fpga on a free loopback port until cleanup and
+// returns the address.
+func serveFPGA(tb testing.TB, fpga board.FPGA) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	serveOn(tb, ln, fpga)
+	return ln.Addr().String()
+}
+
 // serveOn serves fpga on ln until cleanup; Serve must end with
 // ErrServerClosed.
-func serveOn(tb testing.TB, ln net.Listener, fpga *memFPGA, opts ...ServerOption) *Server {
+func serveOn(tb testing.TB, ln net.Listener, fpga board.FPGA, opts ...ServerOption) *Server {
 	tb.Helper()
 	srv, err := NewServer(fpga, opts...)
 	if err != nil {
