@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rpbus/rpbus/board"
 	"net"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/rpbus/rpbus/board"
 )
 
 const base = 0x40000000 // first FPGA register address
