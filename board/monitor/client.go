@@ -591,12 +591,13 @@ type sender struct {
 }
 
 // wait holds request i, timed d, until it is due: d past last (when
-// request i-1 went out), then, once request i-1's answer is in, d past
-// when the board performed request i-1 (see sender). The first sleep
-// comes first: the answer has usually arrived by then, so one wake-up
-// does. The sleeps never end early (precise.Until): on a busy host a
-// sleep that aims at its instant wakes early by as much as wake-ups are
-// late on average, tens of microseconds, more than a margin should hold.
+// request i-1 went out), and d past when the board performed request i-1
+// (see sender), whichever is later. It first waits for request i-1's
+// answer, which usually comes well before last + d, and then sleeps once
+// to the later instant: one wake-up, on time. The sleep never ends early
+// (precise.Until): on a busy host a sleep that aims at its instant wakes
+// early by as much as wake-ups are late on average, tens of
+// microseconds, more than a margin should hold.
 //
 // A request timed shorter than the shortest round trip seen cannot have
 // its predecessor's answer in time: waiting for it would stretch every
@@ -606,12 +607,17 @@ type sender struct {
 // not a bound: a caller that times requests this short checks what they
 // read (the NA's busy bit) and has a margin that learns.
 func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Time, taken *int) error {
-	sleep := func(t time.Time) error { return precise.Until(ctx, t) }
-	if err := sleep(last.Add(d)); err != nil || i == 0 {
-		return err
+	earliest := last.Add(d)
+	if i == 0 {
+		return precise.Until(ctx, earliest)
 	}
 	rtt := time.Duration(s.rttMin.Load())
 	forecast := s.reqs[i-1].clock == clockBehind && d < rtt
+	if forecast {
+		if err := precise.Until(ctx, earliest); err != nil {
+			return err
+		}
+	}
 	for *taken < i {
 		if forecast {
 			select {
@@ -638,31 +644,30 @@ func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Tim
 	if s.clock != nil {
 		s.feed(*taken)
 	}
-	if *taken >= i && s.reqs[i-1].clock == clockBehind {
-		if due, ok := s.clock.due(s.performed, d, time.Now()); ok {
-			// Never later than d past the answer: the board had
-			// performed the request by then, whatever its clock says.
-			return sleep(minTime(due, s.answeredAt[i-1].Add(d)))
-		}
-	}
-	if forecast {
+	due := earliest
+	switch {
+	case *taken < i: // a forecast without the answer
 		if late, ok := s.clock.lateness(time.Now()); ok {
 			// No later than waiting for the answer would be.
-			return sleep(last.Add(d + min(late, rtt)))
+			due = earliest.Add(min(late, rtt))
 		}
-		return nil
-	}
-	switch {
-	case *taken < i:
-		return nil
+	case s.reqs[i-1].clock == clockBehind:
+		// Never later than d past the answer: the board had performed
+		// the request by then, whatever its clock says. With too few
+		// samples to trust the clock yet, that is the time.
+		due = s.answeredAt[i-1].Add(d)
+		if t, ok := s.clock.due(s.performed, d, time.Now()); ok {
+			due = minTime(t, due)
+		}
 	case s.clock != nil:
-		// Too few samples yet to trust: the board performed request
-		// i-1 before its answer arrived, whatever the ways took.
-		return sleep(s.answeredAt[i-1].Add(d))
+		due = s.answeredAt[i-1].Add(d)
 	case rtt > 0:
-		return sleep(s.answeredAt[i-1].Add(d - rtt))
+		due = s.answeredAt[i-1].Add(d - rtt)
 	}
-	return nil
+	if due.Before(earliest) {
+		due = earliest
+	}
+	return precise.Until(ctx, due)
 }
 
 // feed gives the clock the readings answered so far (those before
