@@ -22,12 +22,19 @@ import (
 // while one whose requester still waits runs to its end.
 func TestRequesterGone(t *testing.T) {
 	ended := make(chan error, 2)
+	// The quitter's request would run 30 s, the patient one's 2 s: the
+	// abandoned one must end early however long noticing takes (three
+	// missed probes a second apart, more when a probe is slow).
 	s, nc, _ := start(t, func(ctx context.Context, req *svc.Request) (any, error) {
+		run := 2 * time.Second
+		if string(req.Data()) == `{"run":30}` {
+			run = 30 * time.Second
+		}
 		select {
 		case <-ctx.Done():
 			ended <- context.Cause(ctx)
 			return nil, context.Cause(ctx)
-		case <-time.After(4 * time.Second):
+		case <-time.After(run):
 			ended <- nil
 			return "done", nil
 		}
@@ -38,7 +45,7 @@ func TestRequesterGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err = quitter.RequestWithContext(ctx, "t.echo", []byte(`{}`))
+	_, err = quitter.RequestWithContext(ctx, "t.echo", []byte(`{"run":30}`))
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the quitter's request: %v", err)
@@ -49,8 +56,8 @@ func TestRequesterGone(t *testing.T) {
 		if !errors.Is(cause, svc.ErrRequesterGone) {
 			t.Fatalf("the abandoned request ended with %v, want ErrRequesterGone", cause)
 		}
-	case <-time.After(6 * time.Second):
-		t.Fatal("the abandoned request still runs 6 s later")
+	case <-time.After(15 * time.Second):
+		t.Fatal("the abandoned request of 30 s still runs 15 s later")
 	}
 	// A patient requester on a connection that stays keeps its request.
 	if _, err := nc.Request("t.echo", []byte(`{}`), 10*time.Second); err != nil {

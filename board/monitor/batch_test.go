@@ -258,8 +258,10 @@ func TestTimedBatch(t *testing.T) {
 	dialer := &countingDial{}
 	mem := newMem()
 	_, addr := startServer(t, mem)
-	c := dial(t, addr, WithDialFunc(dialer.dial), WithTimeout(30*time.Millisecond))
-	const step = 40 * time.Millisecond // longer than the timeout
+	// A timeout a loaded machine's round trip stays well inside, and
+	// timed steps longer than it.
+	c := dial(t, addr, WithDialFunc(dialer.dial), WithTimeout(300*time.Millisecond))
+	const step = 400 * time.Millisecond // longer than the timeout
 	got := make([]uint32, 2)
 	run := []board.Access{
 		{Addr: base + 0x100, Write: true, Words: []uint32{1}},

@@ -407,9 +407,9 @@ func TestNA(t *testing.T) {
 
 // waitLateP50: the median lateness TestWaitForPrecision allows. Waits
 // end 10 to 20 us late on an idle machine and the odd one milliseconds
-// late on a busy one; a prediction lost to polling every pollPeriod, or to
-// the timeout, shows at the median.
-const waitLateP50 = 2 * time.Millisecond
+// late on a busy one (a load of 20 on 2 cores); a prediction lost to the
+// timeout shows at the median. The test logs the figures.
+const waitLateP50 = 10 * time.Millisecond
 
 // waitLateMax: the lateness no wait of TestWaitForPrecision may exceed,
 // generous for a loaded machine (a descheduled test goroutine comes back

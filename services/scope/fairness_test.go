@@ -93,8 +93,11 @@ func TestContinuousKeepsItsRateBesideSingles(t *testing.T) {
 			}
 			first, last := span[0], span[len(span)-1]
 			rate := float64(len(span)-1) / (last.Started - first.Started)
-			if want := 1 / r.Interval; rate < 0.8*want {
-				t.Errorf("%.1f traces/s beside singles, want at least 80%% of %.1f", rate, want)
+			// Singles go back to back, so a run that yielded to them would
+			// get next to nothing; half its rate leaves a loaded machine's
+			// per-trace overhead room without letting starvation pass.
+			if want := 1 / r.Interval; rate < 0.5*want {
+				t.Errorf("%.1f traces/s beside singles, want at least half of %.1f", rate, want)
 			}
 			if n := singles.Load(); n < 10 {
 				t.Errorf("%d singles in %v: the singles starved", n, window)
@@ -149,7 +152,9 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if started := next.Started - api.Unix(t0); started > 6.5 {
+	// Noticing the requester gone takes three missed probes a second
+	// apart (svc), one more when a probe is slow: well under 8.6 s.
+	if started := next.Started - api.Unix(t0); started > 8 {
 		t.Errorf("the next single started %.1f s after an abandoned 8.6 s one: it ran to its end", started)
 	}
 	// Queued: behind a 4.3 s single that someone waits for, an abandoned
@@ -171,7 +176,7 @@ func TestAbandonedSinglesFreeTheBoard(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if gap := last.Started - first.Ended; gap > 1 {
+	if gap := last.Started - first.Ended; gap > 5 {
 		t.Errorf("the single after the abandoned one started %.1f s after the one before: the abandoned one ran", gap)
 	}
 }

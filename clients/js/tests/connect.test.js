@@ -41,7 +41,8 @@ async function fails(url, words, options = {}) {
   );
   const took = (Date.now() - t0) / 1000;
   assert.ok(err instanceof RpbusError && err.code === 503, `connected, or ${err}`);
-  assert.ok(took < CONNECT_TIMEOUT + 0.5, `told after ${took} s`);
+  // The connect timeout and slack for a loaded machine, as the Go client's test.
+  assert.ok(took < CONNECT_TIMEOUT + 2, `told after ${took} s`);
   for (const w of words) assert.ok(err.message.includes(w), `${err.message}\ndoes not say ${w}`);
   assert.ok(!err.message.includes("a-pw") && !err.message.includes("wrong-pw"), err.message);
 }

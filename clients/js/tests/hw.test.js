@@ -111,7 +111,7 @@ describe("hw", () => {
     });
     // The scope module is free again: a transaction on it answers even with
     // a timeout far below the abandoned wait's 600 s.
-    const r = await board.hw.txn([ops.read(DECIMATION, 1)], { timeout: 2 });
+    const r = await board.hw.txn([ops.read(DECIMATION, 1)], { timeout: 5 });
     assert.equal(r.results[0].words.length, 1);
     // Already aborted signals reject before anything is sent.
     await assert.rejects(board.hw.txn([ops.read(DECIMATION, 1)], { signal: AbortSignal.abort() }), { code: 499 });
@@ -124,7 +124,7 @@ describe("hw", () => {
       return true;
     });
     // The client cancelled it on the bridge too: the module is free.
-    const r = await board.hw.txn([ops.read(DECIMATION, 1)], { timeout: 2 });
+    const r = await board.hw.txn([ops.read(DECIMATION, 1)], { timeout: 5 });
     assert.equal(r.results.length, 1);
   });
 

@@ -59,7 +59,8 @@ async def _fails(url: str, *words: str, **kw: object) -> None:
     with pytest.raises(rpbus.UnavailableError) as ei:
         await rpbus.connect(url, **kw)  # type: ignore[arg-type]
     took = time.monotonic() - t0
-    assert took < rpbus.CONNECT_TIMEOUT + 0.5, f"told after {took:.2f} s"
+    # The connect timeout and slack for a loaded machine, as the Go client's test.
+    assert took < rpbus.CONNECT_TIMEOUT + 2, f"told after {took:.2f} s"
     for w in words:
         assert w in str(ei.value), f"{ei.value} does not say {w!r}"
     assert "a-pw" not in str(ei.value) and "wrong-pw" not in str(ei.value)

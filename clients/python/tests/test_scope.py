@@ -111,7 +111,7 @@ async def test_cancelling_the_task_cancels_on_the_service(
         r.getMessage() for r in caplog.records
     ]
     # The scope is free: a short trace comes at once, not after 8.6 s.
-    tr = await board.scope.single(decimation=1, request_timeout=3.0)
+    tr = await board.scope.single(decimation=1, request_timeout=5.0)
     assert tr.ch1.size == N
     with pytest.raises(rpbus.NotFoundError):
         await board.scope.cancel("py-test-long")

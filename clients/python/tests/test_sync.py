@@ -53,7 +53,9 @@ async def test_inside_a_running_loop_it_never_blocks(rpbus_url: str) -> None:
         before = ticks
         tr = await call
         assert len(tr.ch1) == 16384
-        assert ticks - before >= 10, f"the loop ticked {ticks - before} times during a 0.2 s acquisition"
+        # A loop blocked by the call would not tick at all; a loaded
+        # machine may wake a 5 ms sleep late, so a few ticks are enough.
+        assert ticks - before >= 3, f"the loop ticked {ticks - before} times during a 0.2 s acquisition"
         await asyncio.to_thread(rp.close)  # close() blocks: from a thread
     finally:
         beat.cancel()
