@@ -97,3 +97,24 @@ func learn(over time.Duration) {
 
 // lateStep is how far one sleep moves the learned lateness.
 const lateStep = time.Microsecond
+
+// UntilSpin is Until that ends within microseconds of t rather than a
+// wake-up's latency late: it sleeps to the learned median lateness before
+// t (at most spin), then spins the rest. It never returns before t and
+// spins at most spin (plus a wake that came early), so a caller pays
+// about that much CPU for a punctual instant; a wake that comes late
+// anyway does not spin. For instants that recur at a slow pace (an NA
+// point's read, once a millisecond), not for a loop.
+func UntilSpin(ctx context.Context, t time.Time, spin time.Duration) error {
+	if err := coarse(ctx, t); err != nil {
+		return err
+	}
+	lead := min(time.Duration(late.Load()), max(spin, 0))
+	if d := time.Until(t) - lead; d > 0 {
+		sleep(d)
+		learn(-time.Until(t.Add(-lead)))
+	}
+	for time.Now().Before(t) {
+	}
+	return ctx.Err()
+}

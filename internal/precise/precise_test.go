@@ -22,6 +22,25 @@ func TestUntilNeverEarly(t *testing.T) {
 	}
 }
 
+func TestUntilSpinNeverEarly(t *testing.T) {
+	for _, d := range []time.Duration{0, 10 * time.Microsecond, 300 * time.Microsecond, 3 * time.Millisecond} {
+		for range 20 {
+			at := time.Now().Add(d)
+			if err := UntilSpin(context.Background(), at, 100*time.Microsecond); err != nil {
+				t.Fatal(err)
+			}
+			if early := time.Until(at); early > 0 {
+				t.Fatalf("UntilSpin %v ahead returned %v early", d, early)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(5*time.Millisecond, cancel)
+	if err := UntilSpin(ctx, time.Now().Add(time.Hour), 100*time.Microsecond); !errors.Is(err, context.Canceled) {
+		t.Fatalf("UntilSpin cancelled: %v, want context.Canceled", err)
+	}
+}
+
 func TestSleepCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(5*time.Millisecond, cancel)
@@ -55,6 +74,7 @@ func BenchmarkLateness(b *testing.B) {
 	}{
 		{"Until", func(t time.Time) { Until(context.Background(), t) }},
 		{"Near", Near},
+		{"UntilSpin 100us", func(t time.Time) { UntilSpin(context.Background(), t, 100*time.Microsecond) }},
 		{"time.Sleep", func(t time.Time) { time.Sleep(time.Until(t)) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
