@@ -8,7 +8,10 @@
 // the last stretch of at most Coarse to a kernel timer (a timerfd) that
 // the runtime's poller waits on, so the sleeping goroutine holds no thread
 // meanwhile. Until never returns early and is late by the kernel's
-// wake-up latency (28 us at the median here); Near aims that latency
-// early, for paces that must be right on average. Elsewhere than on Linux
+// wake-up latency (28 to 60 us at the median here); Near aims that
+// latency early, for paces that must be right on average; UntilSpin
+// sleeps to that latency before the instant and spins the rest (a
+// bounded stretch), for a rare instant that must be neither early nor
+// late. Elsewhere than on Linux
 // it falls back to the runtime's timers.
 package precise
