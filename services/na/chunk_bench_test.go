@@ -7,12 +7,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
-	"github.com/rpbus/rpbus/client"
-	"github.com/rpbus/rpbus/internal/lanproxy"
-	"github.com/rpbus/rpbus/internal/natstest"
-	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
-	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
 // benchChunks runs the chunks of a 101-point sweep at rbw 1 kHz (about
@@ -24,28 +19,7 @@ import (
 // points, NATS) are left out: this is the loop itself.
 func benchChunks(b *testing.B, delay time.Duration) {
 	b.StopTimer()
-	cfg := sim.DefaultConfig()
-	bd, err := sim.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { bd.Close() })
-	lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: testrig.ServeMonitor(b, bd), Delay: delay})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { lan.Close() })
-	ns := natstest.Server(b)
-	br, err := hwbridge.Start(natstest.Connect(b, ns), hwbridge.Config{Board: "sim", Backend: "monitor", FPGA: testrig.DialMonitor(b, lan.Addr())})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { br.Stop(context.Background()) })
-	c, err := client.New(natstest.Connect(b, ns))
-	if err != nil {
-		b.Fatal(err)
-	}
-	hw := c.Board("sim").HW
+	hw := monitorHW(b, sim.DefaultConfig(), delay)
 	p, err := newPlan(api.NASettings{StartFreq: 100e3, StopFreq: 5e6, Points: 101, RBW: 1e3}, 0, false)
 	if err != nil {
 		b.Fatal(err)

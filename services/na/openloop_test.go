@@ -10,31 +10,41 @@ import (
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/board/sim"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/lanproxy"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/regmap"
 	"github.com/rpbus/rpbus/services/hwbridge"
 )
 
-// monitorHW is a bridge on the monitor backend: a monitor client of a
-// simulated board served over PyRPL's protocol on loopback.
-func monitorHW(t *testing.T, cfg sim.Config) *client.HW {
-	t.Helper()
+// monitorHW is the HW client of a bridge (monitor backend) to a
+// simulated board served over PyRPL's protocol on loopback, its link
+// through the LAN stand-in at delay (0: none).
+func monitorHW(tb testing.TB, cfg sim.Config, delay time.Duration) *client.HW {
+	tb.Helper()
 	b, err := sim.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { b.Close() })
-	mc := testrig.DialMonitor(t, testrig.ServeMonitor(t, b))
-	ns := natstest.Server(t)
-	br, err := hwbridge.Start(natstest.Connect(t, ns), hwbridge.Config{Board: "sim", Backend: "monitor", FPGA: mc, Model: cfg})
-	if err != nil {
-		t.Fatal(err)
+	tb.Cleanup(func() { b.Close() })
+	addr := testrig.ServeMonitor(tb, b)
+	if delay > 0 {
+		lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: addr, Delay: delay})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { lan.Close() })
+		addr = lan.Addr()
 	}
-	t.Cleanup(func() { br.Stop(context.Background()) })
-	c, err := client.New(natstest.Connect(t, ns))
+	ns := natstest.Server(tb)
+	br, err := hwbridge.Start(natstest.Connect(tb, ns), hwbridge.Config{Board: "sim", Backend: "monitor", FPGA: testrig.DialMonitor(tb, addr), Model: cfg})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { br.Stop(context.Background()) })
+	c, err := client.New(natstest.Connect(tb, ns))
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return c.Board("sim").HW
 }
@@ -47,7 +57,7 @@ func monitorHW(t *testing.T, cfg sim.Config) *client.HW {
 func TestEarlyReadsAreMeasuredAgain(t *testing.T) {
 	cfg := sim.DefaultConfig()
 	cfg.Seed = 11
-	hw := monitorHW(t, cfg)
+	hw := monitorHW(t, cfg, 0)
 	// rbw 1 kHz: a point lasts 1.2 ms, so a read sent right behind the
 	// write that starts it always finds it busy.
 	p, err := newPlan(api.NASettings{StartFreq: 300e3, StopFreq: 3e6, Points: 21, RBW: 1e3, Amplitude: 0.2}, 0, false)
