@@ -135,7 +135,6 @@ type clientConn struct {
 	// request of a timed pipeline: when it went out, when the answer of
 	// one before a timed request arrived, and a clock reading's count.
 	clock              *boardClock
-	clockAddr          uint32
 	sentAt, answeredAt []time.Time
 	counts             []uint32
 	// rttMin is the shortest time from sending a request to the start of
@@ -171,7 +170,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	for range o.poolSize {
 		cc := &clientConn{br: bufio.NewReaderSize(nil, 4096)}
 		if o.clockHz > 0 {
-			cc.clock, cc.clockAddr = newBoardClock(o.clockHz), o.clockAddr
+			cc.clock = newBoardClock(o.clockAddr, o.clockHz)
 		}
 		c.slots = append(c.slots, cc)
 		c.pool <- cc
@@ -423,10 +422,10 @@ func (cc *clientConn) readClock(i int, after time.Duration) time.Duration {
 		return after
 	}
 	if len(cc.reqs) > 0 {
-		cc.add(max(i-1, 0), Header{Cmd: CmdRead, N: 1, Addr: cc.clockAddr}, nil, 0)
+		cc.add(max(i-1, 0), Header{Cmd: CmdRead, N: 1, Addr: cc.clock.addr}, nil, 0)
 		cc.reqs[len(cc.reqs)-1].clock = clockBehind
 	}
-	cc.add(i, Header{Cmd: CmdRead, N: 1, Addr: cc.clockAddr}, nil, after)
+	cc.add(i, Header{Cmd: CmdRead, N: 1, Addr: cc.clock.addr}, nil, after)
 	cc.reqs[len(cc.reqs)-1].clock = clockLeading
 	return 0
 }
@@ -535,9 +534,10 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 		return cc.answers(conn, timeout, nil)
 	}
 	n := len(cc.reqs)
-	cc.sentAt = resize(cc.sentAt, n)
-	cc.answeredAt = resize(cc.answeredAt, n)
-	cc.counts = resize(cc.counts, n)
+	cc.sentAt = grow(cc.sentAt, n)
+	clear(cc.sentAt) // a zero one: not sent (yet)
+	cc.answeredAt = grow(cc.answeredAt, n)
+	cc.counts = grow(cc.counts, n)
 	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, clock: cc.clock, reqs: cc.reqs,
 		sentAt: cc.sentAt, answeredAt: cc.answeredAt, counts: cc.counts,
 		sent: make(chan int, n), answers: make(chan int, n), err: make(chan error, 1)}
@@ -611,7 +611,8 @@ func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Tim
 		return precise.Until(ctx, earliest)
 	}
 	rtt := time.Duration(s.rttMin.Load())
-	forecast := s.reqs[i-1].clock == clockBehind && d < rtt
+	// With a clock, request i-1 is the reading behind the one before.
+	forecast := s.clock != nil && d < rtt
 	if forecast {
 		if err := precise.Until(ctx, earliest); err != nil {
 			return err
@@ -650,7 +651,7 @@ func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Tim
 			// No later than waiting for the answer would be.
 			due = earliest.Add(min(late, rtt))
 		}
-	case s.reqs[i-1].clock == clockBehind:
+	case s.clock != nil:
 		// Never later than d past the answer: the board had performed
 		// the request by then, whatever its clock says. With too few
 		// samples to trust the clock yet, that is the time.
@@ -658,8 +659,6 @@ func (s *sender) wait(ctx context.Context, i int, d time.Duration, last time.Tim
 		if t, ok := s.clock.due(s.performed, d, time.Now()); ok {
 			due = minTime(t, due)
 		}
-	case s.clock != nil:
-		due = s.answeredAt[i-1].Add(d)
 	case rtt > 0:
 		due = s.answeredAt[i-1].Add(d - rtt)
 	}
@@ -805,17 +804,6 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (
 		return len(cc.reqs), true, rperr.Errorf(rperr.EUnavailable, "%d unexpected bytes after the answer (server out of sync)", k)
 	}
 	return len(cc.reqs), answered, nil
-}
-
-// resize returns s with length n and every element zero, reusing its
-// array when it is large enough.
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	s = s[:n]
-	clear(s)
-	return s
 }
 
 func minTime(a, b time.Time) time.Time {

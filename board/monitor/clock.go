@@ -71,6 +71,7 @@ const (
 // clientConn.readClock): one behind other requests was also held up by
 // their work on the board, and would make lo too large.
 type boardClock struct {
+	addr       uint32 // the count's low word
 	nsPerCount float64
 	seen       bool
 	last       uint32    // the last count read
@@ -85,7 +86,9 @@ type clockSample struct {
 	at time.Time // when it was sent
 }
 
-func newBoardClock(hz float64) *boardClock { return &boardClock{nsPerCount: 1e9 / hz} }
+func newBoardClock(addr uint32, hz float64) *boardClock {
+	return &boardClock{addr: addr, nsPerCount: 1e9 / hz}
+}
 
 // reset forgets every reading (a new connection, or a long pause).
 func (c *boardClock) reset() { c.seen, c.n, c.next = false, 0, 0 }

@@ -19,7 +19,7 @@ import (
 func TestBoardClockDue(t *testing.T) {
 	const hz = 125e6
 	rng := rand.New(rand.NewPCG(1, 2))
-	c := newBoardClock(hz)
+	c := newBoardClock(clockedAddr, hz)
 	host0 := time.Unix(1000, 0)
 	offset := 3 * time.Second    // host time of board count 0
 	count0 := uint32(0xFFFF0000) // the 32-bit count wraps during the test
@@ -53,7 +53,7 @@ func TestBoardClockDue(t *testing.T) {
 // After a pause longer than the count can bridge, the estimate starts
 // again instead of trusting a count that may have wrapped.
 func TestBoardClockResetsAfterGap(t *testing.T) {
-	c := newBoardClock(125e6)
+	c := newBoardClock(clockedAddr, 125e6)
 	t0 := time.Unix(1000, 0)
 	c.sample(c.at(100, t0), t0)
 	if b := c.at(100+125000, t0.Add(time.Millisecond)); b != 1e6 {
