@@ -283,13 +283,12 @@ func (b *Board) model(sig int) model {
 	cuts := b.modelCuts
 	b.modelBusy[sig] = true
 	b.modelDepth++
-	loop := b.modelLoop[sig]
 	b.modelLoop[sig] = false
 	m := b.makeModel(sig)
 	if b.modelLoop[sig] {
 		m = b.closeLoop(sig, m)
 	}
-	b.modelLoop[sig] = loop
+	b.modelLoop[sig] = false
 	b.modelDepth--
 	b.modelBusy[sig] = false
 	if b.modelDepth == 0 || b.modelCuts == cuts {

@@ -43,6 +43,7 @@ type pfdState struct {
 	init     bool  // l1, l2 valid
 	lpf      lpfState
 	hist     []pfdStep // the integral's changes, oldest first
+	steps    []pfdStep // a look's changes before they join hist (scratch)
 	busy     bool      // evaluating: an input that is the PFD itself reads its past
 }
 
@@ -111,7 +112,7 @@ func (b *Board) pfdAdvance(k int, to int64) {
 		b.pfdBuf = make([]uint16, genBlock)
 	}
 	start := v
-	var steps []pfdStep
+	steps := p.steps[:0]
 	for c := from; c <= to; c += genBlock {
 		buf := b.pfdBuf[:min(genBlock, to-c+1)]
 		b.sample16(sig, c, 1, false, buf, &b.pfdGen)
@@ -163,6 +164,7 @@ func (b *Board) pfdAdvance(k int, to int64) {
 	for _, s := range steps {
 		p.addStep(s.t, s.v)
 	}
+	p.steps = steps[:0]
 	p.v = v
 	p.searched = to + 1
 }
