@@ -33,9 +33,8 @@ func benchChunks(b *testing.B, delay time.Duration) {
 	b.StartTimer()
 	for range b.N {
 		for _, ch := range p.chunks(DefaultChunkTime) {
-			idx := make([]int, 0, ch.to-ch.from)
-			for i := ch.from; i < ch.to; i++ {
-				idx = append(idx, i)
+			idx := ch.indices()
+			for _, i := range idx {
 				hwTime += float64(p.points[i].cycles()) / regmap.Clock
 			}
 			for _, loop := range []bool{true, false} {

@@ -27,6 +27,15 @@ type chunk struct {
 	trace, from, to int // points [from, to) of trace
 }
 
+// indices returns the chunk's point indices, in order.
+func (c chunk) indices() []int {
+	idx := make([]int, c.to-c.from)
+	for n := range idx {
+		idx[n] = c.from + n
+	}
+	return idx
+}
+
 // chunks splits traces x points into runs of about target hardware time.
 func (p *plan) chunks(target time.Duration) []chunk {
 	var out []chunk
@@ -196,10 +205,7 @@ type result struct {
 // first open loop with retryMargin (on a remote board a closed-loop point
 // costs a round trip more), then, those still early, closed loop.
 func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer) result {
-	idx := make([]int, c.to-c.from)
-	for n := range idx {
-		idx[n] = c.from + n
-	}
+	idx := c.indices()
 	res := result{c: c}
 	var margin time.Duration
 	if pc != nil {
