@@ -20,6 +20,13 @@ func Server(tb testing.TB) *server.Server {
 	return start(tb, natsserver.Options{Listen: "127.0.0.1:0"})
 }
 
+// JetStreamServer is Server with JetStream on, its store in a temporary
+// folder of the test.
+func JetStreamServer(tb testing.TB) *server.Server {
+	tb.Helper()
+	return start(tb, natsserver.Options{Listen: "127.0.0.1:0", DataDir: tb.TempDir()})
+}
+
 func start(tb testing.TB, o natsserver.Options) *server.Server {
 	tb.Helper()
 	ns, err := natsserver.Start(o)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rpbus/rpbus/api"
 	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/services/curves"
@@ -30,7 +31,7 @@ func upBench(b *testing.B) *client.Client {
 	b.Helper()
 	// As the rpbus binary sets it (svc.GCPercent).
 	b.Cleanup(func(old int) func() { return func() { debug.SetGCPercent(old) } }(debug.SetGCPercent(svc.GCPercent)))
-	ns := jetStreamServer(b)
+	ns := natstest.JetStreamServer(b)
 	startScope := func(nc *nats.Conn) (testrig.Service, error) {
 		heard, err := natsserver.Interest(ns, nc)
 		if err != nil {

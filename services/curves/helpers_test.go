@@ -14,7 +14,6 @@ import (
 	"github.com/rpbus/rpbus/client"
 	"github.com/rpbus/rpbus/internal/natstest"
 	"github.com/rpbus/rpbus/internal/testrig"
-	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/services/curves"
 	"github.com/rpbus/rpbus/services/na"
@@ -36,7 +35,7 @@ type env struct {
 // newEnv starts the parts; a nil cfg leaves the curve store out.
 func newEnv(tb testing.TB, cfg *curves.Config) *env {
 	tb.Helper()
-	e := &env{ns: jetStreamServer(tb)}
+	e := &env{ns: natstest.JetStreamServer(tb)}
 	services := []testrig.StartFunc{
 		func(nc *nats.Conn) (testrig.Service, error) { return scope.Start(nc, scope.Config{}) },
 		func(nc *nats.Conn) (testrig.Service, error) { return na.Start(nc, na.Config{}) },
@@ -54,21 +53,6 @@ func newEnv(tb testing.TB, cfg *curves.Config) *env {
 	r := testrig.StartWith(tb, testrig.Options{Sim: &simCfg, Server: e.ns}, services...)
 	e.c, e.nc = r.Client, r.Client.Conn()
 	return e
-}
-
-// jetStreamServer is an embedded server on a free loopback port with
-// JetStream in a temporary folder, shut down when the test ends.
-func jetStreamServer(tb testing.TB) *server.Server {
-	tb.Helper()
-	ns, err := natsserver.Start(natsserver.Options{Listen: "127.0.0.1:0", DataDir: tb.TempDir()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
 }
 
 // startCurves starts one more curve store instance on its own connection.
