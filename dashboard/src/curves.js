@@ -23,7 +23,7 @@ export class CurvesPanel {
     this.error = $("p.error", this.root);
     this.body = $("#curves-table tbody");
     this.listing = 0; // counts lists, so that only the newest one shows
-    this.st = app.state.curves = { list: [], next: "", store: null, selected: "", viewed: "", lists: 0, query: {}, lastError: "" };
+    this.st = app.state.curves = { list: [], next: "", store: null, selected: "", lists: 0, query: {}, lastError: "" };
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.list();
@@ -44,10 +44,6 @@ export class CurvesPanel {
       if (tr) this.select(tr.dataset.id).then(() => this.view());
     });
     this.select("");
-  }
-
-  setBoard() {
-    this.fillBoards();
   }
 
   /** The board filter offers every bridge on the bus. */
@@ -160,7 +156,6 @@ export class CurvesPanel {
       panel.error.hidden = true;
       this.app.showTab(t.meta.instrument);
       panel.show(t, "curve");
-      this.st.viewed = id;
     } catch (err) {
       this.fail(err);
     }
@@ -212,8 +207,7 @@ export class CurvesPanel {
   }
 
   /** A curve was saved by one of this page's acquisitions. */
-  saved(id) {
-    this.st.lastSaved = id;
+  saved() {
     this.list();
   }
 }

@@ -31,7 +31,7 @@ app.markOwn = (id) => {
 app.board = () => app.rp.board(state.board);
 
 /** One of this page's acquisitions was stored as curve id: the curves list shows it. */
-app.saved = (id) => app.panels.curves?.saved(id);
+app.saved = () => app.panels.curves?.saved();
 
 function setupTheme() {
   const saved = localStorage.getItem("rpbus-theme");

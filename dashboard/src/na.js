@@ -93,7 +93,7 @@ export class NAPanel {
     try {
       const t = await board.na.single({ ...s, id });
       this.show(t, "sweep");
-      if (t.curve) this.app.saved(t.curve, "na");
+      if (t.curve) this.app.saved();
     } catch (err) {
       this.fail(err);
     } finally {
@@ -140,8 +140,9 @@ export class NAPanel {
     this.progressBar.max = this.st.total || 1;
     this.progressBar.value = this.st.done;
     const t = this.st.trace;
+    const from = t && origin(t, this.st.source);
     $("#na-status").textContent = t
-      ? `${t.board} · ${t.iq} · ${x.length} points · rbw ${si(t.settings.rbw, "Hz", 4)} · ${si(t.hardware_time, "s", 3)} on the FPGA${origin(t, this.st.source) ? ` · ${origin(t, this.st.source)}` : ""}`
+      ? `${t.board} · ${t.iq} · ${x.length} points · rbw ${si(t.settings.rbw, "Hz", 4)} · ${si(t.hardware_time, "s", 3)} on the FPGA${from ? ` · ${from}` : ""}`
       : `${this.st.done} / ${this.st.total} points`;
     this.readout(this.mag.u.cursor.idx);
   }

@@ -71,7 +71,7 @@ export class AcquisitionPanel {
     try {
       const r = await this.acquire(this.app.board(), s, { signal: this.ctl.signal });
       this.show(r, "single");
-      if (r.curve) this.app.saved(r.curve, this.id);
+      if (r.curve) this.app.saved();
     } catch (err) {
       this.fail(err);
     } finally {

@@ -105,7 +105,8 @@ export class ScopePanel extends AcquisitionPanel {
     const parts = [];
     if (t) {
       parts.push(`${t.board} · decimation ${t.settings.decimation} · ${si(t.settings.duration, "s", 3)} · ${t.settings.trigger_source}`);
-      if (origin(t, this.st.source)) parts.push(origin(t, this.st.source));
+      const from = origin(t, this.st.source);
+      if (from) parts.push(from);
     }
     if (this.st.mode === "continuous") parts.push(`${this.st.fps.toFixed(1)} frames/s`);
     $("#scope-status").textContent = parts.join(" · ");

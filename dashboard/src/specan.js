@@ -97,7 +97,8 @@ export class SpecanPanel extends AcquisitionPanel {
     const parts = [];
     // PyRPL's span is the sample rate: the spectrum shows 0 to span/2.
     if (sp) parts.push(`${sp.board} · span ${si(sp.settings.span, "Hz", 4)} (0 to ${si(sp.settings.span / 2, "Hz", 4)}) · rbw ${si(sp.rbw, "Hz", 4)} · ${sp.settings.window} · ${sp.traces} trace${sp.traces === 1 ? "" : "s"}`);
-    if (sp && origin(sp, this.st.source)) parts.push(origin(sp, this.st.source));
+    const from = sp && origin(sp, this.st.source);
+    if (from) parts.push(from);
     if (this.st.mode === "continuous") parts.push(`${this.st.ups.toFixed(1)} spectra/s`);
     $("#specan-status").textContent = parts.join(" · ");
     if (!this.plot.u.cursor.idx && this.st.peak) this.readout(null);
