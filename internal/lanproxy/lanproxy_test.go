@@ -48,9 +48,15 @@ func dialProxy(tb testing.TB, p *Proxy) net.Conn {
 }
 
 // Bytes pass both ways intact and in order, however they are chunked, and
-// never sooner than the delay each way.
+// never sooner than the delay each way; with no delay too (forwarded at
+// once, a path of its own).
 func TestProxyPassesBytesAfterTheDelay(t *testing.T) {
-	const delay = 2 * time.Millisecond
+	for _, delay := range []time.Duration{2 * time.Millisecond, 0} {
+		t.Run(delay.String(), func(t *testing.T) { testPassesBytes(t, delay) })
+	}
+}
+
+func testPassesBytes(t *testing.T, delay time.Duration) {
 	p, err := Listen("127.0.0.1:0", Config{Target: echoServer(t), Delay: delay})
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +94,14 @@ func TestProxyPassesBytesAfterTheDelay(t *testing.T) {
 // A side that closes its write half is seen as EOF on the other side, after
 // the bytes before it; Close ends every connection and goroutine.
 func TestProxyHalfCloseAndClose(t *testing.T) {
+	for _, delay := range []time.Duration{100 * time.Microsecond, 0} {
+		t.Run(delay.String(), func(t *testing.T) { testHalfCloseAndClose(t, delay) })
+	}
+}
+
+func testHalfCloseAndClose(t *testing.T, delay time.Duration) {
 	before := runtime.NumGoroutine()
-	p, err := Listen("127.0.0.1:0", Config{Target: echoServer(t), Delay: 100 * time.Microsecond})
+	p, err := Listen("127.0.0.1:0", Config{Target: echoServer(t), Delay: delay})
 	if err != nil {
 		t.Fatal(err)
 	}
