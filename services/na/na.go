@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -55,8 +56,10 @@ type Service struct {
 	svc   *svc.Service
 	acq   *acq.Tracker
 	pool  *pool
-	sub   *nats.Subscription
-	log   *slog.Logger
+	// releases are modules given back after their sweep's reply.
+	releases sync.WaitGroup
+	sub      *nats.Subscription
+	log      *slog.Logger
 }
 
 // Start serves rp.*.na.single, .cancel and .stop on nc (queue group "q":
@@ -151,6 +154,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	if s.svc != nil {
 		err = s.svc.Stop(ctx)
 	}
+	s.releases.Wait()
 	s.acq.Close()
 	if s.sub != nil {
 		_ = s.sub.Unsubscribe()
@@ -226,28 +230,30 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	ctx := a.Context()
 	tr := api.NATrace{ID: a.ID, Board: a.Board, Settings: p.s, HardwareTime: p.hwTime}
 	tr.Requested = api.Unix(received)
-	cl, err := s.pool.acquire(ctx, a.Board, p.s.NoWait)
-	if err != nil {
-		return tr, err
-	}
-	tr.IQ = fmt.Sprintf("iq%d", cl.k)
-	defer func() {
-		if err := s.pool.release(a.Board, cl); err != nil {
-			s.log.Warn("na: releasing the IQ module", "board", a.Board, "iq", tr.IQ, "err", err)
-		}
-	}()
 	b := s.c.Board(a.Board)
 	hw := b.HW
 	open := make(chan bool, 1)
 	go func() { open <- openLoop(ctx, b) }()
-	tr.Started = api.Unix(time.Now())
-	r, err := hw.Do(ctx, api.Txn{Ops: p.setupOps(iqBase(cl.k))})
+	// The module is set up in the claim's own transaction.
+	cl, err := s.pool.acquire(ctx, a.Board, p.s.NoWait, func(k int) []api.Op { return p.setupOps(iqBase(k)) })
 	if err != nil {
 		return tr, err
 	}
+	tr.IQ = fmt.Sprintf("iq%d", cl.k)
+	// The last chunk turns the output off; the module is given back after
+	// the reply unless a point measured again may have run after it.
+	quiet := false
+	defer func() {
+		if quiet {
+			s.releases.Go(func() { s.release(a.Board, cl) })
+		} else {
+			s.release(a.Board, cl)
+		}
+	}()
+	tr.Started = api.Unix(cl.sent)
 	// The module's "on" is its bit in the DSP sync word, shared by all
 	// modules; the NA reads it but leaves it alone.
-	if on := r.Results[len(r.Results)-1].Words[0]; on&(1<<(regmap.SlotIQ0+cl.k)) == 0 {
+	if on := cl.then[len(cl.then)-1].Words[0]; on&(1<<(regmap.SlotIQ0+cl.k)) == 0 {
 		return tr, rperr.Errorf(rperr.EUnavailable, "%s is switched off (DSP sync word %#x has bit %d clear)", tr.IQ, on, regmap.SlotIQ0+cl.k)
 	}
 	pr := &progress{p: api.Progress{ID: a.ID, Total: len(p.points) * p.s.TraceAverage}}
@@ -256,7 +262,7 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	if <-open {
 		pc = s.pool.pacer(a.Board)
 	}
-	vals, times, redone, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pc, pr)
+	vals, times, redone, silent, err := p.run(ctx, hw, cl.k, s.cfg.ChunkTime, pc, pr)
 	stop()
 	if pc != nil {
 		s.log.Debug("na: points measured again after an early read", "board", a.Board, "id", a.ID, "points", redone, "margin", pc.get())
@@ -265,6 +271,7 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	if err != nil {
 		return tr, err
 	}
+	quiet = silent
 	tr.Frequencies = make(wire.F64, len(p.points))
 	tr.Re = make(wire.F64, len(vals))
 	tr.Im = make(wire.F64, len(vals))
@@ -276,6 +283,13 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 		tr.Time = times
 	}
 	return tr, nil
+}
+
+// release gives module cl back (pool.release), logging a failure.
+func (s *Service) release(board string, cl claim) {
+	if err := s.pool.release(board, cl); err != nil {
+		s.log.Warn("na: releasing the IQ module", "board", board, "iq", fmt.Sprintf("iq%d", cl.k), "err", err)
+	}
 }
 
 // openLoop says whether board's sweeps run open loop: where a network

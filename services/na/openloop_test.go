@@ -81,9 +81,21 @@ func TestEarlyReadsAreMeasuredAgain(t *testing.T) {
 		}
 		pc := &pacer{margin: c.margin}
 		// One chunk: every point is read with the margin given.
-		vals, _, redone, err := p.run(ctx, hw, 0, time.Second, pc, &progress{})
+		vals, _, redone, silent, err := p.run(ctx, hw, 0, time.Second, pc, &progress{})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
+		}
+		// One chunk, the last: a point measured again ran after it, and
+		// turned the output back on.
+		if silent != (redone == 0) {
+			t.Errorf("%s: %d points measured again, and the run says the output is off: %v", c.name, redone, silent)
+		}
+		r, err := hw.Do(ctx, api.Txn{Ops: []api.Op{api.Read(iqBase(0)+regmap.IQAmplitude, 1), api.Read(iqBase(0)+regmap.DSPOutputDirect, 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off := r.Results[0].Words[0] == 0 && r.Results[1].Words[0] == regmap.OutputOff; off != silent {
+			t.Errorf("%s: amplitude %#x, output %#x after the run, which says the output is off: %v", c.name, r.Results[0].Words[0], r.Results[1].Words[0], silent)
 		}
 		if !c.wantRedone(redone) {
 			t.Errorf("%s: %d of %d points measured again", c.name, redone, len(p.points))

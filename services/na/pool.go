@@ -47,7 +47,16 @@ func aliveSubject(tag uint32) string { return fmt.Sprintf("_RPBUS.na-holder.%05x
 type claim struct {
 	k     int
 	saved uint32 // the marker register's value before the claim
+	// then are the results of the ops that went with the claim (setup),
+	// sent is when the claiming transaction went out.
+	then []api.OpResult
+	sent time.Time
 }
+
+// thenOps are ops for module k that go in the claim's own transaction,
+// behind the marker's write: they run only once the module is ours, and
+// cost no round trip of their own.
+type thenOps func(k int) []api.Op
 
 // boardPool is one board's IQ modules as this instance sees them.
 type boardPool struct {
@@ -93,7 +102,7 @@ func (bp *boardPool) notify() {
 
 // acquire borrows a free IQ module of board for the caller, waiting in
 // line until one is free or ctx ends; with noWait it answers 409 at once.
-func (p *pool) acquire(ctx context.Context, board string, noWait bool) (claim, error) {
+func (p *pool) acquire(ctx context.Context, board string, noWait bool, then thenOps) (claim, error) {
 	ticket := new(int)
 	p.mu.Lock()
 	bp := p.board(board)
@@ -119,7 +128,7 @@ func (p *pool) acquire(ctx context.Context, board string, noWait bool) (claim, e
 		p.mu.Unlock()
 		var holders []string
 		if first {
-			c, ok, hs, err := p.tryAll(ctx, board, bp)
+			c, ok, hs, err := p.tryAll(ctx, board, bp, then)
 			if err != nil || ok {
 				return c, err
 			}
@@ -142,7 +151,7 @@ func (p *pool) acquire(ctx context.Context, board string, noWait bool) (claim, e
 
 // tryAll tries to claim each module this instance does not hold, and
 // says who holds the others.
-func (p *pool) tryAll(ctx context.Context, board string, bp *boardPool) (claim, bool, []string, error) {
+func (p *pool) tryAll(ctx context.Context, board string, bp *boardPool, then thenOps) (claim, bool, []string, error) {
 	var holders []string
 	for k := 0; k < NumIQ; k++ {
 		p.mu.Lock()
@@ -153,7 +162,7 @@ func (p *pool) tryAll(ctx context.Context, board string, bp *boardPool) (claim, 
 		}
 		bp.held[k] = true
 		p.mu.Unlock()
-		c, holder, err := p.claimModule(ctx, board, k)
+		c, holder, err := p.claimModule(ctx, board, k, then)
 		if err == nil && holder == "" {
 			return c, true, nil, nil
 		}
@@ -172,17 +181,25 @@ func (p *pool) tryAll(ctx context.Context, board string, bp *boardPool) (claim, 
 // description when another holds the module. A marker left by an
 // instance that no longer answers on its alive subject (it crashed) is
 // taken over.
-func (p *pool) claimModule(ctx context.Context, board string, k int) (claim, string, error) {
+func (p *pool) claimModule(ctx context.Context, board string, k int, then thenOps) (claim, string, error) {
 	b := p.c.Board(board)
 	addr := iqBase(k) + MarkerAddrOffset
 	ours := MarkerHeld | p.tag
+	var more []api.Op
+	if then != nil {
+		more = then(k)
+	}
 	cctx, cancel := context.WithTimeout(ctx, client.DefaultTimeout)
 	defer cancel()
-	r, err := b.HW.Txn(cctx, api.Wait(addr, MarkerHeld, 0, casTimeout), api.Read(addr, 1), api.Write(addr, ours))
+	sent := time.Now()
+	r, err := b.HW.Txn(cctx, append([]api.Op{api.Wait(addr, MarkerHeld, 0, casTimeout), api.Read(addr, 1), api.Write(addr, ours)}, more...)...)
 	if err == nil {
-		return claim{k: k, saved: r.Results[1].Words[0]}, "", nil
+		return claim{k: k, saved: r.Results[1].Words[0], then: r.Results[3:], sent: sent}, "", nil
 	}
 	if rperr.ErrorCode(err) != rperr.ETimeout || cctx.Err() != nil {
+		if len(more) > 0 {
+			p.abandon(board, k)
+		}
 		return claim{}, "", err
 	}
 	// Held: by whom?
@@ -200,13 +217,18 @@ func (p *pool) claimModule(ctx context.Context, board string, k int) (claim, str
 	}
 	// Stale: its holder is gone (or is this instance, which does not hold
 	// it, after a failed release). Take it over if the marker is unchanged.
-	if _, err := b.HW.Txn(cctx, api.Wait(addr, markerMask, marker, casTimeout), api.Write(addr, ours)); err != nil {
+	sent = time.Now()
+	r, err = b.HW.Txn(cctx, append([]api.Op{api.Wait(addr, markerMask, marker, casTimeout), api.Write(addr, ours)}, more...)...)
+	if err != nil {
 		if rperr.ErrorCode(err) == rperr.ETimeout && cctx.Err() == nil {
 			return claim{}, "taken over by another instance just now", nil
 		}
+		if len(more) > 0 {
+			p.abandon(board, k)
+		}
 		return claim{}, "", err
 	}
-	return claim{k: k}, "", nil
+	return claim{k: k, then: r.Results[2:], sent: sent}, "", nil
 }
 
 // alive reports whether the instance with tag answers; any doubt counts
@@ -218,6 +240,21 @@ func (p *pool) alive(ctx context.Context, tag uint32) bool {
 	return !errors.Is(err, nats.ErrNoResponders)
 }
 
+// abandon undoes a claim whose transaction failed part way, when its
+// marker may be ours and the ops behind it may have turned the output on:
+// if the marker is ours, the output goes off and the marker is cleared.
+// Best effort: a bridge that failed the claim may fail this too.
+func (p *pool) abandon(board string, k int) {
+	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
+	defer cancel()
+	base := iqBase(k)
+	addr := base + MarkerAddrOffset
+	_, _ = p.c.Board(board).HW.Txn(ctx, append(append([]api.Op{
+		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout)},
+		silenceOps(base)...),
+		api.Write(addr, 0))...)
+}
+
 // release turns iq k's output off and gives the module back (its marker
 // register gets its old value). It runs even after the sweep's context
 // ended.
@@ -226,11 +263,9 @@ func (p *pool) release(board string, c claim) error {
 	defer cancel()
 	base := iqBase(c.k)
 	addr := base + MarkerAddrOffset
-	_, err := p.c.Board(board).HW.Txn(ctx,
-		api.Write(base+regmap.IQAmplitude, 0),
-		api.Write(base+regmap.DSPOutputDirect, regmap.OutputOff),
+	_, err := p.c.Board(board).HW.Txn(ctx, append(silenceOps(base),
 		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout),
-		api.Write(addr, c.saved))
+		api.Write(addr, c.saved))...)
 	p.mu.Lock()
 	bp := p.board(board)
 	bp.held[c.k] = false

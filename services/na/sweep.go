@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rpbus/rpbus/api"
@@ -106,8 +107,7 @@ func (pc *pacer) note(inTime, early int) {
 // loop or closed, and returns the index of each point's sum read in it.
 // It is self-contained: it first writes the filter and averaging
 // registers of its first point, so it measures the same whatever ran on
-// the module before it (the bridge does not promise that two queued
-// transactions run in arrival order). Per point: write the frequency (which starts the point), then
+// the module before it (a try at points read early runs between chunks). Per point: write the frequency (which starts the point), then
 // read the four sum words, whose busy bit says whether the point is over:
 //   - closed loop: a wait for the busy bit to clear comes between them,
 //     with the point's hardware time as its hint;
@@ -172,6 +172,24 @@ func (p *plan) setupOps(base uint32) []api.Op {
 	}
 }
 
+// enableOps turn the module's output on as setupOps left it: routing
+// first, then the amplitude.
+func (p *plan) enableOps(base uint32) []api.Op {
+	return []api.Op{
+		api.Write(base+regmap.DSPOutputDirect, p.outDirect),
+		api.Write(base+regmap.IQAmplitude, p.ampReg),
+	}
+}
+
+// silenceOps turn the module's output off: the amplitude first, then the
+// routing (the release's first two ops).
+func silenceOps(base uint32) []api.Op {
+	return []api.Op{
+		api.Write(base+regmap.IQAmplitude, 0),
+		api.Write(base+regmap.DSPOutputDirect, regmap.OutputOff),
+	}
+}
+
 // progress is the state progress events report.
 type progress struct {
 	mu sync.Mutex
@@ -200,26 +218,71 @@ type result struct {
 	err    error
 }
 
-// measure runs chunk c on the module at base: open loop with pc (nil:
-// closed loop). Points whose sums were read early are measured again,
-// first open loop with retryMargin (on a remote board a closed-loop point
-// costs a round trip more), then, those still early, closed loop.
-func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer) result {
-	idx := c.indices()
-	res := result{c: c}
-	var margin time.Duration
-	if pc != nil {
-		margin = pc.get()
+// ending says how a sweep's transactions leave the output. Chunks are
+// sent in order from one goroutine, and the bridge runs a module's
+// transactions in the order they arrive, so the last chunk runs last of
+// them, and it turns the output off (silenceOps): a sweep that ends well
+// needs no round trip more for that. A try at points read early may run
+// after it, so each try turns the output on first (enableOps), and one
+// that ends after the last chunk was sent makes the sweep turn the output
+// off itself (lateTry).
+type ending struct {
+	lastSent atomic.Bool // the last chunk's transaction is being sent, or was
+	lateTry  atomic.Bool // a try ended after that: it may have run after the last chunk
+}
+
+// sent is one chunk's transaction on its way.
+type sent struct {
+	c      chunk
+	idx    []int
+	nops   int
+	reads  []int // the sum reads' op indices
+	margin time.Duration
+	p      *client.Pending
+}
+
+// send sends chunk c's transaction for the module at base, open loop with
+// pc (nil: closed loop); the last chunk of a sweep turns the output off
+// behind its points.
+func (p *plan) send(ctx context.Context, hw *client.HW, base uint32, c chunk, pc *pacer, last bool) (sent, error) {
+	var after []api.Op
+	if last {
+		after = silenceOps(base)
 	}
+	sc := sent{c: c, idx: c.indices()}
+	if pc != nil {
+		sc.margin = pc.get()
+	}
+	var ops []api.Op
+	ops, sc.reads = p.pointOps(base, sc.idx, pc != nil, sc.margin, nil, after)
+	sc.nops = len(ops)
+	var err error
+	sc.p, err = hw.Start(ctx, api.Txn{Ops: ops})
+	return sc, err
+}
+
+// measure collects sent chunk sc's answer. Points whose sums were read
+// early are measured again, first open loop with retryMargin (on a remote
+// board a closed-loop point costs a round trip more), then, those still
+// early, closed loop.
+func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, sc sent, pc *pacer, end *ending) result {
+	res := result{c: sc.c}
 	var early []int
-	res.sums, res.waited, early, res.err = p.measurePoints(ctx, hw, base, idx, pc != nil, margin)
+	var r api.TxnReply
+	if r, res.err = sc.p.Wait(); res.err == nil {
+		res.sums, res.waited, early, res.err = p.sums(r, sc.nops, sc.idx, sc.reads, pc != nil)
+	}
 	if res.err != nil || pc == nil {
 		return res
 	}
+	c, idx, margin := sc.c, sc.idx, sc.margin
 	pc.note(len(idx)-len(early), len(early))
 	res.redone = len(early)
 	for try := 0; len(early) > 0; try++ {
-		again, _, still, err := p.measurePoints(ctx, hw, base, early, try == 0, retryMargin(margin))
+		again, _, still, err := p.measurePoints(ctx, hw, base, early, try == 0, retryMargin(margin), p.enableOps(base), nil)
+		if end.lastSent.Load() {
+			end.lateTry.Store(true)
+		}
 		if err != nil {
 			res.err = err
 			return res
@@ -237,18 +300,36 @@ func (p *plan) measure(ctx context.Context, hw *client.HW, base uint32, c chunk,
 // try costs it on each of its points.
 func retryMargin(m time.Duration) time.Duration { return min(2*m+100*time.Microsecond, maxMargin) }
 
-// measurePoints measures points idx in one transaction (see ops) and
-// returns their sum words, in zero span what each wait took, and the
-// points whose sums were read early (open loop only: closed loop, that is
-// an error). The sums of a point read early are those of a busy point.
-func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, open bool, margin time.Duration) (sums [][4]uint32, waited []float64, early []int, err error) {
-	ops, reads := p.ops(base, idx, open, margin)
+// pointOps are ops (see ops) with before and after around them, and the
+// index of each point's sum read in them.
+func (p *plan) pointOps(base uint32, idx []int, open bool, margin time.Duration, before, after []api.Op) ([]api.Op, []int) {
+	points, reads := p.ops(base, idx, open, margin)
+	ops := append(append(append(make([]api.Op, 0, len(before)+len(points)+len(after)), before...), points...), after...)
+	for n := range reads {
+		reads[n] += len(before)
+	}
+	return ops, reads
+}
+
+// measurePoints measures points idx in one transaction (pointOps) and
+// returns what sums finds in its answer.
+func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, idx []int, open bool, margin time.Duration, before, after []api.Op) (sums [][4]uint32, waited []float64, early []int, err error) {
+	ops, reads := p.pointOps(base, idx, open, margin, before, after)
 	r, err := hw.Do(ctx, api.Txn{Ops: ops})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if len(r.Results) != len(ops) {
-		return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA: %d results for %d ops", len(r.Results), len(ops))
+	return p.sums(r, len(ops), idx, reads, open)
+}
+
+// sums returns the sum words of points idx, read at ops reads of r (of
+// nops ops), in
+// zero span what each wait took, and the points whose sums were read
+// early (open loop only: closed loop, that is an error). The sums of a
+// point read early are those of a busy point.
+func (p *plan) sums(r api.TxnReply, nops int, idx, reads []int, open bool) (sums [][4]uint32, waited []float64, early []int, err error) {
+	if len(r.Results) != nops {
+		return nil, nil, nil, rperr.Errorf(rperr.EInternal, "NA: %d results for %d ops", len(r.Results), nops)
 	}
 	sums = make([][4]uint32, len(idx))
 	if p.zeroSpan {
@@ -275,9 +356,9 @@ func (p *plan) measurePoints(ctx context.Context, hw *client.HW, base uint32, id
 // run measures every trace on iq k (set up already), open loop with pc
 // (nil: closed loop; zero span is always closed loop, its times come
 // from the waits), and returns the averaged transfer function, in zero
-// span each point's time since the first point's end, and how many
-// points were measured again.
-func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, pc *pacer, pr *progress) ([]complex128, []float64, int, error) {
+// span each point's time since the first point's end, how many points
+// were measured again, and whether the output is off (see ending).
+func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Duration, pc *pacer, pr *progress) ([]complex128, []float64, int, bool, error) {
 	base := iqBase(k)
 	chunks := p.chunks(target)
 	n := len(p.points)
@@ -292,13 +373,25 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 		pc = nil
 	}
 	results := make(chan result, len(chunks))
-	send := func(c chunk) { results <- p.measure(ctx, hw, base, c, pc) }
+	var end ending
 	pending := map[int]result{}
 	next, inFlight, doneChunks, donePoints, redone := 0, 0, 0, 0, 0
 	var firstErr error
 	for doneChunks < len(chunks) {
 		for firstErr == nil && inFlight < pipelineDepth && next < len(chunks) {
-			go send(chunks[next])
+			last := next == len(chunks)-1
+			if last {
+				end.lastSent.Store(true)
+			}
+			// Sent from here, in order; answered in a goroutine each.
+			sc, err := p.send(ctx, hw, base, chunks[next], pc, last)
+			go func() {
+				if err != nil {
+					results <- result{c: sc.c, err: err}
+					return
+				}
+				results <- p.measure(ctx, hw, base, sc, pc, &end)
+			}()
 			next++
 			inFlight++
 		}
@@ -335,12 +428,12 @@ func (p *plan) run(ctx context.Context, hw *client.HW, k int, target time.Durati
 		}
 	}
 	if firstErr != nil {
-		return nil, nil, 0, firstErr
+		return nil, nil, 0, false, firstErr
 	}
 	for i := range sum {
 		sum[i] /= complex(float64(p.s.TraceAverage), 0)
 	}
-	return sum, times, redone, nil
+	return sum, times, redone, !end.lateTry.Load(), nil
 }
 
 func chunkIndex(chunks []chunk, c chunk) int {
