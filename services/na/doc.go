@@ -50,11 +50,16 @@
 // One transaction carries a chunk of points (about Config.ChunkTime of
 // hardware time, 25 ms by default). Two chunks are in flight: the next
 // waits at the bridge while the current runs, so no round trip separates
-// them. The bridge does not promise that two queued transactions on one
-// module run in arrival order, so each chunk is self-contained: it writes
-// the bandwidth and averaging registers of its first point before its
-// points. Per sweep there are four more round trips (claim, setup,
-// release, reply).
+// them. Chunks are sent in order from one goroutine, and the bridge runs
+// a module's transactions in arrival order, so the last chunk runs last:
+// it turns the output off behind its points. Each chunk is
+// self-contained (it writes the bandwidth and averaging registers of its
+// first point before its points), as a try at points read early runs
+// between chunks. Per sweep there are two more transactions on the way:
+// the claim, which also sets the module up, and the reply; the module is
+// given back after the reply, unless a try at early points may have run
+// after the last chunk, when the sweep turns the output off and gives the
+// module back before it answers.
 //
 // Closed loop (a bridge on the board, and zero span): per point write the
 // frequency, wait on the busy bit with the point's time as the hint (the
