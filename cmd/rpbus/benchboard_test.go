@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 }
 
 // `rpbus bench board` runs both deployments, each in its processes across
-// the LAN stand-in, and reports every figure of each.
+// the LAN stand-in (the monitor path also without it), and reports every
+// figure of each.
 func TestBenchBoard(t *testing.T) {
 	t.Setenv(runAsRPBUS, "1")
 	exe, err := os.Executable()
@@ -56,8 +57,18 @@ func TestBenchBoard(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("output %q: %v", out.String(), err)
 	}
-	if got.Delay != 50 || len(got.Deployments) != 3 {
-		t.Fatalf("delay %d us, %d deployments; want 50 and 3: %s", got.Delay, len(got.Deployments), out.String())
+	if got.Delay != 50 || len(got.Deployments) != 4 {
+		t.Fatalf("delay %d us, %d deployments; want 50 and 4: %s", got.Delay, len(got.Deployments), out.String())
+	}
+	// on-board, then monitor through the stand-in at the delay and at 0,
+	// then with no stand-in.
+	for i, want := range []struct {
+		name  string
+		delay float64
+	}{{"on-board", 50}, {"monitor", 50}, {"monitor", 0}, {"monitor direct", 0}} {
+		if d := got.Deployments[i]; d.Name != want.name || d.Delay != want.delay {
+			t.Errorf("column %d: %s@%gus, want %s@%gus", i, d.Name, d.Delay, want.name, want.delay)
+		}
 	}
 	for _, d := range got.Deployments {
 		for _, fig := range figureOrder {
