@@ -36,6 +36,14 @@ type Raw struct {
 	Release func()
 }
 
+// ReplyFirst is a reply value whose Then runs once Reply has been sent:
+// an event that repeats the result (a done event) goes out behind the
+// requester's bytes instead of holding them up.
+type ReplyFirst struct {
+	Reply any
+	Then  func()
+}
+
 // Releaser is a reply value that lends pooled memory: svc calls Release
 // once the reply has been encoded and sent.
 type Releaser interface {
@@ -330,6 +338,10 @@ func (s *Service) reply(req *Request, data []byte, h nats.Header) error {
 }
 
 func (s *Service) respond(req *Request, v any) error {
+	if rf, ok := v.(ReplyFirst); ok {
+		defer rf.Then()
+		v = rf.Reply
+	}
 	if raw, ok := v.(Raw); ok {
 		err := s.reply(req, raw.Data, raw.Header)
 		if raw.Release != nil {

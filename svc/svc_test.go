@@ -285,3 +285,53 @@ func TestStatsThroughSRV(t *testing.T) {
 		t.Error("a stopped service still answers PING")
 	}
 }
+
+// A ReplyFirst's Then runs after its reply went out: an event it
+// publishes on the service's connection reaches a client that hears both
+// behind the reply.
+func TestReplyFirstSendsTheReplyFirst(t *testing.T) {
+	ns := natstest.Server(t)
+	snc := natstest.Connect(t, ns)
+	s, err := svc.New(snc, svc.Config{Name: "test", Version: "0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	err = s.Add("echo", "t.echo", func(ctx context.Context, req *svc.Request) (any, error) {
+		var e echo
+		if err := req.Decode(&e); err != nil {
+			return nil, err
+		}
+		return svc.ReplyFirst{Reply: e, Then: func() { _ = snc.Publish("t.event", []byte("after")) }}, nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := natstest.Connect(t, ns)
+	ch := make(chan *nats.Msg, 4)
+	for _, subj := range []string{"t.inbox", "t.event"} {
+		if _, err := nc.ChanSubscribe(subj, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := nc.PublishMsg(&nats.Msg{Subject: "t.echo", Reply: "t.inbox", Data: []byte(`{"text":"hi"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for len(got) < 2 {
+			select {
+			case m := <-ch:
+				got = append(got, m.Subject+" "+string(m.Data))
+			case <-time.After(10 * time.Second):
+				t.Fatalf("request %d: only %q arrived", i, got)
+			}
+		}
+		if got[0] != `t.inbox {"text":"hi"}` || got[1] != "t.event after" {
+			t.Fatalf("request %d: arrived in this order: %q; want the reply, then the event", i, got)
+		}
+	}
+}

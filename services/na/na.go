@@ -205,13 +205,15 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 			return nil, err
 		}
 	}
-	if err := s.acq.Publish(board, "done", tr); err != nil {
-		s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", err)
+	done := func() {
+		if err := s.acq.Publish(board, "done", tr); err != nil {
+			s.log.Warn("na: publishing done", "board", board, "id", a.ID, "err", err)
+		}
 	}
 	if saved != nil && req.Codec == wire.Msgpack {
-		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+		return svc.ReplyFirst{Reply: svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, Then: done}, nil // the bytes stored
 	}
-	return tr, nil
+	return svc.ReplyFirst{Reply: tr, Then: done}, nil
 }
 
 // save stores the sweep in the curve store and returns the msgpack bytes

@@ -177,11 +177,11 @@ func (s *Service) handleSingle(ctx context.Context, req *svc.Request) (any, erro
 			return nil, err
 		}
 	}
-	_ = s.tracker.Publish(board, "done", sp)
+	done := func() { _ = s.tracker.Publish(board, "done", sp) }
 	if saved != nil && req.Codec == wire.Msgpack {
-		return svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, nil // the bytes stored
+		return svc.ReplyFirst{Reply: svc.Raw{Data: saved, Header: wire.Msgpack.Header()}, Then: done}, nil // the bytes stored
 	}
-	return sp, nil
+	return svc.ReplyFirst{Reply: sp, Then: done}, nil
 }
 
 // rbw turns PyRPL's rbw into the decimation it picks, with the window
