@@ -107,8 +107,9 @@ func (pc *pacer) note(inTime, early int) {
 // loop or closed, and returns the index of each point's sum read in it.
 // It is self-contained: it first writes the filter and averaging
 // registers of its first point, so it measures the same whatever ran on
-// the module before it (a try at points read early runs between chunks). Per point: write the frequency (which starts the point), then
-// read the four sum words, whose busy bit says whether the point is over:
+// the module before it (a try at points read early runs between chunks).
+// Per point: write the frequency (which starts the point), then read the
+// four sum words, whose busy bit says whether the point is over:
 //   - closed loop: a wait for the busy bit to clear comes between them,
 //     with the point's hardware time as its hint;
 //   - open loop: the read is timed (api.Op.After) the point's time plus
