@@ -339,7 +339,9 @@ func (s *Service) reply(req *Request, data []byte, h nats.Header) error {
 
 func (s *Service) respond(req *Request, v any) error {
 	if rf, ok := v.(ReplyFirst); ok {
-		defer rf.Then()
+		if rf.Then != nil {
+			defer rf.Then()
+		}
 		v = rf.Reply
 	}
 	if raw, ok := v.(Raw); ok {

@@ -25,6 +25,7 @@ import (
 	"github.com/rpbus/rpbus/internal/num"
 	"github.com/rpbus/rpbus/natsserver"
 	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/services/na"
 )
 
 // benchBoardCmd is `rpbus bench board`: the two ways to put a real board
@@ -71,7 +72,7 @@ func (c *benchBoardCmd) ParseFlags(args []string) error {
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; every figure is taken from each deployment in turn in each round")
 	fs.IntVar(&c.count, "count", 200, "scope traces and 1-word reads per figure and round")
 	fs.IntVar(&c.sweeps, "sweeps", 3, "NA sweeps and spectra per figure and round")
-	fs.StringVar(&c.baseline, "baseline", "", "another rpbus binary whose `up --backend monitor` is measured beside this one (e.g. a build of the code before a change)")
+	fs.StringVar(&c.baseline, "baseline", "", "another rpbus binary whose `up --backend monitor` is measured beside this one (e.g. a build of the code before a change; one whose up has --http, since b33301a)")
 	fs.StringVar(&c.exe, "exe", "", "rpbus binary for the board-side processes (default: this one)")
 	fs.BoolVar(&c.asJSON, "json", false, "print the figures as one JSON object")
 	c.sim.registerSim(fs)
@@ -317,6 +318,32 @@ func (c *benchBoardCmd) client(url string) (*client.Client, error) {
 	return client.New(nc)
 }
 
+// modulesBack waits until every IQ module of b is unclaimed: a sweep
+// gives its module back just after its reply, and the deployments share
+// one simulated board but not one NATS server, so the next deployment's
+// sweep would find the module held by an instance it cannot ask after,
+// and take it over (see na's pool).
+func modulesBack(ctx context.Context, b *client.Board) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for k := 0; k < na.NumIQ; k++ {
+		addr := regmap.Slot(regmap.SlotIQ0+k) + na.MarkerAddrOffset
+		for {
+			w, err := b.HW.Read(ctx, addr, 1)
+			if err != nil {
+				return err
+			}
+			if w[0]&na.MarkerHeld == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("iq%d still claimed (marker %#x) 5 s after the last sweep", k, w[0])
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return nil
+}
+
 // waitInfo waits until the board's bridge answers hw.info.
 func waitInfo(ctx context.Context, b *client.Board) error {
 	deadline := time.Now().Add(20 * time.Second)
@@ -434,7 +461,7 @@ func (c *benchBoardCmd) measure(ctx context.Context, d deployment, fig string) (
 			}
 			ratios = append(ratios, time.Since(t0).Seconds()/tr.HardwareTime)
 		}
-		return map[string]float64{fig: median(ratios)}, nil
+		return map[string]float64{fig: median(ratios)}, modulesBack(ctx, b)
 	case figSpecanAcq:
 		var times []float64
 		for range c.sweeps {

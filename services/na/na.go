@@ -154,7 +154,14 @@ func (s *Service) Stop(ctx context.Context) error {
 	if s.svc != nil {
 		err = s.svc.Stop(ctx)
 	}
-	s.releases.Wait()
+	// Modules given back after their replies; each within a transaction's
+	// timeout, or left to their bridge when ctx ends first.
+	released := make(chan struct{})
+	go func() { s.releases.Wait(); close(released) }()
+	select {
+	case <-released:
+	case <-ctx.Done():
+	}
 	s.acq.Close()
 	if s.sub != nil {
 		_ = s.sub.Unsubscribe()
@@ -247,9 +254,10 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 	quiet := false
 	defer func() {
 		if quiet {
-			s.releases.Go(func() { s.release(a.Board, cl) })
+			s.pool.releaseLater(a.Board)
+			s.releases.Go(func() { s.release(a.Board, cl, true) })
 		} else {
-			s.release(a.Board, cl)
+			s.release(a.Board, cl, false)
 		}
 	}()
 	tr.Started = api.Unix(cl.sent)
@@ -288,8 +296,8 @@ func (s *Service) sweep(a *acq.Handle, p *plan, received time.Time) (api.NATrace
 }
 
 // release gives module cl back (pool.release), logging a failure.
-func (s *Service) release(board string, cl claim) {
-	if err := s.pool.release(board, cl); err != nil {
+func (s *Service) release(board string, cl claim, later bool) {
+	if err := s.pool.release(board, cl, later); err != nil {
 		s.log.Warn("na: releasing the IQ module", "board", board, "iq", fmt.Sprintf("iq%d", cl.k), "err", err)
 	}
 }

@@ -710,3 +710,25 @@ func TestDUTModelAtHandComputedValues(t *testing.T) {
 		}
 	}
 }
+
+// Sweeps one after another keep to one module: a sweep that ended well
+// gives its module back after its reply, and the next one waits for it
+// rather than setting up (and marking) another module, which a tool
+// outside the marker protocol may be using.
+func TestSweepsOneAfterAnotherKeepTheirModule(t *testing.T) {
+	s := api.NASettings{StartFreq: 500e3, StopFreq: 2e6, Points: 5, RBW: 10e3, Amplitude: 0.1}
+	for _, backend := range []string{"sim", "monitor"} {
+		e := newEnvOn(t, backend)
+		ctx := ctxT(t, 60*time.Second)
+		for i := range 20 {
+			tr, err := e.board.NA().Single(ctx, s)
+			if err != nil {
+				t.Fatalf("%s, sweep %d: %v", backend, i, err)
+			}
+			if tr.IQ != "iq0" {
+				t.Fatalf("%s, sweep %d ran on %s; want iq0 every time", backend, i, tr.IQ)
+			}
+		}
+		markersFree(t, e)
+	}
+}

@@ -22,6 +22,12 @@ import (
 // through the LAN stand-in at delay (0: none).
 func monitorHW(tb testing.TB, cfg sim.Config, delay time.Duration) *client.HW {
 	tb.Helper()
+	return monitorClient(tb, cfg, delay).Board("sim").HW
+}
+
+// monitorClient is monitorHW's client, for board "sim".
+func monitorClient(tb testing.TB, cfg sim.Config, delay time.Duration) *client.Client {
+	tb.Helper()
 	b, err := sim.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -46,7 +52,7 @@ func monitorHW(tb testing.TB, cfg sim.Config, delay time.Duration) *client.HW {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return c.Board("sim").HW
+	return c
 }
 
 // An open-loop sweep whose reads are timed a whole point too early (each
@@ -129,5 +135,36 @@ func TestPacerSettles(t *testing.T) {
 	pc.note(1, 0)
 	if pc.get() != minMargin {
 		t.Errorf("a negative margin after a read in time: %v, want %v", pc.get(), minMargin)
+	}
+}
+
+// A release gives back only what is still its own: a module that another
+// instance took over (it found this one gone) keeps its marker and its
+// output.
+func TestReleaseLeavesATakenModuleAlone(t *testing.T) {
+	c := monitorClient(t, sim.DefaultConfig(), 0)
+	hw := c.Board("sim").HW
+	p := &pool{c: c, tag: 0x123, boards: map[string]*boardPool{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := p.acquire(ctx, "sim", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := iqBase(cl.k)
+	addr := base + MarkerAddrOffset
+	theirs := uint32(MarkerHeld | 0x456)
+	if _, err := hw.Txn(ctx, api.Write(addr, theirs), api.Write(base+regmap.IQAmplitude, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.release("sim", cl, false); err == nil {
+		t.Error("a module another instance holds was released without an error")
+	}
+	r, err := hw.Txn(ctx, api.Read(addr, 1), api.Read(base+regmap.IQAmplitude, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, a := r.Results[0].Words[0]&markerMask, r.Results[1].Words[0]; m != theirs || a != 1000 {
+		t.Errorf("after the release: marker %#x, amplitude %d; want the other instance's %#x and 1000", m, a, theirs)
 	}
 }

@@ -62,8 +62,12 @@ type thenOps func(k int) []api.Op
 type boardPool struct {
 	held    [NumIQ]bool
 	queue   []*int        // waiting requests, first in line first
-	changed chan struct{} // closed and replaced whenever held or queue change
-	pace    *pacer        // the margin of open-loop sweeps
+	changed chan struct{} // closed and replaced whenever held, queue or releasing change
+	// releasing counts modules being given back after their sweep's
+	// reply; a claim waits for them, so that sweeps one after another
+	// keep to one module rather than spilling onto the next.
+	releasing int
+	pace      *pacer // the margin of open-loop sweeps
 }
 
 // pool borrows IQ modules per board. Within the instance requests wait in
@@ -125,7 +129,17 @@ func (p *pool) acquire(ctx context.Context, board string, noWait bool, then then
 		p.mu.Lock()
 		first := noWait || (len(bp.queue) > 0 && bp.queue[0] == ticket)
 		changed := bp.changed
+		releasing := bp.releasing > 0
 		p.mu.Unlock()
+		if releasing {
+			// This instance's own module comes back within a transaction.
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return claim{}, ctx.Err()
+			}
+		}
 		var holders []string
 		if first {
 			c, ok, hs, err := p.tryAll(ctx, board, bp, then)
@@ -256,20 +270,35 @@ func (p *pool) abandon(board string, k int) {
 }
 
 // release turns iq k's output off and gives the module back (its marker
-// register gets its old value). It runs even after the sweep's context
-// ended.
-func (p *pool) release(board string, c claim) error {
+// register gets its old value), if the marker is still ours: one that
+// another instance took over (it found this one gone) is theirs, output
+// and all. It runs even after the sweep's context ended. later says the
+// release was announced with releaseLater.
+func (p *pool) release(board string, c claim, later bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
 	defer cancel()
 	base := iqBase(c.k)
 	addr := base + MarkerAddrOffset
-	_, err := p.c.Board(board).HW.Txn(ctx, append(silenceOps(base),
-		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout),
+	_, err := p.c.Board(board).HW.Txn(ctx, append(append([]api.Op{
+		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout)},
+		silenceOps(base)...),
 		api.Write(addr, c.saved))...)
 	p.mu.Lock()
 	bp := p.board(board)
 	bp.held[c.k] = false
+	if later {
+		bp.releasing--
+	}
 	bp.notify()
 	p.mu.Unlock()
 	return err
+}
+
+// releaseLater announces that c's module will be given back after the
+// sweep's reply (release with later set): until then the board's claims
+// wait for it.
+func (p *pool) releaseLater(board string) {
+	p.mu.Lock()
+	p.board(board).releasing++
+	p.mu.Unlock()
 }
