@@ -255,34 +255,17 @@ func (p *pool) alive(ctx context.Context, tag uint32) bool {
 }
 
 // abandon undoes a claim whose transaction failed part way, when its
-// marker may be ours and the ops behind it may have turned the output on:
-// if the marker is ours, the output goes off and the marker is cleared.
-// Best effort: a bridge that failed the claim may fail this too.
-func (p *pool) abandon(board string, k int) {
-	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
-	defer cancel()
-	base := iqBase(k)
-	addr := base + MarkerAddrOffset
-	_, _ = p.c.Board(board).HW.Txn(ctx, append(append([]api.Op{
-		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout)},
-		silenceOps(base)...),
-		api.Write(addr, 0))...)
-}
+// marker may be ours and the ops behind it may have turned the output on
+// (see giveBack; the marker's old value went down with the claim, so it
+// is cleared). Best effort: a bridge that failed the claim may fail this
+// too.
+func (p *pool) abandon(board string, k int) { _ = p.giveBack(board, k, 0) }
 
-// release turns iq k's output off and gives the module back (its marker
-// register gets its old value), if the marker is still ours: one that
-// another instance took over (it found this one gone) is theirs, output
-// and all. It runs even after the sweep's context ended. later says the
-// release was announced with releaseLater.
+// release gives module c back (giveBack) and tells this instance's
+// waiting claims. It runs even after the sweep's context ended. later
+// says the release was announced with releaseLater.
 func (p *pool) release(board string, c claim, later bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
-	defer cancel()
-	base := iqBase(c.k)
-	addr := base + MarkerAddrOffset
-	_, err := p.c.Board(board).HW.Txn(ctx, append(append([]api.Op{
-		api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout)},
-		silenceOps(base)...),
-		api.Write(addr, c.saved))...)
+	err := p.giveBack(board, c.k, c.saved)
 	p.mu.Lock()
 	bp := p.board(board)
 	bp.held[c.k] = false
@@ -291,6 +274,20 @@ func (p *pool) release(board string, c claim, later bool) error {
 	}
 	bp.notify()
 	p.mu.Unlock()
+	return err
+}
+
+// giveBack turns iq k's output off and writes saved to its marker
+// register, in one transaction, if the marker is still ours: one that
+// another instance took over (it found this one gone) is theirs, output
+// and all.
+func (p *pool) giveBack(board string, k int, saved uint32) error {
+	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
+	defer cancel()
+	base := iqBase(k)
+	addr := base + MarkerAddrOffset
+	ops := append([]api.Op{api.Wait(addr, markerMask, MarkerHeld|p.tag, casTimeout)}, silenceOps(base)...)
+	_, err := p.c.Board(board).HW.Txn(ctx, append(ops, api.Write(addr, saved))...)
 	return err
 }
 
