@@ -48,9 +48,9 @@ import (
 // exactly as ours is: a process of its own each. (A bridge in this
 // process, next to the client, answered about 100 us sooner per exchange
 // than the same code in a process of its own, which flattered whichever
-// ran here by 0.04 in an NA sweep's ratio.) Every figure of a round is taken from each deployment in turn
-// before the next figure, and the rounds repeat that; the table shows
-// medians over the rounds.
+// ran here by 0.04 in an NA sweep's ratio.) Every figure of a round is
+// taken from each deployment in turn before the next figure, and the
+// rounds repeat that; the table shows medians over the rounds.
 type benchBoardCmd struct {
 	stdout   io.Writer
 	delay    time.Duration
