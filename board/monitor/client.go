@@ -131,12 +131,11 @@ type clientConn struct {
 	skip    int
 	pollHdr [HeaderSize]byte
 	used    bool // an exchange has succeeded since the dial
-	// The board clock (nil: none), the low word of its counter, and per
-	// request of a timed pipeline: when it went out, when the answer of
-	// one before a timed request arrived, and a clock reading's count.
+	// The board clock (nil: none), and per request of a timed pipeline:
+	// when it went out, and when the answer of one before a timed request
+	// arrived.
 	clock              *boardClock
 	sentAt, answeredAt []time.Time
-	counts             []uint32
 	// rttMin is the shortest time from sending a request to the start of
 	// its answer seen on this connection (ns; 0: none yet). The reader
 	// stores it, a sender of timed requests loads it.
@@ -357,6 +356,7 @@ type request struct {
 	access int           // index of the (first) access it carries
 	after  time.Duration // sent no sooner than this after the request before it
 	clock  clockReading  // a reading of the board clock (see readClock), or not
+	count  [1]uint32     // a clock reading's count, as the answer brought it
 }
 
 // clockReading says whether a request reads the board clock, and why.
@@ -422,7 +422,7 @@ func (cc *clientConn) readClock(i int, after time.Duration) time.Duration {
 		return after
 	}
 	if len(cc.reqs) > 0 {
-		cc.add(max(i-1, 0), Header{Cmd: CmdRead, N: 1, Addr: cc.clock.addr}, nil, 0)
+		cc.add(i-1, Header{Cmd: CmdRead, N: 1, Addr: cc.clock.addr}, nil, 0)
 		cc.reqs[len(cc.reqs)-1].clock = clockBehind
 	}
 	cc.add(i, Header{Cmd: CmdRead, N: 1, Addr: cc.clock.addr}, nil, after)
@@ -537,9 +537,8 @@ func (cc *clientConn) exchange(timeout time.Duration, timed bool) (done int, ans
 	cc.sentAt = grow(cc.sentAt, n)
 	clear(cc.sentAt) // a zero one: not sent (yet)
 	cc.answeredAt = grow(cc.answeredAt, n)
-	cc.counts = grow(cc.counts, n)
 	s := &sender{conn: conn, timeout: timeout, rttMin: &cc.rttMin, clock: cc.clock, reqs: cc.reqs,
-		sentAt: cc.sentAt, answeredAt: cc.answeredAt, counts: cc.counts,
+		sentAt: cc.sentAt, answeredAt: cc.answeredAt,
 		sent: make(chan int, n), answers: make(chan int, n), err: make(chan error, 1)}
 	ctx, stop := context.WithCancel(context.Background())
 	go s.run(ctx, cc.buf)
@@ -578,7 +577,6 @@ type sender struct {
 	reqs       []request
 	sentAt     []time.Time // per request: when it went out (sender)
 	answeredAt []time.Time // per request: when its answer began to arrive (reader)
-	counts     []uint32    // per board clock reading: its count (reader)
 	sent       chan int    // requests written so far, counting the one being written
 	answers    chan int    // i: the answer of request i-1 is in (request i is timed); closed when the reader ends
 	err        chan error  // the write error, or nil, when done
@@ -684,7 +682,7 @@ func (s *sender) feed(taken int) {
 		if r.clock == notClock {
 			continue
 		}
-		b := s.clock.at(s.counts[s.fed], s.sentAt[s.fed])
+		b := s.clock.at(r.count[0], s.sentAt[s.fed])
 		if r.clock == clockBehind {
 			s.performed = b
 			continue
@@ -788,7 +786,7 @@ func (cc *clientConn) answers(conn net.Conn, timeout time.Duration, s *sender) (
 		if r.h.Cmd == CmdRead {
 			dst := r.dst
 			if r.clock != notClock {
-				dst = s.counts[i : i+1]
+				dst = cc.reqs[i].count[:]
 			}
 			cc.payload = grow(cc.payload, 4*len(dst))
 			if _, err := io.ReadFull(cc.br, cc.payload); err != nil {

@@ -121,7 +121,8 @@ func (f *clockedFPGA) Write(addr uint32, src []uint32) error {
 // when the client times by the board's clock.
 func TestTimedReadsFollowTheBoardClock(t *testing.T) {
 	f := &clockedFPGA{start: time.Now(), regs: map[uint32]uint32{}, rng: rand.New(rand.NewPCG(3, 4)), hold: 2 * time.Millisecond}
-	c := dial(t, serveFPGA(t, f), PyRPLClock())
+	_, addr := startServer(t, f)
+	c := dial(t, addr, PyRPLClock())
 	const d = 3 * time.Millisecond
 	const points = 40
 	var run []board.Access
@@ -166,7 +167,8 @@ var _ board.FPGA = (*clockedFPGA)(nil)
 // first): every run ends, and reads what was written.
 func TestShortTimedStepsAcrossRuns(t *testing.T) {
 	f := &clockedFPGA{start: time.Now(), regs: map[uint32]uint32{}, rng: rand.New(rand.NewPCG(5, 6)), hold: time.Microsecond}
-	lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: serveFPGA(t, f), Delay: 300 * time.Microsecond})
+	_, addr := startServer(t, f)
+	lan, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: addr, Delay: 300 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}

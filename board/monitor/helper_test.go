@@ -15,25 +15,13 @@ import (
 const base = 0x40000000 // first FPGA register address
 
 // startServer serves fpga on a fresh 127.0.0.1 port, closed at cleanup.
-func startServer(tb testing.TB, fpga *memFPGA, opts ...ServerOption) (*Server, string) {
+func startServer(tb testing.TB, fpga board.FPGA, opts ...ServerOption) (*Server, string) {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return serveOn(tb, ln, fpga, opts...), ln.Addr().String()
-}
-
-// serveFPGA serves fpga on a free loopback port until cleanup and
-// returns the address.
-func serveFPGA(tb testing.TB, fpga board.FPGA) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	serveOn(tb, ln, fpga)
-	return ln.Addr().String()
 }
 
 // serveOn serves fpga on ln until cleanup; Serve must end with
