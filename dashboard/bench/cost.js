@@ -14,28 +14,14 @@ import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "../../clients/js/src/index.js";
-import { browserOrSkip, ensureBinary, launchBrowser, openPage, outDir, startUp } from "../tests/fixture.js";
+import { ensureBinary, openPage, outDir, startBench } from "../tests/fixture.js";
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const COUNT = Number(process.argv[3] ?? 600);
 
-const browserInfo = browserOrSkip();
-if (browserInfo.skip) throw new Error(browserInfo.skip);
-const up = await startUp();
-const browser = await launchBrowser(browserInfo.path);
+const { up, browser, bus } = await startBench();
 const bin = ensureBinary();
-
-const rp = await connect(up.nats);
-const model = (await rp.board("sim").info()).sim_model ?? {};
-await rp.close();
-if (!(model.bus_read > 0 && model.bus_write > 0)) {
-  await browser.close();
-  await up.stop();
-  throw new Error(`the simulated board's bus time is off (bus_read ${model.bus_read}, bus_write ${model.bus_write}): its figures would hold for no real board`);
-}
-const bus = { bus_read_s: model.bus_read, bus_write_s: model.bus_write };
-console.log(`simulated board with the Zynq's bus time: ${model.bus_read * 1e9} ns a read, ${model.bus_write * 1e9} ns a write; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(`simulated board with the Zynq's bus time: ${bus.bus_read_s * 1e9} ns a read, ${bus.bus_write_s * 1e9} ns a write; load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 const loads = [loadavg()];
 
 function benchScope() {

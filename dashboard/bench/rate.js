@@ -11,16 +11,13 @@
 import { loadavg } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { browserOrSkip, continuousRate, fill, launchBrowser, openPage, outDir, startUp } from "../tests/fixture.js";
+import { continuousRate, fill, openPage, outDir, startBench } from "../tests/fixture.js";
 
 const TARGET_FPS = 25;
 const WINDOWS = Number(process.argv[2] ?? 3);
 const SECONDS = Number(process.argv[3] ?? 5);
 
-const browserInfo = browserOrSkip();
-if (browserInfo.skip) throw new Error(browserInfo.skip);
-const up = await startUp();
-const browser = await launchBrowser(browserInfo.path);
+const { up, browser } = await startBench();
 const out = { target_fps: TARGET_FPS, windows: WINDOWS, seconds: SECONDS, load_start: loadavg(), decimations: {} };
 let missed = false;
 try {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { ensureBinary as ensureGoBinary, rpbusBin } from "../../clients/js/tests/fixture.js";
+import { connect } from "../../clients/js/src/index.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Where the test run writes its screenshots and measured figures. */
@@ -112,6 +113,26 @@ export async function startUp(extraArgs = []) {
       return code;
     },
   };
+}
+
+/**
+ * A benchmark's `rpbus up` and browser: { up, browser, bus }. The
+ * simulated board must charge the Zynq's bus time (the default): figures
+ * without it hold for no real board, so a bench refuses to run then.
+ */
+export async function startBench() {
+  const info = browserOrSkip();
+  if (info.skip) throw new Error(info.skip);
+  const up = await startUp();
+  const rp = await connect(up.nats);
+  const model = (await rp.board("sim").info()).sim_model ?? {};
+  await rp.close();
+  if (!(model.bus_read > 0 && model.bus_write > 0)) {
+    await up.stop();
+    throw new Error(`the simulated board's bus time is off (bus_read ${model.bus_read}, bus_write ${model.bus_write}): its figures would hold for no real board`);
+  }
+  const browser = await launchBrowser(info.path);
+  return { up, browser, bus: { bus_read_s: model.bus_read, bus_write_s: model.bus_write } };
 }
 
 /**
