@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/rpbus/rpbus/rperr"
 	"github.com/rpbus/rpbus/wire"
@@ -157,6 +158,45 @@ type Txn struct {
 	// waits for its modules or in a wait op (it then answers 499).
 	ID  string `json:"id,omitempty"`
 	Ops []Op   `json:"ops"`
+	// Stream asks for a long read's first words in part messages sent to
+	// the reply subject while the board is still read (see StreamPart);
+	// the reply then holds the rest. The board's readout then overlaps
+	// their way to the requester: on a real board a trace's 64 KiB cross
+	// the LAN while the next words are read, not after the last. Only a
+	// requester that takes several messages on its reply subject may set
+	// it; a bridge whose backend reads remotely (monitor) answers as
+	// without it.
+	Stream bool `json:"stream,omitempty"`
+}
+
+// StreamPart is the words of one part of a streamed read (Txn.Stream):
+// a read of n words sends its first (n-1)/StreamPart*StreamPart words in
+// parts of this many, and its reply holds the rest. 4096 words take 0.8
+// ms of the Zynq's bus; the last part's way is then short.
+const StreamPart = 4096
+
+// PartHeader names a part message of a streamed read: its value is
+// "<op index>,<first word>", and the body is the words in little-endian
+// order, 2 bytes each for a read of width 16, else 4.
+const PartHeader = "Rpbus-Part"
+
+// PartValue is the PartHeader value of the part of ops[op] that starts at
+// word first.
+func PartValue(op, first int) string { return strconv.Itoa(op) + "," + strconv.Itoa(first) }
+
+// ParsePart reads a PartHeader value.
+func ParsePart(v string) (op, first int, err error) {
+	a, b, ok := strings.Cut(v, ",")
+	if ok {
+		op, err = strconv.Atoi(a)
+		if err == nil {
+			first, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || op < 0 || first < 0 {
+		return 0, 0, fmt.Errorf("%s %q: want <op index>,<first word>", PartHeader, v)
+	}
+	return op, first, nil
 }
 
 // TxnCancel is the body of rp.<board>.hw.cancel.
@@ -176,6 +216,10 @@ type OpResult struct {
 	Words  wire.U32 `json:"words,omitempty"`  // read: the words
 	Halves wire.U16 `json:"halves,omitempty"` // read with width 16: the low 16 bits of each word
 	Waited float64  `json:"waited,omitempty"` // wait: seconds waited
+	// Parts is, for a streamed read (Txn.Stream), how many part messages
+	// carried its first words before the reply; Words or Halves then hold
+	// the words after them.
+	Parts int `json:"parts,omitempty"`
 }
 
 // TxnReply answers hw.txn.

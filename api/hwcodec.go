@@ -27,9 +27,13 @@ var (
 // EncodeMsgpack writes t as the map its json tags describe.
 func (t Txn) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := mapWriter{enc: enc}
-	w.len(1 + count(t.ID != ""))
+	w.len(1 + count(t.ID != "", t.Stream))
 	if t.ID != "" {
 		w.str("id", t.ID)
+	}
+	if t.Stream {
+		w.key("stream")
+		w.do(func() error { return enc.EncodeBool(true) })
 	}
 	w.key("ops")
 	w.do(func() error {
@@ -58,6 +62,10 @@ func (t *Txn) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "id":
 			var err error
 			t.ID, err = wire.DecodeString(dec)
+			return err
+		case "stream":
+			var err error
+			t.Stream, err = dec.DecodeBool()
 			return err
 		case "ops":
 			n, err := wire.DecodeArrayLen(dec)
@@ -149,7 +157,7 @@ func (o *Op) DecodeMsgpack(dec *msgpack.Decoder) error {
 // EncodeMsgpack writes r as the map its json tags describe.
 func (r OpResult) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := mapWriter{enc: enc}
-	w.len(count(len(r.Words) > 0, len(r.Halves) > 0, r.Waited != 0))
+	w.len(count(len(r.Words) > 0, len(r.Halves) > 0, r.Waited != 0, r.Parts != 0))
 	if len(r.Words) > 0 {
 		w.key("words")
 		w.do(func() error { return r.Words.EncodeMsgpack(enc) })
@@ -160,6 +168,9 @@ func (r OpResult) EncodeMsgpack(enc *msgpack.Encoder) error {
 	}
 	if r.Waited != 0 {
 		w.float("waited", r.Waited)
+	}
+	if r.Parts != 0 {
+		w.int("parts", int64(r.Parts))
 	}
 	return w.err
 }
@@ -181,6 +192,10 @@ func (r *OpResult) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "waited":
 			var err error
 			r.Waited, err = wire.DecodeFloat(dec)
+			return err
+		case "parts":
+			var err error
+			r.Parts, err = decodeInt(dec)
 			return err
 		}
 		return errUnknown

@@ -45,13 +45,13 @@ func TestOpCodecRoundTrip(t *testing.T) {
 	if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, Txn{ID: "g", Ops: []Op{Write(0x40100004, 9, 10)}}) {
 		t.Errorf("generic map: %+v, %v", got, err)
 	}
-	for _, txn := range []Txn{{}, {Ops: []Op{}}, {ID: "x"}} {
+	for _, txn := range []Txn{{}, {Ops: []Op{}}, {ID: "x"}, {ID: "s", Ops: []Op{Read16(0x40110000, 32768)}, Stream: true}} {
 		b, _ = wire.Msgpack.Marshal(txn)
 		if err := wire.Msgpack.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, txn) {
 			t.Errorf("%+v round trip: %+v, %v", txn, got, err)
 		}
 	}
-	reply := TxnReply{Results: []OpResult{{Words: wire.U32{1, 2}}, {Halves: wire.U16{3}}, {Waited: 0.5}, {}}, Modules: []string{"scope"}, Started: 1, Elapsed: 2}
+	reply := TxnReply{Results: []OpResult{{Words: wire.U32{1, 2}}, {Halves: wire.U16{3}, Parts: 7}, {Waited: 0.5}, {}}, Modules: []string{"scope"}, Started: 1, Elapsed: 2}
 	b, _ = wire.Msgpack.Marshal(reply)
 	var r TxnReply
 	if err := wire.Msgpack.Unmarshal(b, &r); err != nil || !reflect.DeepEqual(r, reply) {
@@ -60,6 +60,19 @@ func TestOpCodecRoundTrip(t *testing.T) {
 }
 
 // Bad ops are errors that name the key.
+// A part's header value names its op and first word, and nothing else
+// parses.
+func TestPartValue(t *testing.T) {
+	if op, first, err := ParsePart(PartValue(13, 28672)); op != 13 || first != 28672 || err != nil {
+		t.Errorf("ParsePart(PartValue(13, 28672)) = %d, %d, %v", op, first, err)
+	}
+	for _, bad := range []string{"", "13", "13,", ",5", "a,5", "1,-4", "-1,0", "1,2,3"} {
+		if _, _, err := ParsePart(bad); err == nil || !strings.Contains(err.Error(), PartHeader) {
+			t.Errorf("ParsePart(%q): %v, want an error naming %s", bad, err, PartHeader)
+		}
+	}
+}
+
 func TestOpCodecErrors(t *testing.T) {
 	for _, c := range []struct {
 		op   map[string]any

@@ -25,6 +25,16 @@ type HalfReader interface {
 	ReadHalves(addr uint32, dst []uint16) error
 }
 
+// PartReader is implemented by backends that hand over a long read's
+// words while the rest is still read, so that a bridge can send them on
+// (api.Txn.Stream). ReadHalvesParts reads as ReadHalves does and calls
+// got(n) as soon as the first n words of dst are read, for n = part,
+// 2*part, ... below len(dst); an error from got ends the read. The read
+// keeps the bus as one access: the words keep coming while got runs.
+type PartReader interface {
+	ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error
+}
+
 // Cond is a register condition a transaction waits for: the word at Addr,
 // masked with Mask, equals Value.
 type Cond struct {

@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
@@ -36,11 +39,20 @@ func (c *Client) replies() (*replyMux, error) {
 		m.prefix = c.nc.NewInbox()
 		m.waiting = map[string]*Pending{}
 		m.sub, m.err = c.nc.Subscribe(m.prefix+".*", func(msg *nats.Msg) {
+			part := msg.Header.Get(api.PartHeader) != ""
 			m.mu.Lock()
 			p := m.waiting[msg.Subject]
-			delete(m.waiting, msg.Subject)
+			if !part {
+				delete(m.waiting, msg.Subject)
+			}
 			m.mu.Unlock()
-			if p != nil {
+			switch {
+			case p == nil:
+			case part:
+				// Kept until the reply: decode puts them in place. Only
+				// this goroutine appends, and only before the reply.
+				p.parts = append(p.parts, msg)
+			default:
 				p.msg = msg
 				p.stopWatch()
 				close(p.arrived)
@@ -64,6 +76,8 @@ type Pending struct {
 	msg      *nats.Msg
 	deadline time.Time
 	mux      *replyMux
+	ops      []api.Op    // a streamed transaction's, to check its parts
+	parts    []*nats.Msg // the parts of its streamed reads, in arrival order
 
 	// While it waits, the bridge is checked (see watch): gone is closed,
 	// goneErr set, when it is found gone.
@@ -78,6 +92,9 @@ type Pending struct {
 // they arrive, so a caller can keep the next one queued at the bridge
 // while the current one runs. Wait collects the answer; ending ctx
 // cancels the transaction on the bridge. t.ID is filled in when empty.
+// With t.Stream the parts of its long reads are kept as they arrive and
+// put in front of the reply's words by Wait, which fails with a 503 when
+// one is missing.
 func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	m, err := h.b.c.replies()
 	if err != nil {
@@ -95,6 +112,9 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 		return nil, rperr.Invalidf("encoding transaction: %v", err)
 	}
 	p := &Pending{h: h, ctx: ctx, id: t.ID, arrived: make(chan struct{}), deadline: deadline, mux: m}
+	if t.Stream {
+		p.ops = t.Ops
+	}
 	p.inbox = m.prefix + "." + strconv.FormatUint(m.seq.Add(1), 10)
 	p.gone = make(chan struct{})
 	p.stopWatch = watch(h.b.heldProbe(t.ID), func(err error) { p.goneErr = err; close(p.gone) })
@@ -172,9 +192,98 @@ func (p *Pending) WaitInto(r *api.TxnReply) error {
 	return rperr.Errorf(rperr.ECancelled, "transaction %s cancelled", p.id)
 }
 
-// decode reads the answer into r.
+// decode reads the answer into r, with the parts of its streamed reads
+// put in front of the words the reply holds.
 func (p *Pending) decode(subject string, r *api.TxnReply) error {
-	return decodeTxnReply(subject, p.msg, r)
+	if err := decodeTxnReply(subject, p.msg, r); err != nil {
+		return err
+	}
+	if err := assemble(p.ops, p.parts, r); err != nil {
+		return rperr.Errorf(rperr.EUnavailable, "%s: %v", subject, err)
+	}
+	return nil
+}
+
+// assemble puts the parts of r's streamed reads (api.Txn.Stream) in front
+// of the words r holds for them. Parts come in order (NATS keeps one
+// publisher's order), so each must start where the one before ended; one
+// missing (a slow consumer's dropped message) is an error.
+func assemble(ops []api.Op, parts []*nats.Msg, r *api.TxnReply) error {
+	next := 0 // the next part
+	for i := range r.Results {
+		res := &r.Results[i]
+		if res.Parts == 0 {
+			continue
+		}
+		if i >= len(ops) || ops[i].Op != api.OpRead {
+			return fmt.Errorf("results[%d] has parts, but ops[%d] is not a read of this streamed transaction", i, i)
+		}
+		size := 4
+		if ops[i].Width == 16 {
+			size = 2
+		}
+		streamed := 0
+		for k := 0; k < res.Parts; k, next = k+1, next+1 {
+			if next >= len(parts) {
+				return fmt.Errorf("ops[%d]: %d of its %d parts arrived (a slow consumer drops messages)", i, k, res.Parts)
+			}
+			op, first, err := api.ParsePart(parts[next].Header.Get(api.PartHeader))
+			if err != nil {
+				return err
+			}
+			if op != i || first != streamed || len(parts[next].Data)%size != 0 {
+				return fmt.Errorf("ops[%d]: part %d of %d is %q with %d bytes, want words %d.. of ops[%d] (a part was lost)", i, k, res.Parts, api.PartValue(op, first), len(parts[next].Data), streamed, i)
+			}
+			streamed += len(parts[next].Data) / size
+		}
+		n := streamed + len(res.Words) + len(res.Halves)
+		if n != ops[i].N {
+			return fmt.Errorf("ops[%d]: %d words in its parts and reply, want %d", i, n, ops[i].N)
+		}
+		data := parts[next-res.Parts : next]
+		if size == 2 {
+			res.Halves = prepend(res.Halves, streamed, data, binary.LittleEndian.Uint16)
+		} else {
+			res.Words = prepend(res.Words, streamed, data, binary.LittleEndian.Uint32)
+		}
+	}
+	if next != len(parts) {
+		return fmt.Errorf("%d parts arrived, the reply names %d", len(parts), next)
+	}
+	return nil
+}
+
+// littleEndianHost: parts' words are in the host's order.
+var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// prepend returns tail with the words of parts (streamed in all) in
+// front, in tail's memory when it is large enough.
+func prepend[S ~[]W, W uint16 | uint32](tail S, streamed int, parts []*nats.Msg, get func([]byte) W) S {
+	n := streamed + len(tail)
+	var out S
+	if cap(tail) >= n {
+		out = tail[:n]
+	} else {
+		out = make(S, n)
+	}
+	copy(out[streamed:], tail) // overlapping: copy moves
+	size := int(unsafe.Sizeof(W(0)))
+	if littleEndianHost {
+		// The wire's order is the host's: the bytes copy as they are.
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), streamed*size)
+		for _, m := range parts {
+			dst = dst[copy(dst, m.Data):]
+		}
+		return out
+	}
+	k := 0
+	for _, m := range parts {
+		for b := 0; b+size <= len(m.Data); b += size {
+			out[k] = get(m.Data[b:])
+			k++
+		}
+	}
+	return out
 }
 
 func decodeTxnReply(subject string, m *nats.Msg, r *api.TxnReply) error {

@@ -70,6 +70,7 @@ type Request struct {
 	Prepared any
 
 	msg     *nats.Msg
+	nc      *nats.Conn // the service's, for Send
 	prepErr error
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
@@ -80,6 +81,13 @@ type Request struct {
 	misses     int
 	reconnects uint64
 	detached   atomic.Bool // see Detach
+}
+
+// Send sends a message to the requester's reply subject ahead of the
+// reply: a part of a streamed answer (api.Txn.Stream), for a requester
+// that asked for parts and so takes several messages there.
+func (r *Request) Send(data []byte, h nats.Header) error {
+	return r.nc.PublishMsg(&nats.Msg{Subject: r.msg.Reply, Data: data, Header: h})
 }
 
 // Data returns the raw payload.
@@ -224,7 +232,7 @@ func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, met
 	e := &endpoint{info: micro.EndpointInfo{Name: name, Subject: subject, QueueGroup: s.cfg.QueueGroup, Metadata: metadata},
 		data: endpointData{Errors: map[string]int{}}}
 	sub, err := s.nc.QueueSubscribe(subject, s.cfg.QueueGroup, func(m *nats.Msg) {
-		req := &Request{Codec: wire.CodecOf(m.Header), Subject: m.Subject, Received: time.Now(), msg: m}
+		req := &Request{Codec: wire.CodecOf(m.Header), Subject: m.Subject, Received: time.Now(), msg: m, nc: s.nc}
 		s.begin(req)
 		if prep != nil {
 			req.Prepared, req.prepErr = prep(req)

@@ -38,6 +38,7 @@ var (
 	_ board.FPGA       = (*Mem)(nil)
 	_ board.HalfReader = (*Mem)(nil)
 	_ board.Waiter     = (*Mem)(nil)
+	_ board.PartReader = (*Mem)(nil)
 )
 
 // Path returns the mapped device or file.
@@ -60,6 +61,27 @@ func (m *Mem) ReadHalves(addr uint32, dst []uint16) error {
 			dst[i] = uint16(atomic.LoadUint32(&w[i]))
 		}
 	})
+}
+
+// ReadHalvesParts is ReadHalves a part at a time, calling got(n) once the
+// first n words are read (board.PartReader): the CPU that reads also
+// hands each part on, as the bus is idle meanwhile.
+func (m *Mem) ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error {
+	if part <= 0 {
+		return m.ReadHalves(addr, dst)
+	}
+	for n := 0; n < len(dst); n += part {
+		end := min(n+part, len(dst))
+		if n > 0 {
+			if err := got(n); err != nil {
+				return err
+			}
+		}
+		if err := m.ReadHalves(addr+4*uint32(n), dst[n:end]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write stores src at addr, one 32-bit store each, in order.

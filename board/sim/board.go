@@ -131,14 +131,27 @@ func (b *Board) ReadHalves(addr uint32, dst []uint16) error { return read(b, add
 
 // read checks the range and reads under b.mu in its turn on the bus.
 func read[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
+	return readParts(b, addr, dst, 0, nil)
+}
+
+// ReadHalvesParts is ReadHalves that calls got(n) once the bus has carried
+// the first n words, for n = part, 2*part, ... (board.PartReader).
+func (b *Board) ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error {
+	return readParts(b, addr, dst, part, got)
+}
+
+// readParts reads dst as one access; the words are taken at its start
+// (the board's buffers hold still while they are read), and got(n) is
+// called as the bus time of the first n passes.
+func readParts[T uint32 | uint16](b *Board, addr uint32, dst []T, part int, got func(n int) error) error {
 	if err := regmap.CheckRange(addr, len(dst)); err != nil {
 		return err
 	}
-	return b.access(&b.bus.reads, len(dst), b.bus.read, func() error {
+	return b.accessParts(&b.bus.reads, len(dst), b.bus.read, func() error {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		return readInto(b, addr, dst)
-	})
+	}, part, got)
 }
 
 // readInto reads words, or their low halves, with b.mu held and the range

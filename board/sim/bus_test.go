@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,5 +95,45 @@ func TestBufferReadTime(t *testing.T) {
 	}
 	if d := time.Since(t0); d < 2*minRead {
 		t.Errorf("two concurrent reads of %d words took %v, less than twice the bus's %v", n, d, minRead)
+	}
+}
+
+// TestPartsComeAsTheBusCarriesThem: a read in parts is one access of the
+// whole read's bus time; each part is handed over no sooner than the bus
+// has carried it, and the parts are the words a plain read gets.
+func TestPartsComeAsTheBusCarriesThem(t *testing.T) {
+	b := newBoard(t)
+	const n, part = 2 * bufLen, 4096
+	addr := regmap.ScopeBase + regmap.ScopeCh1Data
+	per := time.Duration(b.Config().BusRead * 1e9)
+	want := make([]uint16, n)
+	if err := b.ReadHalves(addr, want); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]uint16, n)
+	var calls []int
+	s0 := b.BusStats()
+	t0 := time.Now()
+	err := b.ReadHalvesParts(addr, got, part, func(k int) error {
+		if d := time.Since(t0); d < time.Duration(k)*per {
+			t.Errorf("words ..%d handed over after %v, before the bus carried them (%v)", k, d, time.Duration(k)*per)
+		}
+		if !slices.Equal(got[:k], want[:k]) {
+			t.Errorf("words ..%d handed over differ from a plain read", k)
+		}
+		calls = append(calls, k)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d < n*per {
+		t.Errorf("the read took %v, less than the bus's %v", d, n*per)
+	}
+	if s := b.BusStats().Sub(s0); s.Reads != n || s.Time != n*per {
+		t.Errorf("bus counted %+v, want %d words in %v", s, n, n*per)
+	}
+	if !slices.Equal(calls, []int{4096, 8192, 12288, 16384, 20480, 24576, 28672}) || !slices.Equal(got, want) {
+		t.Errorf("parts handed over at %v; words equal: %v", calls, slices.Equal(got, want))
 	}
 }

@@ -145,6 +145,11 @@ func (b *Bridge) handleTxn(ctx context.Context, req *svc.Request) (any, error) {
 		return nil, err
 	}
 	reply := &pooledReply{}
+	if q.txn.Stream {
+		reply.send = func(op, first int, data []byte) error {
+			return req.Send(data, nats.Header{api.PartHeader: []string{api.PartValue(op, first)}})
+		}
+	}
 	r, err := b.exec.execute(ctx, q, reply)
 	if err != nil {
 		reply.Release()

@@ -31,4 +31,11 @@
 // without waiting for answers, else after a sleep; a run whose timed ops
 // add up to more than 100 ms is cut, and the bridge sleeps to the next
 // part itself, where hw.cancel reaches it.
+//
+// A transaction that asks for it (api.Txn.Stream) gets a long read's words
+// in parts while the board reads the rest: each part but the last is
+// published to the reply subject as soon as the bus has carried it
+// (board.PartReader keeps the read one bus access meanwhile), and the
+// reply holds the last. A trace's bytes then travel during its readout;
+// a Batcher's run is one round trip and sends no parts.
 package hwbridge

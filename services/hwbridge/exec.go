@@ -2,10 +2,12 @@ package hwbridge
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
@@ -152,6 +154,10 @@ type pooledReply struct {
 	api.TxnReply
 	bufs  []*[]uint32
 	halfs []*[]uint16
+	// send, when set, sends a part of a streamed read (api.Txn.Stream) to
+	// the requester: ops[op]'s words from first on, little-endian.
+	send    func(op, first int, data []byte) error
+	scratch []byte
 }
 
 func (r *pooledReply) Release() {
@@ -280,7 +286,7 @@ func (e *executor) access(ctx context.Context, ops []api.Op, results []api.OpRes
 				return err
 			}
 			*issued = time.Now()
-			if err := e.single(op, &results[k], pool); err != nil {
+			if err := e.single(first+k, op, &results[k], pool); err != nil {
 				return opError(first+k, op, err)
 			}
 		}
@@ -338,37 +344,101 @@ func (e *executor) sleep(ctx context.Context, last time.Time, op api.Op, i int) 
 	return nil
 }
 
-// single performs one read or write.
-func (e *executor) single(op api.Op, res *api.OpResult, pool *pooledReply) error {
+// single performs one read or write, ops[i]; a long read is streamed
+// when the requester asked for it (see stream).
+func (e *executor) single(i int, op api.Op, res *api.OpResult, pool *pooledReply) error {
 	addr := uint32(op.Addr)
-	switch {
-	case op.Op == api.OpWrite:
+	if op.Op == api.OpWrite {
 		return e.fpga.Write(addr, op.Words)
-	case op.Width == 16:
-		halves, err := e.readHalves(addr, pool, op.N)
-		res.Halves = halves
+	}
+	if op.Width == 16 {
+		halves := pool.halves(op.N)
+		pr, parts := e.fpga.(board.PartReader)
+		n, err := stream(pool, i, halves, func(got func(int) error) error {
+			if parts {
+				return pr.ReadHalvesParts(addr, halves, api.StreamPart, got)
+			}
+			return readInParts(halves, got, func(first int, dst []uint16) error { return e.readHalves(addr+4*uint32(first), dst, pool) })
+		})
+		res.Halves, res.Parts = halves[n*api.StreamPart:], n
 		return err
 	}
 	words := pool.words(op.N)
-	res.Words = words
-	return e.fpga.Read(addr, words)
+	n, err := stream(pool, i, words, func(got func(int) error) error {
+		return readInParts(words, got, func(first int, dst []uint32) error { return e.fpga.Read(addr+4*uint32(first), dst) })
+	})
+	res.Words, res.Parts = words[n*api.StreamPart:], n
+	return err
 }
 
-// readHalves reads n words keeping their low halves: straight into the
-// halves with an board.HalfReader backend, else through a buffer of words.
-func (e *executor) readHalves(addr uint32, pool *pooledReply, n int) ([]uint16, error) {
-	halves := pool.halves(n)
-	if hr, ok := e.fpga.(board.HalfReader); ok {
-		return halves, hr.ReadHalves(addr, halves)
+// stream reads buf with read, which calls got(n) once the first n words
+// are read, n = api.StreamPart, 2*api.StreamPart, ... When the requester
+// streams (pool.send) each such part goes out as soon as it is read,
+// while the board reads the next. It returns the parts sent; the reply
+// carries the rest of buf.
+func stream[W uint16 | uint32](pool *pooledReply, op int, buf []W, read func(got func(n int) error) error) (int, error) {
+	if pool == nil || pool.send == nil || len(buf) <= api.StreamPart {
+		return 0, read(func(int) error { return nil })
 	}
-	words := pool.words(n)
+	sent := 0
+	err := read(func(n int) error {
+		first := n - api.StreamPart
+		if err := pool.send(op, first, littleEndian(pool, buf[first:n])); err != nil {
+			return rperr.Errorf(rperr.EUnavailable, "sending words %d.. to the requester: %v", first, err)
+		}
+		sent++
+		return nil
+	})
+	return sent, err
+}
+
+// readInParts reads buf a part at a time with read, calling got(n) after
+// each part but the last: for a backend that cannot read in parts itself
+// (board.PartReader).
+func readInParts[W uint16 | uint32](buf []W, got func(n int) error, read func(first int, dst []W) error) error {
+	for n := 0; n < len(buf); n += api.StreamPart {
+		if n > 0 {
+			if err := got(n); err != nil {
+				return err
+			}
+		}
+		if err := read(n, buf[n:min(n+api.StreamPart, len(buf))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// littleEndian is words as a part message carries them, in pool's
+// scratch buffer (the publish copies it).
+func littleEndian[W uint16 | uint32](pool *pooledReply, words []W) []byte {
+	b := pool.scratch[:0]
+	for _, w := range words {
+		if unsafe.Sizeof(w) == 2 {
+			b = binary.LittleEndian.AppendUint16(b, uint16(w))
+		} else {
+			b = binary.LittleEndian.AppendUint32(b, uint32(w))
+		}
+	}
+	pool.scratch = b
+	return b
+}
+
+// readHalves reads len(dst) words keeping their low halves: straight
+// into dst with a board.HalfReader backend, else through a buffer of
+// words.
+func (e *executor) readHalves(addr uint32, dst []uint16, pool *pooledReply) error {
+	if hr, ok := e.fpga.(board.HalfReader); ok {
+		return hr.ReadHalves(addr, dst)
+	}
+	words := pool.words(len(dst))
 	if err := e.fpga.Read(addr, words); err != nil {
-		return nil, err
+		return err
 	}
 	for k, w := range words {
-		halves[k] = uint16(w)
+		dst[k] = uint16(w)
 	}
-	return halves, nil
+	return nil
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -225,7 +225,7 @@ func acquire(ctx context.Context, b *client.Board, p *plan, id string) (*raw, er
 		// The transaction may outlive the wait by the reads and two round
 		// trips; the bridge's own 408 is what normally ends it.
 		tctx, cancel := context.WithTimeout(ctx, time.Duration((left+txnGrace)*float64(time.Second)))
-		tr, err := b.HW.Do(tctx, api.Txn{ID: txnID, Ops: p.acqOps(left)})
+		tr, err := b.HW.Do(tctx, api.Txn{ID: txnID, Ops: p.acqOps(left), Stream: true})
 		cancel()
 		if err != nil {
 			putRaw(r)

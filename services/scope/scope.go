@@ -270,12 +270,17 @@ func (s *Service) Queued(board string) int {
 // none runs.
 func (s *Service) enqueue(name string, j *job) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	b, err := s.boardLocked(name)
+	if err == nil {
+		b.queue = append(b.queue, j)
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	b.queue = append(b.queue, j)
+	// After the unlock: a worker woken with it held would wake only to
+	// wait for it, a second thread wake-up on the single's way (about
+	// 30 us each here).
 	b.signal()
 	return nil
 }
@@ -464,7 +469,7 @@ func (s *Service) send(b *board, j *job, ahead []*sentSingle) *sentSingle {
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(limit*float64(time.Second)))
 	f := &sentSingle{j: j, cancel: cancel, expired: tctx.Done()}
 	var err error
-	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: txnID(j.a.ID), Ops: j.p.acqOps(j.p.timeout)}); err != nil {
+	if f.pending, err = b.cb.HW.Start(tctx, api.Txn{ID: txnID(j.a.ID), Ops: j.p.acqOps(j.p.timeout), Stream: true}); err != nil {
 		cancel()
 		j.done <- result{err: err}
 		return nil

@@ -1,0 +1,189 @@
+package hwbridge_test
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rpbus/rpbus/api"
+	"github.com/rpbus/rpbus/client"
+	"github.com/rpbus/rpbus/regmap"
+	"github.com/rpbus/rpbus/wire"
+)
+
+// traceRead is a scope trace's readout: both buffers, 2 x 16384 halves.
+func traceRead() api.Op { return api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, 2*16384) }
+
+// armAndWait takes a trace, so the buffers hold signal (not zeros).
+func armAndWait() []api.Op {
+	scope := func(off uint32) uint32 { return regmap.ScopeBase + off }
+	return []api.Op{
+		api.Write(scope(regmap.ScopeControl), regmap.ScopeReset),
+		api.Write(scope(regmap.ScopeDecimation), 1),
+		api.Write(scope(regmap.ScopeDelay), regmap.ScopeBufferLen),
+		api.Write(scope(regmap.ScopeControl), regmap.ScopeArm),
+		api.Write(scope(regmap.ScopeTriggerSource), regmap.TrigImmediately),
+		api.Wait(scope(regmap.ScopeControl), regmap.ScopeArm|regmap.ScopeDelayRunning, 0, 1),
+	}
+}
+
+// TestStreamedReadSendsPartsWhileReading reads a trace with stream set
+// over a plain NATS subscription, as any client would see it: seven
+// parts of 4096 halves in order, each sent while the board was still
+// read (the bus takes 0.8 ms a part), then the reply with the last 4096
+// and parts 7. Put together they are the words an unstreamed read gets.
+func TestStreamedReadSendsPartsWhileReading(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	if _, err := e.board.HW.Txn(ctx, armAndWait()...); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := e.board.HW.Txn(ctx, traceRead())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := plain.Results[0].Halves
+	if len(want) != 2*16384 || plain.Results[0].Parts != 0 {
+		t.Fatalf("unstreamed read: %d halves, parts %d", len(want), plain.Results[0].Parts)
+	}
+
+	inbox := nats.NewInbox()
+	sub, err := e.nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase+regmap.ScopeControl, 1), traceRead()}, Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.nc.PublishMsg(&nats.Msg{Subject: "rp.sim.hw.txn", Reply: inbox, Data: body, Header: wire.Msgpack.Header()}); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint16
+	var arrived []time.Time
+	for {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("after %d parts: %v", len(arrived), err)
+		}
+		v := m.Header.Get(api.PartHeader)
+		if v == "" {
+			var r api.TxnReply
+			if err := wire.Msgpack.Unmarshal(m.Data, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Results[0].Parts != 0 || len(r.Results[0].Words) != 1 {
+				t.Fatalf("the 1-word read: %+v", r.Results[0])
+			}
+			res := r.Results[1]
+			if res.Parts != len(arrived) || res.Parts != 7 || len(res.Halves) != api.StreamPart {
+				t.Fatalf("reply: parts %d with %d halves, after %d part messages; want 7 parts and %d halves", res.Parts, len(res.Halves), len(arrived), api.StreamPart)
+			}
+			got = append(got, res.Halves...)
+			arrived = append(arrived, time.Now())
+			break
+		}
+		op, first, err := api.ParsePart(v)
+		if err != nil || op != 1 || first != len(got) || len(m.Data) != 2*api.StreamPart {
+			t.Fatalf("part %d: %s %q with %d bytes (%v), want op 1 from word %d", len(arrived), api.PartHeader, v, len(m.Data), err, len(got))
+		}
+		for b := 0; b < len(m.Data); b += 2 {
+			got = append(got, binary.LittleEndian.Uint16(m.Data[b:]))
+		}
+		arrived = append(arrived, time.Now())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatal("the parts and the reply differ from the unstreamed read")
+	}
+	// Sent as read: the reply comes about 7 x 0.8 ms after the first part,
+	// not together with it (the sim's bus reads 200 ns a word).
+	if spread := arrived[len(arrived)-1].Sub(arrived[0]); spread < 4*time.Millisecond {
+		t.Fatalf("the parts and the reply arrived within %v: not sent while the board was read", spread)
+	}
+}
+
+// TestStreamedReadThroughTheClient: client.HW.Do puts the parts back in
+// front of the reply's words, for halves and for 32-bit words (the sim
+// reads those a part at a time through the bridge), and a read no longer
+// than a part is not split.
+func TestStreamedReadThroughTheClient(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	if _, err := e.board.HW.Txn(ctx, armAndWait()...); err != nil {
+		t.Fatal(err)
+	}
+	words := api.Read(regmap.ScopeBase+regmap.ScopeCh2Data, 10000)
+	short := api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, api.StreamPart)
+	ops := []api.Op{traceRead(), words, short}
+	plain, err := e.board.HW.Txn(ctx, ops...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed, err := e.board.HW.Do(ctx, api.Txn{Ops: ops, Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{7, 2, 0} {
+		if got := streamed.Results[i].Parts; got != want {
+			t.Errorf("ops[%d]: %d parts, want %d", i, got, want)
+		}
+	}
+	if !slices.Equal(streamed.Results[0].Halves, plain.Results[0].Halves) ||
+		!slices.Equal(streamed.Results[1].Words, plain.Results[1].Words) ||
+		!slices.Equal(streamed.Results[2].Halves, plain.Results[2].Halves) {
+		t.Fatal("a streamed read differs from the same read unstreamed")
+	}
+}
+
+// TestStreamOnTheMonitorBackendAnswersWhole: a bridge that reads a remote
+// board over the monitor protocol reads a run in one round trip, so it
+// sends no parts; the client takes the whole reply as it is.
+func TestStreamOnTheMonitorBackendAnswersWhole(t *testing.T) {
+	e := startMonitor(t)
+	ctx := ctxT(t)
+	r, err := e.board.HW.Do(ctx, api.Txn{Ops: []api.Op{traceRead()}, Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Results[0]; res.Parts != 0 || len(res.Halves) != 2*16384 {
+		t.Fatalf("parts %d, %d halves; want the whole read in the reply", res.Parts, len(res.Halves))
+	}
+}
+
+// TestLostPartIsAnError: a part that never reaches the client (a slow
+// consumer's dropped message) fails the transaction with a 503 that says
+// so, instead of handing on a trace with a hole. The bridge here is a
+// plain responder on a real server that leaves part 2 out.
+func TestLostPartIsAnError(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	fake := "lossy"
+	sub, err := e.nc.Subscribe("rp."+fake+".hw.txn", func(m *nats.Msg) {
+		const n = 3*api.StreamPart + 100
+		for k := range 3 {
+			if k == 1 {
+				continue // lost
+			}
+			part := make([]byte, 2*api.StreamPart)
+			_ = e.nc.PublishMsg(&nats.Msg{Subject: m.Reply, Data: part, Header: nats.Header{api.PartHeader: []string{api.PartValue(0, k*api.StreamPart)}}})
+		}
+		body, _ := wire.Msgpack.Marshal(api.TxnReply{Results: []api.OpResult{{Halves: make([]uint16, n-3*api.StreamPart), Parts: 3}}})
+		_ = e.nc.PublishMsg(&nats.Msg{Subject: m.Reply, Data: body, Header: wire.Msgpack.Header()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	c, err := client.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Board(fake).HW.Do(ctx, api.Txn{Ops: []api.Op{api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, 3*api.StreamPart+100)}, Stream: true})
+	if err == nil || !strings.Contains(err.Error(), "part 1 of 3") {
+		t.Fatalf("got %v, want an error naming the lost part", err)
+	}
+}
