@@ -37,7 +37,10 @@ import (
 //     its monitor link through the stand-in to `rpbus simboard` in its
 //     own process, as PyRPL's monitor_server on the board.
 //
-// For on-board, the NATS server and the instrument services run in this
+// The stand-in carries at most --lan-mbps each way (1 Gbit/s, the
+// board's Ethernet port, by default): a trace's bytes cost their wire
+// time, 0.56 ms for 64 KiB, which a stand-in that only delayed did not
+// charge. For on-board, the NATS server and the instrument services run in this
 // process, as `rpbus up` runs them on the PC. The client is a TCP
 // connection from this process, which also runs the stand-ins. The
 // monitor path is also measured through the stand-in with no delay, so
@@ -54,6 +57,7 @@ import (
 type benchBoardCmd struct {
 	stdout   io.Writer
 	delay    time.Duration
+	mbps     float64 // the stand-in's line rate, Mbit/s
 	rounds   int
 	count    int
 	sweeps   int
@@ -69,6 +73,7 @@ type benchBoardCmd struct {
 func (c *benchBoardCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus bench board", flag.ContinueOnError)
 	fs.DurationVar(&c.delay, "lan-delay", lanproxy.DefaultDelay, "one-way delay of the LAN stand-in")
+	fs.Float64Var(&c.mbps, "lan-mbps", lanproxy.DefaultRate/1e6, "line rate of the LAN stand-in in Mbit/s, each direction, also at 0 delay (0: no limit)")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; every figure is taken from each deployment in turn in each round")
 	fs.IntVar(&c.count, "count", 200, "scope traces and 1-word reads per figure and round")
 	fs.IntVar(&c.sweeps, "sweeps", 3, "NA sweeps and spectra per figure and round")
@@ -87,6 +92,8 @@ func (c *benchBoardCmd) ParseFlags(args []string) error {
 	switch {
 	case c.delay < 0 || c.delay > time.Second:
 		return usageError{fmt.Sprintf("--lan-delay %v: want 0..1s", c.delay)}
+	case !(c.mbps == 0 || c.mbps >= 1 && c.mbps <= 1e5):
+		return usageError{fmt.Sprintf("--lan-mbps %g: want 0 (no limit) or 1..100000", c.mbps)}
 	case c.rounds < 1:
 		return usageError{"--rounds must be at least 1"}
 	case c.count < 10:
@@ -300,7 +307,7 @@ func (c *benchBoardCmd) simArgs() []string {
 // later per round trip on this busy machine (two idle threads to wake per
 // chunk), an artefact a real network does not have.
 func (c *benchBoardCmd) proxy(target string, delay time.Duration) (string, error) {
-	p, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: target, Delay: delay})
+	p, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: target, Delay: delay, Rate: c.mbps * 1e6})
 	if err != nil {
 		return "", err
 	}
@@ -524,14 +531,18 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 			cols = append(cols, cl)
 		}
 		return json.NewEncoder(c.stdout).Encode(map[string]any{
-			"lan_delay_us": c.delay.Microseconds(), "rounds": c.rounds,
+			"lan_delay_us": c.delay.Microseconds(), "lan_mbps": c.mbps, "rounds": c.rounds,
 			"scope_limit_us": limit * 1e6, "scope_limit_traces_per_s": 1 / limit,
 			"readout_us": c.readout * 1e6, "simulator_only": c.readout == 0,
 			"deployments": cols,
 		})
 	}
 	w := c.stdout
-	fmt.Fprintf(w, "rpbus bench board: LAN stand-in %v one way; %d rounds, every figure from each deployment in turn; medians over the rounds\n", c.delay, c.rounds)
+	rate := "no rate limit"
+	if c.mbps > 0 {
+		rate = fmt.Sprintf("%g Mbit/s", c.mbps)
+	}
+	fmt.Fprintf(w, "rpbus bench board: LAN stand-in %v one way, %s; %d rounds, every figure from each deployment in turn; medians over the rounds\n", c.delay, rate, c.rounds)
 	fmt.Fprintf(w, "(the machine may be shared: compare columns of one run)\n\n")
 	fmt.Fprintf(w, "%-40s", "figure")
 	for _, d := range deps {

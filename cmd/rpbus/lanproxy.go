@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("lanproxy", "a LAN stand-in: a TCP proxy that delays each direction by --lan-delay", func(stdout, stderr io.Writer) command {
+	register("lanproxy", "a LAN stand-in: a TCP proxy that delays each direction by --lan-delay and carries at most --lan-mbps", func(stdout, stderr io.Writer) command {
 		return &lanproxyCmd{stdout: stdout}
 	})
 }
@@ -19,6 +19,7 @@ type lanproxyCmd struct {
 	stdout io.Writer
 	listen string
 	cfg    lanproxy.Config
+	mbps   float64
 
 	proxy *lanproxy.Proxy
 	ready chan struct{} // closed once the proxy listens
@@ -30,9 +31,11 @@ func (c *lanproxyCmd) ParseFlags(args []string) error {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "address to accept connections on")
 	fs.StringVar(&c.cfg.Target, "target", "", "host:port every connection is proxied to (a NATS server, `rpbus simboard`, ...)")
 	fs.DurationVar(&c.cfg.Delay, "lan-delay", lanproxy.DefaultDelay, "one-way delay added to each direction")
+	fs.Float64Var(&c.mbps, "lan-mbps", lanproxy.DefaultRate/1e6, "line rate of each direction in Mbit/s (0: no limit)")
 	if err := parseWithEnv(fs, args, nil); err != nil {
 		return err
 	}
+	c.cfg.Rate = c.mbps * 1e6
 	if c.cfg.Target == "" {
 		return usageError{"rpbus lanproxy needs --target HOST:PORT"}
 	}
@@ -52,7 +55,11 @@ func (c *lanproxyCmd) Run(ctx context.Context) error {
 	}
 	c.proxy = p
 	close(c.ready)
-	fmt.Fprintf(c.stdout, "lanproxy: %s -> %s, %v each way\n", p.Addr(), c.cfg.Target, c.cfg.Delay)
+	rate := "no rate limit"
+	if c.cfg.Rate > 0 {
+		rate = fmt.Sprintf("%g Mbit/s", c.cfg.Rate/1e6)
+	}
+	fmt.Fprintf(c.stdout, "lanproxy: %s -> %s, %v each way, %s\n", p.Addr(), c.cfg.Target, c.cfg.Delay, rate)
 	<-ctx.Done()
 	return nil
 }

@@ -16,6 +16,11 @@ import (
 // (about 250 us ping).
 const DefaultDelay = 125 * time.Microsecond
 
+// DefaultRate is the line rate of the Red Pitaya's Ethernet port, 1 Gbit/s
+// (bit/s). A board's TCP stack may well send slower; a rate set lower
+// models that.
+const DefaultRate = 1e9
+
 // ErrConfigValidation is wrapped by every error from an invalid Config.
 var ErrConfigValidation = errors.New("lanproxy: invalid configuration")
 
@@ -30,6 +35,10 @@ const queueChunks = 4096
 type Config struct {
 	Target string        // host:port every accepted connection is proxied to
 	Delay  time.Duration // one way, each direction; 0 forwards at once
+	// Rate is the link's line rate in bit/s, each direction (0: no
+	// limit): a chunk is sent on once its last byte has crossed the
+	// link, after the chunks before it (see wireTime).
+	Rate float64
 }
 
 // Proxy forwards the connections of one listener to Target.
@@ -54,6 +63,9 @@ func Listen(addr string, cfg Config) (*Proxy, error) {
 	if cfg.Delay < 0 || cfg.Delay > time.Minute {
 		return nil, fmt.Errorf("%w: delay %v, want 0..1m", ErrConfigValidation, cfg.Delay)
 	}
+	if !(cfg.Rate == 0 || cfg.Rate >= 1e3 && cfg.Rate <= 1e12) {
+		return nil, fmt.Errorf("%w: rate %g bit/s, want 0 (no limit) or 1e3..1e12", ErrConfigValidation, cfg.Rate)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -69,6 +81,26 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Delay is the proxy's one-way delay.
 func (p *Proxy) Delay() time.Duration { return p.cfg.Delay }
+
+// Rate is the proxy's line rate in bit/s (0: no limit).
+func (p *Proxy) Rate() float64 { return p.cfg.Rate }
+
+// Ethernet's cost of a TCP segment beyond its payload: preamble and
+// start (8 bytes), header (14), FCS (4), inter-frame gap (12), IPv4 (20)
+// and TCP with timestamps (32); at a 1500-byte MTU a segment carries
+// 1448 bytes.
+const (
+	segmentPayload  = 1448
+	segmentOverhead = 90
+)
+
+// wireTime is how long n bytes of a TCP stream take on a link of rate
+// bit/s, framing included: 64 KiB take 560 us at 1 Gbit/s.
+func wireTime(n int, rate float64) time.Duration {
+	segments := (n + segmentPayload - 1) / segmentPayload
+	bits := 8 * float64(n+segments*segmentOverhead)
+	return time.Duration(bits / rate * 1e9)
+}
 
 // Close stops accepting, closes every proxied connection and waits for
 // the proxy's goroutines.
@@ -155,11 +187,13 @@ type chunk struct {
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// pipe copies src to dst, each chunk delay after it arrived. When src
-// ends, dst's write side is closed after the last chunk (the peer sees
-// EOF); when either fails, both connections close.
+// pipe copies src to dst, each chunk delay after it has crossed the
+// link: at once when it arrives, with no rate; else once its last byte
+// is through, behind the chunks before it. When src ends, dst's write
+// side is closed after the last chunk (the peer sees EOF); when either
+// fails, both connections close.
 func (p *Proxy) pipe(dst, src net.Conn) {
-	if p.cfg.Delay == 0 {
+	if p.cfg.Delay == 0 && p.cfg.Rate == 0 {
 		forward(dst, src)
 		return
 	}
@@ -186,11 +220,20 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 			dst.Close()
 		}
 	}()
+	var free time.Time // when the link has carried the chunks so far
 	for {
 		buf := *chunkPool.Get().(*[]byte)
 		n, err := src.Read(buf[:chunkSize])
 		if n > 0 {
-			q <- chunk{data: buf[:n], at: time.Now()}
+			at := time.Now()
+			if p.cfg.Rate > 0 {
+				if free.After(at) {
+					at = free
+				}
+				at = at.Add(wireTime(n, p.cfg.Rate))
+				free = at
+			}
+			q <- chunk{data: buf[:n], at: at}
 		} else {
 			chunkPool.Put(&buf)
 		}

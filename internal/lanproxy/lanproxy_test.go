@@ -52,12 +52,35 @@ func dialProxy(tb testing.TB, p *Proxy) net.Conn {
 // once, a path of its own).
 func TestProxyPassesBytesAfterTheDelay(t *testing.T) {
 	for _, delay := range []time.Duration{2 * time.Millisecond, 0} {
-		t.Run(delay.String(), func(t *testing.T) { testPassesBytes(t, delay) })
+		t.Run(delay.String(), func(t *testing.T) { testPassesBytes(t, Config{Delay: delay}) })
 	}
 }
 
-func testPassesBytes(t *testing.T, delay time.Duration) {
-	p, err := Listen("127.0.0.1:0", Config{Target: echoServer(t), Delay: delay})
+// With a rate too, the bytes pass intact, and 1 MiB each way takes at
+// least its wire time at 200 Mbit/s (44 ms, framing counted), one way
+// behind the other in the echo (the last byte back follows the last byte
+// there), and no sooner with no delay.
+func TestProxyCarriesAtMostTheRate(t *testing.T) {
+	for _, delay := range []time.Duration{2 * time.Millisecond, 0} {
+		t.Run(delay.String(), func(t *testing.T) {
+			cfg := Config{Delay: delay, Rate: 200e6}
+			if d := testPassesBytes(t, cfg); d < wireTime(1<<20, cfg.Rate)+2*delay {
+				t.Errorf("1 MiB there and back took %v, less than its wire time of %v at %g bit/s", d, wireTime(1<<20, cfg.Rate), cfg.Rate)
+			}
+		})
+	}
+	// 64 KiB: 46 segments of at most 1448 bytes, 90 bytes of framing each.
+	if got, want := wireTime(64<<10, 1e9), time.Duration(8*(65536+46*90)); got != want {
+		t.Errorf("wireTime(64 KiB, 1 Gbit/s) = %v, want %v", got, want)
+	}
+}
+
+// testPassesBytes sends 1 MiB through an echo behind a proxy of cfg and
+// returns how long it took to come back.
+func testPassesBytes(t *testing.T, cfg Config) time.Duration {
+	delay := cfg.Delay
+	cfg.Target = echoServer(t)
+	p, err := Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +112,7 @@ func testPassesBytes(t *testing.T, delay time.Duration) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("the bytes came back changed")
 	}
+	return time.Since(t0)
 }
 
 // A side that closes its write half is seen as EOF on the other side, after
@@ -129,7 +153,8 @@ func testHalfCloseAndClose(t *testing.T, delay time.Duration) {
 }
 
 func TestListenValidates(t *testing.T) {
-	for _, cfg := range []Config{{}, {Target: "nohost"}, {Target: "127.0.0.1:1", Delay: -1}, {Target: "127.0.0.1:1", Delay: time.Hour}} {
+	for _, cfg := range []Config{{}, {Target: "nohost"}, {Target: "127.0.0.1:1", Delay: -1}, {Target: "127.0.0.1:1", Delay: time.Hour},
+		{Target: "127.0.0.1:1", Rate: -1}, {Target: "127.0.0.1:1", Rate: 10}, {Target: "127.0.0.1:1", Rate: 1e13}} {
 		if _, err := Listen("127.0.0.1:0", cfg); !errors.Is(err, ErrConfigValidation) {
 			t.Errorf("%+v: %v, want ErrConfigValidation", cfg, err)
 		}
