@@ -121,7 +121,7 @@ def start_lan(rpbus, target, delay):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    line = p.stdout.readline()  # "lanproxy: 127.0.0.1:PORT -> TARGET, DELAY each way"
+    line = p.stdout.readline()  # "lanproxy: 127.0.0.1:PORT -> TARGET, DELAY each way, RATE"
     try:
         addr = line.split()[1]
     except IndexError:
