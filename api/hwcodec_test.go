@@ -96,3 +96,32 @@ func TestOpCodecErrors(t *testing.T) {
 		t.Errorf("unknown transaction key: %v", err)
 	}
 }
+
+// A part's body is the words little-endian, on either kind of host: the
+// host's own order taken as it is, or converted.
+func TestPartBody(t *testing.T) {
+	host := littleEndianHost
+	defer func() { littleEndianHost = host }()
+	halves := []uint16{0x0102, 0x3FFF, 0x2000}
+	words := []uint32{0x01020304, 0xFFFF0000}
+	for _, le := range []bool{true, false} {
+		littleEndianHost = le
+		if le != host && le {
+			continue // the host's memory is in its own order: not testable as the other
+		}
+		if got := PartBody(halves, nil); string(got) != "\x02\x01\xff\x3f\x00\x20" {
+			t.Errorf("little-endian host %v: halves as % x", le, got)
+		}
+		if got := PartBody(words, nil); string(got) != "\x04\x03\x02\x01\x00\x00\xff\xff" {
+			t.Errorf("little-endian host %v: words as % x", le, got)
+		}
+		h := make([]uint16, 4)
+		if n := PartWords(h, PartBody(halves, nil)); n != 3 || !reflect.DeepEqual(h[:3], halves) {
+			t.Errorf("little-endian host %v: %d halves back, %x", le, n, h)
+		}
+		w := make([]uint32, 1)
+		if n := PartWords(w, PartBody(words, nil)); n != 1 || w[0] != words[0] {
+			t.Errorf("little-endian host %v: %d words back into one, %x", le, n, w)
+		}
+	}
+}

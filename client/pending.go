@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
@@ -242,9 +240,9 @@ func assemble(ops []api.Op, parts []*nats.Msg, r *api.TxnReply) error {
 		}
 		data := parts[next-res.Parts : next]
 		if size == 2 {
-			res.Halves = prepend(res.Halves, streamed, data, binary.LittleEndian.Uint16)
+			res.Halves = prepend(res.Halves, streamed, data)
 		} else {
-			res.Words = prepend(res.Words, streamed, data, binary.LittleEndian.Uint32)
+			res.Words = prepend(res.Words, streamed, data)
 		}
 	}
 	if next != len(parts) {
@@ -253,12 +251,9 @@ func assemble(ops []api.Op, parts []*nats.Msg, r *api.TxnReply) error {
 	return nil
 }
 
-// littleEndianHost: parts' words are in the host's order.
-var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
 // prepend returns tail with the words of parts (streamed in all) in
 // front, in tail's memory when it is large enough.
-func prepend[S ~[]W, W uint16 | uint32](tail S, streamed int, parts []*nats.Msg, get func([]byte) W) S {
+func prepend[S ~[]W, W uint16 | uint32](tail S, streamed int, parts []*nats.Msg) S {
 	n := streamed + len(tail)
 	var out S
 	if cap(tail) >= n {
@@ -267,21 +262,9 @@ func prepend[S ~[]W, W uint16 | uint32](tail S, streamed int, parts []*nats.Msg,
 		out = make(S, n)
 	}
 	copy(out[streamed:], tail) // overlapping: copy moves
-	size := int(unsafe.Sizeof(W(0)))
-	if littleEndianHost {
-		// The wire's order is the host's: the bytes copy as they are.
-		dst := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), streamed*size)
-		for _, m := range parts {
-			dst = dst[copy(dst, m.Data):]
-		}
-		return out
-	}
-	k := 0
+	dst := out[:streamed]
 	for _, m := range parts {
-		for b := 0; b+size <= len(m.Data); b += size {
-			out[k] = get(m.Data[b:])
-			k++
-		}
+		dst = dst[api.PartWords(dst, m.Data):]
 	}
 	return out
 }

@@ -2,12 +2,10 @@ package hwbridge
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"slices"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/rpbus/rpbus/acq"
 	"github.com/rpbus/rpbus/api"
@@ -371,6 +369,14 @@ func (e *executor) single(i int, op api.Op, res *api.OpResult, pool *pooledReply
 	return err
 }
 
+// partBody is words as a part carries them (api.PartBody): their own
+// memory on a little-endian host (scratch then merely points at it),
+// else converted in pool's scratch buffer.
+func partBody[W uint16 | uint32](pool *pooledReply, words []W) []byte {
+	pool.scratch = api.PartBody(words, pool.scratch)
+	return pool.scratch
+}
+
 // stream reads buf with read, which calls got(n) once the first n words
 // are read, n = api.StreamPart, 2*api.StreamPart, ... When the requester
 // streams (pool.send) each such part goes out as soon as it is read,
@@ -383,7 +389,7 @@ func stream[W uint16 | uint32](pool *pooledReply, op int, buf []W, read func(got
 	sent := 0
 	err := read(func(n int) error {
 		first := n - api.StreamPart
-		if err := pool.send(op, first, littleEndian(pool, buf[first:n])); err != nil {
+		if err := pool.send(op, first, partBody(pool, buf[first:n])); err != nil {
 			return rperr.Errorf(rperr.EUnavailable, "sending words %d.. to the requester: %v", first, err)
 		}
 		sent++
@@ -407,21 +413,6 @@ func readInParts[W uint16 | uint32](buf []W, got func(n int) error, read func(fi
 		}
 	}
 	return nil
-}
-
-// littleEndian is words as a part message carries them, in pool's
-// scratch buffer (the publish copies it).
-func littleEndian[W uint16 | uint32](pool *pooledReply, words []W) []byte {
-	b := pool.scratch[:0]
-	for _, w := range words {
-		if unsafe.Sizeof(w) == 2 {
-			b = binary.LittleEndian.AppendUint16(b, uint16(w))
-		} else {
-			b = binary.LittleEndian.AppendUint32(b, uint32(w))
-		}
-	}
-	pool.scratch = b
-	return b
 }
 
 // readHalves reads len(dst) words keeping their low halves: straight
