@@ -165,6 +165,9 @@ func readInto[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
 	b.slowAdvance(now)
 	if addr >= regmap.ScopeBase && addr < regmap.ScopeBase+regmap.BlockSize {
 		b.scopeAdvance(now)
+		if end := addr + 4*uint32(len(dst)); end > regmap.ScopeBase+regmap.ScopeCh1Data {
+			b.scopeSettle() // the buffers are read: the samples owed are made
+		}
 	}
 	for i := 0; i < len(dst); {
 		a := addr + 4*uint32(i)
@@ -212,6 +215,7 @@ func (b *Board) store(addr uint32, src []uint32) error {
 	b.trigAdvance(now)
 	b.pfdWatch(now, addr)
 	b.scopeAdvance(now)
+	b.scopeSettle()
 	b.naSettle(now)
 	for i, v := range src {
 		b.write(addr+4*uint32(i), v, now)

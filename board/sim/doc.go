@@ -177,12 +177,23 @@
 // deschedule the spinning thread: BenchmarkWaitFor reports the p50/p99
 // lateness and the CPU time per wait.
 //
+// The FPGA writes samples for free; the sim makes them when they are
+// needed. Once a trace's samples cannot decide its trigger (its trigger
+// was taken, or does not look at the samples) and both channels' signals
+// are pure functions of time, the samples still to come are owed: the
+// acquisition reads as done at its own instant, and they are made when
+// the buffers are read (inside the read's bus time, 6.6 ms for a trace,
+// which the read waits out anyway) or before the next write changes what
+// they depend on. Made at the wait's probes instead, 2 x 16384 samples at
+// decimation 1 kept the acquisition running 100 to 400 us past its 131
+// us.
+//
 // At decimation 1 and 2 making both channels' samples takes longer than
 // the acquisition. When such an acquisition starts apart from a stream
 // (more than 500 us after the previous one ended), a helper goroutine is
 // woken and spins until the acquisition's last samples are made (at most
 // 300 us past its predicted end), making channel 2 while the board's
-// goroutine makes channel 1. It spins because a
+// goroutine makes channel 1, unless the samples are owed. It spins because a
 // goroutine woken when the work appears waits for a CPU to wake; it yields
 // every 20 us and stops when a yield shows the CPUs busy.
 package sim
