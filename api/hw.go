@@ -169,11 +169,28 @@ type Txn struct {
 	Stream bool `json:"stream,omitempty"`
 }
 
-// StreamPart is the words of one part of a streamed read (Txn.Stream):
-// a read of n words sends its first (n-1)/StreamPart*StreamPart words in
-// parts of this many, and its reply holds the rest. 4096 words take 0.8
-// ms of the Zynq's bus; the last part's way is then short.
-const StreamPart = 4096
+// A streamed read (Txn.Stream) of more than StreamPart words sends all
+// but its last StreamTail words in parts of at most StreamPart, each as
+// soon as the board has read it; its reply holds the last StreamTail.
+// 8192 words take 1.6 ms of the Zynq's bus, and the last 1024 (2 KiB)
+// are all that still travel once the board has read its last word.
+const (
+	StreamPart = 8192
+	StreamTail = 1024
+)
+
+// StreamCuts returns where the parts of a streamed read of n words end
+// (each the word count read so far), none when it is not split.
+func StreamCuts(n int) []int {
+	if n <= StreamPart {
+		return nil
+	}
+	var cuts []int
+	for k := StreamPart; k < n-StreamTail; k += StreamPart {
+		cuts = append(cuts, k)
+	}
+	return append(cuts, n-StreamTail)
+}
 
 // PartHeader names a part message of a streamed read: its value is
 // "<op index>,<first word>", and the body is the words in little-endian

@@ -125,3 +125,22 @@ func TestPartBody(t *testing.T) {
 		}
 	}
 }
+
+// A streamed read's cuts: parts of at most StreamPart words, the reply
+// keeping the last StreamTail; a read of one part is not cut.
+func TestStreamCuts(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		cuts []int
+	}{
+		{1, nil}, {StreamPart, nil},
+		{StreamPart + 1, []int{StreamPart + 1 - StreamTail}},
+		{10000, []int{8192, 8976}},
+		{32768, []int{8192, 16384, 24576, 31744}},
+		{65535, []int{8192, 16384, 24576, 32768, 40960, 49152, 57344, 64511}},
+	} {
+		if got := StreamCuts(c.n); !reflect.DeepEqual(got, c.cuts) {
+			t.Errorf("StreamCuts(%d) = %v, want %v", c.n, got, c.cuts)
+		}
+	}
+}

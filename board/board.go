@@ -28,11 +28,12 @@ type HalfReader interface {
 // PartReader is implemented by backends that hand over a long read's
 // words while the rest is still read, so that a bridge can send them on
 // (api.Txn.Stream). ReadHalvesParts reads as ReadHalves does and calls
-// got(n) as soon as the first n words of dst are read, for n = part,
-// 2*part, ... below len(dst); an error from got ends the read. The read
-// keeps the bus as one access: the words keep coming while got runs.
+// got(n) as soon as the first n words of dst are read, for each n of
+// cuts (increasing, below len(dst)); an error from got ends the read.
+// The read keeps the bus as one access: the words keep coming while got
+// runs.
 type PartReader interface {
-	ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error
+	ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error
 }
 
 // Cond is a register condition a transaction waits for: the word at Addr,

@@ -64,21 +64,22 @@ func (m *Mem) ReadHalves(addr uint32, dst []uint16) error {
 }
 
 // ReadHalvesParts is ReadHalves a part at a time, calling got(n) once the
-// first n words are read (board.PartReader): the CPU that reads also
-// hands each part on, as the bus is idle meanwhile.
-func (m *Mem) ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error {
-	if part <= 0 {
-		return m.ReadHalves(addr, dst)
-	}
-	for n := 0; n < len(dst); n += part {
-		end := min(n+part, len(dst))
-		if n > 0 {
-			if err := got(n); err != nil {
-				return err
-			}
+// first n words are read, for each n of cuts (board.PartReader): the CPU
+// that reads also hands each part on, as the bus is idle meanwhile.
+func (m *Mem) ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error {
+	n := 0
+	for k := 0; k <= len(cuts); k++ {
+		end := len(dst)
+		if k < len(cuts) {
+			end = cuts[k]
 		}
 		if err := m.ReadHalves(addr+4*uint32(n), dst[n:end]); err != nil {
 			return err
+		}
+		if n = end; k < len(cuts) {
+			if err := got(n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

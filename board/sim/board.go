@@ -131,19 +131,19 @@ func (b *Board) ReadHalves(addr uint32, dst []uint16) error { return read(b, add
 
 // read checks the range and reads under b.mu in its turn on the bus.
 func read[T uint32 | uint16](b *Board, addr uint32, dst []T) error {
-	return readParts(b, addr, dst, 0, nil)
+	return readParts(b, addr, dst, nil, nil)
 }
 
 // ReadHalvesParts is ReadHalves that calls got(n) once the bus has carried
-// the first n words, for n = part, 2*part, ... (board.PartReader).
-func (b *Board) ReadHalvesParts(addr uint32, dst []uint16, part int, got func(n int) error) error {
-	return readParts(b, addr, dst, part, got)
+// the first n words, for each n of cuts (board.PartReader).
+func (b *Board) ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error {
+	return readParts(b, addr, dst, cuts, got)
 }
 
 // readParts reads dst as one access; the words are taken at its start
 // (the board's buffers hold still while they are read), and got(n) is
 // called as the bus time of the first n passes.
-func readParts[T uint32 | uint16](b *Board, addr uint32, dst []T, part int, got func(n int) error) error {
+func readParts[T uint32 | uint16](b *Board, addr uint32, dst []T, cuts []int, got func(n int) error) error {
 	if err := regmap.CheckRange(addr, len(dst)); err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func readParts[T uint32 | uint16](b *Board, addr uint32, dst []T, part int, got 
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		return readInto(b, addr, dst)
-	}, part, got)
+	}, cuts, got)
 }
 
 // readInto reads words, or their low halves, with b.mu held and the range

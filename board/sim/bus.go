@@ -58,14 +58,14 @@ func (b *Board) elapsed() int64 { return time.Since(b.start).Nanoseconds() }
 // bus, and returns when its bus time has passed: do runs when the access
 // starts, and the caller waits out the rest. words counts the access.
 func (b *Board) access(words *atomic.Uint64, n int, per int64, do func() error) error {
-	return b.accessParts(words, n, per, do, 0, nil)
+	return b.accessParts(words, n, per, do, nil, nil)
 }
 
 // accessParts is access that also calls got(k) once the bus has carried
-// the first k words, for k = part, 2*part, ... below n (none when part
-// is 0), while the access goes on: the bus keeps its one slot, so a late
-// wake or a slow got delays that call, not the words after it.
-func (b *Board) accessParts(words *atomic.Uint64, n int, per int64, do func() error, part int, got func(k int) error) error {
+// the first k words, for each k of cuts (below n), while the access goes
+// on: the bus keeps its one slot, so a late wake or a slow got delays
+// that call, not the words after it.
+func (b *Board) accessParts(words *atomic.Uint64, n int, per int64, do func() error, cuts []int, got func(k int) error) error {
 	words.Add(uint64(n))
 	d := int64(n) * per
 	if d == 0 {
@@ -79,7 +79,7 @@ func (b *Board) accessParts(words *atomic.Uint64, n int, per int64, do func() er
 		b.waitUntil(slot.end.Load)
 		return err
 	}
-	for k := part; part > 0 && k < n; k += part {
+	for _, k := range cuts {
 		// Counted back from the end, which short accesses may push.
 		b.waitUntil(func() int64 { return slot.end.Load() - int64(n-k)*per })
 		if err := got(k); err != nil {

@@ -349,24 +349,53 @@ func (e *executor) single(i int, op api.Op, res *api.OpResult, pool *pooledReply
 	if op.Op == api.OpWrite {
 		return e.fpga.Write(addr, op.Words)
 	}
+	cuts := streamCuts(pool, op.N)
 	if op.Width == 16 {
 		halves := pool.halves(op.N)
 		pr, parts := e.fpga.(board.PartReader)
-		n, err := stream(pool, i, halves, func(got func(int) error) error {
+		n, err := stream(pool, i, halves, cuts, func(got func(int) error) error {
 			if parts {
-				return pr.ReadHalvesParts(addr, halves, api.StreamPart, got)
+				return pr.ReadHalvesParts(addr, halves, cuts, got)
 			}
-			return readInParts(halves, got, func(first int, dst []uint16) error { return e.readHalves(addr+4*uint32(first), dst, pool) })
+			return readInParts(halves, cuts, got, func(first int, dst []uint16) error { return e.readHalves(addr+4*uint32(first), dst, pool) })
 		})
-		res.Halves, res.Parts = halves[n*api.StreamPart:], n
+		res.Halves, res.Parts = halves[n:], len(cuts)
 		return err
 	}
 	words := pool.words(op.N)
-	n, err := stream(pool, i, words, func(got func(int) error) error {
-		return readInParts(words, got, func(first int, dst []uint32) error { return e.fpga.Read(addr+4*uint32(first), dst) })
+	n, err := stream(pool, i, words, cuts, func(got func(int) error) error {
+		return readInParts(words, cuts, got, func(first int, dst []uint32) error { return e.fpga.Read(addr+4*uint32(first), dst) })
 	})
-	res.Words, res.Parts = words[n*api.StreamPart:], n
+	res.Words, res.Parts = words[n:], len(cuts)
 	return err
+}
+
+// streamCuts is where a read of n words is cut into parts: none unless the
+// requester streams (pool.send), else api.StreamCuts.
+func streamCuts(pool *pooledReply, n int) []int {
+	if pool == nil || pool.send == nil {
+		return nil
+	}
+	return api.StreamCuts(n)
+}
+
+// stream reads buf with read, which calls got(n) once the first n words
+// are read, for each n of cuts; each such part goes out as soon as it is
+// read, while the board reads the next. It returns the words sent; the
+// reply carries the rest of buf.
+func stream[W uint16 | uint32](pool *pooledReply, op int, buf []W, cuts []int, read func(got func(n int) error) error) (int, error) {
+	sent := 0
+	err := read(func(n int) error {
+		if err := pool.send(op, sent, partBody(pool, buf[sent:n])); err != nil {
+			return rperr.Errorf(rperr.EUnavailable, "sending words %d.. to the requester: %v", sent, err)
+		}
+		sent = n
+		return nil
+	})
+	if err == nil && len(cuts) > 0 && sent != cuts[len(cuts)-1] {
+		err = rperr.Errorf(rperr.EInternal, "the backend handed over %d of %d words in parts", sent, cuts[len(cuts)-1])
+	}
+	return sent, err
 }
 
 // partBody is words as a part carries them (api.PartBody): their own
@@ -377,39 +406,23 @@ func partBody[W uint16 | uint32](pool *pooledReply, words []W) []byte {
 	return pool.scratch
 }
 
-// stream reads buf with read, which calls got(n) once the first n words
-// are read, n = api.StreamPart, 2*api.StreamPart, ... When the requester
-// streams (pool.send) each such part goes out as soon as it is read,
-// while the board reads the next. It returns the parts sent; the reply
-// carries the rest of buf.
-func stream[W uint16 | uint32](pool *pooledReply, op int, buf []W, read func(got func(n int) error) error) (int, error) {
-	if pool == nil || pool.send == nil || len(buf) <= api.StreamPart {
-		return 0, read(func(int) error { return nil })
-	}
-	sent := 0
-	err := read(func(n int) error {
-		first := n - api.StreamPart
-		if err := pool.send(op, first, partBody(pool, buf[first:n])); err != nil {
-			return rperr.Errorf(rperr.EUnavailable, "sending words %d.. to the requester: %v", first, err)
-		}
-		sent++
-		return nil
-	})
-	return sent, err
-}
-
 // readInParts reads buf a part at a time with read, calling got(n) after
-// each part but the last: for a backend that cannot read in parts itself
-// (board.PartReader).
-func readInParts[W uint16 | uint32](buf []W, got func(n int) error, read func(first int, dst []W) error) error {
-	for n := 0; n < len(buf); n += api.StreamPart {
-		if n > 0 {
+// the first n words, for each n of cuts: for a backend that cannot read in
+// parts itself (board.PartReader).
+func readInParts[W uint16 | uint32](buf []W, cuts []int, got func(n int) error, read func(first int, dst []W) error) error {
+	n := 0
+	for k := 0; k <= len(cuts); k++ {
+		end := len(buf)
+		if k < len(cuts) {
+			end = cuts[k]
+		}
+		if err := read(n, buf[n:end]); err != nil {
+			return err
+		}
+		if n = end; k < len(cuts) {
 			if err := got(n); err != nil {
 				return err
 			}
-		}
-		if err := read(n, buf[n:min(n+api.StreamPart, len(buf))]); err != nil {
-			return err
 		}
 	}
 	return nil

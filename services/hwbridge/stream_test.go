@@ -32,10 +32,11 @@ func armAndWait() []api.Op {
 }
 
 // TestStreamedReadSendsPartsWhileReading reads a trace with stream set
-// over a plain NATS subscription, as any client would see it: seven
-// parts of 4096 halves in order, each sent while the board was still
-// read (the bus takes 0.8 ms a part), then the reply with the last 4096
-// and parts 7. Put together they are the words an unstreamed read gets.
+// over a plain NATS subscription, as any client would see it: four parts
+// in order (8192, 8192, 8192 and 7168 halves), each sent while the board
+// was still read (the bus takes 1.6 ms for 8192), then the reply with the
+// last 1024 and parts 4. Put together they are the words an unstreamed
+// read gets.
 func TestStreamedReadSendsPartsWhileReading(t *testing.T) {
 	e := startSim(t)
 	ctx := ctxT(t)
@@ -80,15 +81,16 @@ func TestStreamedReadSendsPartsWhileReading(t *testing.T) {
 				t.Fatalf("the 1-word read: %+v", r.Results[0])
 			}
 			res := r.Results[1]
-			if res.Parts != len(arrived) || res.Parts != 7 || len(res.Halves) != api.StreamPart {
-				t.Fatalf("reply: parts %d with %d halves, after %d part messages; want 7 parts and %d halves", res.Parts, len(res.Halves), len(arrived), api.StreamPart)
+			if res.Parts != len(arrived) || res.Parts != 4 || len(res.Halves) != api.StreamTail {
+				t.Fatalf("reply: parts %d with %d halves, after %d part messages; want 4 parts and %d halves", res.Parts, len(res.Halves), len(arrived), api.StreamTail)
 			}
 			got = append(got, res.Halves...)
 			arrived = append(arrived, time.Now())
 			break
 		}
 		op, first, err := api.ParsePart(v)
-		if err != nil || op != 1 || first != len(got) || len(m.Data) != 2*api.StreamPart {
+		cuts := []int{8192, 16384, 24576, 31744}
+		if err != nil || op != 1 || first != len(got) || len(arrived) >= len(cuts) || first+len(m.Data)/2 != cuts[len(arrived)] {
 			t.Fatalf("part %d: %s %q with %d bytes (%v), want op 1 from word %d", len(arrived), api.PartHeader, v, len(m.Data), err, len(got))
 		}
 		for b := 0; b < len(m.Data); b += 2 {
@@ -99,8 +101,8 @@ func TestStreamedReadSendsPartsWhileReading(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatal("the parts and the reply differ from the unstreamed read")
 	}
-	// Sent as read: the reply comes about 7 x 0.8 ms after the first part,
-	// not together with it (the sim's bus reads 200 ns a word).
+	// Sent as read: the reply comes about 4.7 ms after the first part, not
+	// together with it (the sim's bus reads 200 ns a word).
 	if spread := arrived[len(arrived)-1].Sub(arrived[0]); spread < 4*time.Millisecond {
 		t.Fatalf("the parts and the reply arrived within %v: not sent while the board was read", spread)
 	}
@@ -117,7 +119,7 @@ func TestStreamedReadThroughTheClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	words := api.Read(regmap.ScopeBase+regmap.ScopeCh2Data, 10000)
-	short := api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, api.StreamPart)
+	short := api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, api.StreamPart) // one part: not cut
 	ops := []api.Op{traceRead(), words, short}
 	plain, err := e.board.HW.Txn(ctx, ops...)
 	if err != nil {
@@ -127,7 +129,7 @@ func TestStreamedReadThroughTheClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []int{7, 2, 0} {
+	for i, want := range []int{4, 2, 0} {
 		if got := streamed.Results[i].Parts; got != want {
 			t.Errorf("ops[%d]: %d parts, want %d", i, got, want)
 		}
@@ -157,21 +159,23 @@ func TestStreamOnTheMonitorBackendAnswersWhole(t *testing.T) {
 // TestLostPartIsAnError: a part that never reaches the client (a slow
 // consumer's dropped message) fails the transaction with a 503 that says
 // so, instead of handing on a trace with a hole. The bridge here is a
-// plain responder on a real server that leaves part 2 out.
+// plain responder on a real server that leaves the second part out.
 func TestLostPartIsAnError(t *testing.T) {
 	e := startSim(t)
 	ctx := ctxT(t)
 	fake := "lossy"
+	const n = 3*api.StreamPart + 100
+	cuts := api.StreamCuts(n) // 8192, 16384, 23652
 	sub, err := e.nc.Subscribe("rp."+fake+".hw.txn", func(m *nats.Msg) {
-		const n = 3*api.StreamPart + 100
-		for k := range 3 {
-			if k == 1 {
-				continue // lost
+		first := 0
+		for k, cut := range cuts {
+			if k != 1 { // part 1 is lost
+				part := make([]byte, 2*(cut-first))
+				_ = e.nc.PublishMsg(&nats.Msg{Subject: m.Reply, Data: part, Header: nats.Header{api.PartHeader: []string{api.PartValue(0, first)}}})
 			}
-			part := make([]byte, 2*api.StreamPart)
-			_ = e.nc.PublishMsg(&nats.Msg{Subject: m.Reply, Data: part, Header: nats.Header{api.PartHeader: []string{api.PartValue(0, k*api.StreamPart)}}})
+			first = cut
 		}
-		body, _ := wire.Msgpack.Marshal(api.TxnReply{Results: []api.OpResult{{Halves: make([]uint16, n-3*api.StreamPart), Parts: 3}}})
+		body, _ := wire.Msgpack.Marshal(api.TxnReply{Results: []api.OpResult{{Halves: make([]uint16, n-first), Parts: len(cuts)}}})
 		_ = e.nc.PublishMsg(&nats.Msg{Subject: m.Reply, Data: body, Header: wire.Msgpack.Header()})
 	})
 	if err != nil {
@@ -182,7 +186,7 @@ func TestLostPartIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Board(fake).HW.Do(ctx, api.Txn{Ops: []api.Op{api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, 3*api.StreamPart+100)}, Stream: true})
+	_, err = c.Board(fake).HW.Do(ctx, api.Txn{Ops: []api.Op{api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, n)}, Stream: true})
 	if err == nil || !strings.Contains(err.Error(), "part 1 of 3") {
 		t.Fatalf("got %v, want an error naming the lost part", err)
 	}
