@@ -138,3 +138,26 @@ func TestPartsComeAsTheBusCarriesThem(t *testing.T) {
 		t.Errorf("parts handed over at %v; words equal: %v", calls, slices.Equal(got, want))
 	}
 }
+
+// Without bus time (simulator only) every part is handed over at once,
+// in order.
+func TestPartsWithoutBusTime(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BusRead, cfg.BusWrite = 0, 0
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var calls []int
+	cuts := []int{100, 200}
+	if err := b.ReadHalvesParts(regmap.ScopeBase+regmap.ScopeCh1Data, make([]uint16, 300), cuts, func(n int) error {
+		calls = append(calls, n)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, cuts) {
+		t.Errorf("handed over at %v, want %v", calls, cuts)
+	}
+}
