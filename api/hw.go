@@ -165,9 +165,14 @@ type Txn struct {
 	// the LAN while the next words are read, not after the last. Only a
 	// requester that takes several messages on its reply subject may set
 	// it; a bridge whose backend reads remotely (monitor) answers as
-	// without it.
-	Stream bool `json:"stream,omitempty"`
+	// without it. It travels as the StreamHeader, not in the body, so a
+	// bridge from before it (whose decoder refuses unknown fields) answers
+	// the whole reply instead of a 400.
+	Stream bool `json:"-"`
 }
+
+// StreamHeader, set to "1" on an hw.txn request, is Txn.Stream.
+const StreamHeader = "Rpbus-Stream"
 
 // A streamed read (Txn.Stream) of more than StreamPart words sends all
 // but its last StreamTail words in parts of at most StreamPart, each as

@@ -27,13 +27,9 @@ var (
 // EncodeMsgpack writes t as the map its json tags describe.
 func (t Txn) EncodeMsgpack(enc *msgpack.Encoder) error {
 	w := mapWriter{enc: enc}
-	w.len(1 + count(t.ID != "", t.Stream))
+	w.len(1 + count(t.ID != ""))
 	if t.ID != "" {
 		w.str("id", t.ID)
-	}
-	if t.Stream {
-		w.key("stream")
-		w.do(func() error { return enc.EncodeBool(true) })
 	}
 	w.key("ops")
 	w.do(func() error {
@@ -62,10 +58,6 @@ func (t *Txn) DecodeMsgpack(dec *msgpack.Decoder) error {
 		case "id":
 			var err error
 			t.ID, err = wire.DecodeString(dec)
-			return err
-		case "stream":
-			var err error
-			t.Stream, err = dec.DecodeBool()
 			return err
 		case "ops":
 			n, err := wire.DecodeArrayLen(dec)

@@ -29,9 +29,10 @@ type HalfReader interface {
 // words while the rest is still read, so that a bridge can send them on
 // (api.Txn.Stream). ReadHalvesParts reads as ReadHalves does and calls
 // got(n) as soon as the first n words of dst are read, for each n of
-// cuts (increasing, below len(dst)); an error from got ends the read.
-// The read keeps the bus as one access: the words keep coming while got
-// runs.
+// cuts (increasing, above 0, below len(dst)); an error from got ends the
+// read. The simulated board keeps the bus as one access (its words keep
+// coming while got runs); on the board itself (devmem) the CPU that reads
+// also runs got between parts.
 type PartReader interface {
 	ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error
 }

@@ -120,7 +120,11 @@ func (h *HW) Start(ctx context.Context, t api.Txn) (*Pending, error) {
 	m.waiting[p.inbox] = p
 	m.mu.Unlock()
 	subject := h.b.subject("hw", "txn")
-	if err := h.b.c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: p.inbox, Data: data, Header: h.b.c.codec.Header()}); err != nil {
+	hdr := h.b.c.codec.Header() // a map of its own
+	if t.Stream {
+		hdr.Set(api.StreamHeader, "1")
+	}
+	if err := h.b.c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: p.inbox, Data: data, Header: hdr}); err != nil {
 		p.forget()
 		return nil, requestError(subject, err)
 	}
@@ -213,6 +217,9 @@ func assemble(ops []api.Op, parts []*nats.Msg, r *api.TxnReply) error {
 		if res.Parts == 0 {
 			continue
 		}
+		if res.Parts < 0 {
+			return fmt.Errorf("results[%d].parts: %d, want 0 or more", i, res.Parts)
+		}
 		if i >= len(ops) || ops[i].Op != api.OpRead {
 			return fmt.Errorf("results[%d] has parts, but ops[%d] is not a read of this streamed transaction", i, i)
 		}
@@ -227,7 +234,7 @@ func assemble(ops []api.Op, parts []*nats.Msg, r *api.TxnReply) error {
 			}
 			op, first, err := api.ParsePart(parts[next].Header.Get(api.PartHeader))
 			if err != nil {
-				return err
+				return fmt.Errorf("ops[%d]: part %d of %d: %v", i, k, res.Parts, err)
 			}
 			if op != i || first != streamed || len(parts[next].Data)%size != 0 {
 				return fmt.Errorf("ops[%d]: part %d of %d is %q with %d bytes, want words %d.. of ops[%d] (a part was lost)", i, k, res.Parts, api.PartValue(op, first), len(parts[next].Data), streamed, i)

@@ -87,6 +87,9 @@ type Request struct {
 // reply: a part of a streamed answer (api.Txn.Stream), for a requester
 // that asked for parts and so takes several messages there.
 func (r *Request) Send(data []byte, h nats.Header) error {
+	if r.msg.Reply == "" {
+		return nil // nobody to send to, as for the reply itself
+	}
 	return r.nc.PublishMsg(&nats.Msg{Subject: r.msg.Reply, Data: data, Header: h})
 }
 

@@ -76,6 +76,7 @@ func TestOwedSamplesAreTheSamples(t *testing.T) {
 		t.Fatal("no samples were owed at the end of a trace of in1 and in2: the test does not test deferral")
 	}
 	deferSamples = false
+	t.Cleanup(func() { deferSamples = true })
 	eager, owedEager := traceWithLateWrite(t, before, after, false)
 	deferSamples = true
 	if owedEager {

@@ -136,7 +136,8 @@ func (b *Board) scopeAdvance(now int64) {
 // scopeMake has the samples up to target written. It makes them at once
 // while they may decide the trigger (an edge search), in keep-writing
 // mode, or when a channel's signal is not a pure function of time
-// (shareable); otherwise they are owed, and made when the buffers are read
+// (shareable, and not made from the slow modules' pruned history);
+// otherwise they are owed, and made when the buffers are read
 // or before the next write (scopeSettle). The FPGA writes them for free:
 // made at the wait's probes, 2 x 16384 samples at decimation 1 took the
 // sim 100 to 400 us beyond the acquisition's 131 us, and the acquisition
@@ -164,8 +165,11 @@ func (b *Board) scopeDefers() bool {
 		return false
 	}
 	avg := s.avg && s.dec > 1
+	// Slow signals (trig, PIDs, IIR) are made from a history the board
+	// prunes as it goes, so theirs are made at once.
+	in0, in1 := b.scopeInput(0), b.scopeInput(1)
 	return !s.keep && (s.trig || !s.edgeSource()) &&
-		b.shareable(b.scopeInput(0), avg) && b.shareable(b.scopeInput(1), avg)
+		b.shareable(in0, avg) && b.shareable(in1, avg) && !b.hasSlow(in0) && !b.hasSlow(in1)
 }
 
 // scopeSettle makes the owed samples (see scopeMake).

@@ -89,7 +89,7 @@ func TestBenchBoard(t *testing.T) {
 }
 
 func TestBenchBoardFlags(t *testing.T) {
-	for _, args := range [][]string{{"--rounds", "0"}, {"--count", "5"}, {"--lan-delay", "-1us"}, {"--sweeps", "0"}} {
+	for _, args := range [][]string{{"--rounds", "0"}, {"--count", "5"}, {"--lan-delay", "-1us"}, {"--sweeps", "0"}, {"--lan-mbps", "-3"}, {"--lan-mbps", "0.5"}} {
 		c := &benchBoardCmd{}
 		if err := c.ParseFlags(args); err == nil {
 			t.Errorf("%v accepted", args)

@@ -35,6 +35,9 @@ func (c *lanproxyCmd) ParseFlags(args []string) error {
 	if err := parseWithEnv(fs, args, nil); err != nil {
 		return err
 	}
+	if !(c.mbps == 0 || c.mbps >= 1 && c.mbps <= 1e5) {
+		return usageError{fmt.Sprintf("--lan-mbps %g: want 0 (no limit) or 1..100000", c.mbps)}
+	}
 	c.cfg.Rate = c.mbps * 1e6
 	if c.cfg.Target == "" {
 		return usageError{"rpbus lanproxy needs --target HOST:PORT"}

@@ -31,6 +31,10 @@ const chunkSize = 64 << 10
 // stops reading, so TCP's flow control reaches the sender.
 const queueChunks = 4096
 
+// maxBacklog bounds how far behind the line rate a direction may queue
+// before it stops reading.
+const maxBacklog = 20 * time.Millisecond
+
 // Config describes a proxy.
 type Config struct {
 	Target string        // host:port every accepted connection is proxied to
@@ -232,6 +236,12 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 				}
 				at = at.Add(wireTime(n, p.cfg.Rate))
 				free = at
+				// A link far behind stops reading, so TCP's flow
+				// control reaches the sender rather than the queue
+				// growing (4096 chunks of 64 KiB at a low rate).
+				if behind := time.Until(at); behind > maxBacklog {
+					time.Sleep(behind - maxBacklog)
+				}
 			}
 			q <- chunk{data: buf[:n], at: at}
 		} else {

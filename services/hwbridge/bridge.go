@@ -135,6 +135,7 @@ func (b *Bridge) prepareTxn(req *svc.Request) (any, error) {
 	if err := req.Decode(&t); err != nil {
 		return nil, err
 	}
+	t.Stream = req.Headers().Get(api.StreamHeader) == "1"
 	return b.exec.enqueue(t)
 }
 

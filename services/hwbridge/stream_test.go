@@ -57,11 +57,13 @@ func TestStreamedReadSendsPartsWhileReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase+regmap.ScopeControl, 1), traceRead()}, Stream: true})
+	body, err := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{api.Read(regmap.ScopeBase+regmap.ScopeControl, 1), traceRead()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.nc.PublishMsg(&nats.Msg{Subject: "rp.sim.hw.txn", Reply: inbox, Data: body, Header: wire.Msgpack.Header()}); err != nil {
+	hdr := wire.Msgpack.Header()
+	hdr.Set(api.StreamHeader, "1")
+	if err := e.nc.PublishMsg(&nats.Msg{Subject: "rp.sim.hw.txn", Reply: inbox, Data: body, Header: hdr}); err != nil {
 		t.Fatal(err)
 	}
 	var got []uint16
@@ -189,5 +191,58 @@ func TestLostPartIsAnError(t *testing.T) {
 	_, err = c.Board(fake).HW.Do(ctx, api.Txn{Ops: []api.Op{api.Read16(regmap.ScopeBase+regmap.ScopeCh1Data, n)}, Stream: true})
 	if err == nil || !strings.Contains(err.Error(), "part 1 of 3") {
 		t.Fatalf("got %v, want an error naming the lost part", err)
+	}
+}
+
+// TestStreamWithoutAReplySubject: a streamed transaction published with no
+// reply subject (nobody to send parts to) still runs every op, as an
+// unstreamed one does.
+func TestStreamWithoutAReplySubject(t *testing.T) {
+	e := startSim(t)
+	ctx := ctxT(t)
+	body, err := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{traceRead(), api.Write(regmap.ScopeBase+regmap.ScopeThreshold, 1234)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := wire.Msgpack.Header()
+	hdr.Set(api.StreamHeader, "1")
+	if err := e.nc.PublishMsg(&nats.Msg{Subject: "rp.sim.hw.txn", Data: body, Header: hdr}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w, err := e.board.HW.Read(ctx, regmap.ScopeBase+regmap.ScopeThreshold, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w[0] == 1234 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the write after the streamed read never ran")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStreamIsOnlyAHeader: stream travels as a header, so the body is what
+// every bridge has always taken, and a bridge from before it answers the
+// whole read instead of refusing the field (the client then finds no
+// parts and keeps the reply's words as they are).
+func TestStreamIsOnlyAHeader(t *testing.T) {
+	if _, err := wire.Msgpack.Marshal(api.Txn{Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := wire.Msgpack.Marshal(api.Txn{Ops: []api.Op{traceRead()}, Stream: true})
+	var back map[string]any
+	if err := wire.Msgpack.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := back["stream"]; ok {
+		t.Fatalf("the body carries stream: %v", back)
+	}
+	var txn api.Txn
+	if err := wire.JSON.Unmarshal([]byte(`{"ops":[],"stream":true}`), &txn); err == nil || !strings.Contains(err.Error(), "stream") {
+		t.Fatalf("a body with stream: %v, want it refused by name (it is a header)", err)
 	}
 }
