@@ -7,6 +7,20 @@ import (
 	"github.com/rpbus/rpbus/regmap"
 )
 
+// clockedBoard is a board of its own (seed 7) whose time is *now, which
+// the test sets; it is closed when the test ends.
+func clockedBoard(t *testing.T, now *int64) *Board {
+	cfg := DefaultConfig()
+	cfg.Seed = 7
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	b.nowFn = func() int64 { return *now }
+	return b
+}
+
 // traceWithLateWrite runs, on a board of its own with a clock the test
 // sets: asg1 at a DC offset of `before` (a table of zeros: the output is
 // the offset) on out2, which reaches in2 through the DUT's low pass; in1
@@ -15,15 +29,8 @@ import (
 // `after` (at once, with early), then a read of both buffers. It returns
 // the buffers and whether samples were owed when the write came.
 func traceWithLateWrite(t *testing.T, before, after uint32, early bool) (bufs []uint16, owed bool) {
-	cfg := DefaultConfig()
-	cfg.Seed = 7
-	b, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	var now int64
-	b.nowFn = func() int64 { return now }
+	b := clockedBoard(t, &now)
 	sc := func(off uint32) uint32 { return regmap.ScopeBase + off }
 	in1, _ := regmap.SlotNumber("in1")
 	in2, _ := regmap.SlotNumber("in2")
@@ -106,15 +113,8 @@ func TestOwedSamplesAreTheSamples(t *testing.T) {
 // buffers are read. Owed, channel 1 had read as all zeros.
 func TestSlowSignalsAreNotOwed(t *testing.T) {
 	trace := func() []uint16 {
-		cfg := DefaultConfig()
-		cfg.Seed = 7
-		b, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
 		var now int64
-		b.nowFn = func() int64 { return now }
+		b := clockedBoard(t, &now)
 		startSine(t, b, 0, 1e6, 0.4, 0)
 		tr := regmap.Slot(regmap.SlotTrig)
 		wr(t, b, tr+regmap.DSPInputSelect, regmap.SlotASG0)
