@@ -30,9 +30,9 @@ type HalfReader interface {
 // (api.Txn.Stream). ReadHalvesParts reads as ReadHalves does and calls
 // got(n) as soon as the first n words of dst are read, for each n of
 // cuts (increasing, above 0, below len(dst)); an error from got ends the
-// read. The simulated board keeps the bus as one access (its words keep
-// coming while got runs); on the board itself (devmem) the CPU that reads
-// also runs got between parts.
+// read. The simulated board keeps the bus as one access, its words
+// coming while got runs. A backend without it (devmem, whose CPU both
+// reads and sends) is read a part at a time by the bridge.
 type PartReader interface {
 	ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error
 }

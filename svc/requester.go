@@ -54,9 +54,8 @@ func (r *Request) Detach() {
 func (s *Service) begin(r *Request) {
 	r.ctx, r.cancel = context.WithCancelCause(WithUser(s.ctx, r.User()))
 	if probeable(r.msg.Reply) {
-		r.svc = s
 		r.reconnects = s.nc.Stats().Reconnects
-		// Armed after the field is set: check reads it.
+		// Armed after the fields are set: check reads them.
 		r.watch = time.AfterFunc(time.Hour, r.check)
 		r.watch.Reset(requesterCheckAfter)
 	}

@@ -70,7 +70,6 @@ type Request struct {
 	Prepared any
 
 	msg     *nats.Msg
-	nc      *nats.Conn // the service's, for Send
 	prepErr error
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
@@ -90,7 +89,7 @@ func (r *Request) Send(data []byte, h nats.Header) error {
 	if r.msg.Reply == "" {
 		return nil // nobody to send to, as for the reply itself
 	}
-	return r.nc.PublishMsg(&nats.Msg{Subject: r.msg.Reply, Data: data, Header: h})
+	return r.svc.reply(r, data, h)
 }
 
 // Data returns the raw payload.
@@ -235,7 +234,7 @@ func (s *Service) AddPrepared(name, subject string, prep Prepare, h Handler, met
 	e := &endpoint{info: micro.EndpointInfo{Name: name, Subject: subject, QueueGroup: s.cfg.QueueGroup, Metadata: metadata},
 		data: endpointData{Errors: map[string]int{}}}
 	sub, err := s.nc.QueueSubscribe(subject, s.cfg.QueueGroup, func(m *nats.Msg) {
-		req := &Request{Codec: wire.CodecOf(m.Header), Subject: m.Subject, Received: time.Now(), msg: m, nc: s.nc}
+		req := &Request{Codec: wire.CodecOf(m.Header), Subject: m.Subject, Received: time.Now(), msg: m, svc: s}
 		s.begin(req)
 		if prep != nil {
 			req.Prepared, req.prepErr = prep(req)

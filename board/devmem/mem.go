@@ -38,7 +38,6 @@ var (
 	_ board.FPGA       = (*Mem)(nil)
 	_ board.HalfReader = (*Mem)(nil)
 	_ board.Waiter     = (*Mem)(nil)
-	_ board.PartReader = (*Mem)(nil)
 )
 
 // Path returns the mapped device or file.
@@ -61,28 +60,6 @@ func (m *Mem) ReadHalves(addr uint32, dst []uint16) error {
 			dst[i] = uint16(atomic.LoadUint32(&w[i]))
 		}
 	})
-}
-
-// ReadHalvesParts is ReadHalves a part at a time, calling got(n) once the
-// first n words are read, for each n of cuts (board.PartReader): the CPU
-// that reads also hands each part on, as the bus is idle meanwhile.
-func (m *Mem) ReadHalvesParts(addr uint32, dst []uint16, cuts []int, got func(n int) error) error {
-	n := 0
-	for k := 0; k <= len(cuts); k++ {
-		end := len(dst)
-		if k < len(cuts) {
-			end = cuts[k]
-		}
-		if err := m.ReadHalves(addr+4*uint32(n), dst[n:end]); err != nil {
-			return err
-		}
-		if n = end; k < len(cuts) {
-			if err := got(n); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // Write stores src at addr, one 32-bit store each, in order.

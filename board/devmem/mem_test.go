@@ -8,7 +8,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,42 +117,6 @@ func TestHalves(t *testing.T) {
 	}
 	if err := m.ReadHalves(addr+2, got); !isInvalid(err, "not word aligned") {
 		t.Errorf("half read at an odd half: %v, want an invalid error about alignment", err)
-	}
-}
-
-// TestHalvesInParts: a read in parts hands over each part once it is in
-// dst, and reads what ReadHalves reads.
-func TestHalvesInParts(t *testing.T) {
-	m, _ := open(t)
-	addr := regmap.ScopeBase + regmap.ScopeCh1Data
-	words := make([]uint32, 10)
-	for i := range words {
-		words[i] = 0x10000*uint32(i) + 0x100 + uint32(i)
-	}
-	if err := m.Write(addr, words); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]uint16, len(words))
-	var calls []int
-	err := m.ReadHalvesParts(addr, got, []int{4, 7}, func(n int) error {
-		for i := range n {
-			if got[i] != uint16(words[i]) {
-				t.Errorf("half %d not in place when words ..%d were handed over", i, n)
-			}
-		}
-		calls = append(calls, n)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(calls, []int{4, 7}) {
-		t.Errorf("handed over at %v, want [4 7]", calls)
-	}
-	for i, w := range words {
-		if got[i] != uint16(w) {
-			t.Errorf("half %d = %#x, want %#x", i, got[i], uint16(w))
-		}
 	}
 }
 

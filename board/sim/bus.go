@@ -68,33 +68,27 @@ func (b *Board) access(words *atomic.Uint64, n int, per int64, do func() error) 
 func (b *Board) accessParts(words *atomic.Uint64, n int, per int64, do func() error, cuts []int, got func(k int) error) error {
 	words.Add(uint64(n))
 	d := int64(n) * per
-	if d == 0 { // no bus time (simulator only): every part is there at once
-		if err := do(); err != nil {
-			return err
-		}
-		for _, k := range cuts {
-			if err := got(k); err != nil {
-				return err
-			}
-		}
-		return nil
+	// No bus time (simulator only): every part is there at once.
+	wait, end := func(func() int64) {}, func() int64 { return 0 }
+	if d > 0 {
+		b.bus.busy.Add(d)
+		slot := b.bus.claim(b.elapsed(), d)
+		defer b.bus.release(slot)
+		wait, end = b.waitUntil, slot.end.Load
+		wait(slot.start.Load)
 	}
-	b.bus.busy.Add(d)
-	slot := b.bus.claim(b.elapsed(), d)
-	defer b.bus.release(slot)
-	b.waitUntil(slot.start.Load)
 	if err := do(); err != nil {
-		b.waitUntil(slot.end.Load)
+		wait(end)
 		return err
 	}
 	for _, k := range cuts {
 		// Counted back from the end, which short accesses may push.
-		b.waitUntil(func() int64 { return slot.end.Load() - int64(n-k)*per })
+		wait(func() int64 { return end() - int64(n-k)*per })
 		if err := got(k); err != nil {
 			return err
 		}
 	}
-	b.waitUntil(slot.end.Load)
+	wait(end)
 	return nil
 }
 

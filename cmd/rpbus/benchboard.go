@@ -57,7 +57,7 @@ import (
 type benchBoardCmd struct {
 	stdout   io.Writer
 	delay    time.Duration
-	mbps     float64 // the stand-in's line rate, Mbit/s
+	mbps     lanMbps // the stand-in's line rate
 	rounds   int
 	count    int
 	sweeps   int
@@ -73,7 +73,7 @@ type benchBoardCmd struct {
 func (c *benchBoardCmd) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("rpbus bench board", flag.ContinueOnError)
 	fs.DurationVar(&c.delay, "lan-delay", lanproxy.DefaultDelay, "one-way delay of the LAN stand-in")
-	fs.Float64Var(&c.mbps, "lan-mbps", lanproxy.DefaultRate/1e6, "line rate of the LAN stand-in in Mbit/s, each direction, also at 0 delay (0: no limit)")
+	c.mbps.register(fs, "line rate of the LAN stand-in in Mbit/s, each direction, also at 0 delay (0: no limit)")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; every figure is taken from each deployment in turn in each round")
 	fs.IntVar(&c.count, "count", 200, "scope traces and 1-word reads per figure and round")
 	fs.IntVar(&c.sweeps, "sweeps", 3, "NA sweeps and spectra per figure and round")
@@ -89,11 +89,12 @@ func (c *benchBoardCmd) ParseFlags(args []string) error {
 		return err
 	}
 	c.readout = 2 * regmap.ScopeBufferLen * cfg.BusRead
+	if err := c.mbps.check(); err != nil {
+		return err
+	}
 	switch {
 	case c.delay < 0 || c.delay > time.Second:
 		return usageError{fmt.Sprintf("--lan-delay %v: want 0..1s", c.delay)}
-	case !(c.mbps == 0 || c.mbps >= 1 && c.mbps <= 1e5):
-		return usageError{fmt.Sprintf("--lan-mbps %g: want 0 (no limit) or 1..100000", c.mbps)}
 	case c.rounds < 1:
 		return usageError{"--rounds must be at least 1"}
 	case c.count < 10:
@@ -307,7 +308,7 @@ func (c *benchBoardCmd) simArgs() []string {
 // later per round trip on this busy machine (two idle threads to wake per
 // chunk), an artefact a real network does not have.
 func (c *benchBoardCmd) proxy(target string, delay time.Duration) (string, error) {
-	p, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: target, Delay: delay, Rate: c.mbps * 1e6})
+	p, err := lanproxy.Listen("127.0.0.1:0", lanproxy.Config{Target: target, Delay: delay, Rate: c.mbps.bitsPerSecond()})
 	if err != nil {
 		return "", err
 	}
@@ -538,11 +539,7 @@ func (c *benchBoardCmd) report(deps []deployment, got []map[string][]float64) er
 		})
 	}
 	w := c.stdout
-	rate := "no rate limit"
-	if c.mbps > 0 {
-		rate = fmt.Sprintf("%g Mbit/s", c.mbps)
-	}
-	fmt.Fprintf(w, "rpbus bench board: LAN stand-in %v one way, %s; %d rounds, every figure from each deployment in turn; medians over the rounds\n", c.delay, rate, c.rounds)
+	fmt.Fprintf(w, "rpbus bench board: LAN stand-in %v one way, %s; %d rounds, every figure from each deployment in turn; medians over the rounds\n", c.delay, c.mbps, c.rounds)
 	fmt.Fprintf(w, "(the machine may be shared: compare columns of one run)\n\n")
 	fmt.Fprintf(w, "%-40s", "figure")
 	for _, d := range deps {

@@ -83,12 +83,6 @@ func Listen(addr string, cfg Config) (*Proxy, error) {
 // Addr is the address the proxy listens on.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Delay is the proxy's one-way delay.
-func (p *Proxy) Delay() time.Duration { return p.cfg.Delay }
-
-// Rate is the proxy's line rate in bit/s (0: no limit).
-func (p *Proxy) Rate() float64 { return p.cfg.Rate }
-
 // Ethernet's cost of a TCP segment beyond its payload: preamble and
 // start (8 bytes), header (14), FCS (4), inter-frame gap (12), IPv4 (20)
 // and TCP with timestamps (32); at a 1500-byte MTU a segment carries
@@ -218,11 +212,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 				return
 			}
 		}
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-		} else {
-			dst.Close()
-		}
+		closeWrite(dst)
 	}()
 	var free time.Time // when the link has carried the chunks so far
 	for {
@@ -283,6 +273,12 @@ func forward(dst, src net.Conn) {
 			break
 		}
 	}
+	closeWrite(dst)
+}
+
+// closeWrite ends dst's write side, so the peer sees EOF after the last
+// byte (a connection that has no half-close is closed).
+func closeWrite(dst net.Conn) {
 	if tc, ok := dst.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 	} else {
